@@ -1,0 +1,87 @@
+//! Content-addressed block storage.
+//!
+//! [`Blockstore`] is the one storage abstraction of the workspace: the HAMT,
+//! the DAG and the node all read and write through it. Implementations store
+//! bytes under CIDs; [`Blockstore::get`] re-hashes every block it hands out.
+
+mod memory;
+mod redb_store;
+
+pub use memory::MemoryBlockstore;
+pub use redb_store::RedbBlockstore;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use cid::Cid;
+
+use crate::{block, Result};
+
+/// A store of blocks addressed by CID.
+///
+/// Implementors provide [`get_raw`](Blockstore::get_raw), [`put_keyed`](Blockstore::put_keyed)
+/// and [`has`](Blockstore::has); callers read with [`get`](Blockstore::get), which
+/// verifies the block against its CID before handing it out. Writes take `&self`
+/// (stores use interior mutability) so one store can back several structures.
+pub trait Blockstore {
+    /// The bytes stored under `cid`, unverified. Callers use [`get`](Blockstore::get).
+    fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>>;
+
+    /// Stores `block` under `cid`. The caller vouches that `cid` is the block's CID
+    /// (use [`put`](Blockstore::put) to have it computed).
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()>;
+
+    /// Whether a block is stored under `cid`.
+    fn has(&self, cid: &Cid) -> Result<bool>;
+
+    /// Stores every `(cid, block)` pair. Persistent stores commit them atomically:
+    /// after a crash either all of them are stored or none is.
+    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
+        for (cid, data) in blocks {
+            self.put_keyed(cid, data)?;
+        }
+        Ok(())
+    }
+
+    /// The block stored under `cid`, verified against it: a block whose hash does
+    /// not match is an error ([`Error::CidMismatch`](crate::Error::CidMismatch)), never handed out.
+    fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        match self.get_raw(cid)? {
+            Some(data) => {
+                block::verify(cid, &data)?;
+                Ok(Some(data))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `data` under its BLAKE2b-256 CIDv1 with `codec` and returns the CID.
+    fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
+        let cid = block::cid_of(codec, data);
+        self.put_keyed(&cid, data)?;
+        Ok(cid)
+    }
+}
+
+macro_rules! forward_blockstore {
+    ($($ptr:ty),*) => {$(
+        impl<BS: Blockstore + ?Sized> Blockstore for $ptr {
+            fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+                (**self).get_raw(cid)
+            }
+            fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
+                (**self).put_keyed(cid, block)
+            }
+            fn has(&self, cid: &Cid) -> Result<bool> {
+                (**self).has(cid)
+            }
+            fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
+                (**self).put_many_keyed(blocks)
+            }
+            fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+                (**self).get(cid)
+            }
+        }
+    )*};
+}
+forward_blockstore!(&BS, Arc<BS>, Rc<BS>);

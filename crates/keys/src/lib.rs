@@ -1,0 +1,1 @@
+//! tau-keys (being written)

@@ -1,0 +1,24 @@
+//! # tau — TAU consensus in Rust
+//!
+//! Facade crate: it re-exports the workspace crates under short names so an
+//! application can depend on one package. Each crate is also usable alone.
+//!
+//! | module | crate | what it holds |
+//! |---|---|---|
+//! | [`keys`] | `tau-keys` | secp256k1 keys, 20-byte addresses, 65-byte recoverable signatures |
+//! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT, block stores, proofs, diff |
+//!
+//! ```
+//! use tau::hamt::{Hamt, MemoryBlockstore};
+//!
+//! let store = MemoryBlockstore::new();
+//! let mut map: Hamt<_, u64> = Hamt::new(&store);
+//! map.set(b"alice".to_vec(), 10)?;
+//! let root = map.flush()?;
+//! let reloaded: Hamt<_, u64> = Hamt::load(&store, &root)?;
+//! assert_eq!(reloaded.get(b"alice")?, Some(10));
+//! # Ok::<(), tau::hamt::Error>(())
+//! ```
+
+pub use tau_hamt as hamt;
+pub use tau_keys as keys;
