@@ -85,6 +85,9 @@ mod tests {
         let cid = Cid::new_v1(RAW, Multihash::<64>::wrap(SHA2_256, &d).unwrap());
         verify(&cid, data).unwrap();
         let odd = Cid::new_v1(RAW, Multihash::<64>::wrap(0x1b, &d).unwrap());
-        assert!(matches!(verify(&odd, data), Err(Error::UnsupportedHash { code: 0x1b, .. })));
+        assert!(matches!(
+            verify(&odd, data),
+            Err(Error::UnsupportedHash { code: 0x1b, .. })
+        ));
     }
 }

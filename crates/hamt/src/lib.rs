@@ -1,11 +1,49 @@
 //! # tau-hamt
 //!
-//! (crate docs being written)
+//! An IPLD HAMT (hash array mapped trie) whose blocks and root CIDs are
+//! byte-identical to the Filecoin HAMT v3 as written by `fvm_ipld_hamt` 0.10
+//! and go-hamt-ipld v3: DAG-CBOR nodes `[bitfield, pointers]` addressed by
+//! BLAKE2b-256 CIDv1, SHA-256 key index, buckets of 3, canonical CHAMP shape
+//! (insertion order never changes the root). The format is specified in
+//! `specs/hamt.md` of the TAU workspace.
+//!
+//! Beyond the reference crate it offers diffs between two roots, Merkle proofs
+//! of presence or absence that verify without a store, resumable iteration,
+//! and a persistent [`RedbBlockstore`]. Every block read through
+//! [`Blockstore::get`] is checked against its CID, and every node is validated
+//! when loaded.
+//!
+//! ```
+//! use tau_hamt::{Config, Hamt, MemoryBlockstore};
+//!
+//! let store = MemoryBlockstore::new();
+//! let mut balances: Hamt<_, u64> = Hamt::new_with_config(&store, Config::default());
+//! balances.set(b"alice", 100)?;
+//! balances.set(b"bob", 5)?;
+//! let root = balances.flush()?;
+//!
+//! // Anyone holding the blocks and the root sees the same map.
+//! let reloaded: Hamt<_, u64> = Hamt::load(&store, &root)?;
+//! assert_eq!(reloaded.get(b"alice")?, Some(100));
+//! assert_eq!(reloaded.len()?, 2);
+//! # Ok::<(), tau_hamt::Error>(())
+//! ```
 
+mod bitfield;
 pub mod block;
 pub mod blockstore;
+mod bucket;
+mod cbor;
+mod config;
 mod error;
+mod hamt;
+mod hash_bits;
+mod iter;
+mod node;
 
 pub use blockstore::{Blockstore, MemoryBlockstore, RedbBlockstore};
 pub use cid::Cid;
+pub use config::{Config, ConfigBuilder, KeyHash};
 pub use error::{Error, Result};
+pub use hamt::Hamt;
+pub use iter::{Cursor, Iter, RawIter};

@@ -1,0 +1,245 @@
+//! The public map type.
+
+use std::marker::PhantomData;
+
+use cid::Cid;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::block::{self, DAG_CBOR};
+use crate::blockstore::Blockstore;
+use crate::cbor::Reader;
+use crate::config::Config;
+use crate::hash_bits;
+use crate::iter::{Cursor, Iter, RawIter};
+use crate::node::Node;
+use crate::{Error, Result};
+
+/// A HAMT from byte keys to values of type `V`, stored in a [`Blockstore`].
+///
+/// Node bytes and root CIDs are identical to `fvm_ipld_hamt` 0.10 for the same
+/// contents and [`Config`]. Changes stay in memory until [`flush`](Hamt::flush),
+/// which writes only the nodes that changed since the last flush, in one
+/// [`put_many_keyed`](Blockstore::put_many_keyed) batch.
+///
+/// ```
+/// use tau_hamt::{Hamt, MemoryBlockstore};
+///
+/// let store = MemoryBlockstore::new();
+/// let mut map: Hamt<_, String> = Hamt::new(&store);
+/// assert_eq!(map.set(b"k", "v1".to_string())?, None);
+/// assert_eq!(map.set(b"k", "v2".to_string())?, Some("v1".to_string()));
+/// let root = map.flush()?;
+///
+/// let map: Hamt<_, String> = Hamt::load(&store, &root)?;
+/// assert_eq!(map.get(b"k")?.as_deref(), Some("v2"));
+/// # Ok::<(), tau_hamt::Error>(())
+/// ```
+pub struct Hamt<BS, V> {
+    store: BS,
+    config: Config,
+    root: Node,
+    flushed: Option<Cid>,
+    _values: PhantomData<fn() -> V>,
+}
+
+impl<BS: std::fmt::Debug, V> std::fmt::Debug for Hamt<BS, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hamt")
+            .field("config", &self.config)
+            .field("flushed", &self.flushed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<BS: Blockstore, V> Hamt<BS, V> {
+    /// An empty map with the default [`Config`] (bit width 5, bucket size 3).
+    pub fn new(store: BS) -> Self {
+        Self::new_with_config(store, Config::default())
+    }
+
+    /// An empty map with `config`.
+    pub fn new_with_config(store: BS, config: Config) -> Self {
+        Hamt {
+            store,
+            config,
+            root: Node::default(),
+            flushed: None,
+            _values: PhantomData,
+        }
+    }
+
+    /// Loads the map rooted at `root`, written with the default [`Config`].
+    pub fn load(store: BS, root: &Cid) -> Result<Self> {
+        Self::load_with_config(store, root, Config::default())
+    }
+
+    /// Loads the map rooted at `root`, written with `config`. The root node is
+    /// read and validated now; other nodes when first used.
+    pub fn load_with_config(store: BS, root: &Cid, config: Config) -> Result<Self> {
+        let node = Node::load(&store, root, &config, 0, true)?;
+        Ok(Hamt {
+            store,
+            config,
+            root: node,
+            flushed: Some(*root),
+            _values: PhantomData,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &BS {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> BS {
+        self.store
+    }
+
+    /// The root CID if nothing changed since the last flush (or load).
+    pub fn root_cid(&self) -> Option<Cid> {
+        self.flushed
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.root.is_empty()
+    }
+
+    /// The DAG-CBOR encoding of the value of `key`, without decoding it.
+    pub fn get_encoded(&self, key: impl AsRef<[u8]>) -> Result<Option<&[u8]>> {
+        let key = key.as_ref();
+        let hash = hash_bits::digest(self.config.key_hash(), key)?;
+        self.root.get(&self.store, &self.config, &hash, key)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.get_encoded(key)?.is_some())
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.root = Node::default();
+        self.flushed = None;
+    }
+
+    /// Writes the changed nodes and returns the root CID. Flushing an unchanged
+    /// map writes nothing.
+    pub fn flush(&mut self) -> Result<Cid> {
+        if let Some(cid) = self.flushed {
+            return Ok(cid);
+        }
+        let mut batch = Vec::new();
+        self.root.flush_children(&mut batch)?;
+        let mut bytes = Vec::new();
+        self.root.encode(&mut bytes)?;
+        let cid = block::cid_of(DAG_CBOR, &bytes);
+        batch.push((cid, bytes));
+        self.store.put_many_keyed(&batch)?;
+        self.flushed = Some(cid);
+        Ok(cid)
+    }
+
+    /// Number of entries, counted by walking the whole tree.
+    pub fn len(&self) -> Result<usize> {
+        let mut n = 0;
+        for entry in self.iter_encoded() {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Entries as `(key, encoded value)`, in hash order.
+    pub fn iter_encoded(&self) -> RawIter<'_, BS> {
+        RawIter::new(&self.store, &self.config, &self.root)
+    }
+
+    /// Entries in hash order, values decoded.
+    pub fn iter(&self) -> Iter<'_, BS, V> {
+        Iter::new(self.iter_encoded())
+    }
+
+    /// Entries after `cursor` (see [`Iter::cursor`]), in hash order.
+    pub fn iter_from(&self, cursor: &Cursor) -> Result<Iter<'_, BS, V>> {
+        RawIter::from_cursor(&self.store, &self.config, &self.root, cursor).map(Iter::new)
+    }
+
+    fn put_encoded(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        overwrite: bool,
+    ) -> Result<crate::node::Put> {
+        let hash = hash_bits::digest(self.config.key_hash(), key)?;
+        let put = self
+            .root
+            .put(&self.store, &self.config, &hash, 0, key, value, overwrite)?;
+        if put.changed {
+            self.flushed = None;
+        }
+        Ok(put)
+    }
+
+    pub(crate) fn root_node(&self) -> &Node {
+        &self.root
+    }
+}
+
+impl<BS: Blockstore, V: DeserializeOwned> Hamt<BS, V> {
+    /// The value of `key`.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<V>> {
+        self.get_encoded(key)?.map(decode_value).transpose()
+    }
+
+    /// Removes `key` and returns its value.
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<Option<V>> {
+        let key = key.as_ref();
+        let hash = hash_bits::digest(self.config.key_hash(), key)?;
+        let removed = self.root.remove(&self.store, &self.config, &hash, 0, key)?;
+        if removed.is_some() {
+            self.flushed = None;
+        }
+        removed.as_deref().map(decode_value).transpose()
+    }
+}
+
+impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
+    /// Sets `key` to `value` and returns the value it replaced.
+    pub fn set(&mut self, key: impl AsRef<[u8]>, value: V) -> Result<Option<V>> {
+        let encoded = encode_value(&value)?;
+        let put = self.put_encoded(key.as_ref(), &encoded, true)?;
+        put.old.as_deref().map(decode_value).transpose()
+    }
+
+    /// Sets `key` to `value` only if `key` is absent; returns whether it was set.
+    pub fn set_if_absent(&mut self, key: impl AsRef<[u8]>, value: V) -> Result<bool> {
+        let encoded = encode_value(&value)?;
+        let put = self.put_encoded(key.as_ref(), &encoded, false)?;
+        Ok(put.old.is_none())
+    }
+}
+
+/// Encodes a value as strict DAG-CBOR.
+pub(crate) fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>> {
+    let bytes = serde_ipld_dagcbor::to_vec(value).map_err(|e| Error::Encode(e.to_string()))?;
+    let mut r = Reader::new(&bytes);
+    r.skip_item()
+        .map_err(|e| Error::Encode(format!("value is not strict DAG-CBOR: {e}")))?;
+    if !r.is_at_end() {
+        return Err(Error::Encode("value encodes as more than one item".into()));
+    }
+    Ok(bytes)
+}
+
+/// Decodes a value from its DAG-CBOR encoding.
+pub(crate) fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V> {
+    serde_ipld_dagcbor::from_slice(bytes).map_err(|e| Error::Decode(e.to_string()))
+}

@@ -1,0 +1,456 @@
+//! HAMT nodes: the in-memory tree, its encoding, and the canonical algorithms.
+//!
+//! A node is `[bitfield, pointers]`. Each pointer is a bucket (held encoded, see
+//! [`crate::bucket`]), a link to a stored child (loaded on first use and cached),
+//! or a dirty child changed since the last flush. Every operation leaves the tree
+//! in the canonical CHAMP shape of `specs/hamt.md` §4, so the root CID is a
+//! function of the contents alone.
+
+use std::cell::OnceCell;
+
+use cid::Cid;
+
+use crate::bitfield::Bitfield;
+use crate::block::{self, DAG_CBOR};
+use crate::blockstore::Blockstore;
+use crate::bucket;
+use crate::cbor::{self, Reader, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TAG, TAG_CID};
+use crate::config::Config;
+use crate::hash_bits::{self, KeyDigest};
+use crate::{Error, Result};
+
+/// One node of the tree.
+#[derive(Debug, Default)]
+pub(crate) struct Node {
+    pub(crate) bitfield: Bitfield,
+    pub(crate) pointers: Vec<Pointer>,
+}
+
+/// What a set slot of a node holds.
+#[derive(Debug)]
+pub(crate) enum Pointer {
+    /// 1..=bucket_size entries, as their DAG-CBOR encoding.
+    Bucket(Box<[u8]>),
+    /// A stored child, cached once loaded.
+    Link(Box<Link>),
+    /// A child changed since the last flush.
+    Dirty(Box<Node>),
+}
+
+/// A link to a stored child node.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) cid: Cid,
+    pub(crate) cache: OnceCell<Node>,
+}
+
+impl Link {
+    pub(crate) fn new(cid: Cid) -> Self {
+        Link {
+            cid,
+            cache: OnceCell::new(),
+        }
+    }
+
+    /// The child, loaded from `store` on first use.
+    pub(crate) fn load<BS: Blockstore + ?Sized>(
+        &self,
+        store: &BS,
+        config: &Config,
+        depth: u32,
+    ) -> Result<&Node> {
+        if let Some(node) = self.cache.get() {
+            return Ok(node);
+        }
+        let node = Node::load(store, &self.cid, config, depth, false)?;
+        Ok(self.cache.get_or_init(|| node))
+    }
+
+    /// The child, loaded and taken out of the link, to be modified.
+    fn take<BS: Blockstore + ?Sized>(
+        &mut self,
+        store: &BS,
+        config: &Config,
+        depth: u32,
+    ) -> Result<Node> {
+        match self.cache.take() {
+            Some(node) => Ok(node),
+            None => Node::load(store, &self.cid, config, depth, false),
+        }
+    }
+}
+
+/// The result of putting an entry.
+pub(crate) struct Put {
+    /// The value the key had before, encoded.
+    pub(crate) old: Option<Vec<u8>>,
+    /// Whether the tree changed.
+    pub(crate) changed: bool,
+}
+
+/// An entry on its way into a node being built: key hash, key, encoded value.
+pub(crate) type Staged<'a> = (KeyDigest, &'a [u8], &'a [u8]);
+
+impl Node {
+    /// Reads and decodes the node stored under `cid`.
+    pub(crate) fn load<BS: Blockstore + ?Sized>(
+        store: &BS,
+        cid: &Cid,
+        config: &Config,
+        depth: u32,
+        is_root: bool,
+    ) -> Result<Node> {
+        if cid.codec() != DAG_CBOR {
+            return Err(Error::MalformedNode("link is not DAG-CBOR"));
+        }
+        let bytes = store.get(cid)?.ok_or(Error::MissingBlock(*cid))?;
+        Node::decode(&bytes, config, depth, is_root)
+    }
+
+    /// Decodes and validates a node found at `depth`.
+    pub(crate) fn decode(bytes: &[u8], config: &Config, depth: u32, is_root: bool) -> Result<Node> {
+        let bw = config.bit_width();
+        if depth * bw >= 256 {
+            return Err(Error::MalformedNode("node deeper than the key hash allows"));
+        }
+        let mut r = Reader::new(bytes);
+        if r.expect(MAJOR_ARRAY, "node must be an array")? != 2 {
+            return Err(Error::MalformedNode("node must have two fields"));
+        }
+        let bitfield = Bitfield::from_be_trimmed(r.bytes("bitfield must be a byte string")?)?;
+        if bitfield.exceeds(hash_bits::slots_at(depth, bw)) {
+            return Err(Error::MalformedNode(
+                "bitfield sets slots beyond the bit width",
+            ));
+        }
+        let count = r.expect(MAJOR_ARRAY, "pointers must be an array")?;
+        if count != bitfield.count() as u64 {
+            return Err(Error::MalformedNode(
+                "pointer count differs from the bitfield popcount",
+            ));
+        }
+        r.check_count(count)?;
+        let mut pointers = Vec::with_capacity(count as usize);
+        let mut has_link = false;
+        let mut entries = 0usize;
+        for _ in 0..count {
+            match r.peek()? >> 5 {
+                MAJOR_TAG => {
+                    if r.expect(MAJOR_TAG, "expected a link")? != TAG_CID {
+                        return Err(Error::MalformedNode("link tag is not 42"));
+                    }
+                    let len = r.expect(MAJOR_BYTES, "link must wrap a byte string")?;
+                    let cid = cbor::parse_cid_bytes(r.take(len)?)?;
+                    if cid.codec() != DAG_CBOR || cid.version() != cid::Version::V1 {
+                        return Err(Error::MalformedNode("link is not a DAG-CBOR CIDv1"));
+                    }
+                    has_link = true;
+                    pointers.push(Pointer::Link(Box::new(Link::new(cid))));
+                }
+                MAJOR_ARRAY => {
+                    let (raw, n) = bucket::read_validated(&mut r, config.bucket_size())?;
+                    entries += n;
+                    pointers.push(Pointer::Bucket(raw.into()));
+                }
+                _ => {
+                    return Err(Error::MalformedNode(
+                        "pointer is neither a link nor a bucket",
+                    ))
+                }
+            }
+        }
+        if !r.is_at_end() {
+            return Err(Error::MalformedNode("trailing bytes after the node"));
+        }
+        if !is_root {
+            if pointers.is_empty() {
+                return Err(Error::MalformedNode("empty non-root node"));
+            }
+            if !has_link && entries <= config.bucket_size() {
+                return Err(Error::NonCanonical(
+                    "child with few enough entries to be a bucket",
+                ));
+            }
+        }
+        Ok(Node { bitfield, pointers })
+    }
+
+    /// Encodes the node. All children must be flushed (no dirty pointers).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        out.push(0x82);
+        let (bits, skip) = self.bitfield.to_be_trimmed();
+        cbor::write_bytes(out, bits.get(skip..).unwrap_or_default());
+        cbor::write_header(out, MAJOR_ARRAY, self.pointers.len() as u64);
+        for p in &self.pointers {
+            match p {
+                Pointer::Bucket(b) => out.extend_from_slice(b),
+                Pointer::Link(l) => cbor::write_cid(out, &l.cid),
+                Pointer::Dirty(_) => {
+                    return Err(Error::MalformedNode(
+                        "internal: encoding a node with dirty children",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the node has no entries (only the root may).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pointers.is_empty()
+    }
+
+    fn slot(&self, hash: &KeyDigest, depth: u32, config: &Config) -> Result<Option<(u32, usize)>> {
+        let idx = hash_bits::index(hash, depth, config.bit_width())?;
+        if !self.bitfield.test(idx) {
+            return Ok(None);
+        }
+        let pos = self.bitfield.rank(idx);
+        if pos >= self.pointers.len() {
+            return Err(Error::MalformedNode("bitfield and pointers disagree"));
+        }
+        Ok(Some((idx, pos)))
+    }
+
+    /// The encoded value of `key`.
+    pub(crate) fn get<'a, BS: Blockstore + ?Sized>(
+        &'a self,
+        store: &BS,
+        config: &Config,
+        hash: &KeyDigest,
+        key: &[u8],
+    ) -> Result<Option<&'a [u8]>> {
+        let mut node = self;
+        let mut depth = 0;
+        loop {
+            let Some((_, pos)) = node.slot(hash, depth, config)? else {
+                return Ok(None);
+            };
+            depth += 1;
+            node = match &node.pointers[pos] {
+                Pointer::Bucket(b) => return bucket::find(b, key),
+                Pointer::Link(link) => link.load(store, config, depth)?,
+                Pointer::Dirty(child) => child,
+            };
+        }
+    }
+
+    /// Puts `key → value` (value encoded). With `overwrite` false an existing
+    /// entry is kept and reported.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn put<BS: Blockstore + ?Sized>(
+        &mut self,
+        store: &BS,
+        config: &Config,
+        hash: &KeyDigest,
+        depth: u32,
+        key: &[u8],
+        value: &[u8],
+        overwrite: bool,
+    ) -> Result<Put> {
+        let idx = hash_bits::index(hash, depth, config.bit_width())?;
+        let pos = self.bitfield.rank(idx);
+        if !self.bitfield.test(idx) {
+            self.bitfield.set(idx);
+            self.pointers
+                .insert(pos, Pointer::Bucket(bucket::single(key, value)));
+            return Ok(Put {
+                old: None,
+                changed: true,
+            });
+        }
+        let pointer = self
+            .pointers
+            .get_mut(pos)
+            .ok_or(Error::MalformedNode("bitfield and pointers disagree"))?;
+        match pointer {
+            Pointer::Bucket(b) => match bucket::search(b, key)? {
+                Ok((at, old)) => {
+                    let old_vec = old.to_vec();
+                    if !overwrite || old == value {
+                        return Ok(Put {
+                            old: Some(old_vec),
+                            changed: false,
+                        });
+                    }
+                    *b = bucket::with_entry(b, at, key, value, true)?;
+                    Ok(Put {
+                        old: Some(old_vec),
+                        changed: true,
+                    })
+                }
+                Err(at) => {
+                    if bucket::len(b)? < config.bucket_size() {
+                        *b = bucket::with_entry(b, at, key, value, false)?;
+                    } else {
+                        let child = {
+                            let mut staged = Vec::with_capacity(config.bucket_size() + 1);
+                            for e in bucket::entries(b)? {
+                                let (k, v) = e?;
+                                staged.push((hash_bits::digest(config.key_hash(), k)?, k, v));
+                            }
+                            staged.push((*hash, key, value));
+                            Node::build(&mut staged, depth + 1, config)?
+                        };
+                        *pointer = Pointer::Dirty(Box::new(child));
+                    }
+                    Ok(Put {
+                        old: None,
+                        changed: true,
+                    })
+                }
+            },
+            Pointer::Link(link) => {
+                link.load(store, config, depth + 1)?;
+                let child = link
+                    .cache
+                    .get_mut()
+                    .ok_or(Error::MalformedNode("internal: child cache empty"))?;
+                let put = child.put(store, config, hash, depth + 1, key, value, overwrite)?;
+                if put.changed {
+                    let node = link.take(store, config, depth + 1)?;
+                    *pointer = Pointer::Dirty(Box::new(node));
+                }
+                Ok(put)
+            }
+            Pointer::Dirty(child) => {
+                child.put(store, config, hash, depth + 1, key, value, overwrite)
+            }
+        }
+    }
+
+    /// Removes `key`, returning its encoded value; folds children that became
+    /// small enough back into buckets.
+    pub(crate) fn remove<BS: Blockstore + ?Sized>(
+        &mut self,
+        store: &BS,
+        config: &Config,
+        hash: &KeyDigest,
+        depth: u32,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        let Some((idx, pos)) = self.slot(hash, depth, config)? else {
+            return Ok(None);
+        };
+        let pointer = &mut self.pointers[pos];
+        let removed = match pointer {
+            Pointer::Bucket(b) => {
+                let Ok((at, old)) = bucket::search(b, key)? else {
+                    return Ok(None);
+                };
+                let old = old.to_vec();
+                if bucket::len(b)? == 1 {
+                    self.pointers.remove(pos);
+                    self.bitfield.clear(idx);
+                } else {
+                    *b = bucket::without_entry(b, at)?;
+                }
+                return Ok(Some(old));
+            }
+            Pointer::Link(link) => {
+                link.load(store, config, depth + 1)?;
+                let child = link
+                    .cache
+                    .get_mut()
+                    .ok_or(Error::MalformedNode("internal: child cache empty"))?;
+                let removed = child.remove(store, config, hash, depth + 1, key)?;
+                if removed.is_some() {
+                    let node = link.take(store, config, depth + 1)?;
+                    *pointer = Pointer::Dirty(Box::new(node));
+                }
+                removed
+            }
+            Pointer::Dirty(child) => child.remove(store, config, hash, depth + 1, key)?,
+        };
+        if removed.is_some() {
+            self.clean_child(idx, pos, config)?;
+        }
+        Ok(removed)
+    }
+
+    /// Restores the canonical shape after a removal below slot `idx`.
+    fn clean_child(&mut self, idx: u32, pos: usize, config: &Config) -> Result<()> {
+        let Some(Pointer::Dirty(child)) = self.pointers.get(pos) else {
+            return Ok(());
+        };
+        if child.pointers.is_empty() {
+            self.pointers.remove(pos);
+            self.bitfield.clear(idx);
+            return Ok(());
+        }
+        let mut total = 0;
+        for p in &child.pointers {
+            match p {
+                Pointer::Bucket(b) => total += bucket::len(b)?,
+                _ => return Ok(()),
+            }
+        }
+        if total > config.bucket_size() {
+            return Ok(());
+        }
+        let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(total);
+        for p in &child.pointers {
+            if let Pointer::Bucket(b) = p {
+                for e in bucket::entries(b)? {
+                    pairs.push(e?);
+                }
+            }
+        }
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let merged = bucket::encode(pairs.into_iter());
+        self.pointers[pos] = Pointer::Bucket(merged);
+        Ok(())
+    }
+
+    /// Builds the canonical node at `depth` holding exactly `entries`.
+    pub(crate) fn build(entries: &mut [Staged<'_>], depth: u32, config: &Config) -> Result<Node> {
+        let bw = config.bit_width();
+        let mut keyed = Vec::with_capacity(entries.len());
+        for e in entries.iter() {
+            keyed.push((hash_bits::index(&e.0, depth, bw)?, *e));
+        }
+        keyed.sort_unstable_by(|a, b| (a.0, a.1 .1).cmp(&(b.0, b.1 .1)));
+        let mut node = Node::default();
+        let mut start = 0;
+        while start < keyed.len() {
+            let idx = keyed[start].0;
+            let end = start + keyed[start..].iter().take_while(|e| e.0 == idx).count();
+            let group = &keyed[start..end];
+            node.bitfield.set(idx);
+            if group.len() <= config.bucket_size() {
+                node.pointers.push(Pointer::Bucket(bucket::encode(
+                    group.iter().map(|e| (e.1 .1, e.1 .2)),
+                )));
+            } else {
+                let mut sub: Vec<Staged<'_>> = group.iter().map(|e| e.1).collect();
+                node.pointers.push(Pointer::Dirty(Box::new(Node::build(
+                    &mut sub,
+                    depth + 1,
+                    config,
+                )?)));
+            }
+            start = end;
+        }
+        Ok(node)
+    }
+
+    /// Writes every dirty descendant into `batch` (children first) and turns the
+    /// pointers into cached links.
+    pub(crate) fn flush_children(&mut self, batch: &mut Vec<(Cid, Vec<u8>)>) -> Result<()> {
+        for pointer in &mut self.pointers {
+            if let Pointer::Dirty(child) = pointer {
+                child.flush_children(batch)?;
+                let mut bytes = Vec::with_capacity(64 + 48 * child.pointers.len());
+                child.encode(&mut bytes)?;
+                let cid = block::cid_of(DAG_CBOR, &bytes);
+                batch.push((cid, bytes));
+                let node = std::mem::take(&mut **child);
+                *pointer = Pointer::Link(Box::new(Link {
+                    cid,
+                    cache: OnceCell::from(node),
+                }));
+            }
+        }
+        Ok(())
+    }
+}
