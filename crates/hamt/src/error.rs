@@ -50,6 +50,10 @@ pub enum Error {
     /// The operation needs a flushed map but there are unflushed changes.
     #[error("the map has unflushed changes; call flush first")]
     Unflushed,
+    /// A persistent store holds data this crate did not write (e.g. a root pointer
+    /// that is not a CID).
+    #[error("corrupt block store: {0}")]
+    CorruptStore(String),
     /// The redb database failed.
     #[error("redb: {0}")]
     Redb(#[from] redb::Error),

@@ -8,7 +8,7 @@ mod memory;
 mod redb_store;
 
 pub use memory::MemoryBlockstore;
-pub use redb_store::RedbBlockstore;
+pub use redb_store::{RedbBlockstore, RedbOptions};
 
 use std::rc::Rc;
 use std::sync::Arc;
