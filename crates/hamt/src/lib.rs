@@ -7,7 +7,7 @@
 //! (insertion order never changes the root). The format is specified in
 //! `specs/hamt.md` of the TAU workspace.
 //!
-//! Beyond the reference crate it offers diffs between two roots, Merkle proofs
+//! Beyond the reference crate it offers diffs between two roots ([`diff()`]), Merkle proofs
 //! of presence or absence that verify without a store, resumable iteration,
 //! and a persistent [`RedbBlockstore`]. Every block read through
 //! [`Blockstore::get`] is checked against its CID, and every node is validated
@@ -26,6 +26,11 @@
 //! let reloaded: Hamt<_, u64> = Hamt::load(&store, &root)?;
 //! assert_eq!(reloaded.get(b"alice")?, Some(100));
 //! assert_eq!(reloaded.len()?, 2);
+//!
+//! // A light client checks a balance against the root alone, with no store.
+//! let proof = balances.prove(b"alice")?;
+//! let config = Config::default();
+//! assert_eq!(tau_hamt::verify_proof::<u64>(&root, b"alice", &proof, &config)?, Some(100));
 //! # Ok::<(), tau_hamt::Error>(())
 //! ```
 
@@ -35,15 +40,19 @@ pub mod blockstore;
 mod bucket;
 mod cbor;
 mod config;
+mod diff;
 mod error;
 mod hamt;
 mod hash_bits;
 mod iter;
 mod node;
+mod proof;
 
 pub use blockstore::{Blockstore, MemoryBlockstore, RedbBlockstore};
 pub use cid::Cid;
 pub use config::{Config, ConfigBuilder, KeyHash};
+pub use diff::{diff, diff_encoded, Change};
 pub use error::{Error, Result};
 pub use hamt::Hamt;
 pub use iter::{Cursor, Iter, RawIter};
+pub use proof::{prove, verify_proof, verify_proof_encoded, Proof};
