@@ -52,12 +52,19 @@ pub fn verify(cid: &Cid, data: &[u8]) -> Result<()> {
             mh.size() == 32 && sha2::Sha256::digest(data).as_slice() == mh.digest()
         }
         IDENTITY => mh.digest() == data,
-        code => return Err(Error::UnsupportedHash { cid: *cid, code }),
+        code => {
+            return Err(Error::UnsupportedHash {
+                cid: Box::new(*cid),
+                code,
+            })
+        }
     };
     if ok {
         Ok(())
     } else {
-        Err(Error::CidMismatch { cid: *cid })
+        Err(Error::CidMismatch {
+            cid: Box::new(*cid),
+        })
     }
 }
 

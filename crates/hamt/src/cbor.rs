@@ -55,7 +55,7 @@ impl<'a> Reader<'a> {
         self.buf
             .get(self.pos)
             .copied()
-            .ok_or(malformed("unexpected end of data"))
+            .ok_or_else(|| malformed("unexpected end of data"))
     }
 
     fn byte(&mut self) -> Result<u8> {
@@ -69,11 +69,11 @@ impl<'a> Reader<'a> {
         let end = self
             .pos
             .checked_add(n)
-            .ok_or(malformed("length too large"))?;
+            .ok_or_else(|| malformed("length too large"))?;
         let out = self
             .buf
             .get(self.pos..end)
-            .ok_or(malformed("unexpected end of data"))?;
+            .ok_or_else(|| malformed("unexpected end of data"))?;
         self.pos = end;
         Ok(out)
     }
@@ -223,6 +223,33 @@ pub(crate) fn parse_cid_bytes(raw: &[u8]) -> Result<cid::Cid> {
         }
         _ => Err(malformed("CID link lacks the 0x00 multibase prefix")),
     }
+}
+
+/// A CBOR header in shortest form, as bytes and their length.
+pub(crate) fn header_bytes(major: u8, arg: u64) -> ([u8; 9], usize) {
+    let m = major << 5;
+    let mut out = [0u8; 9];
+    let len = if arg < 24 {
+        out[0] = m | arg as u8;
+        1
+    } else if arg <= 0xff {
+        out[0] = m | 24;
+        out[1] = arg as u8;
+        2
+    } else if arg <= 0xffff {
+        out[0] = m | 25;
+        out[1..3].copy_from_slice(&(arg as u16).to_be_bytes());
+        3
+    } else if arg <= 0xffff_ffff {
+        out[0] = m | 26;
+        out[1..5].copy_from_slice(&(arg as u32).to_be_bytes());
+        5
+    } else {
+        out[0] = m | 27;
+        out[1..9].copy_from_slice(&arg.to_be_bytes());
+        9
+    };
+    (out, len)
 }
 
 /// Appends a CBOR header in shortest form.

@@ -3,6 +3,8 @@
 use cid::Cid;
 
 /// Everything that can go wrong in `tau-hamt`.
+///
+/// Large payloads are boxed so that `Result`s on the hot paths stay small.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -10,19 +12,19 @@ pub enum Error {
     #[error("block {cid} does not match its CID (hash mismatch)")]
     CidMismatch {
         /// The CID the block was requested by.
-        cid: Cid,
+        cid: Box<Cid>,
     },
     /// A CID uses a multihash this crate cannot verify.
     #[error("CID {cid} uses unsupported multihash code {code:#x}")]
     UnsupportedHash {
         /// The CID.
-        cid: Cid,
+        cid: Box<Cid>,
         /// Its multihash code.
         code: u64,
     },
     /// A block the structure links to is not in the store.
     #[error("block {0} not found in the store")]
-    MissingBlock(Cid),
+    MissingBlock(Box<Cid>),
     /// A node's bytes are not a valid HAMT node.
     #[error("malformed HAMT node: {0}")]
     MalformedNode(&'static str),
@@ -56,7 +58,7 @@ pub enum Error {
     CorruptStore(String),
     /// The redb database failed.
     #[error("redb: {0}")]
-    Redb(#[from] redb::Error),
+    Redb(Box<redb::Error>),
     /// An I/O error in a block store.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -69,12 +71,13 @@ macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Redb(e.into())
+                Error::Redb(Box::new(e.into()))
             }
         }
     )*};
 }
 from_redb!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

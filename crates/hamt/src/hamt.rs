@@ -187,10 +187,6 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         }
         Ok(put)
     }
-
-    pub(crate) fn root_node(&self) -> &Node {
-        &self.root
-    }
 }
 
 impl<BS: Blockstore, V: DeserializeOwned> Hamt<BS, V> {

@@ -13,7 +13,7 @@ use cid::Cid;
 use crate::bitfield::Bitfield;
 use crate::block::{self, DAG_CBOR};
 use crate::blockstore::Blockstore;
-use crate::bucket;
+use crate::bucket::{self, BucketBytes};
 use crate::cbor::{self, Reader, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TAG, TAG_CID};
 use crate::config::Config;
 use crate::hash_bits::{self, KeyDigest};
@@ -30,24 +30,25 @@ pub(crate) struct Node {
 #[derive(Debug)]
 pub(crate) enum Pointer {
     /// 1..=bucket_size entries, as their DAG-CBOR encoding.
-    Bucket(Box<[u8]>),
+    Bucket(BucketBytes),
     /// A stored child, cached once loaded.
-    Link(Box<Link>),
+    Link(Link),
     /// A child changed since the last flush.
-    Dirty(Box<Node>),
+    Dirty(Node),
 }
 
-/// A link to a stored child node.
+/// A link to a stored child node. The cached child sits inline, so walking
+/// down a level touches one pointer, not a pointer and a box.
 #[derive(Debug)]
 pub(crate) struct Link {
-    pub(crate) cid: Cid,
     pub(crate) cache: OnceCell<Node>,
+    pub(crate) cid: Box<Cid>,
 }
 
 impl Link {
     pub(crate) fn new(cid: Cid) -> Self {
         Link {
-            cid,
+            cid: Box::new(cid),
             cache: OnceCell::new(),
         }
     }
@@ -103,7 +104,9 @@ impl Node {
         if cid.codec() != DAG_CBOR {
             return Err(Error::MalformedNode("link is not DAG-CBOR"));
         }
-        let bytes = store.get(cid)?.ok_or(Error::MissingBlock(*cid))?;
+        let bytes = store
+            .get(cid)?
+            .ok_or_else(|| Error::MissingBlock(Box::new(*cid)))?;
         Node::decode(&bytes, config, depth, is_root)
     }
 
@@ -145,12 +148,12 @@ impl Node {
                         return Err(Error::MalformedNode("link is not a DAG-CBOR CIDv1"));
                     }
                     has_link = true;
-                    pointers.push(Pointer::Link(Box::new(Link::new(cid))));
+                    pointers.push(Pointer::Link(Link::new(cid)));
                 }
                 MAJOR_ARRAY => {
                     let (raw, n) = bucket::read_validated(&mut r, config.bucket_size())?;
                     entries += n;
-                    pointers.push(Pointer::Bucket(raw.into()));
+                    pointers.push(Pointer::Bucket(BucketBytes::from_slice(raw)));
                 }
                 _ => {
                     return Err(Error::MalformedNode(
@@ -262,29 +265,29 @@ impl Node {
         let pointer = self
             .pointers
             .get_mut(pos)
-            .ok_or(Error::MalformedNode("bitfield and pointers disagree"))?;
+            .ok_or_else(|| Error::MalformedNode("bitfield and pointers disagree"))?;
         match pointer {
             Pointer::Bucket(b) => match bucket::search(b, key)? {
-                Ok((at, old)) => {
-                    let old_vec = old.to_vec();
+                bucket::Slot::Found { value: range, .. } => {
+                    let old = b.get(range.clone()).unwrap_or_default().to_vec();
                     if !overwrite || old == value {
                         return Ok(Put {
-                            old: Some(old_vec),
+                            old: Some(old),
                             changed: false,
                         });
                     }
-                    *b = bucket::with_entry(b, at, key, value, true)?;
+                    bucket::replace_value(b, range, value);
                     Ok(Put {
-                        old: Some(old_vec),
+                        old: Some(old),
                         changed: true,
                     })
                 }
-                Err(at) => {
-                    if bucket::len(b)? < config.bucket_size() {
-                        *b = bucket::with_entry(b, at, key, value, false)?;
+                bucket::Slot::Absent { offset, count } => {
+                    if count < config.bucket_size() {
+                        bucket::insert(b, offset, count, key, value);
                     } else {
                         let child = {
-                            let mut staged = Vec::with_capacity(config.bucket_size() + 1);
+                            let mut staged = Vec::with_capacity(count + 1);
                             for e in bucket::entries(b)? {
                                 let (k, v) = e?;
                                 staged.push((hash_bits::digest(config.key_hash(), k)?, k, v));
@@ -292,7 +295,7 @@ impl Node {
                             staged.push((*hash, key, value));
                             Node::build(&mut staged, depth + 1, config)?
                         };
-                        *pointer = Pointer::Dirty(Box::new(child));
+                        *pointer = Pointer::Dirty(child);
                     }
                     Ok(Put {
                         old: None,
@@ -305,11 +308,11 @@ impl Node {
                 let child = link
                     .cache
                     .get_mut()
-                    .ok_or(Error::MalformedNode("internal: child cache empty"))?;
+                    .ok_or_else(|| Error::MalformedNode("internal: child cache empty"))?;
                 let put = child.put(store, config, hash, depth + 1, key, value, overwrite)?;
                 if put.changed {
                     let node = link.take(store, config, depth + 1)?;
-                    *pointer = Pointer::Dirty(Box::new(node));
+                    *pointer = Pointer::Dirty(node);
                 }
                 Ok(put)
             }
@@ -335,15 +338,20 @@ impl Node {
         let pointer = &mut self.pointers[pos];
         let removed = match pointer {
             Pointer::Bucket(b) => {
-                let Ok((at, old)) = bucket::search(b, key)? else {
+                let bucket::Slot::Found {
+                    entry,
+                    value,
+                    count,
+                } = bucket::search(b, key)?
+                else {
                     return Ok(None);
                 };
-                let old = old.to_vec();
-                if bucket::len(b)? == 1 {
+                let old = b.get(value).unwrap_or_default().to_vec();
+                if count == 1 {
                     self.pointers.remove(pos);
                     self.bitfield.clear(idx);
                 } else {
-                    *b = bucket::without_entry(b, at)?;
+                    bucket::remove(b, entry, count);
                 }
                 return Ok(Some(old));
             }
@@ -352,11 +360,11 @@ impl Node {
                 let child = link
                     .cache
                     .get_mut()
-                    .ok_or(Error::MalformedNode("internal: child cache empty"))?;
+                    .ok_or_else(|| Error::MalformedNode("internal: child cache empty"))?;
                 let removed = child.remove(store, config, hash, depth + 1, key)?;
                 if removed.is_some() {
                     let node = link.take(store, config, depth + 1)?;
-                    *pointer = Pointer::Dirty(Box::new(node));
+                    *pointer = Pointer::Dirty(node);
                 }
                 removed
             }
@@ -376,6 +384,10 @@ impl Node {
         if child.pointers.is_empty() {
             self.pointers.remove(pos);
             self.bitfield.clear(idx);
+            return Ok(());
+        }
+        // Every bucket holds at least one entry: many pointers cannot fold.
+        if child.pointers.len() > config.bucket_size() {
             return Ok(());
         }
         let mut total = 0;
@@ -423,11 +435,8 @@ impl Node {
                 )));
             } else {
                 let mut sub: Vec<Staged<'_>> = group.iter().map(|e| e.1).collect();
-                node.pointers.push(Pointer::Dirty(Box::new(Node::build(
-                    &mut sub,
-                    depth + 1,
-                    config,
-                )?)));
+                node.pointers
+                    .push(Pointer::Dirty(Node::build(&mut sub, depth + 1, config)?));
             }
             start = end;
         }
@@ -444,11 +453,11 @@ impl Node {
                 child.encode(&mut bytes)?;
                 let cid = block::cid_of(DAG_CBOR, &bytes);
                 batch.push((cid, bytes));
-                let node = std::mem::take(&mut **child);
-                *pointer = Pointer::Link(Box::new(Link {
-                    cid,
+                let node = std::mem::take(child);
+                *pointer = Pointer::Link(Link {
+                    cid: Box::new(cid),
                     cache: OnceCell::from(node),
-                }));
+                });
             }
         }
         Ok(())

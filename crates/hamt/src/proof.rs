@@ -78,7 +78,7 @@ fn step<'a>(
     }
     match node.pointers.get(node.bitfield.rank(idx)) {
         Some(Pointer::Bucket(b)) => Ok(Step::End(bucket::find(b, key)?)),
-        Some(Pointer::Link(link)) => Ok(Step::Child(link.cid)),
+        Some(Pointer::Link(link)) => Ok(Step::Child(*link.cid)),
         Some(Pointer::Dirty(_)) => Err(Error::Unflushed),
         None => Err(Error::MalformedNode("bitfield and pointers disagree")),
     }
@@ -113,7 +113,9 @@ pub fn prove<BS: Blockstore>(store: &BS, root: &Cid, key: &[u8], config: &Config
         if cid.codec() != DAG_CBOR {
             return Err(Error::MalformedNode("link is not DAG-CBOR"));
         }
-        let bytes = store.get(&cid)?.ok_or_else(|| Error::MissingBlock(Box::new(cid)))?;
+        let bytes = store
+            .get(&cid)?
+            .ok_or_else(|| Error::MissingBlock(Box::new(cid)))?;
         let node = Node::decode(&bytes, config, depth, depth == 0)?;
         let next = match step(&node, &hash, key, depth, config)? {
             Step::End(_) => None,

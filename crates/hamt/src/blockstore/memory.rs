@@ -32,7 +32,10 @@ impl MemoryBlockstore {
 
     /// Number of blocks stored.
     pub fn len(&self) -> usize {
-        self.blocks.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.blocks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether the store holds no block.
