@@ -34,6 +34,8 @@
 //! # Ok::<(), tau_hamt::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod bitfield;
 pub mod block;
 pub mod blockstore;

@@ -40,6 +40,8 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod address;
 mod context;
 mod error;
