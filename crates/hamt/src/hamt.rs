@@ -40,6 +40,8 @@ pub struct Hamt<BS, V> {
     config: Config,
     root: Node,
     flushed: Option<Cid>,
+    /// Reused buffer for encoding values.
+    scratch: Vec<u8>,
     _values: PhantomData<fn() -> V>,
 }
 
@@ -65,6 +67,7 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
             config,
             root: Node::default(),
             flushed: None,
+            scratch: Vec::new(),
             _values: PhantomData,
         }
     }
@@ -83,6 +86,7 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
             config,
             root: node,
             flushed: Some(*root),
+            scratch: Vec::new(),
             _values: PhantomData,
         })
     }
@@ -200,42 +204,94 @@ impl<BS: Blockstore, V: DeserializeOwned> Hamt<BS, V> {
         let key = key.as_ref();
         let hash = hash_bits::digest(self.config.key_hash(), key)?;
         let removed = self.root.remove(&self.store, &self.config, &hash, 0, key)?;
-        if removed.is_some() {
-            self.flushed = None;
+        let Some(old) = removed else {
+            return Ok(None);
+        };
+        self.flushed = None;
+        match decode_value(&old) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => {
+                // The stored value is not a `V`: put it back so the error loses nothing.
+                self.put_encoded(key, &old, true)?;
+                Err(e)
+            }
         }
-        removed.as_deref().map(decode_value).transpose()
     }
 }
 
 impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
     /// Sets `key` to `value` and returns the value it replaced.
+    ///
+    /// If the replaced value does not decode as `V` the map is left unchanged
+    /// and [`Error::Decode`] is returned.
     pub fn set(&mut self, key: impl AsRef<[u8]>, value: V) -> Result<Option<V>> {
-        let encoded = encode_value(&value)?;
-        let put = self.put_encoded(key.as_ref(), &encoded, true)?;
-        put.old.as_deref().map(decode_value).transpose()
+        let key = key.as_ref();
+        let mut encoded = std::mem::take(&mut self.scratch);
+        let put = encode_value_into(&value, &mut encoded)
+            .and_then(|()| self.put_encoded(key, &encoded, true));
+        self.scratch = encoded;
+        let Some(old) = put?.old else {
+            return Ok(None);
+        };
+        match decode_value(&old) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => {
+                self.put_encoded(key, &old, true)?;
+                Err(e)
+            }
+        }
     }
 
     /// Sets `key` to `value` only if `key` is absent; returns whether it was set.
     pub fn set_if_absent(&mut self, key: impl AsRef<[u8]>, value: V) -> Result<bool> {
-        let encoded = encode_value(&value)?;
-        let put = self.put_encoded(key.as_ref(), &encoded, false)?;
-        Ok(put.old.is_none())
+        let mut encoded = std::mem::take(&mut self.scratch);
+        let put = encode_value_into(&value, &mut encoded)
+            .and_then(|()| self.put_encoded(key.as_ref(), &encoded, false));
+        self.scratch = encoded;
+        Ok(put?.old.is_none())
     }
 }
 
-/// Encodes a value as strict DAG-CBOR.
-pub(crate) fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>> {
-    let bytes = serde_ipld_dagcbor::to_vec(value).map_err(|e| Error::Encode(e.to_string()))?;
-    let mut r = Reader::new(&bytes);
+/// Encodes a value as strict DAG-CBOR into `out` (cleared first).
+pub(crate) fn encode_value_into<V: Serialize>(value: &V, out: &mut Vec<u8>) -> Result<()> {
+    out.clear();
+    serde_ipld_dagcbor::to_writer(&mut *out, value).map_err(|e| Error::Encode(e.to_string()))?;
+    let mut r = Reader::new(out);
     r.skip_item()
         .map_err(|e| Error::Encode(format!("value is not strict DAG-CBOR: {e}")))?;
     if !r.is_at_end() {
         return Err(Error::Encode("value encodes as more than one item".into()));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// Decodes a value from its DAG-CBOR encoding.
 pub(crate) fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V> {
     serde_ipld_dagcbor::from_slice(bytes).map_err(|e| Error::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryBlockstore;
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_an_error_that_changes_nothing() {
+        let store = MemoryBlockstore::new();
+        let mut ints: Hamt<_, u64> = Hamt::new(&store);
+        for i in 0..50u64 {
+            ints.set(i.to_be_bytes(), i).unwrap();
+        }
+        let root = ints.flush().unwrap();
+        let mut strings: Hamt<_, String> = Hamt::load(&store, &root).unwrap();
+        let key = 7u64.to_be_bytes();
+        assert!(matches!(strings.delete(key), Err(Error::Decode(_))));
+        assert!(matches!(
+            strings.set(key, "x".into()),
+            Err(Error::Decode(_))
+        ));
+        assert_eq!(strings.get_encoded(key).unwrap(), Some(&[0x07][..]));
+        assert_eq!(strings.len().unwrap(), 50);
+        assert_eq!(strings.flush().unwrap(), root);
+    }
 }
