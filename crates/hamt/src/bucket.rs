@@ -129,6 +129,17 @@ pub(crate) fn encode<'a>(
     out
 }
 
+/// A bucket of already-encoded `[key, value]` records (sorted by key).
+pub(crate) fn from_records<'a>(records: impl ExactSizeIterator<Item = &'a [u8]>) -> BucketBytes {
+    let mut out = BucketBytes::new();
+    let (head, len) = cbor::header_bytes(MAJOR_ARRAY, records.len() as u64);
+    out.extend_from_slice(&head[..len]);
+    for r in records {
+        out.extend_from_slice(r);
+    }
+    out
+}
+
 /// A bucket of one entry.
 pub(crate) fn single(key: &[u8], value: &[u8]) -> BucketBytes {
     encode(std::iter::once((key, value)))

@@ -242,6 +242,71 @@ impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
         }
     }
 
+    /// Sets every `(key, value)` of `entries`, as a loop of [`set`](Hamt::set)
+    /// would (a later entry for a key wins), but in one ordered pass: the
+    /// entries are encoded, sorted by key hash and merged into the tree, so each
+    /// touched node is visited once. The fast way to build a map or apply a
+    /// large batch; it returns no old values.
+    ///
+    /// Subtrees made only of new entries are encoded straight into blocks and
+    /// written to the store in one batch before `extend` returns (they are
+    /// content-addressed, so an early write is harmless); the nodes above them
+    /// stay in memory until [`flush`](Hamt::flush). If a value fails to encode nothing
+    /// is changed; if a block below is missing or malformed the error is returned
+    /// and a subset of the batch is applied, as with a loop of `set`.
+    ///
+    /// ```
+    /// use tau_hamt::{Hamt, MemoryBlockstore};
+    /// let store = MemoryBlockstore::new();
+    /// let mut bulk: Hamt<_, u32> = Hamt::new(&store);
+    /// bulk.extend((0u32..1000).map(|i| (i.to_be_bytes(), i)))?;
+    /// let mut one_by_one: Hamt<_, u32> = Hamt::new(&store);
+    /// for i in 0u32..1000 {
+    ///     one_by_one.set(i.to_be_bytes(), i)?;
+    /// }
+    /// assert_eq!(bulk.flush()?, one_by_one.flush()?);
+    /// # Ok::<(), tau_hamt::Error>(())
+    /// ```
+    pub fn extend<K, I>(&mut self, entries: I) -> Result<()>
+    where
+        K: AsRef<[u8]>,
+        I: IntoIterator<Item = (K, V)>,
+    {
+        let entries = entries.into_iter();
+        let mut batch =
+            crate::bulk::Batch::with_capacity(self.config.key_hash(), entries.size_hint().0);
+        let mut encoded = std::mem::take(&mut self.scratch);
+        let fill = || -> Result<()> {
+            for (key, value) in entries {
+                let key = key.as_ref();
+                encode_value_into(&value, &mut encoded)?;
+                batch.push(key, &encoded)?;
+            }
+            Ok(())
+        };
+        let filled = fill();
+        self.scratch = encoded;
+        filled?;
+        let batch = batch.finish();
+        if batch.entries().is_empty() {
+            return Ok(());
+        }
+        // On error (a missing or malformed block below) the map holds a subset
+        // of the batch, as a loop of `set` would, and stays a valid tree.
+        self.flushed = None;
+        let mut builder = crate::bulk::Builder {
+            store: &self.store,
+            config: &self.config,
+            blocks: Vec::new(),
+        };
+        let merged = builder.merge(&mut self.root, 0, &batch, batch.entries());
+        // The tree links to these blocks even after a partial merge.
+        if !builder.blocks.is_empty() {
+            self.store.put_many_keyed(&builder.blocks)?;
+        }
+        merged
+    }
+
     /// Sets `key` to `value` only if `key` is absent; returns whether it was set.
     pub fn set_if_absent(&mut self, key: impl AsRef<[u8]>, value: V) -> Result<bool> {
         let mut encoded = std::mem::take(&mut self.scratch);

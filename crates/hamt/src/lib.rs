@@ -40,6 +40,7 @@ mod bitfield;
 pub mod block;
 pub mod blockstore;
 mod bucket;
+mod bulk;
 mod cbor;
 mod config;
 mod diff;

@@ -68,7 +68,7 @@ impl Link {
     }
 
     /// The child, loaded and taken out of the link, to be modified.
-    fn take<BS: Blockstore + ?Sized>(
+    pub(crate) fn take<BS: Blockstore + ?Sized>(
         &mut self,
         store: &BS,
         config: &Config,
