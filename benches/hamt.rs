@@ -50,6 +50,14 @@ fn tau_build(store: MemoryBlockstore, keys: &[[u8; 8]]) -> (MemoryBlockstore, Ci
     (map.into_store(), root)
 }
 
+/// A new map filled with one `Hamt::extend`, flushed.
+fn tau_build_bulk(store: MemoryBlockstore, keys: &[[u8; 8]]) -> (MemoryBlockstore, Cid) {
+    let mut map = TauHamt::new_with_config(store, config());
+    map.extend(keys.iter().zip(0u64..)).expect("tau extend");
+    let root = map.flush().expect("tau flush");
+    (map.into_store(), root)
+}
+
 fn fvm_build(store: FvmStore, keys: &[[u8; 8]]) -> (FvmStore, Cid) {
     let mut map = FvmHamt::new_with_bit_width(store, BIT_WIDTH);
     for (i, key) in keys.iter().enumerate() {
@@ -85,6 +93,13 @@ fn insert_flush(c: &mut Criterion) {
             b.iter_batched(
                 MemoryBlockstore::new,
                 |store| tau_build(store, keys),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_with_input(BenchmarkId::new("tau_extend", n), &keys, |b, keys| {
+            b.iter_batched(
+                MemoryBlockstore::new,
+                |store| tau_build_bulk(store, keys),
                 BatchSize::LargeInput,
             )
         });

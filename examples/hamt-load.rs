@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release --example hamt-load -- [--n N] [--seed S] [--bitwidth B]
-//!     [--store memory|redb] [--path FILE] [--impl tau|fvm] [--check-vector]
+//!     [--store memory|redb] [--path FILE] [--impl tau|fvm] [--insert set|bulk]
+//!     [--check-vector]
 //! ```
 //!
 //! Defaults: `--n 100000 --seed 1 --bitwidth 5 --store memory --impl tau`.
@@ -11,7 +12,9 @@
 //! (state starting at S) as 8 bytes big-endian, value i is `i as u64`, buckets of
 //! 3. The steps, each timed on its own:
 //!
-//! 1. `insert_flush_ms`: new map, `set` all N entries, `flush` → `root_cid`;
+//! 1. `insert_flush_ms`: new map, `set` all N entries, `flush` → `root_cid`
+//!    (with `--insert bulk`, tau-hamt's `Hamt::extend` with all N entries
+//!    instead of N calls to `set`);
 //! 2. `get_ms`: fresh load from `root_cid` (no cached nodes), `get` all N keys and
 //!    check each value (a wrong or missing value is an error, exit status 1);
 //! 3. `delete_flush_ms`: fresh load, delete the first N/2 keys in generation
@@ -79,6 +82,14 @@ enum StoreKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Insert {
+    /// One `set` per entry (what the reference crate offers).
+    Set,
+    /// One `Hamt::extend` with every entry (tau-hamt only).
+    Bulk,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Impl {
     /// tau-hamt (this workspace).
     Tau,
@@ -108,6 +119,9 @@ struct Args {
     /// HAMT implementation.
     #[arg(long = "impl", value_enum, default_value_t = Impl::Tau)]
     implementation: Impl,
+    /// How step 1 inserts the entries.
+    #[arg(long, value_enum, default_value_t = Insert::Set)]
+    insert: Insert,
     /// Check root_cid against the specs/hamt.md §10 vector for these parameters.
     #[arg(long)]
     check_vector: bool,
@@ -152,11 +166,17 @@ fn run_tau<BS: Blockstore>(
     stats: impl Fn(&BS) -> Result<(u64, u64), Box<dyn Error>>,
     keys: &[[u8; 8]],
     config: Config,
+    insert: Insert,
 ) -> Result<Report, Box<dyn Error>> {
     let start = Instant::now();
     let mut map: Hamt<&BS, u64> = Hamt::new_with_config(store, config);
-    for (i, key) in keys.iter().enumerate() {
-        map.set(key, i as u64)?;
+    match insert {
+        Insert::Set => {
+            for (i, key) in keys.iter().enumerate() {
+                map.set(key, i as u64)?;
+            }
+        }
+        Insert::Bulk => map.extend(keys.iter().zip(0u64..))?,
     }
     let root = map.flush()?;
     let insert_flush_ms = ms(start);
@@ -295,10 +315,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         (Impl::Fvm, StoreKind::Redb) => {
             return Err("--impl fvm runs on fvm's in-memory store only".into())
         }
+        (Impl::Fvm, _) if args.insert == Insert::Bulk => {
+            return Err("--insert bulk is tau-hamt's Hamt::extend; fvm has no bulk insert".into())
+        }
         (Impl::Fvm, StoreKind::Memory) => run_fvm(&keys, args.bitwidth)?,
         (Impl::Tau, StoreKind::Memory) => {
             let stats = |s: &MemoryBlockstore| Ok((s.len() as u64, s.total_bytes() as u64));
-            run_tau(&MemoryBlockstore::new(), stats, &keys, config)?
+            run_tau(&MemoryBlockstore::new(), stats, &keys, config, args.insert)?
         }
         (Impl::Tau, StoreKind::Redb) => {
             // The temporary directory (if any) lives until the end of this arm.
@@ -312,7 +335,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             };
             let store = RedbBlockstore::open(&path)?;
             let stats = |s: &RedbBlockstore| Ok((s.block_count()?, s.total_bytes()?));
-            run_tau(&store, stats, &keys, config)?
+            run_tau(&store, stats, &keys, config, args.insert)?
         }
     };
 
