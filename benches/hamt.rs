@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode};
 use fvm_ipld_hamt::BytesKey;
-use tau::hamt::{Cid, Config, MemoryBlockstore};
+use tau::hamt::{vectors, Cid, Config, MemoryBlockstore};
 
 type TauHamt<BS> = tau::hamt::Hamt<BS, u64>;
 type FvmHamt<BS> = fvm_ipld_hamt::Hamt<BS, u64, BytesKey>;
@@ -22,20 +22,6 @@ type FvmStore = fvm_ipld_blockstore::MemoryBlockstore;
 
 const BIT_WIDTH: u32 = 5;
 const SIZES: [usize; 2] = [1_000, 100_000];
-
-/// The keys of `specs/hamt.md` §10 (a copy of the example's generator).
-fn keys(seed: u64, n: usize) -> Vec<[u8; 8]> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)).to_be_bytes()
-        })
-        .collect()
-}
 
 fn config() -> Config {
     Config::with_bit_width(BIT_WIDTH).expect("valid bit width")
@@ -87,7 +73,7 @@ fn insert_flush(c: &mut Criterion) {
     let mut group = c.benchmark_group("insert_flush");
     for n in SIZES {
         tune(&mut group, n);
-        let keys = keys(1, n);
+        let keys = vectors::keys(1, n);
         // The filled store is returned so that dropping it is not timed.
         group.bench_with_input(BenchmarkId::new("tau", n), &keys, |b, keys| {
             b.iter_batched(
@@ -118,7 +104,7 @@ fn cold_get(c: &mut Criterion) {
     let mut group = c.benchmark_group("cold_get");
     for n in SIZES {
         tune(&mut group, n);
-        let keys = keys(1, n);
+        let keys = vectors::keys(1, n);
 
         let (store, root) = tau_build(MemoryBlockstore::new(), &keys);
         group.bench_with_input(BenchmarkId::new("tau", n), &keys, |b, keys| {
@@ -150,7 +136,7 @@ fn delete_half_flush(c: &mut Criterion) {
     let mut group = c.benchmark_group("delete_half_flush");
     for n in SIZES {
         tune(&mut group, n);
-        let keys = keys(1, n);
+        let keys = vectors::keys(1, n);
         let half = &keys[..n / 2];
         group.bench_with_input(BenchmarkId::new("tau", n), &keys, |b, keys| {
             b.iter_batched(

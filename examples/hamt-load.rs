@@ -40,7 +40,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use tau::hamt::{Blockstore, Cid, Config, Hamt, MemoryBlockstore, RedbBlockstore};
+use tau::hamt::{vectors, Blockstore, Cid, Config, Hamt, MemoryBlockstore, RedbBlockstore};
 
 /// `specs/hamt.md` §10: (seed, bit width, N, root CID if listed, reachable
 /// blocks, their bytes).
@@ -139,20 +139,6 @@ struct Report {
     /// Blocks and bytes in the store right after step 1 (not timed): a new map
     /// flushed once writes exactly the blocks reachable from its root.
     inserted: (u64, u64),
-}
-
-/// The N keys of `specs/hamt.md` §10: splitmix64 draws as 8 bytes big-endian.
-fn keys(seed: u64, n: usize) -> Vec<[u8; 8]> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)).to_be_bytes()
-        })
-        .collect()
 }
 
 fn ms(start: Instant) -> f64 {
@@ -309,7 +295,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err("--path needs --store redb".into());
     }
     let config = Config::with_bit_width(args.bitwidth)?;
-    let keys = keys(args.seed, args.n);
+    let keys = vectors::keys(args.seed, args.n);
 
     let report = match (args.implementation, args.store) {
         (Impl::Fvm, StoreKind::Redb) => {

@@ -50,6 +50,7 @@ mod hash_bits;
 mod iter;
 mod node;
 mod proof;
+pub mod vectors;
 
 pub use blockstore::{Blockstore, MemoryBlockstore, RedbBlockstore};
 pub use cid::Cid;

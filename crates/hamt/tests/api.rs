@@ -1,6 +1,9 @@
 //! The public API: iteration and cursors, map semantics of set/delete, flush
 //! memoisation (counted block writes), lazy loading, configuration mistakes.
 
+mod common;
+use common::proptest_config;
+
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,14 +110,6 @@ fn map_strategy() -> impl Strategy<Value = BTreeMap<Vec<u8>, u64>> {
         any::<u64>(),
         0..400,
     )
-}
-
-fn proptest_config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 proptest! {

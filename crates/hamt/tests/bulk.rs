@@ -2,6 +2,9 @@
 //! CID, same contents, on fresh maps, on loaded maps and on maps with unflushed
 //! changes, at every bit width and bucket size.
 
+mod common;
+use common::proptest_config;
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -25,7 +28,7 @@ fn key(k: u16) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(proptest_config(64))]
 
     #[test]
     fn extend_equals_a_loop_of_set(

@@ -3,6 +3,9 @@
 //! at every step and the same root CID after every flush, and a tau map loaded
 //! from the blocks fvm wrote holds exactly the model's contents.
 
+mod common;
+use common::proptest_config;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
@@ -202,14 +205,6 @@ where
     Ok(())
 }
 
-fn proptest_config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
     #![proptest_config(proptest_config(96))]
 
@@ -313,19 +308,6 @@ proptest! {
     }
 }
 
-/// splitmix64 (specs/hamt.md §10).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// 20,000 random operations at bit width 5 over 3,000 two-byte keys, return values
 /// checked at every step and roots every 1,000 operations.
 #[test]
@@ -335,10 +317,10 @@ fn twenty_thousand_random_ops_match_fvm() {
     let mut tau: Hamt<_, u64> = Hamt::new_with_config(&tau_store, config(5));
     let mut fvm: FvmHamt<u64> = fvm_ipld_hamt::Hamt::new_with_bit_width(&fvm_store, 5);
     let mut model = BTreeMap::new();
-    let mut rng = SplitMix64(0x7a75);
+    let mut rng = tau_hamt::vectors::SplitMix64::new(0x7a75);
     let mut roots = BTreeSet::new();
     for step in 1..=20_000u32 {
-        let r = rng.next();
+        let r = rng.next().unwrap_or_default();
         let k = ((r >> 8) % 3_000) as u16;
         let k = k.to_be_bytes().to_vec();
         // The key set grows for the first half, then mostly shrinks.

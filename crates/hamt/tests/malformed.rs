@@ -1,6 +1,9 @@
 //! Untrusted blocks: arbitrary or corrupted node bytes never panic, and each kind
 //! of invalid node is refused with its typed error.
 
+mod common;
+use common::proptest_config;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -736,14 +739,6 @@ fn exercise<BS: Blockstore>(map: &mut Hamt<BS, u64>, probe_keys: impl Iterator<I
     let _ = map.delete(base_key(2));
     let _ = map.set(b"fresh key", 1);
     let _ = map.flush();
-}
-
-fn proptest_config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 proptest! {

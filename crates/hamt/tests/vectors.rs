@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use tau_hamt::{Blockstore, Cid, Config, Hamt, KeyHash, MemoryBlockstore};
+use tau_hamt::{vectors, Blockstore, Cid, Config, Hamt, KeyHash, MemoryBlockstore};
 
 /// A byte-string value (fvm's `BytesKey` serializes as CBOR bytes).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -38,18 +38,6 @@ fn cid(s: &str) -> Cid {
     s.parse().unwrap()
 }
 
-/// splitmix64 as in specs/hamt.md §10.
-struct SplitMix64(u64);
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// Distinct blocks reachable from `root` and their total size.
 fn reachable(store: &MemoryBlockstore, root: &Cid) -> (usize, usize) {
     let mut seen = HashSet::new();
@@ -75,24 +63,37 @@ fn reachable(store: &MemoryBlockstore, root: &Cid) -> (usize, usize) {
     (seen.len(), bytes)
 }
 
-fn seeded(seed: u64, n: u64, bw: u32) -> (Cid, usize, usize) {
+/// Root, blocks and bytes of the §10 map, built with a loop of `set`; the same
+/// map built with one `extend` must have the same root.
+fn seeded(seed: u64, n: usize, bw: u32) -> (Cid, usize, usize) {
+    let config = Config::with_bit_width(bw).unwrap();
+    let keys = vectors::keys(seed, n);
     let store = MemoryBlockstore::new();
-    let mut map: Hamt<_, u64> = Hamt::new_with_config(&store, Config::with_bit_width(bw).unwrap());
-    let mut rng = SplitMix64(seed);
-    for i in 0..n {
-        map.set(rng.next().to_be_bytes(), i).unwrap();
+    let mut map: Hamt<_, u64> = Hamt::new_with_config(&store, config);
+    for (key, i) in keys.iter().zip(0u64..) {
+        map.set(key, i).unwrap();
     }
     let root = map.flush().unwrap();
     let (blocks, bytes) = reachable(&store, &root);
+
+    let bulk_store = MemoryBlockstore::new();
+    let mut bulk: Hamt<_, u64> = Hamt::new_with_config(&bulk_store, config);
+    bulk.extend(keys.iter().zip(0u64..)).unwrap();
+    assert_eq!(bulk.flush().unwrap(), root, "extend and set disagree");
+    // extend writes exactly the blocks of the new map, nothing else.
+    assert_eq!(
+        (bulk_store.len(), bulk_store.total_bytes()),
+        (blocks, bytes)
+    );
     (root, blocks, bytes)
 }
 
 #[test]
 fn splitmix_first_keys() {
-    let mut rng = SplitMix64(1);
-    assert_eq!(rng.next(), 0x910a2dec89025cc1);
-    assert_eq!(rng.next(), 0xbeeb8da1658eec67);
-    assert_eq!(rng.next(), 0xf893a2eefb32555e);
+    let mut rng = vectors::SplitMix64::new(1);
+    assert_eq!(rng.next(), Some(0x910a2dec89025cc1));
+    assert_eq!(rng.next(), Some(0xbeeb8da1658eec67));
+    assert_eq!(rng.next(), Some(0xf893a2eefb32555e));
 }
 
 #[test]
