@@ -42,6 +42,8 @@ pub struct Hamt<BS, V> {
     flushed: Option<Cid>,
     /// Reused buffer for encoding values.
     scratch: Vec<u8>,
+    /// Blocks the tree links to whose write failed: the next flush writes them.
+    unwritten: Vec<(Cid, Vec<u8>)>,
     _values: PhantomData<fn() -> V>,
 }
 
@@ -68,6 +70,7 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
             root: Node::default(),
             flushed: None,
             scratch: Vec::new(),
+            unwritten: Vec::new(),
             _values: PhantomData,
         }
     }
@@ -87,6 +90,7 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
             root: node,
             flushed: Some(*root),
             scratch: Vec::new(),
+            unwritten: Vec::new(),
             _values: PhantomData,
         })
     }
@@ -134,21 +138,73 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         self.flushed = None;
     }
 
-    /// Writes the changed nodes and returns the root CID. Flushing an unchanged
-    /// map writes nothing.
+    /// Writes the changed nodes in one [`put_many_keyed`](Blockstore::put_many_keyed)
+    /// batch and returns the root CID. Flushing an unchanged map writes nothing.
+    /// If the write fails the map keeps its changes and the next flush writes them.
     pub fn flush(&mut self) -> Result<Cid> {
-        if let Some(cid) = self.flushed {
+        if let (Some(cid), true) = (self.flushed, self.unwritten.is_empty()) {
             return Ok(cid);
         }
-        let mut batch = Vec::new();
-        self.root.flush_children(&mut batch)?;
-        let mut bytes = Vec::new();
-        self.root.encode(&mut bytes)?;
+        self.flush_with(|store, blocks, _| store.put_many_keyed(blocks))
+    }
+
+    /// Like [`flush`](Hamt::flush), but hands the changed blocks (children
+    /// first, root last) and the new root to `commit`, which writes them: so a
+    /// persistent store can commit them together with its root pointers in one
+    /// transaction. `commit` is called even when nothing changed (with no
+    /// blocks), so the pointers can still be set.
+    ///
+    /// ```
+    /// use tau_hamt::{Hamt, RedbBlockstore};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = RedbBlockstore::open(dir.path().join("state.redb"))?;
+    /// let mut map: Hamt<_, u64> = Hamt::new(&store);
+    /// map.set(b"alice", 10)?;
+    /// // Blocks and the "head" pointer commit atomically.
+    /// let root = map.flush_with(|store, blocks, root| {
+    ///     store.put_many_keyed_with_roots(blocks, &[("head", *root)])
+    /// })?;
+    /// assert_eq!(store.root("head")?, Some(root));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// If `commit` fails the map keeps its changes, and the next flush hands the
+    /// same blocks again.
+    pub fn flush_with<F>(&mut self, commit: F) -> Result<Cid>
+    where
+        F: FnOnce(&BS, &[(Cid, Vec<u8>)], &Cid) -> Result<()>,
+    {
+        if let (Some(cid), true) = (self.flushed, self.unwritten.is_empty()) {
+            commit(&self.store, &[], &cid)?;
+            return Ok(cid);
+        }
+        let mut batch = std::mem::take(&mut self.unwritten);
+        let encoded = self.root.flush_children(&mut batch).and_then(|()| {
+            let mut bytes = Vec::new();
+            self.root.encode(&mut bytes)?;
+            Ok(bytes)
+        });
+        let bytes = match encoded {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // Children already turned into links must still be written.
+                self.unwritten = batch;
+                return Err(e);
+            }
+        };
         let cid = block::cid_of(DAG_CBOR, &bytes);
         batch.push((cid, bytes));
-        self.store.put_many_keyed(&batch)?;
-        self.flushed = Some(cid);
-        Ok(cid)
+        match commit(&self.store, &batch, &cid) {
+            Ok(()) => {
+                self.flushed = Some(cid);
+                Ok(cid)
+            }
+            Err(e) => {
+                self.unwritten = batch;
+                self.flushed = None;
+                Err(e)
+            }
+        }
     }
 
     /// Number of entries, counted by walking the whole tree.
@@ -300,9 +356,14 @@ impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
             blocks: Vec::new(),
         };
         let merged = builder.merge(&mut self.root, 0, &batch, batch.entries());
-        // The tree links to these blocks even after a partial merge.
-        if !builder.blocks.is_empty() {
-            self.store.put_many_keyed(&builder.blocks)?;
+        // The tree links to these blocks even after a partial merge; if they
+        // cannot be written now, the next flush writes them.
+        let blocks = builder.blocks;
+        if !blocks.is_empty() {
+            if let Err(e) = self.store.put_many_keyed(&blocks) {
+                self.unwritten.extend(blocks);
+                return Err(e);
+            }
         }
         merged
     }
@@ -339,6 +400,80 @@ pub(crate) fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V> {
 mod tests {
     use super::*;
     use crate::MemoryBlockstore;
+    use std::cell::Cell;
+
+    /// A memory store whose batch writes fail while `failing` is set.
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemoryBlockstore,
+        failing: Cell<bool>,
+    }
+
+    impl Blockstore for Flaky {
+        fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+            self.inner.get_raw(cid)
+        }
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
+            self.inner.put_keyed(cid, block)
+        }
+        fn has(&self, cid: &Cid) -> Result<bool> {
+            self.inner.has(cid)
+        }
+        fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
+            if self.failing.get() {
+                return Err(Error::Io(std::io::Error::other("disk full")));
+            }
+            self.inner.put_many_keyed(blocks)
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_retried_by_the_next_flush() {
+        for bulk in [false, true] {
+            let store = Flaky::default();
+            let mut map: Hamt<_, u64> = Hamt::new(&store);
+            store.failing.set(true);
+            if bulk {
+                assert!(map
+                    .extend((0u64..2_000).map(|i| (i.to_be_bytes(), i)))
+                    .is_err());
+            } else {
+                for i in 0u64..2_000 {
+                    map.set(i.to_be_bytes(), i).unwrap();
+                }
+            }
+            assert!(matches!(map.flush(), Err(Error::Io(_))));
+            assert!(map.root_cid().is_none());
+            assert!(store.inner.is_empty());
+            store.failing.set(false);
+            let root = map.flush().unwrap();
+            let reloaded: Hamt<_, u64> = Hamt::load(&store, &root).unwrap();
+            assert_eq!(reloaded.len().unwrap(), 2_000);
+            for i in 0u64..2_000 {
+                assert_eq!(reloaded.get(i.to_be_bytes()).unwrap(), Some(i));
+            }
+        }
+    }
+
+    #[test]
+    fn flush_with_hands_over_only_changes_and_always_the_root() {
+        let store = MemoryBlockstore::new();
+        let mut map: Hamt<_, u64> = Hamt::new(&store);
+        map.set(b"a", 1).unwrap();
+        let mut seen = Vec::new();
+        let root = map
+            .flush_with(|store, blocks, root| {
+                seen.push((blocks.len(), *root));
+                store.put_many_keyed(blocks)
+            })
+            .unwrap();
+        map.flush_with(|_, blocks, r| {
+            seen.push((blocks.len(), *r));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(1, root), (0, root)]);
+    }
 
     #[test]
     fn a_value_of_the_wrong_type_is_an_error_that_changes_nothing() {

@@ -14,8 +14,8 @@
 //!
 //! Round `r` sets [`KEYS_PER_ROUND`] keys `r ‖ i` (both big-endian `u64`) to
 //! `r * 1_000_000 + i`, deletes every [`DELETE_EVERY`]th key of round `r - 1`, sets
-//! [`ROUND_KEY`] to `r`, flushes the map (one atomic `put_many_keyed` batch of the
-//! changed nodes) and only then moves the root pointer (a second transaction).
+//! [`ROUND_KEY`] to `r`, and flushes the map with [`Hamt::flush_with`], committing
+//! the changed nodes and the moved root pointer in one redb transaction.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -96,15 +96,10 @@ fn write_round(map: &mut Map<'_>, round: u64) -> tau_hamt::Result<Cid> {
         }
     }
     map.set(ROUND_KEY, round)?;
-    // Commit in two transactions, blocks first: `flush` writes every changed node in
-    // one atomic batch, and only once that has committed does the root pointer move.
-    // A crash between the two leaves unreferenced nodes and the root at the previous
-    // round, whose nodes were all committed before the root was set to it. So the root
-    // never points at a missing block. (The reverse order would let a crash leave the
-    // root naming nodes that were never written.)
-    let cid = map.flush()?;
-    map.store().put_root(HEAD, &cid)?;
-    Ok(cid)
+    // One transaction: the changed nodes and the root pointer commit together, so
+    // after a crash the root is either the previous round's (all of whose nodes were
+    // committed with it) or this one's, never a root naming unwritten nodes.
+    map.flush_with(|store, blocks, root| store.put_many_keyed_with_roots(blocks, &[(HEAD, *root)]))
 }
 
 /// Key `i` of `round`: `round ‖ i`, both big-endian.
