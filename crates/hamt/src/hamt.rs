@@ -456,6 +456,16 @@ mod tests {
     }
 
     #[test]
+    fn maps_move_between_threads_and_stores_are_shared() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<Hamt<MemoryBlockstore, u64>>();
+        send::<Hamt<std::sync::Arc<crate::RedbBlockstore>, Vec<u8>>>();
+        send_sync::<MemoryBlockstore>();
+        send_sync::<crate::RedbBlockstore>();
+    }
+
+    #[test]
     fn flush_with_hands_over_only_changes_and_always_the_root() {
         let store = MemoryBlockstore::new();
         let mut map: Hamt<_, u64> = Hamt::new(&store);
