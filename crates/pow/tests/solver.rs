@@ -1,0 +1,64 @@
+//! Every solution the solver returns is accepted by the `equihash` crate's
+//! verifier, and runs find about as many solutions as Wagner's analysis says.
+
+use tau_pow::{decode_indices, verify, Params, Solver};
+
+/// Solves `nonces` nonces of `params`; checks each solution with the reference
+/// verifier and returns how many there were.
+fn solve_and_verify(params: Params, input: &[u8], nonces: u32) -> usize {
+    let mut solver = Solver::new(params).unwrap();
+    let mut total = 0;
+    for nonce in 0..nonces {
+        let nonce = nonce.to_le_bytes();
+        let solutions = solver.solve(input, &nonce);
+        for s in &solutions {
+            verify(&params, input, &nonce, s).unwrap_or_else(|e| {
+                panic!("({}, {}) nonce {nonce:?}: {e}", params.n(), params.k())
+            });
+        }
+        // Sorted and without duplicates.
+        assert!(solutions.windows(2).all(|w| w[0] < w[1]));
+        total += solutions.len();
+    }
+    total
+}
+
+#[test]
+fn tiny_48_5_solutions_verify() {
+    let found = solve_and_verify(Params::tiny(), b"tau-pow (48,5)", 200);
+    // About 1.9 solutions per run on average.
+    assert!(found > 100, "{found} solutions in 200 runs");
+}
+
+#[test]
+fn devnet_96_5_solutions_verify() {
+    let found = solve_and_verify(Params::devnet(), b"tau-pow (96,5)", 12);
+    assert!(found > 0, "no solution in 12 runs");
+}
+
+/// (200,9) is slow in debug builds: run with `--release -- --ignored`.
+#[test]
+#[ignore]
+fn zcash_200_9_solutions_verify() {
+    let found = solve_and_verify(Params::zcash(), &[7u8; 108], 20);
+    assert!(found > 0, "no solution in 20 runs");
+}
+
+#[test]
+fn a_corrupted_solution_is_rejected() {
+    let params = Params::tiny();
+    let mut solver = Solver::new(params).unwrap();
+    let (nonce, solution) = (0u32..64)
+        .find_map(|n| solver.solve(b"x", &n.to_le_bytes()).pop().map(|s| (n, s)))
+        .unwrap();
+    let nonce = nonce.to_le_bytes();
+    verify(&params, b"x", &nonce, &solution).unwrap();
+    for i in 0..solution.len() {
+        let mut bad = solution.clone();
+        bad[i] ^= 0x10;
+        assert!(verify(&params, b"x", &nonce, &bad).is_err(), "byte {i}");
+    }
+    assert!(verify(&params, b"x", &nonce, &solution[1..]).is_err());
+    let indices = decode_indices(&params, &solution).unwrap();
+    assert_eq!(indices.len(), 32);
+}
