@@ -27,22 +27,23 @@ impl LeafHasher {
         LeafHasher { base, params }
     }
 
-    /// Writes leaves `first..first + count` (each n/8 bytes) into `out`.
-    pub(crate) fn fill(&self, first: u64, out: &mut [u8]) {
+    /// Writes leaves `first..` into `out`, one every `stride` bytes (each
+    /// n/8 bytes; the rest of a slot is left as it is), until `out` is full.
+    pub(crate) fn fill(&self, first: u64, out: &mut [u8], stride: usize) {
         let hb = self.params.hash_bytes();
         let per = u64::from(self.params.hashes_per_digest());
         let mut i = first;
         let mut written = 0;
-        while written + hb <= out.len() {
+        while written + stride <= out.len() {
             let group = i / per;
             let mut state = self.base.clone();
             state.update(&(group as u32).to_le_bytes());
             let digest = state.finalize();
             let bytes = digest.as_bytes();
             let mut j = (i % per) as usize;
-            while j < per as usize && written + hb <= out.len() {
+            while j < per as usize && written + stride <= out.len() {
                 out[written..written + hb].copy_from_slice(&bytes[j * hb..(j + 1) * hb]);
-                written += hb;
+                written += stride;
                 j += 1;
                 i += 1;
             }

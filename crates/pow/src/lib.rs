@@ -1,8 +1,17 @@
 //! # tau-pow
 //!
-//! Equihash for TAU and TrustME-PoW (`specs/equihash.md`): a generic Wagner
-//! solver for any `(n, k)` the `equihash` crate's verifier accepts, that
-//! verifier behind typed errors, and the parameter presets.
+//! Equihash for TAU and TrustME-PoW (`specs/equihash.md`):
+//!
+//! - [`Solver`]: a generic Wagner solver for any `(n, k)` the `equihash`
+//!   crate's verifier accepts (§1, §3), returning every solution of a run in
+//!   the minimal encoding;
+//! - [`verify`]: that crate's verifier behind typed errors (no second verifier);
+//! - [`Target`]: Bitcoin-style compact bits and the "BLAKE2b-256 of the
+//!   solution ≤ target" acceptance rule (§5, §6);
+//! - [`next_target`]: Digishield v3 retargeting as Zcash does it (§7), a pure
+//!   integer function of the block history;
+//! - [`Params`] with the presets `zcash()` (200, 9), `devnet()` (96, 5) and
+//!   `tiny()` (48, 5).
 //!
 //! ```
 //! use tau_pow::{verify, Params, Solver};
@@ -29,11 +38,16 @@ mod error;
 mod leaf;
 mod minimal;
 mod params;
+mod retarget;
 mod solver;
+mod target;
 mod verify;
 
 pub use error::{Error, Result};
 pub use minimal::decode_indices;
 pub use params::Params;
+pub use retarget::{next_target, next_target_strict, RetargetParams};
+pub use ruint::aliases::U256;
 pub use solver::Solver;
+pub use target::{decode_compact, meets_bits, meets_target, pow_hash, DecodedCompact, Target};
 pub use verify::verify;

@@ -43,18 +43,68 @@ const MAX_GROWTH: usize = 4;
 #[derive(Debug)]
 pub struct Solver {
     params: Params,
-    /// The current list: XORs of leaf hashes, `hash_bytes` each.
+    /// The current list: the not yet consumed bytes of each entry's XOR,
+    /// laid out as [`Layout`] says.
     current: Vec<u8>,
+    /// Collision key of each entry of `current`.
+    keys: Vec<u32>,
+    /// The current list partitioned by the high bits of the key.
+    sorted: Vec<u8>,
+    /// Keys of `sorted`.
+    sorted_keys: Vec<u32>,
+    /// For each entry of `sorted`, its position in `current`.
+    sorted_from: Vec<u32>,
+    /// Bounds of the partitions: partition `j` is `bounds[j]..bounds[j + 1]`.
+    bounds: Vec<u32>,
+    /// Inside one partition: its entries copied in order of the low key bits
+    /// (small enough to stay in cache while its pairs are formed).
+    local: Vec<u8>,
+    /// Inside one partition: the origin (position in `current`) of each entry of `local`.
+    local_from: Vec<u32>,
+    /// Inside one partition: bounds of the groups of equal keys.
+    local_bounds: Vec<u32>,
     /// The list being built.
     next: Vec<u8>,
     /// For each round 1..k−1, the positions in the previous list of each entry's pair.
     parents: Vec<Vec<(u32, u32)>>,
-    /// Collision key of each entry of the current list.
-    keys: Vec<u32>,
-    /// Positions of the current list sorted by key.
-    order: Vec<u32>,
-    /// Bucket counts of the counting sort.
-    counts: Vec<u32>,
+}
+
+/// High key bits of the first sorting pass: at most 2^11 partitions, so that
+/// the scattered writes go to few enough places to stay in cache.
+const PARTITION_BITS: u32 = 11;
+
+/// Where a list's entries start in the hash and how long they are.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    /// First hash byte kept.
+    offset: usize,
+    /// Bytes per entry, padded to whole 8-byte words (padding is zero).
+    stride: usize,
+}
+
+impl Layout {
+    /// The layout once `done_bits` leading bits are consumed.
+    fn after(params: &Params, done_bits: u32) -> Self {
+        let offset = (done_bits / 8) as usize;
+        let used = params.hash_bytes() - offset;
+        Layout {
+            offset,
+            stride: used.div_ceil(8) * 8,
+        }
+    }
+
+    /// `len` bits at absolute hash bit `start` of an entry laid out this way.
+    fn bits(&self, entry: &[u8], start: u32, len: u32) -> u32 {
+        bits(entry, start - 8 * self.offset as u32, len)
+    }
+}
+
+/// Copies an entry word by word (strides are whole words).
+#[inline]
+fn copy_entry(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+        d.copy_from_slice(s);
+    }
 }
 
 impl Solver {
@@ -71,11 +121,16 @@ impl Solver {
         Ok(Solver {
             params,
             current: Vec::new(),
+            keys: Vec::new(),
+            sorted: Vec::new(),
+            sorted_keys: Vec::new(),
+            sorted_from: Vec::new(),
+            bounds: Vec::new(),
+            local: Vec::new(),
+            local_from: Vec::new(),
+            local_bounds: Vec::new(),
             next: Vec::new(),
             parents: vec![Vec::new(); params.k() as usize - 1],
-            keys: Vec::new(),
-            order: Vec::new(),
-            counts: Vec::new(),
         })
     }
 
@@ -88,22 +143,26 @@ impl Solver {
     /// without duplicates.
     pub fn solve(&mut self, input: &[u8], nonce: &[u8]) -> Vec<Vec<u8>> {
         let p = self.params;
-        let hb = p.hash_bytes();
         let c = p.collision_bits();
         let leaves = p.list_size() as usize;
+        let mut layout = Layout::after(&p, 0);
         self.current.clear();
-        self.current.resize(leaves * hb, 0);
-        LeafHasher::new(p, input, nonce).fill(0, &mut self.current);
+        self.current.resize(leaves * layout.stride, 0);
+        LeafHasher::new(p, input, nonce).fill(0, &mut self.current, layout.stride);
 
-        let mut len = leaves;
-        for round in 1..p.k() {
-            self.sort_by_key(len, (round - 1) * c);
-            len = self.collide(round);
-            std::mem::swap(&mut self.current, &mut self.next);
+        let mut pairs = Vec::new();
+        for round in 1..=p.k() {
+            self.partition(layout, (round - 1) * c);
+            if round < p.k() {
+                let next_layout = Layout::after(&p, round * c);
+                self.collide(round, layout, next_layout);
+                std::mem::swap(&mut self.current, &mut self.next);
+                layout = next_layout;
+            } else {
+                pairs = self.final_pairs(layout);
+            }
         }
-        self.sort_by_key(len, (p.k() - 1) * c);
-        let mut solutions: Vec<Vec<u8>> = self
-            .final_pairs()
+        let mut solutions: Vec<Vec<u8>> = pairs
             .into_iter()
             .filter_map(|(a, b)| self.indices(a, b))
             .map(|indices| minimal::encode(&p, &indices))
@@ -113,106 +172,168 @@ impl Solver {
         solutions
     }
 
-    /// Fills `keys` with the `c` bits at `start` of each of the first `len`
-    /// entries and `order` with the positions sorted by key.
-    fn sort_by_key(&mut self, len: usize, start: u32) {
-        let hb = self.params.hash_bytes();
+    /// First sorting pass: computes each entry's `c`-bit key at absolute bit
+    /// `start` and scatters the entries, with keys and origins, into partitions
+    /// by the key's high bits.
+    fn partition(&mut self, layout: Layout, start: u32) {
         let c = self.params.collision_bits();
+        let high = c.min(PARTITION_BITS);
+        let stride = layout.stride;
+        let len = self.current.len() / stride;
         self.keys.clear();
         self.keys.extend(
             self.current
-                .chunks_exact(hb)
-                .take(len)
-                .map(|h| bits(h, start, c)),
+                .chunks_exact(stride)
+                .map(|entry| layout.bits(entry, start, c)),
         );
-        self.counts.clear();
-        self.counts.resize((1usize << c) + 1, 0);
+        self.bounds.clear();
+        self.bounds.resize((1usize << high) + 1, 0);
         for &key in &self.keys {
-            self.counts[key as usize + 1] += 1;
+            self.bounds[(key >> (c - high)) as usize + 1] += 1;
         }
-        for i in 1..self.counts.len() {
-            self.counts[i] += self.counts[i - 1];
+        for i in 1..self.bounds.len() {
+            self.bounds[i] += self.bounds[i - 1];
         }
-        self.order.clear();
-        self.order.resize(len, 0);
-        for (position, &key) in self.keys.iter().enumerate() {
-            let slot = &mut self.counts[key as usize];
-            self.order[*slot as usize] = position as u32;
+        self.sorted.clear();
+        self.sorted.resize(len * stride, 0);
+        self.sorted_keys.clear();
+        self.sorted_keys.resize(len, 0);
+        self.sorted_from.clear();
+        self.sorted_from.resize(len, 0);
+        // `bounds[part]` walks partition `part` forward; afterwards it holds
+        // the partition's end, i.e. the start of partition `part + 1`.
+        for (position, (entry, &key)) in self
+            .current
+            .chunks_exact(stride)
+            .zip(&self.keys)
+            .enumerate()
+        {
+            let part = (key >> (c - high)) as usize;
+            let slot = self.bounds[part] as usize;
+            self.bounds[part] += 1;
+            copy_entry(&mut self.sorted[slot * stride..(slot + 1) * stride], entry);
+            self.sorted_keys[slot] = key;
+            self.sorted_from[slot] = position as u32;
+        }
+        // Shift back so that partition `j` is `bounds[j]..bounds[j + 1]`.
+        self.bounds.rotate_right(1);
+        self.bounds[0] = 0;
+    }
+
+    /// Second sorting pass, inside one partition: copies its entries, ordered
+    /// by the low bits of the key, into `local` (with origins in `local_from`)
+    /// and the bounds of the groups of equal keys into `local_bounds`.
+    fn sort_partition(&mut self, range: std::ops::Range<usize>, stride: usize) {
+        let c = self.params.collision_bits();
+        let low = c - c.min(PARTITION_BITS);
+        let mask = (1u32 << low) - 1;
+        self.local_bounds.clear();
+        self.local_bounds.resize((1usize << low) + 1, 0);
+        for &key in &self.sorted_keys[range.clone()] {
+            self.local_bounds[(key & mask) as usize + 1] += 1;
+        }
+        for i in 1..self.local_bounds.len() {
+            self.local_bounds[i] += self.local_bounds[i - 1];
+        }
+        self.local.clear();
+        self.local.resize(range.len() * stride, 0);
+        self.local_from.clear();
+        self.local_from.resize(range.len(), 0);
+        let entries = self.sorted[range.start * stride..range.end * stride].chunks_exact(stride);
+        for ((entry, &key), &from) in entries
+            .zip(&self.sorted_keys[range.clone()])
+            .zip(&self.sorted_from[range])
+        {
+            let slot = &mut self.local_bounds[(key & mask) as usize];
+            let at = *slot as usize;
             *slot += 1;
+            copy_entry(&mut self.local[at * stride..(at + 1) * stride], entry);
+            self.local_from[at] = from;
+        }
+        self.local_bounds.rotate_right(1);
+        self.local_bounds[0] = 0;
+    }
+
+    /// Calls `pair(solver, a, b)` with the positions in `local` of every pair
+    /// of entries with equal keys; stops when it returns false.
+    fn for_each_pair(&mut self, stride: usize, mut pair: impl FnMut(&Self, usize, usize) -> bool) {
+        let parts = self.bounds.len() - 1;
+        for part in 0..parts {
+            let range = self.bounds[part] as usize..self.bounds[part + 1] as usize;
+            if range.len() < 2 {
+                continue;
+            }
+            self.sort_partition(range, stride);
+            for g in 0..self.local_bounds.len() - 1 {
+                let group = self.local_bounds[g] as usize..self.local_bounds[g + 1] as usize;
+                for a in group.clone() {
+                    for b in a + 1..group.end {
+                        if !pair(self, a, b) {
+                            return;
+                        }
+                    }
+                }
+            }
         }
     }
 
-    /// The groups of `order` (runs of equal keys), as ranges.
-    fn groups(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
-        let mut start = 0;
-        std::iter::from_fn(move || {
-            let first = *self.order.get(start)?;
-            let key = self.keys[first as usize];
-            let mut end = start + 1;
-            while end < self.order.len() && self.keys[self.order[end] as usize] == key {
-                end += 1;
-            }
-            let range = start..end;
-            start = end;
-            Some(range)
-        })
-    }
-
-    /// One collision round: XORs every pair of each group into `next` and
-    /// records the pairs. Returns the length of the new list.
-    fn collide(&mut self, round: u32) -> usize {
-        let hb = self.params.hash_bytes();
-        let done_bits = round * self.params.collision_bits();
+    /// One collision round: XORs every pair of equal keys into `next` (laid
+    /// out as `to`) and records the pairs.
+    fn collide(&mut self, round: u32, from: Layout, to: Layout) {
+        let done_bits = round * self.params.collision_bits() - 8 * to.offset as u32;
         let cap = MAX_GROWTH * self.params.list_size() as usize;
+        let skip = to.offset - from.offset;
         let mut next = std::mem::take(&mut self.next);
         let mut parents = std::mem::take(&mut self.parents[round as usize - 1]);
         next.clear();
         parents.clear();
-        let mut xor = [0u8; 64];
-        'groups: for group in self.groups().collect::<Vec<_>>() {
-            let members = &self.order[group];
-            for (i, &a) in members.iter().enumerate() {
-                let ha = &self.current[a as usize * hb..][..hb];
-                for &b in &members[i + 1..] {
-                    let hb_ = &self.current[b as usize * hb..][..hb];
-                    for (x, (u, v)) in xor.iter_mut().zip(ha.iter().zip(hb_)) {
-                        *x = u ^ v;
-                    }
-                    if is_zero_from(&xor[..hb], done_bits) {
-                        continue;
-                    }
-                    if parents.len() == cap {
-                        break 'groups;
-                    }
-                    next.extend_from_slice(&xor[..hb]);
-                    parents.push((a, b));
-                }
+        // Entries are at most 64 bytes; the output window may start up to
+        // `skip` bytes in and reach 7 bytes past the entry: 128 is enough.
+        let mut xor = [0u8; 128];
+        let words = from.stride / 8;
+        self.for_each_pair(from.stride, |solver, a, b| {
+            let ea = &solver.local[a * from.stride..(a + 1) * from.stride];
+            let eb = &solver.local[b * from.stride..(b + 1) * from.stride];
+            for (x, (u, v)) in xor
+                .chunks_exact_mut(8)
+                .zip(ea.chunks_exact(8).zip(eb.chunks_exact(8)))
+                .take(words)
+            {
+                let w = u64::from_ne_bytes(u.try_into().unwrap_or_default())
+                    ^ u64::from_ne_bytes(v.try_into().unwrap_or_default());
+                x.copy_from_slice(&w.to_ne_bytes());
             }
-        }
-        let produced = parents.len();
+            // The next entry is the XOR without its consumed leading bytes;
+            // bytes past the source entry are zero (padding).
+            let out = &mut xor[skip..skip + to.stride];
+            if is_zero_from(out, done_bits) {
+                return true;
+            }
+            if parents.len() == cap {
+                return false;
+            }
+            next.extend_from_slice(out);
+            parents.push((solver.local_from[a], solver.local_from[b]));
+            true
+        });
         self.next = next;
         self.parents[round as usize - 1] = parents;
-        produced
     }
 
     /// Pairs of the last list that also collide on the final collision bits,
     /// so that their XOR is zero on all n bits.
-    fn final_pairs(&self) -> Vec<(u32, u32)> {
-        let hb = self.params.hash_bytes();
+    fn final_pairs(&mut self, layout: Layout) -> Vec<(u32, u32)> {
         let c = self.params.collision_bits();
         let last = self.params.k() * c;
         let mut out = Vec::new();
-        for group in self.groups() {
-            let members = &self.order[group];
-            for (i, &a) in members.iter().enumerate() {
-                let ka = bits(&self.current[a as usize * hb..][..hb], last, c);
-                for &b in &members[i + 1..] {
-                    if bits(&self.current[b as usize * hb..][..hb], last, c) == ka {
-                        out.push((a, b));
-                    }
-                }
+        self.for_each_pair(layout.stride, |solver, a, b| {
+            let ea = &solver.local[a * layout.stride..(a + 1) * layout.stride];
+            let eb = &solver.local[b * layout.stride..(b + 1) * layout.stride];
+            if layout.bits(ea, last, c) == layout.bits(eb, last, c) {
+                out.push((solver.local_from[a], solver.local_from[b]));
             }
-        }
+            true
+        });
         out
     }
 
