@@ -36,6 +36,7 @@
 
 mod error;
 mod leaf;
+mod mine;
 mod minimal;
 mod params;
 mod retarget;
@@ -44,6 +45,7 @@ mod target;
 mod verify;
 
 pub use error::{Error, Result};
+pub use mine::{Mined, Stopped};
 pub use minimal::decode_indices;
 pub use params::Params;
 pub use retarget::{next_target, next_target_strict, RetargetParams};
