@@ -62,3 +62,20 @@ fn a_corrupted_solution_is_rejected() {
     let indices = decode_indices(&params, &solution).unwrap();
     assert_eq!(indices.len(), 32);
 }
+
+#[test]
+fn the_thread_count_does_not_change_the_solutions() {
+    for params in [Params::tiny(), Params::devnet()] {
+        let mut one = Solver::new(params).unwrap();
+        let mut two = Solver::new(params).unwrap().threads(2);
+        let mut three = Solver::new(params).unwrap().threads(3);
+        assert_eq!(three.thread_count(), 3);
+        let nonces = if params.n() == 48 { 64u32 } else { 4 };
+        for nonce in 0..nonces {
+            let nonce = nonce.to_le_bytes();
+            let expected = one.solve(b"threads", &nonce);
+            assert_eq!(two.solve(b"threads", &nonce), expected);
+            assert_eq!(three.solve(b"threads", &nonce), expected);
+        }
+    }
+}
