@@ -79,3 +79,33 @@ fn the_thread_count_does_not_change_the_solutions() {
         }
     }
 }
+
+mod untrusted {
+    use proptest::prelude::*;
+    use tau_pow::{decode_indices, verify, Params};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Bytes from the network never panic the verifier or the decoder;
+        /// random solutions of the right length are (overwhelmingly) rejected.
+        #[test]
+        fn random_solutions_are_rejected_without_panicking(
+            which in 0usize..3,
+            input in proptest::collection::vec(any::<u8>(), 0..160),
+            nonce in proptest::collection::vec(any::<u8>(), 0..40),
+            exact in any::<bool>(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..1400),
+        ) {
+            let params = [Params::tiny(), Params::devnet(), Params::zcash()][which];
+            let mut solution = bytes;
+            if exact {
+                solution.resize(params.solution_bytes(), 0);
+            }
+            let verdict = verify(&params, &input, &nonce, &solution);
+            prop_assert!(verdict.is_err());
+            let decoded = decode_indices(&params, &solution);
+            prop_assert_eq!(decoded.is_ok(), solution.len() == params.solution_bytes());
+        }
+    }
+}
