@@ -330,11 +330,9 @@ impl Segment {
         for i in 1..self.bounds.len() {
             self.bounds[i] += self.bounds[i - 1];
         }
-        self.sorted.clear();
+        // Every slot below is written in full: only growth needs zeroing.
         self.sorted.resize(len * stride, 0);
-        self.sorted_keys.clear();
         self.sorted_keys.resize(len, 0);
-        self.sorted_from.clear();
         self.sorted_from.resize(len, 0);
         // `bounds[part]` walks partition `part` forward; afterwards it holds
         // the partition's end, i.e. the start of partition `part + 1`.
@@ -379,9 +377,8 @@ impl Scratch {
         for i in 1..self.local_bounds.len() {
             self.local_bounds[i] += self.local_bounds[i - 1];
         }
-        self.local.clear();
+        // Every slot below is written in full: only growth needs zeroing.
         self.local.resize(len * stride, 0);
-        self.local_from.clear();
         self.local_from.resize(len, 0);
         let mut keys = self.local_keys.iter();
         for segment in segments {
