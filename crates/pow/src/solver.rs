@@ -73,13 +73,11 @@ fn copy_entry(dst: &mut [u8], src: &[u8]) {
 /// partitioned by the high key bits.
 #[derive(Debug, Default)]
 struct Segment {
-    /// Entries of the current list, laid out as the round's [`Layout`] says.
-    current: Vec<u8>,
     /// Global position in the list of this segment's first entry.
     start: usize,
-    /// Collision key of each entry of `current`.
+    /// Collision key of each entry of the worker's list.
     keys: Vec<u32>,
-    /// `current` partitioned by the high bits of the key.
+    /// The worker's list partitioned by the high bits of the key.
     sorted: Vec<u8>,
     /// Keys of `sorted`.
     sorted_keys: Vec<u32>,
@@ -124,8 +122,10 @@ struct Scratch {
 pub struct Solver {
     params: Params,
     segments: Vec<Segment>,
-    /// Each worker's segment of the list being built.
-    next: Vec<Vec<u8>>,
+    /// Each worker's segment of the current list, laid out as the round's
+    /// [`Layout`] says. Once partitioned it is not read again, so the round
+    /// writes the next list into the same buffer.
+    lists: Vec<Vec<u8>>,
     scratch: Vec<Scratch>,
     /// `parents[r][w][i]`: the global positions in list `r` of the pair that
     /// made entry `i` of worker `w`'s segment of list `r + 1`.
@@ -148,7 +148,7 @@ impl Solver {
         Ok(Solver {
             params,
             segments: vec![Segment::default()],
-            next: vec![Vec::new()],
+            lists: vec![Vec::new()],
             scratch: vec![Scratch::default()],
             parents: vec![vec![Vec::new()]; params.k() as usize - 1],
             starts: vec![vec![0]; params.k() as usize],
@@ -159,7 +159,7 @@ impl Solver {
     pub fn threads(mut self, threads: usize) -> Self {
         let t = threads.max(1);
         self.segments.resize_with(t, Segment::default);
-        self.next.resize_with(t, Vec::new);
+        self.lists.resize_with(t, Vec::new);
         self.scratch.resize_with(t, Scratch::default);
         for round in &mut self.parents {
             round.resize_with(t, Vec::new);
@@ -189,22 +189,24 @@ impl Solver {
         let leaves = p.list_size() as usize;
         let mut layout = Layout::after(&p, 0);
         let hasher = LeafHasher::new(p, input, nonce);
-        for (w, segment) in self.segments.iter_mut().enumerate() {
+        for (w, (segment, list)) in self.segments.iter_mut().zip(&mut self.lists).enumerate() {
             let (from, to) = (leaves * w / workers, leaves * (w + 1) / workers);
             segment.start = from;
-            segment.current.clear();
-            segment.current.resize((to - from) * layout.stride, 0);
+            list.clear();
+            list.resize((to - from) * layout.stride, 0);
         }
-        parallel(self.segments.iter_mut(), |segment| {
-            hasher.fill(segment.start as u64, &mut segment.current, layout.stride)
-        });
+        parallel(
+            self.segments.iter().zip(self.lists.iter_mut()),
+            |(segment, list)| hasher.fill(segment.start as u64, list, layout.stride),
+        );
 
         for round in 1..=p.k() {
             self.record_starts(round - 1);
             let start_bit = (round - 1) * c;
-            parallel(self.segments.iter_mut(), |segment| {
-                segment.partition(&p, layout, start_bit)
-            });
+            parallel(
+                self.segments.iter_mut().zip(&self.lists),
+                |(segment, list)| segment.partition(&p, list, layout, start_bit),
+            );
             let parts = 1usize << c.min(PARTITION_BITS);
             let segments = &self.segments;
             if round < p.k() {
@@ -213,7 +215,7 @@ impl Solver {
                 let work = self
                     .scratch
                     .iter_mut()
-                    .zip(self.next.iter_mut())
+                    .zip(self.lists.iter_mut())
                     .zip(self.parents[round as usize - 1].iter_mut())
                     .enumerate();
                 parallel(work, |(w, ((scratch, next), parents))| {
@@ -222,9 +224,6 @@ impl Solver {
                         &p, segments, range, round, layout, to, cap, scratch, next, parents,
                     );
                 });
-                for (segment, next) in self.segments.iter_mut().zip(&mut self.next) {
-                    std::mem::swap(&mut segment.current, next);
-                }
                 self.restart_segments(round, to);
                 layout = to;
             } else {
@@ -261,9 +260,9 @@ impl Solver {
     /// After a round: the segments' global starts in the new list.
     fn restart_segments(&mut self, _round: u32, layout: Layout) {
         let mut start = 0;
-        for segment in &mut self.segments {
+        for (segment, list) in self.segments.iter_mut().zip(&self.lists) {
             segment.start = start;
-            start += segment.current.len() / layout.stride;
+            start += list.len() / layout.stride;
         }
     }
 
@@ -311,15 +310,14 @@ impl Segment {
     /// Computes the `c`-bit key at absolute bit `start` of each entry and
     /// scatters the entries, with keys and global positions, into partitions
     /// by the key's high bits.
-    fn partition(&mut self, params: &Params, layout: Layout, start: u32) {
+    fn partition(&mut self, params: &Params, list: &[u8], layout: Layout, start: u32) {
         let c = params.collision_bits();
         let high = c.min(PARTITION_BITS);
         let stride = layout.stride;
-        let len = self.current.len() / stride;
+        let len = list.len() / stride;
         self.keys.clear();
         self.keys.extend(
-            self.current
-                .chunks_exact(stride)
+            list.chunks_exact(stride)
                 .map(|entry| layout.bits(entry, start, c)),
         );
         self.bounds.clear();
@@ -336,12 +334,7 @@ impl Segment {
         self.sorted_from.resize(len, 0);
         // `bounds[part]` walks partition `part` forward; afterwards it holds
         // the partition's end, i.e. the start of partition `part + 1`.
-        for (i, (entry, &key)) in self
-            .current
-            .chunks_exact(stride)
-            .zip(&self.keys)
-            .enumerate()
-        {
+        for (i, (entry, &key)) in list.chunks_exact(stride).zip(&self.keys).enumerate() {
             let part = (key >> (c - high)) as usize;
             let slot = self.bounds[part] as usize;
             self.bounds[part] += 1;
