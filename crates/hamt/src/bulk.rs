@@ -259,7 +259,6 @@ impl<BS: Blockstore + ?Sized> Builder<'_, BS> {
                 Ok(())
             }
             Pointer::Link(link) => {
-                link.load(self.store, self.config, child_depth)?;
                 let mut child = link.take(self.store, self.config, child_depth)?;
                 let result = self.merge(&mut child, child_depth, batch, group);
                 // Even a partial merge changed the child: it is dirty now.

@@ -17,6 +17,7 @@ use crate::bucket;
 use crate::config::Config;
 use crate::hamt::decode_value;
 use crate::hash_bits;
+use crate::iter::RawIter;
 use crate::node::{Node, Pointer};
 use crate::{Error, Result};
 
@@ -289,15 +290,9 @@ impl<BS: Blockstore> Walk<'_, BS> {
 
     /// Appends every entry of the subtree `node` (at `depth`) to `out`.
     fn collect(&self, node: &Node, depth: u32, out: &mut Vec<Entry>) -> Result<()> {
-        for p in &node.pointers {
-            match self.child(p, depth + 1)? {
-                Some(child) => self.collect(&child, depth + 1, out)?,
-                None => {
-                    if let Pointer::Bucket(b) = p {
-                        out.extend(bucket_entries(b)?);
-                    }
-                }
-            }
+        for entry in RawIter::below(self.store, self.config, node, depth) {
+            let (k, v) = entry?;
+            out.push((k.to_vec(), v.to_vec()));
         }
         Ok(())
     }

@@ -50,10 +50,16 @@ pub struct RawIter<'a, BS> {
 
 impl<'a, BS: Blockstore> RawIter<'a, BS> {
     pub(crate) fn new(store: &'a BS, config: &'a Config, root: &'a Node) -> Self {
+        Self::below(store, config, root, 0)
+    }
+
+    /// The entries of the subtree `node`, found at `depth` (so children are
+    /// loaded and validated at their own depth).
+    pub(crate) fn below(store: &'a BS, config: &'a Config, node: &'a Node, depth: u32) -> Self {
         RawIter {
             store,
             config,
-            stack: vec![(root, 0, 0)],
+            stack: vec![(node, 0, depth)],
             bucket: None,
             pending: None,
             last_key: None,

@@ -67,6 +67,20 @@ impl Link {
         Ok(self.cache.get_or_init(|| node))
     }
 
+    /// The child, loaded on first use, for an edit in place (call
+    /// [`Pointer::mark_dirty`] if the edit changed it).
+    fn cached_mut<BS: Blockstore + ?Sized>(
+        &mut self,
+        store: &BS,
+        config: &Config,
+        depth: u32,
+    ) -> Result<&mut Node> {
+        self.load(store, config, depth)?;
+        self.cache
+            .get_mut()
+            .ok_or_else(|| Error::MalformedNode("internal: child cache empty"))
+    }
+
     /// The child, loaded and taken out of the link, to be modified.
     pub(crate) fn take<BS: Blockstore + ?Sized>(
         &mut self,
@@ -77,6 +91,18 @@ impl Link {
         match self.cache.take() {
             Some(node) => Ok(node),
             None => Node::load(store, &self.cid, config, depth, false),
+        }
+    }
+}
+
+impl Pointer {
+    /// Turns a link whose cached child was edited into a dirty child, so the
+    /// next flush writes it. Other pointers are left as they are.
+    pub(crate) fn mark_dirty(&mut self) {
+        if let Pointer::Link(link) = self {
+            if let Some(node) = link.cache.take() {
+                *self = Pointer::Dirty(node);
+            }
         }
     }
 }
@@ -304,15 +330,10 @@ impl Node {
                 }
             },
             Pointer::Link(link) => {
-                link.load(store, config, depth + 1)?;
-                let child = link
-                    .cache
-                    .get_mut()
-                    .ok_or_else(|| Error::MalformedNode("internal: child cache empty"))?;
+                let child = link.cached_mut(store, config, depth + 1)?;
                 let put = child.put(store, config, hash, depth + 1, key, value, overwrite)?;
                 if put.changed {
-                    let node = link.take(store, config, depth + 1)?;
-                    *pointer = Pointer::Dirty(node);
+                    pointer.mark_dirty();
                 }
                 Ok(put)
             }
@@ -356,15 +377,10 @@ impl Node {
                 return Ok(Some(old));
             }
             Pointer::Link(link) => {
-                link.load(store, config, depth + 1)?;
-                let child = link
-                    .cache
-                    .get_mut()
-                    .ok_or_else(|| Error::MalformedNode("internal: child cache empty"))?;
+                let child = link.cached_mut(store, config, depth + 1)?;
                 let removed = child.remove(store, config, hash, depth + 1, key)?;
                 if removed.is_some() {
-                    let node = link.take(store, config, depth + 1)?;
-                    *pointer = Pointer::Dirty(node);
+                    pointer.mark_dirty();
                 }
                 removed
             }

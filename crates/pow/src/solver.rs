@@ -270,18 +270,13 @@ impl Solver {
     /// `None` if an index repeats.
     fn indices(&self, a: u32, b: u32) -> Option<Vec<u32>> {
         let top = self.params.k() - 1;
-        let mut left = self.subtree(top, a)?;
-        let mut right = self.subtree(top, b)?;
-        if left.first() > right.first() {
-            std::mem::swap(&mut left, &mut right);
-        }
-        left.extend_from_slice(&right);
-        let mut sorted = left.clone();
+        let indices = join(self.subtree(top, a)?, self.subtree(top, b)?);
+        let mut sorted = indices.clone();
         sorted.sort_unstable();
         if sorted.windows(2).any(|w| w[0] == w[1]) {
             return None;
         }
-        Some(left)
+        Some(indices)
     }
 
     /// The leaf indices under the entry at global `position` of list `round`,
@@ -296,13 +291,10 @@ impl Solver {
             .checked_sub(1)?;
         let local = position as usize - starts[w];
         let (a, b) = *self.parents[round as usize - 1].get(w)?.get(local)?;
-        let mut left = self.subtree(round - 1, a)?;
-        let mut right = self.subtree(round - 1, b)?;
-        if left.first() > right.first() {
-            std::mem::swap(&mut left, &mut right);
-        }
-        left.extend_from_slice(&right);
-        Some(left)
+        Some(join(
+            self.subtree(round - 1, a)?,
+            self.subtree(round - 1, b)?,
+        ))
     }
 }
 
@@ -511,6 +503,16 @@ fn parallel<T: Send>(items: impl Iterator<Item = T>, f: impl Fn(T) + Sync) {
             scope.spawn(move || f(item));
         }
     });
+}
+
+/// Two sibling subtrees in canonical order: the one with the smaller first
+/// index goes left (the verifier's ordering rule).
+fn join(mut left: Vec<u32>, mut right: Vec<u32>) -> Vec<u32> {
+    if left.first() > right.first() {
+        std::mem::swap(&mut left, &mut right);
+    }
+    left.extend_from_slice(&right);
+    left
 }
 
 /// `len` (≤ 32) bits of `bytes` starting at bit `start`, most significant first.
