@@ -116,7 +116,7 @@ fn value(round: u64, i: u64) -> u64 {
 
 /// Model: whether key `(q, i)` is in the map after rounds `0..=last` committed.
 fn in_model(q: u64, i: u64, last: u64) -> bool {
-    q <= last && i < KEYS_PER_ROUND && !(q < last && i % DELETE_EVERY == 0)
+    q <= last && i < KEYS_PER_ROUND && !(q < last && i.is_multiple_of(DELETE_EVERY))
 }
 
 /// Model: number of round keys (not counting [`ROUND_KEY`]) after rounds `0..=last`.

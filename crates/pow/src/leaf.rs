@@ -2,14 +2,15 @@
 //! `input ‖ nonce ‖ u32_le(i / (512 / n))`, cut into n/8-byte leaves
 //! (`specs/equihash.md` §1).
 
-use blake2b_simd::{Params as Blake2bParams, State};
-
+use crate::blake::{Midstate, LANES};
 use crate::params::Params;
+
+/// Leaf groups hashed per call.
+pub(crate) const GROUPS: usize = LANES;
 
 /// The BLAKE2b state after `input ‖ nonce`, ready to hash leaf groups.
 pub(crate) struct LeafHasher {
-    base: State,
-    params: Params,
+    base: Midstate,
 }
 
 impl LeafHasher {
@@ -18,35 +19,15 @@ impl LeafHasher {
         personal[..8].copy_from_slice(b"ZcashPoW");
         personal[8..12].copy_from_slice(&params.n().to_le_bytes());
         personal[12..].copy_from_slice(&params.k().to_le_bytes());
-        let mut base = Blake2bParams::new()
-            .hash_length(params.digest_bytes())
-            .personal(&personal)
-            .to_state();
-        base.update(input);
-        base.update(nonce);
-        LeafHasher { base, params }
+        LeafHasher {
+            base: Midstate::new(params.digest_bytes(), &personal, &[input, nonce]),
+        }
     }
 
-    /// Writes leaves `first..` into `out`, one every `stride` bytes (each
-    /// n/8 bytes; the rest of a slot is left as it is), until `out` is full.
-    pub(crate) fn fill(&self, first: u64, out: &mut [u8], stride: usize) {
-        let hb = self.params.hash_bytes();
-        let per = u64::from(self.params.hashes_per_digest());
-        let mut i = first;
-        let mut written = 0;
-        while written + stride <= out.len() {
-            let group = i / per;
-            let mut state = self.base.clone();
-            state.update(&(group as u32).to_le_bytes());
-            let digest = state.finalize();
-            let bytes = digest.as_bytes();
-            let mut j = (i % per) as usize;
-            while j < per as usize && written + stride <= out.len() {
-                out[written..written + hb].copy_from_slice(&bytes[j * hb..(j + 1) * hb]);
-                written += stride;
-                j += 1;
-                i += 1;
-            }
-        }
+    /// The digests of leaf groups `first .. first + GROUPS` (group g holds
+    /// leaves `g · 512/n …`); only the first `digest_bytes` of each count.
+    pub(crate) fn digests(&self, first: u32, out: &mut [[u8; 64]; GROUPS]) {
+        let indices = std::array::from_fn(|i| first.wrapping_add(i as u32));
+        self.base.finish(indices, out);
     }
 }

@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+mod blake;
 mod error;
 mod leaf;
 mod mine;

@@ -24,7 +24,7 @@ impl Params {
     /// `3 <= k < n`, and indices of at most 32 bits.
     pub fn new(n: u32, k: u32) -> Result<Self> {
         let invalid = |why| Err(Error::InvalidParams { n, k, why });
-        if n == 0 || n % 8 != 0 {
+        if n == 0 || !n.is_multiple_of(8) {
             return invalid("n must be a positive multiple of 8");
         }
         if k < 3 {
@@ -33,7 +33,7 @@ impl Params {
         if k >= n {
             return invalid("k must be smaller than n");
         }
-        if n % (k + 1) != 0 {
+        if !n.is_multiple_of(k + 1) {
             return invalid("n must be divisible by k + 1");
         }
         if n / (k + 1) + 1 > 32 {

@@ -1,0 +1,324 @@
+//! Wagner's algorithm for any `(n, k)` in Tromp's bucketed layout.
+//!
+//! List 0 is the 2^(n/(k+1)+1) leaf hashes, each filed straight into a bucket
+//! by the first bits of its first collision digit ([`geometry`] says where).
+//! Each of the k − 1 rounds then walks the buckets of the current list; inside
+//! a bucket, entries with equal remaining digit bits pair up, and each pair's
+//! XOR — shifted past the digit just consumed — is written straight into its
+//! bucket of the next list, together with a tree word naming the pair. Pairs
+//! equal on all remaining bits are dropped: they can only lead to repeated
+//! indices. The last round keeps the pairs that are equal on everything that
+//! is left; their trees are unfolded into 2^k leaf indices in canonical order
+//! (at every node the subtree with the smaller first index goes left), those
+//! with a repeated index are discarded, and the rest are returned sorted and
+//! deduplicated in the minimal encoding. The heaps are allocated by the first
+//! run and reused by the following ones.
+//!
+//! With several threads each worker hashes a range of leaves and processes a
+//! range of buckets, writing only into its own sub-heaps. Which bucket an
+//! entry lands in never depends on the thread count, so neither does the set
+//! of solutions — unless a bucket overflows its slots, which the capacities
+//! (six standard deviations above the mean and more) make vanishingly rare.
+
+mod geometry;
+mod heap;
+mod round;
+
+use std::ops::Range;
+
+use crate::leaf::LeafHasher;
+use crate::minimal;
+use crate::params::Params;
+use crate::{Error, Result};
+
+use geometry::Geometry;
+use heap::Heap;
+use round::{Reader, Writer};
+
+/// Largest list the solver accepts (2^26 leaves): memory is proportional to it.
+const MAX_LIST_BITS: u32 = 26;
+
+/// Most threads one run is split across.
+const MAX_THREADS: usize = 64;
+
+/// An Equihash solver for one parameter set. Not `Sync`: each thread needs its own.
+///
+/// ```
+/// use tau_pow::{verify, Params, Solver};
+/// let params = Params::tiny();
+/// let mut solver = Solver::new(params)?.threads(2);
+/// let mut found = 0;
+/// for nonce in 0u32..8 {
+///     for solution in solver.solve(b"tau-pow doc test", &nonce.to_le_bytes()) {
+///         verify(&params, b"tau-pow doc test", &nonce.to_le_bytes(), &solution)?;
+///         found += 1;
+///     }
+/// }
+/// assert!(found > 0);
+/// # Ok::<(), tau_pow::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Solver {
+    params: Params,
+    threads: usize,
+    geometry: Geometry,
+    /// `heaps[parity][worker]`: the worker's sub-heap of the lists of that
+    /// parity (empty until the first run).
+    heaps: [Vec<Heap>; 2],
+    /// `counts[parity][worker][bucket]`: entries the worker filed in the
+    /// bucket for the current list of that parity.
+    counts: [Vec<Vec<u32>>; 2],
+}
+
+impl Solver {
+    /// A single-threaded solver for `params`; [`Error::InvalidParams`] if the
+    /// list would exceed 2^26 leaves.
+    pub fn new(params: Params) -> Result<Self> {
+        if params.index_bits() > MAX_LIST_BITS {
+            return Err(Error::InvalidParams {
+                n: params.n(),
+                k: params.k(),
+                why: "list too large for this solver (more than 2^26 leaves)",
+            });
+        }
+        Ok(Solver {
+            params,
+            threads: 1,
+            geometry: Geometry::new(&params, 1),
+            heaps: [Vec::new(), Vec::new()],
+            counts: [Vec::new(), Vec::new()],
+        })
+    }
+
+    /// Splits every run across `threads` threads (1 to 64).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.clamp(1, MAX_THREADS);
+        self.geometry = Geometry::new(&self.params, self.threads);
+        self.heaps = [Vec::new(), Vec::new()];
+        self.counts = [Vec::new(), Vec::new()];
+        self
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Threads per run.
+    pub fn thread_count(&self) -> usize {
+        self.threads
+    }
+
+    /// Bytes of the heaps a run uses (allocated by the first run).
+    pub fn memory_bytes(&self) -> usize {
+        let g = &self.geometry;
+        4 * self.threads * (g.heap_words(0) + g.heap_words(1) + 2 * g.buckets)
+    }
+
+    /// Every solution for `input ‖ nonce`, in the minimal encoding, sorted and
+    /// without duplicates.
+    pub fn solve(&mut self, input: &[u8], nonce: &[u8]) -> Vec<Vec<u8>> {
+        self.allocate();
+        let p = self.params;
+        let g = &self.geometry;
+        let t = self.threads;
+        let k = p.k() as usize;
+        let hasher = LeafHasher::new(p, input, nonce);
+        let groups = p.list_size().div_ceil(u64::from(p.hashes_per_digest())) as usize;
+
+        let [heaps0, heaps1] = &mut self.heaps;
+        let [counts0, counts1] = &mut self.counts;
+        let work = heaps0.iter_mut().zip(counts0.iter_mut()).enumerate();
+        parallel(work, |(w, (heap, counts))| {
+            let range = share(groups, w, t);
+            let mut writer = Writer::new(g, 0, heap.words_mut(), counts);
+            let groups = range.start as u32..range.end as u32;
+            leaves_dispatch(g.words[0], &p, g, &hasher, groups, &mut writer);
+        });
+
+        for list in 0..k - 1 {
+            let (read, write, read_counts, write_counts) = if list % 2 == 0 {
+                (&*heaps0, &mut *heaps1, &*counts0, &mut *counts1)
+            } else {
+                (&*heaps1, &mut *heaps0, &*counts1, &mut *counts0)
+            };
+            let read: Vec<&[u32]> = read.iter().map(Heap::words).collect();
+            let reader = Reader::new(g, list, &read, read_counts);
+            let (w_in, w_out) = (g.words[list], g.words[list + 1]);
+            let work = write.iter_mut().zip(write_counts.iter_mut()).enumerate();
+            parallel(work, |(w, (heap, counts))| {
+                let mut writer = Writer::new(g, list + 1, heap.words_mut(), counts);
+                let buckets = share(g.buckets, w, t);
+                collide_dispatch(w_in, w_out, g, reader, buckets, &mut writer);
+            });
+        }
+        let last = k - 1;
+        let (heaps, counts) = if last.is_multiple_of(2) {
+            (&*heaps0, &*counts0)
+        } else {
+            (&*heaps1, &*counts1)
+        };
+        let read: Vec<&[u32]> = heaps.iter().map(Heap::words).collect();
+        let reader = Reader::new(g, last, &read, counts);
+        let mut found: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); t];
+        parallel(found.iter_mut().enumerate(), |(w, found)| {
+            last_dispatch(g.words[last], g, reader, share(g.buckets, w, t), found);
+        });
+
+        let mut solutions: Vec<Vec<u8>> = found
+            .into_iter()
+            .flatten()
+            .filter_map(|(bucket, a, b)| self.indices(bucket, a, b))
+            .map(|indices| minimal::encode(&p, &indices))
+            .collect();
+        solutions.sort_unstable();
+        solutions.dedup();
+        solutions
+    }
+
+    /// Allocates the heaps on the first run (zeroed lazily by the OS).
+    fn allocate(&mut self) {
+        let g = &self.geometry;
+        for parity in 0..2 {
+            if self.heaps[parity].len() != self.threads {
+                self.heaps[parity] = (0..self.threads)
+                    .map(|_| Heap::zeroed(g.heap_words(parity)))
+                    .collect();
+                self.counts[parity] = vec![vec![0u32; g.buckets]; self.threads];
+            }
+        }
+    }
+
+    /// The 2^k leaf indices of the final pair of slots `a`, `b` of `bucket`
+    /// in canonical order, or `None` if an index repeats.
+    fn indices(&self, bucket: usize, a: u32, b: u32) -> Option<Vec<u32>> {
+        let top = self.params.k() as usize - 1;
+        let indices = join(self.subtree(top, bucket, a)?, self.subtree(top, bucket, b)?);
+        let mut sorted = indices.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            return None;
+        }
+        Some(indices)
+    }
+
+    /// The leaf indices under slot `slot` of `bucket` in list `list`, in
+    /// canonical order.
+    fn subtree(&self, list: usize, bucket: usize, slot: u32) -> Option<Vec<u32>> {
+        let tree = self.tree(list, bucket, slot)?;
+        if list == 0 {
+            return Some(vec![tree[0]]);
+        }
+        let (below, a, b) = self.geometry.children(tree);
+        Some(join(
+            self.subtree(list - 1, below, a)?,
+            self.subtree(list - 1, below, b)?,
+        ))
+    }
+
+    /// The tree words of slot id `slot` of `bucket` in list `list`.
+    fn tree(&self, list: usize, bucket: usize, slot: u32) -> Option<[u32; 2]> {
+        let g = &self.geometry;
+        let heap = self.heaps[list % 2]
+            .get((slot >> g.cap_bits) as usize)?
+            .words();
+        let s = (slot & ((1 << g.cap_bits) - 1)) as usize;
+        let at = bucket * g.bucket_words(list) + g.tree_offset(list) + s * g.tree_words;
+        let words = heap.get(at..at + g.tree_words)?;
+        Some([words[0], words.get(1).copied().unwrap_or(0)])
+    }
+}
+
+/// Runs the collision kernel for `W` input and `WO` output hash words.
+fn collide_dispatch(
+    w_in: usize,
+    w_out: usize,
+    g: &Geometry,
+    reader: Reader<'_>,
+    buckets: Range<usize>,
+    writer: &mut Writer<'_>,
+) {
+    macro_rules! arms {
+        ($($w:literal),*) => {
+            match (w_in, w_out) {
+                $(
+                    ($w, $w) => round::collide::<$w, $w>(g, reader, buckets, writer),
+                    ($w, wo) if wo + 1 == $w => {
+                        round::collide::<$w, { $w - 1 }>(g, reader, buckets, writer)
+                    }
+                )*
+                _ => {}
+            }
+        };
+    }
+    arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+}
+
+/// Runs the final-round kernel for `W` hash words.
+fn last_dispatch(
+    words: usize,
+    g: &Geometry,
+    reader: Reader<'_>,
+    buckets: Range<usize>,
+    found: &mut Vec<(usize, u32, u32)>,
+) {
+    macro_rules! arms {
+        ($($w:literal),*) => {
+            match words {
+                $($w => round::last::<$w>(g, reader, buckets, found),)*
+                _ => {}
+            }
+        };
+    }
+    arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+}
+
+/// Runs the leaf kernel for `W` hash words.
+fn leaves_dispatch(
+    words: usize,
+    p: &Params,
+    g: &Geometry,
+    hasher: &LeafHasher,
+    groups: Range<u32>,
+    writer: &mut Writer<'_>,
+) {
+    macro_rules! arms {
+        ($($w:literal),*) => {
+            match words {
+                $($w => round::leaves::<$w>(p, g, hasher, groups, writer),)*
+                _ => {}
+            }
+        };
+    }
+    arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+}
+
+/// Worker `w`'s share of `0..total` when split `t` ways.
+fn share(total: usize, w: usize, t: usize) -> Range<usize> {
+    total * w / t..total * (w + 1) / t
+}
+
+/// Runs `f` on every item, one thread per item (inline when there is one).
+fn parallel<T: Send>(items: impl Iterator<Item = T>, f: impl Fn(T) + Sync) {
+    let items: Vec<T> = items.collect();
+    if items.len() <= 1 {
+        items.into_iter().for_each(f);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        for item in items {
+            scope.spawn(move || f(item));
+        }
+    });
+}
+
+/// Two sibling subtrees in canonical order: the one with the smaller first
+/// index goes left (the verifier's ordering rule).
+fn join(mut left: Vec<u32>, mut right: Vec<u32>) -> Vec<u32> {
+    if left.first() > right.first() {
+        std::mem::swap(&mut left, &mut right);
+    }
+    left.extend_from_slice(&right);
+    left
+}
