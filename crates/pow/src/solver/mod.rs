@@ -193,7 +193,12 @@ impl Solver {
     /// in canonical order, or `None` if an index repeats.
     fn indices(&self, bucket: usize, a: u32, b: u32) -> Option<Vec<u32>> {
         let top = self.params.k() as usize - 1;
-        let indices = join(self.subtree(top, bucket, a)?, self.subtree(top, bucket, b)?);
+        let half = 1usize << top;
+        let mut indices = vec![0u32; 2 * half];
+        let (left, right) = indices.split_at_mut(half);
+        self.subtree(top, bucket, a, left)?;
+        self.subtree(top, bucket, b, right)?;
+        canonical(&mut indices)?;
         let mut sorted = indices.clone();
         sorted.sort_unstable();
         if sorted.windows(2).any(|w| w[0] == w[1]) {
@@ -202,18 +207,20 @@ impl Solver {
         Some(indices)
     }
 
-    /// The leaf indices under slot `slot` of `bucket` in list `list`, in
-    /// canonical order.
-    fn subtree(&self, list: usize, bucket: usize, slot: u32) -> Option<Vec<u32>> {
+    /// Writes the 2^list leaf indices under slot `slot` of `bucket` in list
+    /// `list` into `out`, in canonical order; `None` on a repeated index
+    /// found on the way or a tree that points nowhere.
+    fn subtree(&self, list: usize, bucket: usize, slot: u32, out: &mut [u32]) -> Option<()> {
         let tree = self.tree(list, bucket, slot)?;
         if list == 0 {
-            return Some(vec![tree[0]]);
+            *out.first_mut()? = tree[0];
+            return Some(());
         }
         let (below, a, b) = self.geometry.children(tree);
-        Some(join(
-            self.subtree(list - 1, below, a)?,
-            self.subtree(list - 1, below, b)?,
-        ))
+        let (left, right) = out.split_at_mut(out.len() / 2);
+        self.subtree(list - 1, below, a, left)?;
+        self.subtree(list - 1, below, b, right)?;
+        canonical(out)
     }
 
     /// The tree words of slot id `slot` of `bucket` in list `list`.
@@ -313,12 +320,17 @@ fn parallel<T: Send>(items: impl Iterator<Item = T>, f: impl Fn(T) + Sync) {
     });
 }
 
-/// Two sibling subtrees in canonical order: the one with the smaller first
-/// index goes left (the verifier's ordering rule).
-fn join(mut left: Vec<u32>, mut right: Vec<u32>) -> Vec<u32> {
-    if left.first() > right.first() {
-        std::mem::swap(&mut left, &mut right);
+/// Puts the two halves of `indices` (two sibling subtrees) in canonical
+/// order: the one with the smaller first index goes left (the verifier's
+/// rule). `None` if both start with the same index (a repeated index).
+fn canonical(indices: &mut [u32]) -> Option<()> {
+    let half = indices.len() / 2;
+    let (first, second) = (*indices.first()?, *indices.get(half)?);
+    if first == second {
+        return None;
     }
-    left.extend_from_slice(&right);
-    left
+    if first > second {
+        indices.rotate_left(half);
+    }
+    Some(())
 }

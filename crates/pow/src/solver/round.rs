@@ -238,15 +238,20 @@ pub(crate) fn leaves<const W: usize>(
                 if index >= leaves {
                     break;
                 }
-                // The leaf, zero-padded so that every window below is in bounds.
-                let mut leaf = [0u8; 72];
-                let from = j as usize * hb;
-                if let (Some(dst), Some(src)) = (leaf.get_mut(..hb), digest.get(from..from + hb)) {
-                    dst.copy_from_slice(src);
-                }
-                let bucket = u64::from(bits32(&leaf, 0)) >> (32 - g.bucket_bits);
-                let hash: [u32; W] =
-                    std::array::from_fn(|w| bits32(&leaf, g.bucket_bits as usize + 32 * w));
+                // Bits [from, end) of the digest are the leaf; bits past `end`
+                // (the next leaf) are masked off the last word.
+                let from = j as usize * hb * 8;
+                let end = from + hb * 8;
+                let bucket = u64::from(bits32(digest, from)) >> (32 - g.bucket_bits);
+                let hash: [u32; W] = std::array::from_fn(|w| {
+                    let start = from + g.bucket_bits as usize + 32 * w;
+                    let word = bits32(digest, start);
+                    match end.saturating_sub(start) {
+                        0 => 0,
+                        left if left < 32 => word & !(u32::MAX >> left),
+                        _ => word,
+                    }
+                });
                 writer.push(bucket as usize, [index as u32, 0], &hash);
             }
         }
