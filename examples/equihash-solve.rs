@@ -19,7 +19,11 @@
 //!
 //! - `params=(n,k)`, `threads=`, `runs=`;
 //! - `solutions=`, `solutions_per_run=` (≈ 1.88 on average for (200,9)),
-//!   `solutions_per_s=`, `ms_per_run=`;
+//!   `solutions_per_s=`, `ms_per_run=`; `first_run_ms=` (it also faults in
+//!   the solver's heaps) and `ms_per_run_after_first=`;
+//! - `phase_min_ms=`: each phase's minimum over the runs after the first
+//!   ([`tau::pow::Phases`]: leaf hashing, each round, the last round and the
+//!   candidates, and their sum) — the noise-free shape of a run;
 //! - `us_per_verification=` (mean over all solutions);
 //! - `peak_rss_kb=`: `VmHWM` of `/proc/self/status` (`unknown` where absent).
 //!
@@ -37,7 +41,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tau::pow::{verify, Params, Solver};
+use tau::pow::{verify, Params, Phases, Solver};
 
 /// Input bytes before the nonce (Zcash's header prefix).
 const INPUT: [u8; 108] = [0x5a; 108];
@@ -71,6 +75,33 @@ fn nonce(i: u32) -> [u8; 32] {
     let mut nonce = [0u8; 32];
     nonce[..4].copy_from_slice(&i.to_le_bytes());
     nonce
+}
+
+/// Each phase's minimum of `a` and `b`.
+fn min_phases(a: &Phases, b: &Phases) -> Phases {
+    Phases {
+        leaves: a.leaves.min(b.leaves),
+        rounds: a
+            .rounds
+            .iter()
+            .zip(&b.rounds)
+            .map(|(x, y)| *x.min(y))
+            .collect(),
+        last: a.last.min(b.last),
+    }
+}
+
+/// `leaves:…,round1:…,…,last:…,sum:…` in milliseconds.
+fn show_phases(p: &Phases) -> String {
+    let ms = |d: &Duration| format!("{:.1}", d.as_secs_f64() * 1e3);
+    let mut parts = vec![format!("leaves:{}", ms(&p.leaves))];
+    for (r, d) in p.rounds.iter().enumerate() {
+        parts.push(format!("round{}:{}", r + 1, ms(d)));
+    }
+    parts.push(format!("last:{}", ms(&p.last)));
+    let sum = p.leaves + p.rounds.iter().sum::<Duration>() + p.last;
+    parts.push(format!("sum:{}", ms(&sum)));
+    parts.join(",")
 }
 
 /// `VmHWM` (peak resident set) of this process in KiB, if the kernel reports it.
@@ -109,11 +140,24 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut solver = Solver::new(params)?.threads(args.threads);
     let mut ours: Vec<Vec<Vec<u8>>> = Vec::with_capacity(runs as usize);
     let mut solve_time = Duration::ZERO;
+    let mut first_run = Duration::ZERO;
+    let mut fastest: Option<Phases> = None;
     for i in 0..runs {
         let nonce = nonce(i);
         let start = Instant::now();
         let found = solver.solve(&INPUT, &nonce);
-        solve_time += start.elapsed();
+        let took = start.elapsed();
+        solve_time += took;
+        if i == 0 {
+            first_run = took;
+        }
+        // Phase minima over the runs after the first (which faults in the heaps).
+        if i > 0 || runs == 1 {
+            fastest = Some(match fastest {
+                None => solver.phases().clone(),
+                Some(best) => min_phases(&best, solver.phases()),
+            });
+        }
         ours.push(found);
     }
     let threads = solver.thread_count();
@@ -146,6 +190,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     println!("solutions_per_s={:.3}", per_s(solutions, solve_time));
     println!("ms_per_run={:.1}", ms_per(solve_time, runs));
+    println!("first_run_ms={:.1}", first_run.as_secs_f64() * 1e3);
+    if runs > 1 {
+        println!(
+            "ms_per_run_after_first={:.1}",
+            ms_per(solve_time - first_run, runs - 1)
+        );
+    }
+    if let Some(phases) = &fastest {
+        println!("phase_min_ms={}", show_phases(phases));
+    }
     if solutions > 0 {
         println!(
             "us_per_verification={:.1}",

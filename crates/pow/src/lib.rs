@@ -51,6 +51,6 @@ pub use minimal::decode_indices;
 pub use params::Params;
 pub use retarget::{next_target, next_target_strict, RetargetParams};
 pub use ruint::aliases::U256;
-pub use solver::Solver;
+pub use solver::{Phases, Solver};
 pub use target::{decode_compact, meets_bits, meets_target, pow_hash, DecodedCompact, Target};
 pub use verify::verify;

@@ -109,3 +109,16 @@ mod untrusted {
         }
     }
 }
+
+#[test]
+fn phases_describe_the_last_run() {
+    let params = Params::devnet();
+    let mut solver = Solver::new(params).unwrap();
+    assert_eq!(solver.phases(), &tau_pow::Phases::default());
+    solver.solve(b"phases", &[0; 4]);
+    let phases = solver.phases().clone();
+    assert_eq!(phases.rounds.len(), params.k() as usize - 1);
+    assert!(phases.leaves > std::time::Duration::ZERO);
+    solver.solve(b"phases", &[1; 4]);
+    assert_eq!(solver.phases().rounds.len(), phases.rounds.len());
+}

@@ -164,6 +164,18 @@ mod tests {
     }
 
     #[test]
+    fn slot_ids_fit_sixteen_bits() {
+        // The kernels keep slot ids and in-bucket positions as u16.
+        for params in [Params::zcash(), Params::devnet(), Params::tiny()] {
+            for threads in 1..=64 {
+                let g = Geometry::new(&params, threads);
+                assert!(g.slot_bits <= 16, "{params:?} {threads}");
+                assert!(threads * g.cap <= 1 << 16, "{params:?} {threads}");
+            }
+        }
+    }
+
+    #[test]
     fn trees_round_trip() {
         for (params, threads) in [
             (Params::zcash(), 1),

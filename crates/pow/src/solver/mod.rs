@@ -25,6 +25,7 @@ mod heap;
 mod round;
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use crate::leaf::LeafHasher;
 use crate::minimal;
@@ -68,6 +69,21 @@ pub struct Solver {
     /// `counts[parity][worker][bucket]`: entries the worker filed in the
     /// bucket for the current list of that parity.
     counts: [Vec<Vec<u32>>; 2],
+    /// Where the last run spent its time.
+    phases: Phases,
+}
+
+/// Wall-clock time of each phase of the last [`Solver::solve`] run, for
+/// benchmarking the solver itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Phases {
+    /// Hashing the leaves and filing them into list 0 (the first run also
+    /// pays for faulting in the heaps).
+    pub leaves: Duration,
+    /// Each collision round, list `r` into list `r + 1`.
+    pub rounds: Vec<Duration>,
+    /// The final round, unfolding the candidates and encoding the solutions.
+    pub last: Duration,
 }
 
 impl Solver {
@@ -87,6 +103,7 @@ impl Solver {
             geometry: Geometry::new(&params, 1),
             heaps: [Vec::new(), Vec::new()],
             counts: [Vec::new(), Vec::new()],
+            phases: Phases::default(),
         })
     }
 
@@ -115,9 +132,16 @@ impl Solver {
         4 * self.threads * (g.heap_words(0) + g.heap_words(1) + 2 * g.buckets)
     }
 
+    /// Where the last run spent its time (all zero before the first run).
+    pub fn phases(&self) -> &Phases {
+        &self.phases
+    }
+
     /// Every solution for `input ‖ nonce`, in the minimal encoding, sorted and
     /// without duplicates.
     pub fn solve(&mut self, input: &[u8], nonce: &[u8]) -> Vec<Vec<u8>> {
+        let mut clock = Instant::now();
+        let mut phases = Phases::default();
         self.allocate();
         let p = self.params;
         let g = &self.geometry;
@@ -135,6 +159,7 @@ impl Solver {
             let groups = range.start as u32..range.end as u32;
             leaves_dispatch(g.words[0], &p, g, &hasher, groups, &mut writer);
         });
+        phases.leaves = lap(&mut clock);
 
         for list in 0..k - 1 {
             let (read, write, read_counts, write_counts) = if list % 2 == 0 {
@@ -151,6 +176,7 @@ impl Solver {
                 let buckets = share(g.buckets, w, t);
                 collide_dispatch(w_in, w_out, g, reader, buckets, &mut writer);
             });
+            phases.rounds.push(lap(&mut clock));
         }
         let last = k - 1;
         let (heaps, counts) = if last.is_multiple_of(2) {
@@ -173,6 +199,8 @@ impl Solver {
             .collect();
         solutions.sort_unstable();
         solutions.dedup();
+        phases.last = lap(&mut clock);
+        self.phases = phases;
         solutions
     }
 
@@ -298,6 +326,14 @@ fn leaves_dispatch(
         };
     }
     arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+}
+
+/// Time since `clock`, which restarts.
+fn lap(clock: &mut Instant) -> Duration {
+    let now = Instant::now();
+    let elapsed = now - *clock;
+    *clock = now;
+    elapsed
 }
 
 /// Worker `w`'s share of `0..total` when split `t` ways.

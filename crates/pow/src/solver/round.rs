@@ -109,12 +109,15 @@ impl<'a> Reader<'a> {
     /// The hashes of `bucket` in sub-heap `worker`.
     #[inline(always)]
     fn part<const W: usize>(&self, worker: usize, bucket: usize) -> &'a [[u32; W]] {
-        let count = self.counts[worker]
-            .get(bucket)
+        let count = self
+            .counts
+            .get(worker)
+            .and_then(|c| c.get(bucket))
             .map_or(0, |&c| (c as usize).min(self.cap));
         let at = bucket * self.bucket_words + self.hash_at;
-        self.heaps[worker]
-            .get(at..at + count * W)
+        self.heaps
+            .get(worker)
+            .and_then(|h| h.get(at..at + count * W))
             .map_or(&[], |h| h.as_chunks::<W>().0)
     }
 }
