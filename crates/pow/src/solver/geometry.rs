@@ -4,22 +4,27 @@
 //! List `r` (r = 0 … k − 1) holds the entries after r collisions. An entry is
 //! filed in a bucket by the first `bucket_bits` of its next collision digit;
 //! the remaining `rest_bits` of the digit are the key it collides on inside
-//! the bucket. What is stored of an entry is its *tree* (list 0: the leaf
-//! index; later lists: the bucket and the two slots of the pair that made it)
-//! and its hash bits after the bucket bits, left-aligned in 32-bit words.
+//! the bucket. A slot holds the entry's *tree* (list 0: the leaf index; later
+//! lists: where its pair sits in the previous list) beside its hash bits after
+//! the bucket bits, left-aligned in 32-bit words — one cache line being
+//! filled per bucket while a round writes (BENCHMARKS.md, "bucket-writes").
 //!
 //! Two heaps alternate: list `r` is in heap `r % 2`. Each worker owns one
-//! sub-heap per parity and writes only there, so no slot is ever shared
-//! between threads. A bucket of a sub-heap is `cap` slots; inside it the tree
-//! regions of lists `p, p + 2, …` come first, then the hash region of the
-//! current list. Hashes shrink as lists advance, so a later list's tree region
-//! takes the place of an earlier list's consumed hashes and every tree stays
-//! until the end (Tromp's and xenoncat's layout).
+//! sub-heap per parity and files its entries only there. When a round reads a
+//! bucket it sorts the bucket by key and writes the entries' trees back, in
+//! sorted order, at the front of the bucket: a pair is then named by its
+//! bucket, the sorted position of its first entry and the distance to the
+//! second (under 16). Lists `p, p + 2, …` keep their sorted trees one after
+//! another while the slots behind them shrink with the hashes, so every tree
+//! stays until the end (after Tromp's and xenoncat's layout).
 
 use crate::params::Params;
 
-/// Bits of the in-bucket collision key: 2^8 keys, about two entries each.
-const MAX_REST_BITS: u32 = 8;
+/// Most bucket bits: 2^10 buckets keep the lines being filled within cache.
+const MAX_BUCKET_BITS: u32 = 10;
+
+/// Entries of one key paired in a bucket; a pair's distance fits 4 bits.
+pub(crate) const GROUP: usize = 16;
 
 /// The layout of all lists of one solver.
 #[derive(Clone, Debug)]
@@ -34,15 +39,13 @@ pub(crate) struct Geometry {
     pub(crate) buckets: usize,
     /// Slots of one bucket of one worker's sub-heap.
     pub(crate) cap: usize,
-    /// Bits of a slot number inside a sub-heap bucket.
-    pub(crate) cap_bits: u32,
-    /// Bits of a slot id across sub-heaps: worker in the high bits.
-    pub(crate) slot_bits: u32,
-    /// 32-bit words of one tree: 1 if bucket and two slot ids fit, else 2.
+    /// Bits of a sorted position in a whole bucket (every sub-heap).
+    pub(crate) pos_bits: u32,
+    /// 32-bit words of one tree: 1 if bucket, position and distance fit, else 2.
     pub(crate) tree_words: usize,
     /// Hash words of an entry of list `r`.
     pub(crate) words: Vec<usize>,
-    /// Words of one slot in heap 0 and heap 1.
+    /// Words per slot of heap 0 and heap 1 (sorted trees and live slot).
     pub(crate) slot_words: [usize; 2],
 }
 
@@ -51,8 +54,8 @@ impl Geometry {
     pub(crate) fn new(params: &Params, threads: usize) -> Self {
         let n = params.n();
         let digit = params.collision_bits();
-        let rest_bits = digit.min(MAX_REST_BITS);
-        let bucket_bits = digit - rest_bits;
+        let bucket_bits = digit.saturating_sub(8).min(MAX_BUCKET_BITS);
+        let rest_bits = digit - bucket_bits;
         let buckets = 1usize << bucket_bits;
         let threads = threads.max(1);
         // Entries per bucket: the lists stay near 2^(digit + 1). Each worker
@@ -68,10 +71,8 @@ impl Geometry {
             let share = (mean / threads).max(1);
             share + (share * 2).div_ceil(7).max(6 * share.isqrt() + 1)
         };
-        let cap_bits = bits_for(cap);
-        let worker_bits = usize::BITS - (threads - 1).leading_zeros();
-        let slot_bits = cap_bits + worker_bits;
-        let tree_words = if bucket_bits + 2 * slot_bits <= 32 {
+        let pos_bits = usize::BITS - (threads * cap - 1).leading_zeros();
+        let tree_words = if bucket_bits + pos_bits + 4 <= 32 {
             1
         } else {
             2
@@ -82,7 +83,7 @@ impl Geometry {
             .collect();
         let mut slot_words = [0usize; 2];
         for (r, &w) in words.iter().enumerate() {
-            let need = (r / 2 + 1) * tree_words + w;
+            let need = (r / 2) * tree_words + tree_words + w;
             slot_words[r % 2] = slot_words[r % 2].max(need);
         }
         Geometry {
@@ -91,8 +92,7 @@ impl Geometry {
             rest_bits,
             buckets,
             cap,
-            cap_bits,
-            slot_bits,
+            pos_bits,
             tree_words,
             words,
             slot_words,
@@ -109,42 +109,41 @@ impl Geometry {
         self.buckets * self.cap * self.slot_words[parity]
     }
 
-    /// Offset inside a bucket of the tree region of list `list`.
-    pub(crate) fn tree_offset(&self, list: usize) -> usize {
+    /// Offset inside a bucket of the sorted trees of list `list`, and of its
+    /// live slots (which the sorted trees overwrite once read).
+    pub(crate) fn trees_at(&self, list: usize) -> usize {
         (list / 2) * self.cap * self.tree_words
     }
 
-    /// Offset inside a bucket of the hash region of list `list`.
-    pub(crate) fn hash_offset(&self, list: usize) -> usize {
-        (list / 2 + 1) * self.cap * self.tree_words
+    /// Words of a live slot of list `list`: tree then hash.
+    pub(crate) fn slot_len(&self, list: usize) -> usize {
+        self.tree_words + self.words.get(list).copied().unwrap_or(0)
     }
 
-    /// Encodes the tree of an entry made from slots `a` and `b` of `bucket`.
-    pub(crate) fn tree(&self, bucket: usize, a: u32, b: u32) -> [u32; 2] {
+    /// Encodes the tree of a pair: sorted positions `a` and `a + distance`
+    /// (`distance` < 16) of `bucket` in the previous list.
+    pub(crate) fn tree(&self, bucket: usize, a: u32, distance: u32) -> [u32; 2] {
         if self.tree_words == 1 {
-            let word = (((bucket as u32) << self.slot_bits | a) << self.slot_bits) | b;
-            [word, 0]
+            [(((bucket as u32) << self.pos_bits | a) << 4) | distance, 0]
         } else {
-            [bucket as u32, (a << 16) | b]
+            [bucket as u32, (a << 4) | distance]
         }
     }
 
-    /// Decodes a tree: (bucket, slot a, slot b).
+    /// Decodes a tree: (bucket, position a, position b).
     pub(crate) fn children(&self, tree: [u32; 2]) -> (usize, u32, u32) {
-        if self.tree_words == 1 {
-            let mask = (1u32 << self.slot_bits) - 1;
+        let (bucket, low) = if self.tree_words == 1 {
             let word = tree[0];
-            let bucket = (u64::from(word) >> (2 * self.slot_bits)) as usize;
-            (bucket, (word >> self.slot_bits) & mask, word & mask)
+            (
+                (u64::from(word) >> (4 + self.pos_bits)) as usize,
+                word & ((1u32 << (4 + self.pos_bits)) - 1),
+            )
         } else {
-            (tree[0] as usize, tree[1] >> 16, tree[1] & 0xffff)
-        }
+            (tree[0] as usize, tree[1])
+        };
+        let a = low >> 4;
+        (bucket, a, a + (low & 0xf))
     }
-}
-
-/// Bits needed to write every number below `count` (at least 1).
-fn bits_for(count: usize) -> u32 {
-    (usize::BITS - count.saturating_sub(1).leading_zeros()).max(1)
 }
 
 #[cfg(test)]
@@ -154,25 +153,13 @@ mod tests {
     #[test]
     fn zcash_layout_matches_tromps_memory() {
         let g = Geometry::new(&Params::zcash(), 1);
-        assert_eq!((g.bucket_bits, g.rest_bits, g.buckets), (12, 8, 4096));
-        assert_eq!(g.cap, 659);
+        assert_eq!((g.bucket_bits, g.rest_bits, g.buckets), (10, 10, 1024));
+        assert_eq!(g.cap, 2634);
         assert_eq!(g.tree_words, 1);
-        assert_eq!(g.words, vec![6, 6, 5, 4, 4, 3, 3, 2, 1]);
+        assert_eq!(g.words, vec![6, 6, 5, 5, 4, 3, 3, 2, 1]);
         assert_eq!(g.slot_words, [7, 7]);
         let bytes = 4 * (g.heap_words(0) + g.heap_words(1));
         assert!(bytes <= 150 << 20, "{bytes}");
-    }
-
-    #[test]
-    fn slot_ids_fit_sixteen_bits() {
-        // The kernels keep slot ids and in-bucket positions as u16.
-        for params in [Params::zcash(), Params::devnet(), Params::tiny()] {
-            for threads in 1..=64 {
-                let g = Geometry::new(&params, threads);
-                assert!(g.slot_bits <= 16, "{params:?} {threads}");
-                assert!(threads * g.cap <= 1 << 16, "{params:?} {threads}");
-            }
-        }
     }
 
     #[test]
@@ -183,14 +170,15 @@ mod tests {
             (Params::zcash(), 7),
             (Params::new(144, 5).unwrap(), 1),
             (Params::tiny(), 3),
+            (Params::devnet(), 64),
         ] {
             let g = Geometry::new(&params, threads);
-            let top = ((threads - 1) << g.cap_bits | (g.cap - 1)) as u32;
-            for (bucket, a, b) in [(0, 0, 0), (g.buckets - 1, top, top), (1, 2, top)] {
-                assert_eq!(g.children(g.tree(bucket, a, b)), (bucket, a, b));
+            let top = (threads * g.cap - 1) as u32;
+            for (bucket, a, d) in [(0, 0, 0), (g.buckets - 1, top - 15, 15), (1, 2, 7)] {
+                assert_eq!(g.children(g.tree(bucket, a, d)), (bucket, a, a + d));
             }
             for r in 0..params.k() as usize {
-                let end = g.hash_offset(r) + g.cap * g.words[r];
+                let end = g.trees_at(r) + g.cap * g.slot_len(r);
                 assert!(end <= g.bucket_words(r), "{params:?} list {r}");
             }
         }

@@ -34,7 +34,7 @@ use crate::{Error, Result};
 
 use geometry::Geometry;
 use heap::Heap;
-use round::{Reader, Writer};
+use round::{Bucket, Writer};
 
 /// Largest list the solver accepts (2^26 leaves): memory is proportional to it.
 const MAX_LIST_BITS: u32 = 26;
@@ -162,34 +162,40 @@ impl Solver {
         phases.leaves = lap(&mut clock);
 
         for list in 0..k - 1 {
-            let (read, write, read_counts, write_counts) = if list % 2 == 0 {
-                (&*heaps0, &mut *heaps1, &*counts0, &mut *counts1)
+            let (read, write, read_counts, write_counts) = if list.is_multiple_of(2) {
+                (&mut *heaps0, &mut *heaps1, &*counts0, &mut *counts1)
             } else {
-                (&*heaps1, &mut *heaps0, &*counts1, &mut *counts0)
+                (&mut *heaps1, &mut *heaps0, &*counts1, &mut *counts0)
             };
-            let read: Vec<&[u32]> = read.iter().map(Heap::words).collect();
-            let reader = Reader::new(g, list, &read, read_counts);
+            let counts: Vec<&[u32]> = read_counts.iter().map(Vec::as_slice).collect();
+            let shares = buckets_by_worker(g, list, read, t);
             let (w_in, w_out) = (g.words[list], g.words[list + 1]);
-            let work = write.iter_mut().zip(write_counts.iter_mut()).enumerate();
-            parallel(work, |(w, (heap, counts))| {
-                let mut writer = Writer::new(g, list + 1, heap.words_mut(), counts);
-                let buckets = share(g.buckets, w, t);
-                collide_dispatch(w_in, w_out, g, reader, buckets, &mut writer);
+            let work = shares
+                .into_iter()
+                .zip(write.iter_mut().zip(write_counts.iter_mut()));
+            let counts = &counts;
+            parallel(work, |(mut mine, (heap, next_counts))| {
+                let mut writer = Writer::new(g, list + 1, heap.words_mut(), next_counts);
+                collide_dispatch(w_in, w_out, g, list, &mut mine, counts, &mut writer);
             });
             phases.rounds.push(lap(&mut clock));
         }
         let last = k - 1;
         let (heaps, counts) = if last.is_multiple_of(2) {
-            (&*heaps0, &*counts0)
+            (&mut *heaps0, &*counts0)
         } else {
-            (&*heaps1, &*counts1)
+            (&mut *heaps1, &*counts1)
         };
-        let read: Vec<&[u32]> = heaps.iter().map(Heap::words).collect();
-        let reader = Reader::new(g, last, &read, counts);
+        let counts: Vec<&[u32]> = counts.iter().map(Vec::as_slice).collect();
+        let shares = buckets_by_worker(g, last, heaps, t);
         let mut found: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); t];
-        parallel(found.iter_mut().enumerate(), |(w, found)| {
-            last_dispatch(g.words[last], g, reader, share(g.buckets, w, t), found);
-        });
+        let counts = &counts;
+        parallel(
+            shares.into_iter().zip(found.iter_mut()),
+            |(mut mine, found)| {
+                last_dispatch(g.words[last], g, last, &mut mine, counts, found);
+            },
+        );
 
         let mut solutions: Vec<Vec<u8>> = found
             .into_iter()
@@ -251,17 +257,46 @@ impl Solver {
         canonical(out)
     }
 
-    /// The tree words of slot id `slot` of `bucket` in list `list`.
-    fn tree(&self, list: usize, bucket: usize, slot: u32) -> Option<[u32; 2]> {
+    /// The tree of sorted position `pos` of `bucket` in list `list`.
+    fn tree(&self, list: usize, bucket: usize, pos: u32) -> Option<[u32; 2]> {
         let g = &self.geometry;
-        let heap = self.heaps[list % 2]
-            .get((slot >> g.cap_bits) as usize)?
-            .words();
-        let s = (slot & ((1 << g.cap_bits) - 1)) as usize;
-        let at = bucket * g.bucket_words(list) + g.tree_offset(list) + s * g.tree_words;
+        let pos = pos as usize;
+        let heap = self.heaps[list % 2].get(pos / g.cap)?.words();
+        let at = bucket * g.bucket_words(list) + g.trees_at(list) + (pos % g.cap) * g.tree_words;
         let words = heap.get(at..at + g.tree_words)?;
         Some([words[0], words.get(1).copied().unwrap_or(0)])
     }
+}
+
+/// The buckets of list `list` in every sub-heap of `heaps`, split into `t`
+/// equal ranges, one per worker: a worker sorts and rewrites the buckets it reads.
+fn buckets_by_worker<'a>(
+    g: &Geometry,
+    list: usize,
+    heaps: &'a mut [Heap],
+    t: usize,
+) -> Vec<Vec<Bucket<'a>>> {
+    let bucket_words = g.bucket_words(list);
+    let mut buckets: Vec<Bucket<'a>> = (0..g.buckets)
+        .map(|index| Bucket {
+            index,
+            parts: Vec::with_capacity(heaps.len()),
+        })
+        .collect();
+    for heap in heaps.iter_mut() {
+        for (bucket, part) in buckets
+            .iter_mut()
+            .zip(heap.words_mut().chunks_mut(bucket_words))
+        {
+            bucket.parts.push(part);
+        }
+    }
+    let mut shares = Vec::with_capacity(t);
+    let mut rest = buckets.into_iter();
+    for w in 0..t {
+        shares.push(rest.by_ref().take(share(g.buckets, w, t).len()).collect());
+    }
+    shares
 }
 
 /// Runs the collision kernel for `W` input and `WO` output hash words.
@@ -269,17 +304,18 @@ fn collide_dispatch(
     w_in: usize,
     w_out: usize,
     g: &Geometry,
-    reader: Reader<'_>,
-    buckets: Range<usize>,
+    list: usize,
+    buckets: &mut [Bucket<'_>],
+    counts: &[&[u32]],
     writer: &mut Writer<'_>,
 ) {
     macro_rules! arms {
         ($($w:literal),*) => {
             match (w_in, w_out) {
                 $(
-                    ($w, $w) => round::collide::<$w, $w>(g, reader, buckets, writer),
+                    ($w, $w) => round::collide::<$w, $w>(g, list, buckets, counts, writer),
                     ($w, wo) if wo + 1 == $w => {
-                        round::collide::<$w, { $w - 1 }>(g, reader, buckets, writer)
+                        round::collide::<$w, { $w - 1 }>(g, list, buckets, counts, writer)
                     }
                 )*
                 _ => {}
@@ -293,14 +329,15 @@ fn collide_dispatch(
 fn last_dispatch(
     words: usize,
     g: &Geometry,
-    reader: Reader<'_>,
-    buckets: Range<usize>,
+    list: usize,
+    buckets: &mut [Bucket<'_>],
+    counts: &[&[u32]],
     found: &mut Vec<(usize, u32, u32)>,
 ) {
     macro_rules! arms {
         ($($w:literal),*) => {
             match words {
-                $($w => round::last::<$w>(g, reader, buckets, found),)*
+                $($w => round::last::<$w>(g, list, buckets, counts, found),)*
                 _ => {}
             }
         };

@@ -1,28 +1,24 @@
 //! The per-worker kernels: hashing the leaves into list 0, one collision round
 //! over a range of buckets, and the final round that finds the candidates.
 //!
-//! A worker reads every sub-heap of the current list (they are shared) and
-//! writes only its own sub-heap of the next list.
+//! A worker owns the buckets it reads (in every sub-heap: it sorts them and
+//! writes their trees back) and writes the next list only into its own
+//! sub-heap.
 
 use std::ops::Range;
 
-use super::geometry::Geometry;
+use super::geometry::{Geometry, GROUP};
 use crate::leaf::{LeafHasher, GROUPS};
 use crate::params::Params;
 
-/// Entries kept per collision key in one bucket; more are dropped. With about
-/// two entries per key, a seventeenth is astronomically rare (Tromp's cap).
-const KEY_CAPACITY: usize = 16;
-
-/// Where one worker writes the entries of list `list`.
+/// Where one worker files the entries of list `list`.
 pub(crate) struct Writer<'a> {
     heap: &'a mut [u32],
     counts: &'a mut [u32],
     cap: usize,
     bucket_words: usize,
-    tree_at: usize,
+    slots_at: usize,
     tree_words: usize,
-    hash_at: usize,
 }
 
 impl<'a> Writer<'a> {
@@ -40,14 +36,13 @@ impl<'a> Writer<'a> {
             counts,
             cap: g.cap,
             bucket_words: g.bucket_words(list),
-            tree_at: g.tree_offset(list),
+            slots_at: g.trees_at(list),
             tree_words: g.tree_words,
-            hash_at: g.hash_offset(list),
         }
     }
 
-    /// Files an entry in `bucket`. It is dropped when the bucket is full
-    /// (counted all the same; readers clamp to the capacity).
+    /// Files an entry (tree beside hash) in `bucket`. It is dropped when the
+    /// bucket is full (counted all the same; readers clamp to the capacity).
     #[inline(always)]
     fn push<const WO: usize>(&mut self, bucket: usize, tree: [u32; 2], hash: &[u32; WO]) {
         let Some(count) = self.counts.get_mut(bucket) else {
@@ -58,163 +53,148 @@ impl<'a> Writer<'a> {
         if slot >= self.cap {
             return;
         }
-        let base = bucket * self.bucket_words;
-        let at = base + self.tree_at + slot * self.tree_words;
-        if self.tree_words == 1 {
-            if let Some(dst) = self.heap.get_mut(at) {
-                *dst = tree[0];
-            }
-        } else if let Some(dst) = self.heap.get_mut(at..at + 2) {
-            dst.copy_from_slice(&tree);
+        let tw = self.tree_words;
+        let at = bucket * self.bucket_words + self.slots_at + slot * (tw + WO);
+        let Some(dst) = self.heap.get_mut(at..at + tw + WO) else {
+            return;
+        };
+        let (t, h) = dst.split_at_mut(tw);
+        if let Some(first) = t.first_mut() {
+            *first = tree[0];
         }
-        let at = base + self.hash_at + slot * WO;
-        let dst = self
-            .heap
-            .get_mut(at..at + WO)
-            .map(|d| d.as_chunks_mut::<WO>().0);
-        if let Some([dst]) = dst {
-            *dst = *hash;
+        if let Some(second) = t.get_mut(1) {
+            *second = tree[1];
+        }
+        if let ([h], _) = h.as_chunks_mut::<WO>() {
+            *h = *hash;
         }
     }
 }
 
-/// The entries of list `list` as the workers wrote them.
-#[derive(Clone, Copy)]
-pub(crate) struct Reader<'a> {
-    heaps: &'a [&'a [u32]],
-    counts: &'a [Vec<u32>],
-    cap: usize,
-    cap_bits: u32,
-    bucket_words: usize,
-    hash_at: usize,
+/// One bucket of the current list in every sub-heap, owned by the worker
+/// that reads it.
+pub(crate) struct Bucket<'a> {
+    /// Index of the bucket.
+    pub(crate) index: usize,
+    /// The bucket's words in each sub-heap.
+    pub(crate) parts: Vec<&'a mut [u32]>,
 }
 
-impl<'a> Reader<'a> {
-    pub(crate) fn new(
-        g: &Geometry,
-        list: usize,
-        heaps: &'a [&'a [u32]],
-        counts: &'a [Vec<u32>],
-    ) -> Self {
-        Reader {
-            heaps,
-            counts,
-            cap: g.cap,
-            cap_bits: g.cap_bits,
-            bucket_words: g.bucket_words(list),
-            hash_at: g.hash_offset(list),
-        }
-    }
-
-    /// The hashes of `bucket` in sub-heap `worker`.
-    #[inline(always)]
-    fn part<const W: usize>(&self, worker: usize, bucket: usize) -> &'a [[u32; W]] {
-        let count = self
-            .counts
-            .get(worker)
-            .and_then(|c| c.get(bucket))
-            .map_or(0, |&c| (c as usize).min(self.cap));
-        let at = bucket * self.bucket_words + self.hash_at;
-        self.heaps
-            .get(worker)
-            .and_then(|h| h.get(at..at + count * W))
-            .map_or(&[], |h| h.as_chunks::<W>().0)
-    }
-}
-
-/// One bucket's entries, gathered from every sub-heap, and their pairs.
-pub(crate) struct Scratch<const W: usize> {
-    /// The entries (only used with several sub-heaps).
+/// A worker's buffers for sorting one bucket at a time.
+pub(crate) struct Sorter<const W: usize> {
+    /// Key of each entry, in the order read.
+    keys: Vec<u16>,
+    /// Start of each key's group in the sorted order (then its end).
+    starts: Vec<u32>,
+    /// Hashes in sorted order.
     hashes: Vec<[u32; W]>,
-    /// Slot id of each entry.
-    ids: Vec<u16>,
-    /// Entries seen per collision key.
-    counts: Vec<u8>,
-    /// Positions of the entries seen per collision key.
-    slots: Vec<[u16; KEY_CAPACITY]>,
-    /// For each entry with earlier entries of the same key: its position,
-    /// its key and how many earlier ones there are.
-    active: Vec<(u16, u16, u8)>,
+    /// Trees in sorted order.
+    trees: Vec<[u32; 2]>,
 }
 
-impl<const W: usize> Scratch<W> {
+impl<const W: usize> Sorter<W> {
     pub(crate) fn new(g: &Geometry) -> Self {
-        let keys = 1usize << g.rest_bits;
-        Scratch {
+        Sorter {
+            keys: Vec::new(),
+            starts: vec![0; (1 << g.rest_bits) + 1],
             hashes: Vec::new(),
-            ids: Vec::new(),
-            counts: vec![0; keys],
-            slots: vec![[0; KEY_CAPACITY]; keys],
-            active: Vec::new(),
+            trees: Vec::new(),
         }
     }
 
-    /// Gathers `bucket` and calls `pair(left, right, left_id, right_id)` for
-    /// every pair of entries with equal collision keys (left came first).
-    #[inline(always)]
-    fn pairs(
-        &mut self,
-        reader: &Reader<'_>,
-        bucket: usize,
-        rest_bits: u32,
-        mut pair: impl FnMut(&[u32; W], &[u32; W], u32, u32),
-    ) {
-        let entries: &[[u32; W]] = if reader.heaps.len() == 1 {
-            reader.part::<W>(0, bucket)
-        } else {
-            self.hashes.clear();
-            self.ids.clear();
-            for worker in 0..reader.heaps.len() {
-                let part = reader.part::<W>(worker, bucket);
-                let first = (worker as u32) << reader.cap_bits;
-                self.hashes.extend_from_slice(part);
-                self.ids
-                    .extend((0..part.len() as u32).map(|s| (first | s) as u16));
-            }
-            &self.hashes
+    /// Sorts `bucket` of list `list` by collision key (stable, sub-heap by
+    /// sub-heap) and writes its trees back in sorted order, in the place of
+    /// the slots just read. Afterwards key `k`'s group is
+    /// `starts[k]..starts[k + 1]` of `hashes`.
+    fn sort(&mut self, g: &Geometry, list: usize, bucket: &mut Bucket<'_>, counts: &[&[u32]]) {
+        let tw = g.tree_words;
+        let len = g.slot_len(list);
+        let at = g.trees_at(list);
+        let rest = g.rest_bits;
+        let size = |u: usize| {
+            counts
+                .get(u)
+                .and_then(|c| c.get(bucket.index))
+                .map_or(0, |&n| (n as usize).min(g.cap))
         };
-        let several = reader.heaps.len() > 1;
-        let id = |ids: &[u16], i: usize| -> u32 {
-            if several {
-                ids.get(i).map_or(0, |&x| u32::from(x))
-            } else {
-                i as u32
+        // Keys and group sizes.
+        self.keys.clear();
+        self.starts.fill(0);
+        for (u, part) in bucket.parts.iter().enumerate() {
+            let slots = part.get(at..at + size(u) * len).unwrap_or_default();
+            for slot in slots.chunks_exact(len) {
+                let key = slot.get(tw).map_or(0, |&w| w >> (32 - rest)) as usize;
+                self.keys.push(key as u16);
+                if let Some(s) = self.starts.get_mut(key + 1) {
+                    *s += 1;
+                }
             }
-        };
-        // Pass 1: file every entry under its key; note those with partners
-        // (branch-free: the note is always written, kept only if it counts).
-        self.counts.fill(0);
-        self.active.resize(entries.len() + 1, (0, 0, 0));
-        let mut active = 0;
-        for (i, hash) in entries.iter().enumerate() {
-            let key = (hash[0] >> (32 - rest_bits)) as usize;
-            let (Some(count), Some(slots)) = (self.counts.get_mut(key), self.slots.get_mut(key))
-            else {
-                continue;
-            };
-            let seen = *count as usize;
-            if seen >= KEY_CAPACITY {
-                continue;
-            }
-            slots[seen] = i as u16;
-            *count += 1;
-            if let Some(note) = self.active.get_mut(active) {
-                *note = (i as u16, key as u16, seen as u8);
-            }
-            active += usize::from(seen > 0);
         }
-        self.active.truncate(active);
-        // Pass 2: every active entry with each earlier one of its key.
-        for &(right, key, seen) in &self.active {
-            let right = usize::from(right);
-            let (Some(r), Some(slots)) = (entries.get(right), self.slots.get(usize::from(key)))
-            else {
+        for i in 1..self.starts.len() {
+            self.starts[i] += self.starts[i - 1];
+        }
+        // Scatter into sorted order; `starts[k]` walks group `k` forward.
+        let total = self.keys.len();
+        self.hashes.resize(total, [0; W]);
+        self.trees.resize(total, [0; 2]);
+        let mut keys = self.keys.iter();
+        for (u, part) in bucket.parts.iter().enumerate() {
+            let slots = part.get(at..at + size(u) * len).unwrap_or_default();
+            for slot in slots.chunks_exact(len) {
+                let Some(&key) = keys.next() else { break };
+                let Some(p) = self.starts.get_mut(usize::from(key)) else {
+                    continue;
+                };
+                let pos = *p as usize;
+                *p += 1;
+                let (tree, hash) = slot.split_at(tw);
+                if let (Some(t), Some(h)) = (self.trees.get_mut(pos), self.hashes.get_mut(pos)) {
+                    t[0] = tree.first().copied().unwrap_or(0);
+                    t[1] = tree.get(1).copied().unwrap_or(0);
+                    if let ([src], _) = hash.as_chunks::<W>() {
+                        *h = *src;
+                    }
+                }
+            }
+        }
+        // Each start moved to its group's end: shift back.
+        self.starts.rotate_right(1);
+        if let Some(first) = self.starts.first_mut() {
+            *first = 0;
+        }
+        // Trees back, sorted: position p goes to sub-heap p / cap, slot p % cap.
+        for (part, trees) in bucket.parts.iter_mut().zip(self.trees.chunks(g.cap)) {
+            let Some(dst) = part.get_mut(at..at + trees.len() * tw) else {
                 continue;
             };
-            for &left in slots.iter().take(usize::from(seen)) {
-                let left = usize::from(left);
-                if let Some(l) = entries.get(left) {
-                    pair(l, r, id(&self.ids, left), id(&self.ids, right));
+            if tw == 1 {
+                for (d, t) in dst.iter_mut().zip(trees) {
+                    *d = t[0];
+                }
+            } else {
+                for (d, t) in dst.chunks_exact_mut(2).zip(trees) {
+                    d.copy_from_slice(t);
+                }
+            }
+        }
+    }
+
+    /// Calls `pair(a, b)` for every pair of sorted positions `a < b` in the
+    /// same key group (its first [`GROUP`] entries).
+    #[inline(always)]
+    fn pairs(&self, mut pair: impl FnMut(usize, usize, &[u32; W], &[u32; W])) {
+        for group in self.starts.windows(2) {
+            let (start, end) = (group[0] as usize, group[1] as usize);
+            let end = end.min(start + GROUP);
+            if end - start < 2 {
+                continue;
+            }
+            let Some(members) = self.hashes.get(start..end) else {
+                continue;
+            };
+            for (i, left) in members.iter().enumerate() {
+                for (j, right) in members.iter().enumerate().skip(i + 1) {
+                    pair(start + i, start + j, left, right);
                 }
             }
         }
@@ -261,21 +241,24 @@ pub(crate) fn leaves<const W: usize>(
     }
 }
 
-/// One collision round: the pairs of list `reader` in `buckets` with equal
-/// keys, XORed and filed into the next list. `W` and `WO` are the hash words
-/// of the two lists.
+/// One collision round over the worker's `buckets` of list `list`: sorts each
+/// bucket, writes its trees back, and files the XOR of every pair with equal
+/// keys into the next list. `W` and `WO` are the hash words of the two lists.
 pub(crate) fn collide<const W: usize, const WO: usize>(
     g: &Geometry,
-    reader: Reader<'_>,
-    buckets: Range<usize>,
+    list: usize,
+    buckets: &mut [Bucket<'_>],
+    counts: &[&[u32]],
     writer: &mut Writer<'_>,
 ) {
     let rest = g.rest_bits;
     let digit = g.digit;
     let bucket_bits = g.bucket_bits;
-    let mut scratch = Scratch::<W>::new(g);
+    let mut sorter = Sorter::<W>::new(g);
     for bucket in buckets {
-        scratch.pairs(&reader, bucket, rest, |left, right, a, b| {
+        sorter.sort(g, list, bucket, counts);
+        let index = bucket.index;
+        sorter.pairs(|a, b, left, right| {
             let x: [u32; W] = std::array::from_fn(|i| left[i] ^ right[i]);
             let head = x[0] << rest;
             if head == 0 && x[1..].iter().all(|&w| w == 0) {
@@ -291,24 +274,28 @@ pub(crate) fn collide<const W: usize, const WO: usize>(
             let out: [u32; WO] = std::array::from_fn(|i| {
                 (x[i] << digit) | (x.get(i + 1).copied().unwrap_or(0) >> (32 - digit))
             });
-            writer.push(next, g.tree(bucket, a, b), &out);
+            writer.push(next, g.tree(index, a as u32, (b - a) as u32), &out);
         });
     }
 }
 
-/// The final round: pairs of list k − 1 in `buckets` equal on all their
-/// remaining bits (`W` words), as (bucket, slot, slot).
+/// The final round over the worker's `buckets` of list `list` (k − 1): sorts
+/// each bucket, writes its trees back, and reports the pairs equal on all
+/// their remaining bits as (bucket, position, position).
 pub(crate) fn last<const W: usize>(
     g: &Geometry,
-    reader: Reader<'_>,
-    buckets: Range<usize>,
+    list: usize,
+    buckets: &mut [Bucket<'_>],
+    counts: &[&[u32]],
     found: &mut Vec<(usize, u32, u32)>,
 ) {
-    let mut scratch = Scratch::<W>::new(g);
+    let mut sorter = Sorter::<W>::new(g);
     for bucket in buckets {
-        scratch.pairs(&reader, bucket, g.rest_bits, |left, right, a, b| {
+        sorter.sort(g, list, bucket, counts);
+        let index = bucket.index;
+        sorter.pairs(|a, b, left, right| {
             if left == right {
-                found.push((bucket, a, b));
+                found.push((index, a as u32, b as u32));
             }
         });
     }
