@@ -49,6 +49,8 @@ pub(crate) struct Midstate {
     counter: u128,
     /// The prefix bytes after the last compressed block (at most 128).
     tail: Vec<u8>,
+    /// The message words of the last block(s) with a zero index.
+    base: [[u64; 16]; 2],
 }
 
 impl Midstate {
@@ -63,6 +65,7 @@ impl Midstate {
             h,
             counter: 0,
             tail: Vec::with_capacity(BLOCK),
+            base: [[0; 16]; 2],
         };
         for part in prefix {
             for &byte in *part {
@@ -79,30 +82,40 @@ impl Midstate {
                 state.tail.push(byte);
             }
         }
+        let mut data = [0u8; 2 * BLOCK];
+        data[..state.tail.len()].copy_from_slice(&state.tail);
+        state.base = std::array::from_fn(|b| {
+            let block: &[u8; BLOCK] = data[b * BLOCK..(b + 1) * BLOCK]
+                .try_into()
+                .unwrap_or(&[0; BLOCK]);
+            words(block)
+        });
         state
     }
 
     /// The digests of `prefix ‖ u32_le(index)` for `LANES` indices: the
     /// first `digest_len` bytes of `out[lane]`.
     pub(crate) fn finish(&self, indices: [u32; LANES], out: &mut [[u8; 64]; LANES]) {
-        let len = self.tail.len() + 4;
+        let tail = self.tail.len();
+        let len = tail + 4;
         let blocks = len.div_ceil(BLOCK);
-        let mut data = [[0u8; 2 * BLOCK]; LANES];
-        for (lane, index) in data.iter_mut().zip(indices) {
-            lane[..self.tail.len()].copy_from_slice(&self.tail);
-            lane[self.tail.len()..len].copy_from_slice(&index.to_le_bytes());
-        }
+        // The last blocks without the index; each index byte goes into its
+        // word (the same place in every lane).
         let mut h: [Word; 8] = self.h.map(|w| [w; LANES]);
-        for b in 0..blocks {
+        for (b, base) in self.base.iter().enumerate().take(blocks) {
             let last = b + 1 == blocks;
             let counter = self.counter + if last { len as u128 } else { BLOCK as u128 };
-            let mut m = [[0u64; LANES]; 16];
-            for (lane, bytes) in data.iter().enumerate() {
-                let block: &[u8; BLOCK] = bytes[b * BLOCK..(b + 1) * BLOCK]
-                    .try_into()
-                    .unwrap_or(&[0; BLOCK]);
-                for (i, w) in words(block).into_iter().enumerate() {
-                    m[i][lane] = w;
+            let mut m: [Word; 16] = base.map(|w| [w; LANES]);
+            for (i, byte_at) in (tail..len).enumerate() {
+                if byte_at / BLOCK != b {
+                    continue;
+                }
+                let word = (byte_at % BLOCK) / 8;
+                let shift = 8 * (byte_at % 8);
+                if let Some(lanes) = m.get_mut(word) {
+                    for (lane, index) in lanes.iter_mut().zip(indices) {
+                        *lane |= u64::from((index >> (8 * i)) & 0xff) << shift;
+                    }
                 }
             }
             h = compress_lanes(h, &m, counter, last);

@@ -1,24 +1,26 @@
-//! Wagner's algorithm for any `(n, k)` in Tromp's bucketed layout.
+//! Wagner's algorithm for any `(n, k)` in a bucketed layout after Tromp's.
 //!
 //! List 0 is the 2^(n/(k+1)+1) leaf hashes, each filed straight into a bucket
 //! by the first bits of its first collision digit ([`geometry`] says where).
-//! Each of the k − 1 rounds then walks the buckets of the current list; inside
-//! a bucket, entries with equal remaining digit bits pair up, and each pair's
-//! XOR — shifted past the digit just consumed — is written straight into its
-//! bucket of the next list, together with a tree word naming the pair. Pairs
-//! equal on all remaining bits are dropped: they can only lead to repeated
-//! indices. The last round keeps the pairs that are equal on everything that
-//! is left; their trees are unfolded into 2^k leaf indices in canonical order
-//! (at every node the subtree with the smaller first index goes left), those
-//! with a repeated index are discarded, and the rest are returned sorted and
-//! deduplicated in the minimal encoding. The heaps are allocated by the first
-//! run and reused by the following ones.
+//! Each of the k − 1 rounds then walks the buckets of the current list: it
+//! sorts a bucket by the rest of the digit, writes the bucket's trees back in
+//! sorted order, and pairs the entries of each key (the first 16); each
+//! pair's XOR — shifted past the digit just consumed — is written straight
+//! into its bucket of the next list beside a tree naming the pair (bucket,
+//! sorted position, distance). Pairs equal on all remaining bits are dropped:
+//! they can only lead to repeated indices. The last round keeps the pairs that
+//! are equal on everything that is left; their trees are unfolded into 2^k
+//! leaf indices in canonical order (at every node the subtree with the smaller
+//! first index goes left), those with a repeated index are discarded, and the
+//! rest are returned sorted and deduplicated in the minimal encoding. The
+//! heaps are allocated by the first run and reused by the following ones.
 //!
-//! With several threads each worker hashes a range of leaves and processes a
-//! range of buckets, writing only into its own sub-heaps. Which bucket an
-//! entry lands in never depends on the thread count, so neither does the set
-//! of solutions — unless a bucket overflows its slots, which the capacities
-//! (six standard deviations above the mean and more) make vanishingly rare.
+//! With several threads each worker hashes a range of leaves and reads a
+//! range of buckets, writing the next list only into its own sub-heaps.
+//! Which bucket an entry lands in never depends on the thread count, so
+//! neither does the set of solutions — unless a bucket overflows its slots,
+//! which the capacities (six standard deviations above the mean and more)
+//! make vanishingly rare.
 
 mod geometry;
 mod heap;
