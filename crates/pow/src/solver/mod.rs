@@ -199,12 +199,18 @@ impl Solver {
             },
         );
 
-        let mut solutions: Vec<Vec<u8>> = found
-            .into_iter()
-            .flatten()
-            .filter_map(|(bucket, a, b)| self.indices(bucket, a, b))
-            .map(|indices| minimal::encode(&p, &indices))
-            .collect();
+        // Each worker unfolds the candidates it found.
+        let mut encoded: Vec<Vec<Vec<u8>>> = vec![Vec::new(); t];
+        let this = &*self;
+        parallel(found.iter().zip(encoded.iter_mut()), |(found, out)| {
+            out.extend(
+                found
+                    .iter()
+                    .filter_map(|&(bucket, a, b)| this.indices(bucket, a, b))
+                    .map(|indices| minimal::encode(&p, &indices)),
+            );
+        });
+        let mut solutions: Vec<Vec<u8>> = encoded.into_iter().flatten().collect();
         solutions.sort_unstable();
         solutions.dedup();
         phases.last = lap(&mut clock);
