@@ -62,11 +62,12 @@ impl Geometry {
         // handles an equal share of the buckets, so it files about 1/threads
         // of every bucket; room for 2/7 more than that (Tromp's 9/14 ·
         // 2^(rest + 2)) and at least six standard deviations. With fewer than
-        // 16 buckets (tiny parameters) the shares are uneven and a list varies
-        // as a whole: every worker gets room for twice the whole mean.
+        // 16 buckets (tiny parameters) the shares are uneven, and short
+        // hashes make the later lists grow (list 4 of (48, 5) reaches 2.4× the
+        // leaves): every worker gets room for eight times the whole mean.
         let mean = 1usize << (rest_bits + 1);
         let cap = if bucket_bits < 4 {
-            2 * mean
+            8 * mean
         } else {
             let share = (mean / threads).max(1);
             share + (share * 2).div_ceil(7).max(6 * share.isqrt() + 1)
