@@ -24,6 +24,8 @@
 //! - `phase_min_ms=`: each phase's minimum over the runs after the first
 //!   ([`tau::pow::Phases`]: leaf hashing, each round, the last round and the
 //!   candidates, and their sum) — the noise-free shape of a run;
+//! - `dropped_entries=`: entries dropped for full buckets over all runs (0 in
+//!   practice; otherwise a run may have missed a solution);
 //! - `us_per_verification=` (mean over all solutions);
 //! - `peak_rss_kb=`: `VmHWM` of `/proc/self/status` (`unknown` where absent).
 //!
@@ -88,6 +90,7 @@ fn min_phases(a: &Phases, b: &Phases) -> Phases {
             .map(|(x, y)| *x.min(y))
             .collect(),
         last: a.last.min(b.last),
+        dropped: a.dropped.max(b.dropped),
     }
 }
 
@@ -142,12 +145,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut solve_time = Duration::ZERO;
     let mut first_run = Duration::ZERO;
     let mut fastest: Option<Phases> = None;
+    let mut dropped = 0u64;
     for i in 0..runs {
         let nonce = nonce(i);
         let start = Instant::now();
         let found = solver.solve(&INPUT, &nonce);
         let took = start.elapsed();
         solve_time += took;
+        dropped += solver.phases().dropped;
         if i == 0 {
             first_run = took;
         }
@@ -200,6 +205,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Some(phases) = &fastest {
         println!("phase_min_ms={}", show_phases(phases));
     }
+    println!("dropped_entries={dropped}");
     if solutions > 0 {
         println!(
             "us_per_verification={:.1}",

@@ -97,6 +97,7 @@ fn check(params: Params, nonces: u32, threads: usize) {
             .collect();
         let expected = naive(&params, input, &nonce);
         assert_eq!(ours, expected, "{params:?} nonce {nonce:?}");
+        assert_eq!(solver.phases().dropped, 0, "{params:?} nonce {nonce:?}");
         total += expected.len();
     }
     assert!(

@@ -86,6 +86,9 @@ pub struct Phases {
     pub rounds: Vec<Duration>,
     /// The final round, unfolding the candidates and encoding the solutions.
     pub last: Duration,
+    /// Entries dropped because their bucket was full, over all lists. Zero
+    /// in practice; otherwise the run may have missed a solution.
+    pub dropped: u64,
 }
 
 impl Solver {
@@ -162,6 +165,7 @@ impl Solver {
             leaves_dispatch(g.words[0], &p, g, &hasher, groups, &mut writer);
         });
         phases.leaves = lap(&mut clock);
+        phases.dropped += overflow(&counts0[..], g.cap);
 
         for list in 0..k - 1 {
             let (read, write, read_counts, write_counts) = if list.is_multiple_of(2) {
@@ -181,6 +185,7 @@ impl Solver {
                 collide_dispatch(w_in, w_out, g, list, &mut mine, counts, &mut writer);
             });
             phases.rounds.push(lap(&mut clock));
+            phases.dropped += overflow(write_counts, g.cap);
         }
         let last = k - 1;
         let (heaps, counts) = if last.is_multiple_of(2) {
@@ -371,6 +376,15 @@ fn leaves_dispatch(
         };
     }
     arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+}
+
+/// Entries counted beyond the capacity of their bucket.
+fn overflow(counts: &[Vec<u32>], cap: usize) -> u64 {
+    counts
+        .iter()
+        .flatten()
+        .map(|&c| u64::from(c).saturating_sub(cap as u64))
+        .sum()
 }
 
 /// Time since `clock`, which restarts.
