@@ -122,3 +122,15 @@ fn phases_describe_the_last_run() {
     solver.solve(b"phases", &[1; 4]);
     assert_eq!(solver.phases().rounds.len(), phases.rounds.len());
 }
+
+#[test]
+fn zcash_heaps_fit_the_memory_target() {
+    // The target: at most 150 MiB per thread; the workers share the
+    // slots of a bucket, so two threads use about as much as one.
+    for threads in [1, 2, 4] {
+        let solver = Solver::new(Params::zcash()).unwrap().threads(threads);
+        let bytes = solver.memory_bytes();
+        assert!(bytes <= 150 << 20, "{threads} threads: {bytes} bytes");
+        assert!(bytes >= 140 << 20, "{threads} threads: {bytes} bytes");
+    }
+}
