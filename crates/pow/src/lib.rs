@@ -13,6 +13,10 @@
 //! - [`Params`] with the presets `zcash()` (200, 9), `devnet()` (96, 5) and
 //!   `tiny()` (48, 5).
 //!
+//! The solver's only `unsafe` is one call into the AVX2 BLAKE2b kernel after
+//! `is_x86_feature_detected!("avx2")`; its heaps are anonymous maps with a
+//! huge-page hint (`memmap2`), viewed as words through `bytemuck`.
+//!
 //! ```
 //! use tau_pow::{verify, Params, Solver};
 //!
