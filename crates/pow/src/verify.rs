@@ -1,5 +1,6 @@
 //! Verification: the `equihash` crate's verifier, with typed errors. There is
-//! deliberately no second verifier in this crate.
+//! deliberately no second verifier in this crate. With the default feature
+//! `fast-verify` that crate's `unsafe-verifier` fast path is on.
 
 use crate::params::Params;
 use crate::{Error, Result};
