@@ -134,3 +134,12 @@ fn zcash_heaps_fit_the_memory_target() {
         assert!(bytes >= 140 << 20, "{threads} threads: {bytes} bytes");
     }
 }
+
+#[test]
+fn a_solver_can_move_to_and_be_shared_with_other_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let mut solver = Solver::new(Params::tiny()).unwrap();
+    send_sync(&solver);
+    let found = std::thread::scope(|s| s.spawn(|| solver.solve(b"thread", &[1; 4])).join());
+    assert!(found.is_ok());
+}

@@ -44,7 +44,9 @@ const MAX_LIST_BITS: u32 = 26;
 /// Most threads one run is split across.
 const MAX_THREADS: usize = 64;
 
-/// An Equihash solver for one parameter set. Not `Sync`: each thread needs its own.
+/// An Equihash solver for one parameter set, owning its heaps (allocated by
+/// the first run, reused after). `solve` takes `&mut self`: split one run
+/// across threads with [`Solver::threads`], or give each thread its own solver.
 ///
 /// ```
 /// use tau_pow::{verify, Params, Solver};
