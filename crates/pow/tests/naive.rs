@@ -84,7 +84,9 @@ fn naive(params: &Params, input: &[u8], nonce: &[u8]) -> BTreeSet<Vec<u32>> {
     found
 }
 
-fn check(params: Params, nonces: u32, threads: usize) {
+/// Compares the solver with the naive algorithm on `nonces` nonces; with
+/// `full_buckets` false, also requires that no entry was dropped.
+fn check(params: Params, nonces: u32, threads: usize, full_buckets: bool) {
     let input = b"tau-pow naive differential";
     let mut solver = Solver::new(params).unwrap().threads(threads);
     let mut total = 0;
@@ -97,22 +99,36 @@ fn check(params: Params, nonces: u32, threads: usize) {
             .collect();
         let expected = naive(&params, input, &nonce);
         assert_eq!(ours, expected, "{params:?} nonce {nonce:?}");
-        assert_eq!(solver.phases().dropped, 0, "{params:?} nonce {nonce:?}");
+        if !full_buckets {
+            assert_eq!(solver.phases().dropped, 0, "{params:?} nonce {nonce:?}");
+        }
         total += expected.len();
     }
     assert!(
         total > 0,
-        "no solutions at all: the comparison proves nothing"
+        "{params:?}: no solutions at all, the comparison proves nothing"
     );
 }
 
 #[test]
 fn tiny_matches_the_naive_algorithm() {
-    check(Params::tiny(), 150, 1);
-    check(Params::tiny(), 30, 2);
+    check(Params::tiny(), 150, 1, false);
+    check(Params::tiny(), 30, 2, false);
 }
 
 #[test]
 fn devnet_matches_the_naive_algorithm() {
-    check(Params::devnet(), 2, 1);
+    check(Params::devnet(), 2, 1, false);
+}
+
+#[test]
+fn other_shapes_match_the_naive_algorithm() {
+    // 16 buckets, 7 rounds: duplicated subtrees make later lists outgrow
+    // their buckets on some nonces (entries are dropped, counted in
+    // `Phases::dropped`), yet the solutions must be the naive ones.
+    check(Params::new(96, 7).unwrap(), 10, 1, true);
+    check(Params::new(72, 5).unwrap(), 10, 2, true);
+    // One bucket and k = 4; 256 buckets and k = 3.
+    check(Params::new(40, 4).unwrap(), 40, 1, false);
+    check(Params::new(64, 3).unwrap(), 2, 1, false);
 }

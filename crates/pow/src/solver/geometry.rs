@@ -164,6 +164,24 @@ mod tests {
     }
 
     #[test]
+    fn keys_fit_sixteen_bits_for_every_accepted_list() {
+        // The sorter keeps keys as u16; the solver accepts up to 2^26 leaves.
+        for n in (8..=512).step_by(8) {
+            for k in 3..n {
+                let Ok(params) = Params::new(n, k) else {
+                    continue;
+                };
+                if params.index_bits() > 26 {
+                    continue;
+                }
+                let g = Geometry::new(&params, 1);
+                assert!(g.rest_bits <= 16, "({n}, {k})");
+                assert!(g.slot_words[0] > 0 && g.slot_words[1] > 0, "({n}, {k})");
+            }
+        }
+    }
+
+    #[test]
     fn trees_round_trip() {
         for (params, threads) in [
             (Params::zcash(), 1),
