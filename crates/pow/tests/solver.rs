@@ -82,7 +82,7 @@ fn the_thread_count_does_not_change_the_solutions() {
 
 mod untrusted {
     use proptest::prelude::*;
-    use tau_pow::{decode_indices, verify, Params};
+    use tau_pow::{decode_indices, verify, Params, Solver};
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
@@ -106,6 +106,27 @@ mod untrusted {
             prop_assert!(verdict.is_err());
             let decoded = decode_indices(&params, &solution);
             prop_assert_eq!(decoded.is_ok(), solution.len() == params.solution_bytes());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any input and nonce (every length, so the index lands anywhere in
+        /// BLAKE2b's last block or straddles two): every solution verifies,
+        /// and two threads find the same ones as one.
+        #[test]
+        fn any_input_solves_to_valid_solutions(
+            input in proptest::collection::vec(any::<u8>(), 0..300),
+            nonce in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let params = Params::tiny();
+            let one = Solver::new(params).unwrap().solve(&input, &nonce);
+            for solution in &one {
+                prop_assert!(verify(&params, &input, &nonce, solution).is_ok());
+            }
+            let two = Solver::new(params).unwrap().threads(2).solve(&input, &nonce);
+            prop_assert_eq!(one, two);
         }
     }
 }
