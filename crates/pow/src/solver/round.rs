@@ -86,6 +86,8 @@ pub(crate) struct Sorter<const W: usize> {
     keys: Vec<u16>,
     /// Start of each key's group in the sorted order (then its end).
     starts: Vec<u32>,
+    /// Keys with at least two entries in the bucket.
+    multi: Vec<u16>,
     /// Hashes in sorted order.
     hashes: Vec<[u32; W]>,
     /// Trees in sorted order.
@@ -97,6 +99,7 @@ impl<const W: usize> Sorter<W> {
         Sorter {
             keys: Vec::new(),
             starts: vec![0; (1 << g.rest_bits) + 1],
+            multi: Vec::new(),
             hashes: Vec::new(),
             trees: Vec::new(),
         }
@@ -130,6 +133,16 @@ impl<const W: usize> Sorter<W> {
                 }
             }
         }
+        // Keys with at least two entries (branch-free), then prefix sums.
+        self.multi.resize(self.starts.len(), 0);
+        let mut m = 0;
+        for (key, &n) in self.starts.iter().skip(1).enumerate() {
+            if let Some(slot) = self.multi.get_mut(m) {
+                *slot = key as u16;
+            }
+            m += usize::from(n >= 2);
+        }
+        self.multi.truncate(m);
         for i in 1..self.starts.len() {
             self.starts[i] += self.starts[i - 1];
         }
@@ -180,15 +193,18 @@ impl<const W: usize> Sorter<W> {
     }
 
     /// Calls `pair(a, b)` for every pair of sorted positions `a < b` in the
-    /// same key group (its first [`GROUP`] entries).
+    /// same key group (its first [`GROUP`] entries), visiting only the keys
+    /// with two entries or more.
     #[inline(always)]
     fn pairs(&self, mut pair: impl FnMut(usize, usize, &[u32; W], &[u32; W])) {
-        for group in self.starts.windows(2) {
-            let (start, end) = (group[0] as usize, group[1] as usize);
-            let end = end.min(start + GROUP);
-            if end - start < 2 {
+        for &key in &self.multi {
+            let key = usize::from(key);
+            let (Some(&start), Some(&end)) = (self.starts.get(key), self.starts.get(key + 1))
+            else {
                 continue;
-            }
+            };
+            let (start, end) = (start as usize, end as usize);
+            let end = end.min(start + GROUP);
             let Some(members) = self.hashes.get(start..end) else {
                 continue;
             };
