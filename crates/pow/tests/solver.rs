@@ -45,6 +45,24 @@ fn zcash_200_9_solutions_verify() {
 }
 
 #[test]
+#[ignore]
+fn zcash_200_9_thread_counts_agree() {
+    let params = Params::zcash();
+    let mut one = Solver::new(params).unwrap();
+    let mut two = Solver::new(params).unwrap().threads(2);
+    let mut three = Solver::new(params).unwrap().threads(3);
+    let mut total = 0;
+    for nonce in 0u32..6 {
+        let nonce = nonce.to_le_bytes();
+        let expected = one.solve(&[7u8; 108], &nonce);
+        assert_eq!(two.solve(&[7u8; 108], &nonce), expected);
+        assert_eq!(three.solve(&[7u8; 108], &nonce), expected);
+        total += expected.len();
+    }
+    assert!(total > 0, "no solution in 6 runs");
+}
+
+#[test]
 fn a_corrupted_solution_is_rejected() {
     let params = Params::tiny();
     let mut solver = Solver::new(params).unwrap();
