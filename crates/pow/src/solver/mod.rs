@@ -22,6 +22,24 @@
 //! which the capacities (six standard deviations above the mean and more)
 //! make vanishingly rare.
 
+/// Runs `$body` with the constant `$W` bound to `$words`, the hash words of a
+/// list: 1 to 16, since n ≤ 512 (the geometry tests check every accepted
+/// `(n, k)`); the kernels are compiled for each count.
+macro_rules! with_words {
+    ($words:expr, $W:ident => $body:expr) => {
+        with_words!(@arms $words, $W, $body, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    };
+    (@arms $words:expr, $W:ident, $body:expr, $($n:literal)*) => {
+        match $words {
+            $($n => {
+                const $W: usize = $n;
+                $body
+            })*
+            _ => {}
+        }
+    };
+}
+
 mod geometry;
 mod heap;
 mod round;
@@ -164,7 +182,7 @@ impl Solver {
             let range = share(groups, w, t);
             let mut writer = Writer::new(g, 0, heap.words_mut(), counts);
             let groups = range.start as u32..range.end as u32;
-            leaves_dispatch(g.words[0], &p, g, &hasher, groups, &mut writer);
+            with_words!(g.words[0], W => round::leaves::<W>(&p, g, &hasher, groups, &mut writer));
         });
         phases.leaves = lap(&mut clock);
         phases.dropped += overflow(&counts0[..], g.cap);
@@ -202,7 +220,7 @@ impl Solver {
         parallel(
             shares.into_iter().zip(found.iter_mut()),
             |(mut mine, found)| {
-                last_dispatch(g.words[last], g, last, &mut mine, counts, found);
+                with_words!(g.words[last], W => round::last::<W>(g, last, &mut mine, counts, found));
             },
         );
 
@@ -314,7 +332,8 @@ fn buckets_by_worker<'a>(
     shares
 }
 
-/// Runs the collision kernel for `W` input and `WO` output hash words.
+/// Runs the collision kernel for `w_in` input and `w_out` output hash words
+/// (`w_out` is `w_in` or `w_in − 1`: a round consumes fewer than 32 bits).
 fn collide_dispatch(
     w_in: usize,
     w_out: usize,
@@ -324,60 +343,13 @@ fn collide_dispatch(
     counts: &[&[u32]],
     writer: &mut Writer<'_>,
 ) {
-    macro_rules! arms {
-        ($($w:literal),*) => {
-            match (w_in, w_out) {
-                $(
-                    ($w, $w) => round::collide::<$w, $w>(g, list, buckets, counts, writer),
-                    ($w, wo) if wo + 1 == $w => {
-                        round::collide::<$w, { $w - 1 }>(g, list, buckets, counts, writer)
-                    }
-                )*
-                _ => {}
-            }
-        };
-    }
-    arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-}
-
-/// Runs the final-round kernel for `W` hash words.
-fn last_dispatch(
-    words: usize,
-    g: &Geometry,
-    list: usize,
-    buckets: &mut [Bucket<'_>],
-    counts: &[&[u32]],
-    found: &mut Vec<(usize, u32, u32)>,
-) {
-    macro_rules! arms {
-        ($($w:literal),*) => {
-            match words {
-                $($w => round::last::<$w>(g, list, buckets, counts, found),)*
-                _ => {}
-            }
-        };
-    }
-    arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-}
-
-/// Runs the leaf kernel for `W` hash words.
-fn leaves_dispatch(
-    words: usize,
-    p: &Params,
-    g: &Geometry,
-    hasher: &LeafHasher,
-    groups: Range<u32>,
-    writer: &mut Writer<'_>,
-) {
-    macro_rules! arms {
-        ($($w:literal),*) => {
-            match words {
-                $($w => round::leaves::<$w>(p, g, hasher, groups, writer),)*
-                _ => {}
-            }
-        };
-    }
-    arms!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    with_words!(w_in, W => {
+        if w_out == W {
+            round::collide::<W, W>(g, list, buckets, counts, writer)
+        } else {
+            round::collide::<W, { W - 1 }>(g, list, buckets, counts, writer)
+        }
+    });
 }
 
 /// Entries counted beyond the capacity of their bucket.
