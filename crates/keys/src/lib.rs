@@ -12,6 +12,9 @@
 //! * **signature**: 65 bytes `r ‖ s ‖ v`, recoverable ECDSA over a 32-byte
 //!   digest, `v` the recovery id `0..=3`, `s` always low ([`Signature`]).
 //!
+//! With the `serde` feature, [`Address`], [`PublicKey`] and [`Signature`]
+//! serialize as byte strings of their canonical form.
+//!
 //! Objects are signed over the BLAKE2b-256 of their unsigned DAG-CBOR
 //! encoding; this crate only sees the 32-byte digest.
 //!
@@ -50,6 +53,8 @@ mod hexfmt;
 mod keypair;
 mod public_key;
 mod recovery;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod signature;
 
 pub use address::{Address, ADDRESS_LEN, ADDRESS_PREFIX, CHECKSUM_LEN};
