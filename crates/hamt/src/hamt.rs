@@ -232,6 +232,31 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         RawIter::from_cursor(&self.store, &self.config, &self.root, cursor).map(Iter::new)
     }
 
+    /// Sets `key` to a value given as its DAG-CBOR encoding and returns the
+    /// encoding it replaced. The bytes must be exactly one strict DAG-CBOR item
+    /// ([`Error::Encode`] otherwise, and the map is unchanged).
+    ///
+    /// With [`get_encoded`](Hamt::get_encoded) this lets one map hold values of
+    /// several types (a chain state, say), each caller decoding its own.
+    ///
+    /// ```
+    /// use tau_hamt::{Hamt, MemoryBlockstore};
+    /// let store = MemoryBlockstore::new();
+    /// let mut map: Hamt<_, u64> = Hamt::new(&store);
+    /// map.set_encoded(b"n", &[0x18, 42])?; // the integer 42
+    /// assert_eq!(map.get(b"n")?, Some(42));
+    /// assert!(map.set_encoded(b"n", &[0x18]).is_err()); // truncated
+    /// # Ok::<(), tau_hamt::Error>(())
+    /// ```
+    pub fn set_encoded(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        encoded: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        check_one_item(encoded)?;
+        Ok(self.put_encoded(key.as_ref(), encoded, true)?.old)
+    }
+
     fn put_encoded(
         &mut self,
         key: &[u8],
@@ -382,7 +407,12 @@ impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
 pub(crate) fn encode_value_into<V: Serialize>(value: &V, out: &mut Vec<u8>) -> Result<()> {
     out.clear();
     serde_ipld_dagcbor::to_writer(&mut *out, value).map_err(|e| Error::Encode(e.to_string()))?;
-    let mut r = Reader::new(out);
+    check_one_item(out)
+}
+
+/// Checks that `encoded` is exactly one strict DAG-CBOR item.
+fn check_one_item(encoded: &[u8]) -> Result<()> {
+    let mut r = Reader::new(encoded);
     r.skip_item()
         .map_err(|e| Error::Encode(format!("value is not strict DAG-CBOR: {e}")))?;
     if !r.is_at_end() {
