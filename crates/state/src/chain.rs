@@ -1,0 +1,298 @@
+//! [`Chain`]: a store and its parameters, with the operations of a TAU chain.
+
+use cid::Cid;
+use tau_hamt::{Blockstore, Proof};
+use tau_keys::{Address, Keypair};
+
+use crate::block::{Block, UnsignedBlock};
+use crate::execute::{self, Eligibility, Mode, Skipped};
+use crate::genesis::Genesis;
+use crate::overlay::Overlay;
+use crate::params::Params;
+use crate::pot;
+use crate::record::TxOutput;
+use crate::state::{load_block, store_block, State};
+use crate::state_key::StateKey;
+use crate::tx::SignedTransaction;
+use crate::{Error, Result};
+
+/// The result of [`Chain::produce_next_state`].
+#[derive(Debug, Clone)]
+pub struct Produced {
+    /// The new state root.
+    pub root: Cid,
+    /// The CID of the new block (stored, and held under the contract key).
+    pub block_cid: Cid,
+    /// The new block.
+    pub block: Block,
+    /// Pending transactions that were not applied, and why.
+    pub skipped: Vec<Skipped>,
+    /// Bytes of new blocks written to the store (state nodes and the block).
+    pub bytes_written: usize,
+}
+
+/// A TAU chain over a block store: genesis, block production (process A),
+/// validation, history and wallet queries. Pure: the clock is an argument.
+#[derive(Debug, Clone)]
+pub struct Chain<BS> {
+    store: BS,
+    params: Params,
+}
+
+impl<BS: Blockstore> Chain<BS> {
+    /// A chain over `store` with `params` (checked with [`Params::validate`]).
+    pub fn new(store: BS, params: Params) -> Result<Self> {
+        params.validate()?;
+        Ok(Self { store, params })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The store.
+    pub fn store(&self) -> &BS {
+        &self.store
+    }
+
+    /// Creates the genesis state: the allocations and block 0, signed by `creator`.
+    /// Returns the genesis state root and block.
+    pub fn genesis(&self, genesis: &Genesis, creator: &Keypair) -> Result<(Cid, Block)> {
+        genesis
+            .total_supply()
+            .ok_or(Error::Overflow("genesis supply"))?;
+        let overlay = Overlay::new(&self.store);
+        let mut state = State::empty(&overlay, &self.params);
+        for (address, balance) in genesis.allocations() {
+            state.set(&StateKey::Balance(*address), balance)?;
+        }
+        let block = UnsignedBlock {
+            version: self.params.version,
+            chain_id: self.params.chain_id.clone(),
+            number: 0,
+            previous: None,
+            timestamp: genesis.timestamp(),
+            base_target: self.params.genesis_base_target,
+            cumulative_difficulty: 0,
+            generation_signature: pot::genesis_generation_signature(&self.params.chain_id),
+            miner: creator.address(),
+            miner_nonce: 0,
+            transactions: Vec::new(),
+        }
+        .sign(creator)?;
+        let cid = store_block(&overlay, &block)?;
+        state.set(&StateKey::Contract(self.params.chain_id.clone()), &cid)?;
+        let root = state.flush()?;
+        drop(state);
+        overlay.commit()?;
+        Ok((root, block))
+    }
+
+    /// When `miner` may mine on `root`, and with which generation signature.
+    pub fn eligibility(&self, root: &Cid, miner: &Address) -> Result<Eligibility> {
+        let state = State::load(&self.store, &self.params, root)?;
+        let (_, previous) = state
+            .block()?
+            .ok_or_else(|| Error::NotAChainState(Box::new(*root)))?;
+        execute::eligibility(&state, &self.params, &previous, miner)
+    }
+
+    /// Process A: the next state after `previous_root`, mined by `miner` at
+    /// `now` with as many of `pending` as are valid (the others are skipped and
+    /// reported). Bumps the miner's nonce, applies the transactions, credits
+    /// the fees to the miner (coinbase, opt 0), writes the block under the
+    /// contract key and stores all new blocks in one batch.
+    ///
+    /// Fails with [`Error::TooEarly`] if the miner's Proof-of-Transaction does
+    /// not allow a block at `now` yet (see [`eligibility`](Self::eligibility)).
+    pub fn produce_next_state(
+        &self,
+        previous_root: &Cid,
+        miner: &Keypair,
+        pending: &[SignedTransaction],
+        now: u64,
+    ) -> Result<Produced> {
+        let overlay = Overlay::new(&self.store);
+        let draft = execute::draft(
+            &overlay,
+            &self.params,
+            previous_root,
+            &miner.address(),
+            now,
+            pending,
+            Mode::Lenient,
+        )?;
+        let execute::Draft {
+            mut state,
+            unsigned,
+            skipped,
+        } = draft;
+        let block = unsigned.sign(miner)?;
+        let block_cid = store_block(&overlay, &block)?;
+        state.set(
+            &StateKey::Contract(self.params.chain_id.clone()),
+            &block_cid,
+        )?;
+        let root = state.flush()?;
+        drop(state);
+        let bytes_written = overlay.commit()?;
+        Ok(Produced {
+            root,
+            block_cid,
+            block,
+            skipped,
+            bytes_written,
+        })
+    }
+
+    /// Checks that `new_root` is a valid next state of `previous_root`: the
+    /// block under its contract key builds on `previous_root`, is signed by its
+    /// miner, carries the Proof-of-Transaction fields re-computation gives, and
+    /// re-executing its transactions on `previous_root` yields exactly
+    /// `new_root`. Writes nothing to the store. Returns the block.
+    pub fn validate_block(&self, previous_root: &Cid, new_root: &Cid) -> Result<Block> {
+        let overlay = Overlay::new(&self.store);
+        let new_state = State::load(&overlay, &self.params, new_root)?;
+        let (block_cid, block) = new_state
+            .block()?
+            .ok_or_else(|| Error::NotAChainState(Box::new(*new_root)))?;
+        drop(new_state);
+        if block.unsigned.previous != Some(*previous_root) {
+            return Err(Error::WrongPrevious {
+                expected: Box::new(*previous_root),
+                found: block.unsigned.previous.map(Box::new),
+            });
+        }
+        block.verify_signature()?;
+        let claimed = &block.unsigned;
+        check_field("chain_id", &self.params.chain_id, &claimed.chain_id)?;
+        check_field("version", &self.params.version, &claimed.version)?;
+        let draft = execute::draft(
+            &overlay,
+            &self.params,
+            previous_root,
+            &claimed.miner,
+            claimed.timestamp,
+            &claimed.transactions,
+            Mode::Strict,
+        )?;
+        let computed = &draft.unsigned;
+        check_field("number", &computed.number, &claimed.number)?;
+        check_field("base_target", &computed.base_target, &claimed.base_target)?;
+        check_field(
+            "cumulative_difficulty",
+            &computed.cumulative_difficulty,
+            &claimed.cumulative_difficulty,
+        )?;
+        check_field(
+            "generation_signature",
+            &computed.generation_signature,
+            &claimed.generation_signature,
+        )?;
+        check_field("miner_nonce", &computed.miner_nonce, &claimed.miner_nonce)?;
+        let mut state = draft.state;
+        state.set(
+            &StateKey::Contract(self.params.chain_id.clone()),
+            &block_cid,
+        )?;
+        let root = state.flush()?;
+        if root != *new_root {
+            return Err(Error::StateRootMismatch {
+                claimed: Box::new(*new_root),
+                computed: Box::new(root),
+            });
+        }
+        Ok(block)
+    }
+
+    /// [`validate_block`](Self::validate_block), and the block may not be
+    /// dated more than `Params::max_drift` after `now`.
+    pub fn validate_block_at(
+        &self,
+        previous_root: &Cid,
+        new_root: &Cid,
+        now: u64,
+    ) -> Result<Block> {
+        let block = self.block(new_root)?;
+        if block.timestamp() > now.saturating_add(self.params.max_drift) {
+            return Err(Error::FutureBlock {
+                timestamp: block.timestamp(),
+                now,
+            });
+        }
+        self.validate_block(previous_root, new_root)
+    }
+
+    /// The block that produced the state `root`.
+    pub fn block(&self, root: &Cid) -> Result<Block> {
+        let state = State::load(&self.store, &self.params, root)?;
+        let cid = state
+            .block_cid()?
+            .ok_or_else(|| Error::NotAChainState(Box::new(*root)))?;
+        load_block(&self.store, &cid)
+    }
+
+    /// The states from `root` back along previous-state-root links, newest
+    /// first: at most `depth` of them, fewer if genesis comes first.
+    pub fn history(&self, root: &Cid, depth: usize) -> Result<Vec<(Cid, Block)>> {
+        let mut out = Vec::new();
+        let mut next = Some(*root);
+        while let Some(root) = next {
+            if out.len() == depth {
+                break;
+            }
+            let block = self.block(&root)?;
+            next = block.unsigned.previous;
+            out.push((root, block));
+        }
+        Ok(out)
+    }
+
+    /// The state at `root`, for typed reads.
+    pub fn state(&self, root: &Cid) -> Result<State<&BS>> {
+        State::load(&self.store, &self.params, root)
+    }
+
+    /// Balance of `address` at `root` (`None`: no account).
+    pub fn balance(&self, root: &Cid, address: &Address) -> Result<Option<u64>> {
+        self.state(root)?.balance(address)
+    }
+
+    /// Nonce of `address` at `root`.
+    pub fn nonce(&self, root: &Cid, address: &Address) -> Result<u64> {
+        self.state(root)?.nonce(address)
+    }
+
+    /// The output of `address`'s transaction `nonce` at `root`.
+    pub fn tx_output(&self, root: &Cid, address: &Address, nonce: u64) -> Result<Option<TxOutput>> {
+        self.state(root)?.tx_output(address, nonce)
+    }
+
+    /// A Merkle proof of `key`'s value (or absence) at `root`, checkable with
+    /// [`verify_proof`](crate::verify_proof) and nothing but the root.
+    pub fn prove(&self, root: &Cid, key: &StateKey) -> Result<Proof> {
+        Ok(tau_hamt::prove(
+            &self.store,
+            root,
+            &key.to_bytes(),
+            &self.params.hamt,
+        )?)
+    }
+}
+
+fn check_field<T: PartialEq + std::fmt::Debug>(
+    field: &'static str,
+    expected: &T,
+    found: &T,
+) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::WrongField {
+            field,
+            expected: format!("{expected:?}"),
+            found: format!("{found:?}"),
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! A write buffer over a block store: execution writes here, and the writes
+//! reach the store in one batch only when the result is kept.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use cid::Cid;
+use tau_hamt::Blockstore;
+
+/// Reads fall through to `base`; writes stay in memory until [`commit`](Overlay::commit).
+/// Validating a block that turns out invalid leaves nothing in the store.
+pub(crate) struct Overlay<'a, BS> {
+    base: &'a BS,
+    writes: RefCell<HashMap<Cid, Vec<u8>>>,
+}
+
+impl<'a, BS: Blockstore> Overlay<'a, BS> {
+    pub(crate) fn new(base: &'a BS) -> Self {
+        Self {
+            base,
+            writes: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Writes every buffered block to the base store in one batch (atomic on
+    /// persistent stores). Returns the number of bytes written.
+    pub(crate) fn commit(self) -> tau_hamt::Result<usize> {
+        let blocks: Vec<(Cid, Vec<u8>)> = self.writes.into_inner().into_iter().collect();
+        let bytes = blocks.iter().map(|(_, b)| b.len()).sum();
+        self.base.put_many_keyed(&blocks)?;
+        Ok(bytes)
+    }
+}
+
+impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
+    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+        if let Some(data) = self.writes.borrow().get(cid) {
+            return Ok(Some(data.clone()));
+        }
+        self.base.get_raw(cid)
+    }
+
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        self.writes.borrow_mut().insert(*cid, block.to_vec());
+        Ok(())
+    }
+
+    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+        Ok(self.writes.borrow().contains_key(cid) || self.base.has(cid)?)
+    }
+
+    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_hamt::Result<()> {
+        let mut writes = self.writes.borrow_mut();
+        for (cid, data) in blocks {
+            writes.insert(*cid, data.clone());
+        }
+        Ok(())
+    }
+}

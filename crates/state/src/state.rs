@@ -1,0 +1,148 @@
+//! Typed reads and writes of one state (a HAMT root).
+
+use cid::Cid;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tau_hamt::{Blockstore, Hamt};
+use tau_keys::Address;
+
+use crate::block::Block;
+use crate::params::Params;
+use crate::record::TxOutput;
+use crate::state_key::StateKey;
+use crate::tx::Profile;
+use crate::{Error, Result};
+
+/// One TAU state: the HAMT of [`StateKey`]s, read and written through typed
+/// accessors. Changes stay in memory until [`flush`](State::flush).
+pub struct State<BS> {
+    hamt: Hamt<BS, ()>,
+    /// The contract key's bytes.
+    contract_key: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl<BS: Blockstore> State<BS> {
+    /// An empty state.
+    pub fn empty(store: BS, params: &Params) -> Self {
+        Self {
+            hamt: Hamt::new_with_config(store, params.hamt),
+            contract_key: StateKey::Contract(params.chain_id.clone()).to_bytes(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The state at `root`.
+    pub fn load(store: BS, params: &Params, root: &Cid) -> Result<Self> {
+        Ok(Self {
+            hamt: Hamt::load_with_config(store, root, params.hamt)?,
+            contract_key: StateKey::Contract(params.chain_id.clone()).to_bytes(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &BS {
+        self.hamt.store()
+    }
+
+    /// Writes the changed nodes and returns the root.
+    pub fn flush(&mut self) -> Result<Cid> {
+        Ok(self.hamt.flush()?)
+    }
+
+    /// The value under `key`, decoded as `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &StateKey) -> Result<Option<T>> {
+        let Some(bytes) = self.hamt.get_encoded(key.to_bytes())? else {
+            return Ok(None);
+        };
+        serde_ipld_dagcbor::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| Error::BadValue {
+                key: key.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set<T: Serialize>(&mut self, key: &StateKey, value: &T) -> Result<()> {
+        self.scratch.clear();
+        serde_ipld_dagcbor::to_writer(&mut self.scratch, value).map_err(|e| Error::Encode {
+            what: "state value",
+            reason: e.to_string(),
+        })?;
+        self.hamt.set_encoded(key.to_bytes(), &self.scratch)?;
+        Ok(())
+    }
+
+    /// The balance of `address` (`None` if it has no account).
+    pub fn balance(&self, address: &Address) -> Result<Option<u64>> {
+        self.get(&StateKey::Balance(*address))
+    }
+
+    /// The nonce of `address` (0 if it never sent or mined).
+    pub fn nonce(&self, address: &Address) -> Result<u64> {
+        Ok(self.get(&StateKey::Nonce(*address))?.unwrap_or(0))
+    }
+
+    /// The output record of `address`'s transaction `nonce`.
+    pub fn tx_output(&self, address: &Address, nonce: u64) -> Result<Option<TxOutput>> {
+        self.get(&StateKey::TxOutput(*address, nonce))
+    }
+
+    /// The profile last published by `address`.
+    pub fn profile(&self, address: &Address) -> Result<Option<Profile>> {
+        self.get(&StateKey::Profile(*address))
+    }
+
+    /// The CID of the block that produced this state.
+    pub fn block_cid(&self) -> Result<Option<Cid>> {
+        let Some(bytes) = self.hamt.get_encoded(&self.contract_key)? else {
+            return Ok(None);
+        };
+        serde_ipld_dagcbor::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| Error::BadValue {
+                key: String::from("Contract"),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The block that produced this state, loaded and decoded.
+    pub fn block(&self) -> Result<Option<(Cid, Block)>> {
+        let Some(cid) = self.block_cid()? else {
+            return Ok(None);
+        };
+        Ok(Some((cid, load_block(self.store(), &cid)?)))
+    }
+
+    /// Every account and its balance, in HAMT order.
+    pub fn balances(&self) -> Result<Vec<(Address, u64)>> {
+        let mut out = Vec::new();
+        for entry in self.hamt.iter_encoded() {
+            let (key, value) = entry?;
+            if let Ok(StateKey::Balance(address)) = StateKey::from_bytes(key) {
+                let balance: u64 =
+                    serde_ipld_dagcbor::from_slice(value).map_err(|e| Error::BadValue {
+                        key: StateKey::Balance(address).to_string(),
+                        reason: e.to_string(),
+                    })?;
+                out.push((address, balance));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads and decodes the block `cid` (verified against its CID by the store).
+pub(crate) fn load_block<BS: Blockstore>(store: &BS, cid: &Cid) -> Result<Block> {
+    let bytes = store
+        .get(cid)?
+        .ok_or_else(|| Error::MissingBlock(Box::new(*cid)))?;
+    Block::decode(&bytes)
+}
+
+/// Stores `block` as a DAG-CBOR block and returns its CID.
+pub(crate) fn store_block<BS: Blockstore>(store: &BS, block: &Block) -> Result<Cid> {
+    Ok(store.put(tau_hamt::block::DAG_CBOR, &block.encode()?)?)
+}
