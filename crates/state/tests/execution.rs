@@ -4,9 +4,7 @@ mod common;
 
 use common::*;
 use tau_keys::Address;
-use tau_state::{
-    AttachmentRef, Error, OptCode, Profile, StateKey, TxBody, TxError, TxRef,
-};
+use tau_state::{AttachmentRef, Error, OptCode, Profile, StateKey, TxBody, TxError, TxRef};
 
 #[test]
 fn wiring_moves_amount_and_fee_goes_to_miner() {
@@ -21,8 +19,14 @@ fn wiring_moves_amount_and_fee_goes_to_miner() {
     let next = chain.produce_next_state(&g, &k[2], &txs, t).unwrap();
     assert!(next.skipped.is_empty(), "{:?}", next.skipped);
     let r = next.root;
-    assert_eq!(chain.balance(&r, &k[0].address()).unwrap(), Some(1_000 - 150 - 5 + 10));
-    assert_eq!(chain.balance(&r, &k[1].address()).unwrap(), Some(1_000 + 150 - 11));
+    assert_eq!(
+        chain.balance(&r, &k[0].address()).unwrap(),
+        Some(1_000 - 150 - 5 + 10)
+    );
+    assert_eq!(
+        chain.balance(&r, &k[1].address()).unwrap(),
+        Some(1_000 + 150 - 11)
+    );
     assert_eq!(chain.balance(&r, &k[2].address()).unwrap(), Some(1_000 + 6));
     assert_eq!(chain.nonce(&r, &k[0].address()).unwrap(), 2);
     assert_eq!(chain.nonce(&r, &k[1].address()).unwrap(), 1);
@@ -68,13 +72,19 @@ fn message_with_attachment_profile_and_thread() {
     let signed = tx.sign(&k[0]).unwrap();
     let next = chain.produce_next_state(&g, &k[1], &[signed], t).unwrap();
     assert!(next.skipped.is_empty());
-    let out = chain.tx_output(&next.root, &k[0].address(), 1).unwrap().unwrap();
+    let out = chain
+        .tx_output(&next.root, &k[0].address(), 1)
+        .unwrap()
+        .unwrap();
     assert_eq!(out.opt_code, OptCode::Message);
     assert_eq!(out.message.as_deref(), Some("hello TAU"));
     assert_eq!(out.attachment, Some(attachment));
     let state = chain.state(&next.root).unwrap();
     assert_eq!(state.profile(&k[0].address()).unwrap(), Some(profile));
-    assert_eq!(chain.balance(&next.root, &k[0].address()).unwrap(), Some(996));
+    assert_eq!(
+        chain.balance(&next.root, &k[0].address()).unwrap(),
+        Some(996)
+    );
     chain.validate_block(&g, &next.root).unwrap();
 }
 
@@ -117,20 +127,48 @@ fn invalid_transactions_are_skipped_and_reported() {
         replay,
     ];
     let next = chain.produce_next_state(&g, &k[2], &pending, t).unwrap();
-    let reasons: Vec<_> = next.skipped.iter().map(|s| (s.index, s.reason.clone())).collect();
+    let reasons: Vec<_> = next
+        .skipped
+        .iter()
+        .map(|s| (s.index, s.reason.clone()))
+        .collect();
     assert_eq!(reasons.len(), 9, "{reasons:?}");
     assert!(matches!(reasons[0].1, TxError::Signature(_)));
-    assert!(matches!(reasons[1].1, TxError::WrongNonce { expected: 1, found: 5, .. }));
-    assert!(matches!(reasons[2].1, TxError::InsufficientBalance { balance: 1_000, needed: 1_001, .. }));
+    assert!(matches!(
+        reasons[1].1,
+        TxError::WrongNonce {
+            expected: 1,
+            found: 5,
+            ..
+        }
+    ));
+    assert!(matches!(
+        reasons[2].1,
+        TxError::InsufficientBalance {
+            balance: 1_000,
+            needed: 1_001,
+            ..
+        }
+    ));
     assert!(matches!(reasons[3].1, TxError::Expired { .. }));
     assert!(matches!(reasons[4].1, TxError::FutureDated { .. }));
     assert!(matches!(reasons[5].1, TxError::MessageTooLong { .. }));
     assert!(matches!(reasons[6].1, TxError::WrongChain { .. }));
     // A stranger has no balance: nonce 1 is right, funds are not.
-    assert!(matches!(reasons[7].1, TxError::InsufficientBalance { balance: 0, .. }));
+    assert!(matches!(
+        reasons[7].1,
+        TxError::InsufficientBalance { balance: 0, .. }
+    ));
     // The replay of an applied transaction has a stale nonce.
     assert_eq!(reasons[8].0, 9);
-    assert!(matches!(reasons[8].1, TxError::WrongNonce { expected: 2, found: 1, .. }));
+    assert!(matches!(
+        reasons[8].1,
+        TxError::WrongNonce {
+            expected: 2,
+            found: 1,
+            ..
+        }
+    ));
     assert_eq!(next.block.unsigned.transactions.len(), 1);
     assert_eq!(chain.balance(&next.root, &to).unwrap(), Some(1_010));
     assert_eq!(supply(&chain, &next.root), 3_000);
@@ -181,7 +219,10 @@ fn self_transfer_only_costs_the_fee() {
     let t = earliest(&chain, &g, &k[1]);
     let tx = pay(&p, &k[0], k[0].address(), 1, 500, 7, t);
     let next = chain.produce_next_state(&g, &k[1], &[tx], t).unwrap();
-    assert_eq!(chain.balance(&next.root, &k[0].address()).unwrap(), Some(993));
+    assert_eq!(
+        chain.balance(&next.root, &k[0].address()).unwrap(),
+        Some(993)
+    );
     assert_eq!(supply(&chain, &next.root), 2_000);
     chain.validate_block(&g, &next.root).unwrap();
 }
@@ -204,5 +245,10 @@ fn history_walks_back_to_genesis() {
     assert_eq!(history.last().unwrap().1.number(), 0);
     assert_eq!(chain.history(&root, 2).unwrap().len(), 2);
     let _ = Address::new([0; 20]);
-    assert!(chain.state(&root).unwrap().get::<u64>(&StateKey::Nonce(k[0].address())).unwrap().is_some());
+    assert!(chain
+        .state(&root)
+        .unwrap()
+        .get::<u64>(&StateKey::Nonce(k[0].address()))
+        .unwrap()
+        .is_some());
 }

@@ -33,13 +33,25 @@ fn wrong_field(result: Result<tau_state::Block, Error>) -> &'static str {
 fn tampered_header_fields_are_named() {
     let (chain, g, r, k) = one_block();
     let forged = forge(&chain, &r, &k[2], |b| b.base_target += 1);
-    assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "base_target");
+    assert_eq!(
+        wrong_field(chain.validate_block(&g, &forged)),
+        "base_target"
+    );
     let forged = forge(&chain, &r, &k[2], |b| b.cumulative_difficulty += 1);
-    assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "cumulative_difficulty");
+    assert_eq!(
+        wrong_field(chain.validate_block(&g, &forged)),
+        "cumulative_difficulty"
+    );
     let forged = forge(&chain, &r, &k[2], |b| b.generation_signature.0[0] ^= 1);
-    assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "generation_signature");
+    assert_eq!(
+        wrong_field(chain.validate_block(&g, &forged)),
+        "generation_signature"
+    );
     let forged = forge(&chain, &r, &k[2], |b| b.miner_nonce += 1);
-    assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "miner_nonce");
+    assert_eq!(
+        wrong_field(chain.validate_block(&g, &forged)),
+        "miner_nonce"
+    );
     let forged = forge(&chain, &r, &k[2], |b| b.number += 1);
     assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "number");
     let forged = forge(&chain, &r, &k[2], |b| b.version += 1);
@@ -53,7 +65,9 @@ fn wrong_signature_miner_or_time_fail() {
     let forged = forge(&chain, &r, &k[0], |_| {});
     assert!(matches!(
         chain.validate_block(&g, &forged),
-        Err(Error::BlockSignature(tau_keys::Error::SignatureMismatch { .. }))
+        Err(Error::BlockSignature(
+            tau_keys::Error::SignatureMismatch { .. }
+        ))
     ));
     // Claims another miner (and is signed by it): its PoT and state differ.
     let forged = forge(&chain, &r, &k[0], |b| b.miner = k[0].address());
@@ -102,11 +116,15 @@ fn invalid_transactions_in_a_block_fail_it() {
     // A transaction with a stale nonce.
     let forged = forge(&chain, &r, &k[2], |b| {
         let t = b.timestamp;
-        b.transactions.push(pay(&p, &k[0], k[1].address(), 1, 1, 0, t));
+        b.transactions
+            .push(pay(&p, &k[0], k[1].address(), 1, 1, 0, t));
     });
     assert!(matches!(
         chain.validate_block(&g, &forged),
-        Err(Error::InvalidTransaction { index: 2, reason: TxError::WrongNonce { .. } })
+        Err(Error::InvalidTransaction {
+            index: 2,
+            reason: TxError::WrongNonce { .. }
+        })
     ));
     // A transaction whose signature was swapped for another signer's.
     let forged = forge(&chain, &r, &k[2], |b| {
@@ -115,7 +133,10 @@ fn invalid_transactions_in_a_block_fail_it() {
     });
     assert!(matches!(
         chain.validate_block(&g, &forged),
-        Err(Error::InvalidTransaction { index: 0, reason: TxError::Signature(_) })
+        Err(Error::InvalidTransaction {
+            index: 0,
+            reason: TxError::Signature(_)
+        })
     ));
     // A transaction dropped: the state no longer matches.
     let forged = forge(&chain, &r, &k[2], |b| {

@@ -17,9 +17,9 @@ pub fn key(i: u8) -> Keypair {
 pub fn devnet(n: u8, balance: u64) -> (Chain<MemoryBlockstore>, Cid, Vec<Keypair>) {
     let chain = Chain::new(MemoryBlockstore::new(), Params::devnet()).unwrap();
     let keys: Vec<Keypair> = (0..n).map(key).collect();
-    let genesis = keys
-        .iter()
-        .fold(Genesis::new(GENESIS_TIME), |g, k| g.allocate(k.address(), balance));
+    let genesis = keys.iter().fold(Genesis::new(GENESIS_TIME), |g, k| {
+        g.allocate(k.address(), balance)
+    });
     let (root, _) = chain.genesis(&genesis, &keys[0]).unwrap();
     (chain, root, keys)
 }
@@ -98,10 +98,7 @@ pub fn forge<BS: tau_hamt::Blockstore>(
 
 /// A state like `root` whose contract key points at a block with these bytes.
 pub fn put_block<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid, bytes: &[u8]) -> Cid {
-    let cid = chain
-        .store()
-        .put(tau_hamt::block::DAG_CBOR, bytes)
-        .unwrap();
+    let cid = chain.store().put(tau_hamt::block::DAG_CBOR, bytes).unwrap();
     let mut state = chain.state(root).unwrap();
     state
         .set(
