@@ -8,6 +8,7 @@
 //! | [`keys`] | `tau-keys` | secp256k1 keys, 20-byte addresses, 65-byte recoverable signatures |
 //! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT, block stores, proofs, diff |
 //! | [`pow`] | `tau-pow` | Equihash solver and verification, compact-bits targets, retargeting |
+//! | [`state`] | `tau-state` | TAU accounts on the HAMT, transactions, blocks, Proof-of-Transaction, execution |
 //!
 //! ```
 //! use tau::hamt::{Hamt, MemoryBlockstore};
@@ -24,3 +25,4 @@
 pub use tau_hamt as hamt;
 pub use tau_keys as keys;
 pub use tau_pow as pow;
+pub use tau_state as state;
