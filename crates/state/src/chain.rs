@@ -104,6 +104,9 @@ impl<BS: Blockstore> Chain<BS> {
     /// the fees to the miner (coinbase, opt 0), writes the block under the
     /// contract key and stores all new blocks in one batch.
     ///
+    /// The miner's nonce goes up before the transactions apply, so a
+    /// transaction the miner itself sends in this block carries nonce + 2.
+    ///
     /// Fails with [`Error::TooEarly`] if the miner's Proof-of-Transaction does
     /// not allow a block at `now` yet (see [`eligibility`](Self::eligibility)).
     pub fn produce_next_state(

@@ -252,3 +252,30 @@ fn history_walks_back_to_genesis() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn a_miner_sending_in_its_own_block_counts_the_mining_nonce() {
+    let (chain, g, k) = devnet(2, 1_000);
+    let p = chain.params().clone();
+    let t = earliest(&chain, &g, &k[0]);
+    // Mining takes nonce 1, so the miner's own transaction needs nonce 2.
+    let stale = pay(&p, &k[0], k[1].address(), 1, 5, 0, t);
+    let fresh = pay(&p, &k[0], k[1].address(), 2, 5, 0, t);
+    let next = chain
+        .produce_next_state(&g, &k[0], &[stale, fresh], t)
+        .unwrap();
+    assert_eq!(next.skipped.len(), 1);
+    assert!(matches!(
+        next.skipped[0].reason,
+        TxError::WrongNonce {
+            expected: 2,
+            found: 1,
+            ..
+        }
+    ));
+    assert_eq!(chain.nonce(&next.root, &k[0].address()).unwrap(), 2);
+    assert_eq!(
+        chain.balance(&next.root, &k[1].address()).unwrap(),
+        Some(1_005)
+    );
+}
