@@ -33,8 +33,10 @@ pub struct UnsignedBlock {
     pub miner: Address,
     /// The miner's nonce after the block (mining counts as a transaction to self).
     pub miner_nonce: u64,
-    /// The transactions applied, in order.
-    pub transactions: Vec<SignedTransaction>,
+    /// CID of the transactions applied, in order: a DAG-CBOR list of
+    /// [`SignedTransaction`]s stored as its own block, so a header (what a
+    /// chain walk or a light client reads) stays small.
+    pub transactions: Cid,
 }
 
 impl UnsignedBlock {
@@ -51,6 +53,17 @@ impl UnsignedBlock {
             signature,
         })
     }
+}
+
+/// The DAG-CBOR list block of a block's transactions.
+pub fn encode_transactions(transactions: &[SignedTransaction]) -> Result<Vec<u8>> {
+    codec::encode("transaction list", &transactions)
+}
+
+/// Decodes a block's transaction list, requiring its canonical encoding
+/// (signatures unchecked).
+pub fn decode_transactions(bytes: &[u8]) -> Result<Vec<SignedTransaction>> {
+    codec::decode_strict("transaction list", bytes)
 }
 
 /// A signed block, encoded `[unsigned, signature]` and stored as its own

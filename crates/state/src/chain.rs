@@ -1,10 +1,11 @@
 //! [`Chain`]: a store and its parameters, with the operations of a TAU chain.
 
 use cid::Cid;
+use tau_hamt::block::DAG_CBOR;
 use tau_hamt::{Blockstore, Proof};
 use tau_keys::{Address, Keypair};
 
-use crate::block::{Block, UnsignedBlock};
+use crate::block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
 use crate::execute::{self, Eligibility, Mode, Skipped};
 use crate::genesis::Genesis;
 use crate::overlay::Overlay;
@@ -25,6 +26,8 @@ pub struct Produced {
     pub block_cid: Cid,
     /// The new block.
     pub block: Block,
+    /// The transactions applied, in order (stored under `block.unsigned.transactions`).
+    pub transactions: Vec<SignedTransaction>,
     /// Pending transactions that were not applied, and why.
     pub skipped: Vec<Skipped>,
     /// Bytes of new blocks written to the store (state nodes and the block).
@@ -64,6 +67,7 @@ impl<BS: Blockstore> Chain<BS> {
             .ok_or(Error::Overflow("genesis supply"))?;
         let overlay = Overlay::new(&self.store);
         let mut state = State::empty(&overlay, &self.params);
+        let no_transactions = overlay.put(DAG_CBOR, &encode_transactions(&[])?)?;
         for (address, balance) in genesis.allocations() {
             state.set(&StateKey::Balance(*address), balance)?;
         }
@@ -78,7 +82,7 @@ impl<BS: Blockstore> Chain<BS> {
             generation_signature: pot::genesis_generation_signature(&self.params.chain_id),
             miner: creator.address(),
             miner_nonce: 0,
-            transactions: Vec::new(),
+            transactions: no_transactions,
         }
         .sign(creator)?;
         let cid = store_block(&overlay, &block)?;
@@ -129,6 +133,7 @@ impl<BS: Blockstore> Chain<BS> {
         let execute::Draft {
             mut state,
             unsigned,
+            transactions,
             skipped,
         } = draft;
         let block = unsigned.sign(miner)?;
@@ -144,6 +149,7 @@ impl<BS: Blockstore> Chain<BS> {
             root,
             block_cid,
             block,
+            transactions,
             skipped,
             bytes_written,
         })
@@ -171,13 +177,20 @@ impl<BS: Blockstore> Chain<BS> {
         let claimed = &block.unsigned;
         check_field("chain_id", &self.params.chain_id, &claimed.chain_id)?;
         check_field("version", &self.params.version, &claimed.version)?;
+        let transactions = self.transactions(&block)?;
+        if transactions.len() > self.params.max_block_transactions {
+            return Err(Error::TooManyTransactions {
+                count: transactions.len(),
+                max: self.params.max_block_transactions,
+            });
+        }
         let draft = execute::draft(
             &overlay,
             &self.params,
             previous_root,
             &claimed.miner,
             claimed.timestamp,
-            &claimed.transactions,
+            &transactions,
             Mode::Strict,
         )?;
         let computed = &draft.unsigned;
@@ -194,6 +207,11 @@ impl<BS: Blockstore> Chain<BS> {
             &claimed.generation_signature,
         )?;
         check_field("miner_nonce", &computed.miner_nonce, &claimed.miner_nonce)?;
+        check_field(
+            "transactions",
+            &computed.transactions,
+            &claimed.transactions,
+        )?;
         let mut state = draft.state;
         state.set(
             &StateKey::Contract(self.params.chain_id.clone()),
@@ -234,6 +252,17 @@ impl<BS: Blockstore> Chain<BS> {
             .block_cid()?
             .ok_or_else(|| Error::NotAChainState(Box::new(*root)))?;
         load_block(&self.store, &cid)
+    }
+
+    /// The transactions of `block`, loaded from the store (verified against
+    /// their CID) and decoded.
+    pub fn transactions(&self, block: &Block) -> Result<Vec<SignedTransaction>> {
+        let cid = block.unsigned.transactions;
+        let bytes = self
+            .store
+            .get(&cid)?
+            .ok_or_else(|| Error::MissingBlock(Box::new(cid)))?;
+        decode_transactions(&bytes)
     }
 
     /// The states from `root` back along previous-state-root links, newest

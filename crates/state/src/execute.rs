@@ -109,6 +109,7 @@ fn ancestor_time<BS: Blockstore>(
 pub(crate) struct Draft<S> {
     pub(crate) state: State<S>,
     pub(crate) unsigned: UnsignedBlock,
+    pub(crate) transactions: Vec<SignedTransaction>,
     pub(crate) skipped: Vec<Skipped>,
 }
 
@@ -211,6 +212,8 @@ pub(crate) fn draft<BS: Blockstore>(
         },
     )?;
 
+    let list = crate::block::encode_transactions(&applied)?;
+    let transactions = state.store().put(tau_hamt::block::DAG_CBOR, &list)?;
     let unsigned = UnsignedBlock {
         version: params.version,
         chain_id: params.chain_id.clone(),
@@ -222,11 +225,12 @@ pub(crate) fn draft<BS: Blockstore>(
         generation_signature: pot.generation_signature,
         miner: *miner,
         miner_nonce,
-        transactions: applied,
+        transactions,
     };
     Ok(Draft {
         state,
         unsigned,
+        transactions: applied,
         skipped,
     })
 }

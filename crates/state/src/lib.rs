@@ -77,7 +77,7 @@ mod state;
 mod state_key;
 mod tx;
 
-pub use block::{Block, UnsignedBlock};
+pub use block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
 pub use chain::{Chain, Produced};
 pub use digest::Digest;
 pub use error::{Error, Result, TxError};

@@ -169,7 +169,7 @@ fn invalid_transactions_are_skipped_and_reported() {
             ..
         }
     ));
-    assert_eq!(next.block.unsigned.transactions.len(), 1);
+    assert_eq!(next.transactions.len(), 1);
     assert_eq!(chain.balance(&next.root, &to).unwrap(), Some(1_010));
     assert_eq!(supply(&chain, &next.root), 3_000);
     chain.validate_block(&g, &next.root).unwrap();
@@ -186,7 +186,7 @@ fn block_limit_skips_the_rest() {
         .map(|n| pay(&p, &k[0], k[1].address(), n, 1, 0, t))
         .collect();
     let next = chain.produce_next_state(&g, &k[1], &txs, t).unwrap();
-    assert_eq!(next.block.unsigned.transactions.len(), 2);
+    assert_eq!(next.transactions.len(), 2);
     assert_eq!(next.skipped.len(), 1);
     assert_eq!(next.skipped[0].reason, TxError::BlockFull);
 }

@@ -108,7 +108,7 @@ proptest! {
 
             let before = supply(&chain, &root);
             let produced = chain.produce_next_state(&root, miner, &txs, t).unwrap();
-            prop_assert_eq!(&produced.block.unsigned.transactions, &expected_applied);
+            prop_assert_eq!(&produced.transactions, &expected_applied);
             prop_assert_eq!(produced.skipped.len(), txs.len() - expected_applied.len());
             // validate_block(produce_next_state(..)) always passes.
             chain.validate_block(&root, &produced.root).unwrap();
@@ -116,7 +116,7 @@ proptest! {
             prop_assert_eq!(supply(&chain, &produced.root), before);
             // Nonces strictly increase along each sender's applied transactions.
             let mut last: BTreeMap<Address, u64> = BTreeMap::new();
-            for tx in &produced.block.unsigned.transactions {
+            for tx in &produced.transactions {
                 if let Some(prev) = last.insert(tx.tx.sender, tx.tx.nonce) {
                     prop_assert!(tx.tx.nonce > prev);
                 }

@@ -32,29 +32,29 @@ fn wrong_field(result: Result<tau_state::Block, Error>) -> &'static str {
 #[test]
 fn tampered_header_fields_are_named() {
     let (chain, g, r, k) = one_block();
-    let forged = forge(&chain, &r, &k[2], |b| b.base_target += 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.base_target += 1);
     assert_eq!(
         wrong_field(chain.validate_block(&g, &forged)),
         "base_target"
     );
-    let forged = forge(&chain, &r, &k[2], |b| b.cumulative_difficulty += 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.cumulative_difficulty += 1);
     assert_eq!(
         wrong_field(chain.validate_block(&g, &forged)),
         "cumulative_difficulty"
     );
-    let forged = forge(&chain, &r, &k[2], |b| b.generation_signature.0[0] ^= 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.generation_signature.0[0] ^= 1);
     assert_eq!(
         wrong_field(chain.validate_block(&g, &forged)),
         "generation_signature"
     );
-    let forged = forge(&chain, &r, &k[2], |b| b.miner_nonce += 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.miner_nonce += 1);
     assert_eq!(
         wrong_field(chain.validate_block(&g, &forged)),
         "miner_nonce"
     );
-    let forged = forge(&chain, &r, &k[2], |b| b.number += 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.number += 1);
     assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "number");
-    let forged = forge(&chain, &r, &k[2], |b| b.version += 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.version += 1);
     assert_eq!(wrong_field(chain.validate_block(&g, &forged)), "version");
 }
 
@@ -62,7 +62,7 @@ fn tampered_header_fields_are_named() {
 fn wrong_signature_miner_or_time_fail() {
     let (chain, g, r, k) = one_block();
     // Signed by someone else than the miner it names.
-    let forged = forge(&chain, &r, &k[0], |_| {});
+    let forged = forge(&chain, &r, &k[0], |_, _| {});
     assert!(matches!(
         chain.validate_block(&g, &forged),
         Err(Error::BlockSignature(
@@ -70,10 +70,10 @@ fn wrong_signature_miner_or_time_fail() {
         ))
     ));
     // Claims another miner (and is signed by it): its PoT and state differ.
-    let forged = forge(&chain, &r, &k[0], |b| b.miner = k[0].address());
+    let forged = forge(&chain, &r, &k[0], |b, _| b.miner = k[0].address());
     assert!(chain.validate_block(&g, &forged).is_err());
     // Dated before the miner's required interval.
-    let forged = forge(&chain, &r, &k[2], |b| b.timestamp = GENESIS_TIME + 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.timestamp = GENESIS_TIME + 1);
     assert!(matches!(
         chain.validate_block(&g, &forged),
         Err(Error::TooEarly { .. })
@@ -114,10 +114,8 @@ fn invalid_transactions_in_a_block_fail_it() {
     let (chain, g, r, k) = one_block();
     let p = chain.params().clone();
     // A transaction with a stale nonce.
-    let forged = forge(&chain, &r, &k[2], |b| {
-        let t = b.timestamp;
-        b.transactions
-            .push(pay(&p, &k[0], k[1].address(), 1, 1, 0, t));
+    let forged = forge(&chain, &r, &k[2], |b, txs| {
+        txs.push(pay(&p, &k[0], k[1].address(), 1, 1, 0, b.timestamp));
     });
     assert!(matches!(
         chain.validate_block(&g, &forged),
@@ -127,9 +125,9 @@ fn invalid_transactions_in_a_block_fail_it() {
         })
     ));
     // A transaction whose signature was swapped for another signer's.
-    let forged = forge(&chain, &r, &k[2], |b| {
-        let d = b.transactions[0].tx.signing_digest().unwrap();
-        b.transactions[0].signature = k[1].sign(d.as_bytes());
+    let forged = forge(&chain, &r, &k[2], |_, txs| {
+        let d = txs[0].tx.signing_digest().unwrap();
+        txs[0].signature = k[1].sign(d.as_bytes());
     });
     assert!(matches!(
         chain.validate_block(&g, &forged),
@@ -139,16 +137,24 @@ fn invalid_transactions_in_a_block_fail_it() {
         })
     ));
     // A transaction dropped: the state no longer matches.
-    let forged = forge(&chain, &r, &k[2], |b| {
-        b.transactions.pop();
+    let forged = forge(&chain, &r, &k[2], |_, txs| {
+        txs.pop();
     });
     assert!(chain.validate_block(&g, &forged).is_err());
+    // A transaction list that is not in the store.
+    let forged = forge(&chain, &r, &k[2], |b, _| {
+        b.transactions = tau_hamt::block::cid_of(tau_hamt::block::DAG_CBOR, b"missing");
+    });
+    assert!(matches!(
+        chain.validate_block(&g, &forged),
+        Err(Error::MissingBlock(_))
+    ));
 }
 
 #[test]
 fn failed_validation_stores_nothing_and_loses_nothing() {
     let (chain, g, r, k) = one_block();
-    let forged = forge(&chain, &r, &k[2], |b| b.base_target += 1);
+    let forged = forge(&chain, &r, &k[2], |b, _| b.base_target += 1);
     let before = chain.store().len();
     assert!(chain.validate_block(&g, &forged).is_err());
     assert!(chain.validate_block(&g, &r).is_ok());

@@ -82,16 +82,24 @@ pub fn supply<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid) -> u64 {
         .sum()
 }
 
-/// A state like `root` but whose contract key holds `block` (re-signed by
-/// `signer` after `edit`): what a dishonest peer could serve.
+/// A state like `root` but whose contract key holds its block edited by
+/// `edit` (header and transaction list) and re-signed by `signer`: what a
+/// dishonest peer could serve.
 pub fn forge<BS: tau_hamt::Blockstore>(
     chain: &Chain<BS>,
     root: &Cid,
     signer: &Keypair,
-    edit: impl FnOnce(&mut tau_state::UnsignedBlock),
+    edit: impl FnOnce(&mut tau_state::UnsignedBlock, &mut Vec<SignedTransaction>),
 ) -> Cid {
-    let mut unsigned = chain.block(root).unwrap().unsigned;
-    edit(&mut unsigned);
+    let block = chain.block(root).unwrap();
+    let mut txs = chain.transactions(&block).unwrap();
+    let mut unsigned = block.unsigned;
+    let listed = unsigned.transactions;
+    edit(&mut unsigned, &mut txs);
+    if unsigned.transactions == listed {
+        let list = tau_state::encode_transactions(&txs).unwrap();
+        unsigned.transactions = chain.store().put(tau_hamt::block::DAG_CBOR, &list).unwrap();
+    }
     let block = unsigned.sign(signer).unwrap();
     put_block(chain, root, &block.encode().unwrap())
 }
