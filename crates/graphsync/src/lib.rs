@@ -10,6 +10,7 @@ mod fields;
 pub mod framing;
 pub mod message;
 pub mod selector;
+pub mod traversal;
 pub mod varint;
 
 pub use error::{Error, Result};
