@@ -9,9 +9,11 @@ mod error;
 mod fields;
 pub mod framing;
 pub mod message;
+pub mod responder;
 pub mod selector;
 pub mod traversal;
 pub mod varint;
+pub mod verifier;
 
 pub use error::{Error, Result};
 pub use message::{
