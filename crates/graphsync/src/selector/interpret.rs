@@ -137,7 +137,7 @@ impl HamtLayout {
 
 fn decode_hex(s: &str) -> Result<Vec<u8>> {
     let bad = || Error::InvalidSelector(format!("HAMT key {s:?} is not lowercase hex"));
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(bad());
     }
     let nibble = |c: u8| match c {
