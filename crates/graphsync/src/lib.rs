@@ -1,0 +1,68 @@
+//! # tau-graphsync
+//!
+//! The transport-independent core of Graphsync v2 (`/ipfs/graphsync/2.0.0`),
+//! wire-compatible with go-graphsync v0.18 (`specs/graphsync.md` of the TAU
+//! workspace; go's `message/ipldbind/schema.ipldsch` is the wire format):
+//!
+//! * [`message`]: the DAG-CBOR `{"gs2": …}` message with typed requests,
+//!   responses, all status codes, link actions, blocks and extensions;
+//! * [`framing`]: varint length frames with a size limit checked before
+//!   allocation, and the 512 KiB block batcher;
+//! * [`selector`]: the selector subset (`. a f i r R @ | ~`), with `~` as "hamt"
+//!   so one request fetches a HAMT key's path and value (our extension);
+//! * [`traversal`]: the resumable walk both sides run, over any
+//!   [`tau_hamt::Blockstore`];
+//! * [`verifier`]: the requester's check (go's model: re-run the selector,
+//!   accept only the blocks it loads, in order, re-hashed);
+//! * [`responder`]: requests in, bounded response messages out;
+//! * [`loopback`]: the whole pipeline in memory.
+//!
+//! The libp2p transport comes later; nothing here does I/O but through `Read`,
+//! `Write` and the block store.
+//!
+//! ```
+//! use tau_graphsync::loopback::fetch;
+//! use tau_graphsync::responder::{Responder, ResponderConfig};
+//! use tau_graphsync::{Extensions, HamtLayout, Selector, Status};
+//! use tau_hamt::{block::RAW, Blockstore, Cid, Config, Hamt, MemoryBlockstore};
+//!
+//! // A peer's state: a HAMT from account key to a link to its contract block.
+//! let store = MemoryBlockstore::new();
+//! let mut state: Hamt<_, Cid> = Hamt::new_with_config(&store, Config::default());
+//! for i in 0..100 {
+//!     let contract = store.put(RAW, format!("contract {i}").as_bytes())?;
+//!     state.set(format!("acct-{i}"), contract)?;
+//! }
+//! let root = state.flush()?;
+//!
+//! // One request: the HAMT path of "acct-42", then the block it links to.
+//! let layout = HamtLayout::for_config(&Config::default())?;
+//! let selector = Selector::hamt_key(layout, b"acct-42", Selector::Matcher)?;
+//! let mut responder = Responder::new(ResponderConfig::default());
+//! let got = fetch(&mut responder, &store, root, &selector, Extensions::default(), &[], |_| {})?;
+//! assert_eq!(got.outcome.status, Status::CompletedFull);
+//! let (_, contract) = got.blocks.last().unwrap();
+//! assert_eq!(contract, b"contract 42");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod dagcbor;
+mod error;
+mod fields;
+pub mod framing;
+pub mod loopback;
+pub mod message;
+pub mod responder;
+pub mod selector;
+pub mod traversal;
+pub mod varint;
+pub mod verifier;
+
+pub use error::{Error, Result};
+pub use message::{
+    Block, CidPrefix, Extensions, LinkAction, Message, Metadatum, Request, RequestId, RequestKind,
+    Response, Status,
+};
+pub use selector::{HamtLayout, KeyEncoding, RecursionLimit, Selector};

@@ -1,0 +1,474 @@
+//! The selector traversal both sides of a request run.
+//!
+//! [`Traversal`] is a resumable state machine: [`Traversal::next_link`] runs
+//! until the walk needs a block and returns that link; the caller supplies the
+//! block (or reports it unavailable) with [`Traversal::provide`]. A responder
+//! feeds it from its store; a requester feeds it the blocks a peer sent, so
+//! both see the same sequence of links — depth-first, children in IPLD order,
+//! the root first — which is go-ipld-prime's `WalkAdv` order:
+//!
+//! * a link is loaded whenever a selector explores into it (even a bare
+//!   matcher), and a link reached twice is loaded twice (no "visit once");
+//! * lists are visited by index, maps in DAG-CBOR key order (length-first).
+//!   go iterates maps in the order of the encoded block, which is the same for
+//!   canonical DAG-CBOR (the only kind this workspace writes);
+//! * a block that is unavailable skips its subtree (go's `SkipMe`).
+//!
+//! Blocks are decoded by codec: DAG-CBOR (0x71) into the IPLD data model, raw
+//! (0x55) as a leaf; anything else is [`Error::UnsupportedCodec`]. The caller
+//! vouches that the block matches its CID (a `Blockstore::get` or a rebuilt
+//! wire CID already checked it).
+
+mod hamt;
+
+use std::rc::Rc;
+
+use cid::Cid;
+use ipld_core::ipld::Ipld;
+use tau_hamt::block::{DAG_CBOR, RAW};
+use tau_hamt::Blockstore;
+
+use crate::dagcbor;
+use crate::selector::DEFAULT_MAX_RECURSION_DEPTH;
+use crate::selector::{HamtLayout, Interest, Segment, Sel, Selector};
+use crate::{Error, Result};
+
+/// Bounds on a traversal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted ExploreRecursive depth (go-graphsync: 100).
+    pub max_recursion_depth: u64,
+    /// Whether `{"none": {}}` recursion is accepted (go-graphsync: no).
+    pub allow_unbounded_recursion: bool,
+    /// Most links loaded in one traversal (`None`: no limit, as go's default).
+    pub max_links: Option<u64>,
+}
+
+impl Default for Limits {
+    /// go-graphsync's defaults: depth at most 100, no unbounded recursion, no link budget.
+    fn default() -> Self {
+        Limits {
+            max_recursion_depth: DEFAULT_MAX_RECURSION_DEPTH,
+            allow_unbounded_recursion: false,
+            max_links: None,
+        }
+    }
+}
+
+/// What to do with the block being loaded.
+#[derive(Debug)]
+enum Pending {
+    /// Walk it with this selector.
+    Walk(Rc<Sel>),
+    /// It is the next node of the HAMT lookup on top of the stack.
+    HamtChild,
+}
+
+/// Which children of a node remain to be visited.
+#[derive(Debug)]
+enum Cursor {
+    /// All list elements from this index.
+    AllList(usize),
+    /// All map entries: keys in DAG-CBOR order, next position.
+    AllMap(Vec<String>, usize),
+    /// The selector's interests, next position, and the next index of a range
+    /// being expanded.
+    Interests(Vec<Interest>, usize, Option<i64>),
+}
+
+#[derive(Debug)]
+enum Frame {
+    /// Visiting the children of a map or list.
+    Node {
+        node: Rc<Ipld>,
+        sel: Rc<Sel>,
+        cursor: Cursor,
+    },
+    /// A HAMT interpreted as a map: the keys to look up, in order.
+    HamtMap {
+        root: Rc<Ipld>,
+        layout: HamtLayout,
+        fields: Rc<Sel>,
+        names: Vec<String>,
+        pos: usize,
+    },
+    /// Walking one key's path down the HAMT.
+    HamtLookup {
+        node: Rc<Ipld>,
+        depth: u32,
+        key: Vec<u8>,
+        hash: hamt::KeyHash,
+        bit_width: u32,
+        /// The selector for the value found.
+        then: Rc<Sel>,
+    },
+}
+
+/// A child reached from a node.
+enum Child {
+    Link(Cid),
+    Node(Rc<Ipld>),
+    Scalar,
+}
+
+/// A resumable selector traversal.
+///
+/// ```
+/// use tau_graphsync::traversal::{Limits, Traversal};
+/// use tau_graphsync::Selector;
+/// use tau_hamt::{Blockstore, MemoryBlockstore, block::{DAG_CBOR, RAW}};
+///
+/// let store = MemoryBlockstore::new();
+/// let leaf = store.put(RAW, b"leaf")?;
+/// // A DAG-CBOR list [leaf]: 81 d8 2a 58 27 00 ‖ CID.
+/// let mut node = vec![0x81, 0xd8, 0x2a, 0x58, 0x27, 0x00];
+/// node.extend_from_slice(&leaf.to_bytes());
+/// let root = store.put(DAG_CBOR, &node)?;
+///
+/// let mut t = Traversal::new(root, &Selector::explore_all_recursively(10), &Limits::default())?;
+/// let mut order = Vec::new();
+/// while let Some(cid) = t.next_link()? {
+///     order.push(cid);
+///     t.provide(store.get(&cid)?.as_deref())?;
+/// }
+/// assert_eq!(order, [root, leaf]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Traversal {
+    stack: Vec<Frame>,
+    /// The link being loaded and what to do with it.
+    want: Option<(Cid, Pending)>,
+    links: u64,
+    max_links: Option<u64>,
+}
+
+impl Traversal {
+    /// A traversal of `selector` from `root`. Checks the selector against
+    /// `limits` first ([`Error::RecursionLimit`]).
+    pub fn new(root: Cid, selector: &Selector, limits: &Limits) -> Result<Self> {
+        selector.check_depth(limits.max_recursion_depth, limits.allow_unbounded_recursion)?;
+        Ok(Traversal {
+            stack: Vec::new(),
+            want: Some((root, Pending::Walk(Sel::compile(selector)))),
+            links: 0,
+            max_links: limits.max_links,
+        })
+    }
+
+    /// Links handed out so far (blocks loaded or asked for).
+    pub fn links(&self) -> u64 {
+        self.links
+    }
+
+    /// The next link the traversal needs, `None` once it is complete. The same
+    /// link is returned until [`provide`](Self::provide) is called.
+    pub fn next_link(&mut self) -> Result<Option<Cid>> {
+        loop {
+            if let Some((cid, _)) = &self.want {
+                return Ok(Some(*cid));
+            }
+            if !self.advance()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Supplies the block of the link returned by [`next_link`](Self::next_link):
+    /// `Some(data)` to walk it, `None` if it is unavailable (its subtree is skipped).
+    pub fn provide(&mut self, block: Option<&[u8]>) -> Result<()> {
+        let (cid, pending) = self
+            .want
+            .take()
+            .ok_or(Error::TraversalState("no link is being loaded"))?;
+        if let Some(max) = self.max_links {
+            if self.links >= max {
+                return Err(Error::LinkBudget(max));
+            }
+        }
+        self.links += 1;
+        match (pending, block) {
+            (Pending::Walk(_), None) => Ok(()),
+            (Pending::Walk(sel), Some(data)) => match decode(&cid, data)? {
+                Some(node) => self.enter(Rc::new(node), sel),
+                None if matches!(*sel, Sel::Interpret(..)) => {
+                    Err(Error::MalformedHamt("raw block interpreted as a HAMT"))
+                }
+                None => Ok(()),
+            },
+            (Pending::HamtChild, None) => {
+                self.stack.pop();
+                Ok(())
+            }
+            (Pending::HamtChild, Some(data)) => {
+                if cid.codec() != DAG_CBOR {
+                    return Err(Error::MalformedHamt("HAMT child is not DAG-CBOR"));
+                }
+                let child = decode(&cid, data)?
+                    .ok_or(Error::MalformedHamt("HAMT child is not DAG-CBOR"))?;
+                match self.stack.last_mut() {
+                    Some(Frame::HamtLookup { node, depth, .. }) => {
+                        *node = Rc::new(child);
+                        *depth += 1;
+                        Ok(())
+                    }
+                    _ => Err(Error::TraversalState("HAMT lookup frame lost")),
+                }
+            }
+        }
+    }
+
+    /// Starts walking `node` with `sel` (go's `walkAdv` on entry).
+    fn enter(&mut self, node: Rc<Ipld>, sel: Rc<Sel>) -> Result<()> {
+        if let Sel::Interpret(layout, fields) = &*sel {
+            let names = match fields.interests() {
+                Some(list) => list
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Interest::Field(name) => Some(name),
+                        _ => None,
+                    })
+                    .collect(),
+                None => return Err(Error::UnsupportedSelector("iterating a whole HAMT".into())),
+            };
+            self.stack.push(Frame::HamtMap {
+                root: node,
+                layout: *layout,
+                fields: fields.clone(),
+                names,
+                pos: 0,
+            });
+            return Ok(());
+        }
+        let cursor = match (&*node, sel.interests()) {
+            (Ipld::List(_) | Ipld::Map(_), Some(list)) if list.is_empty() => return Ok(()),
+            (Ipld::List(_) | Ipld::Map(_), Some(list)) => Cursor::Interests(list, 0, None),
+            (Ipld::List(_), None) => Cursor::AllList(0),
+            (Ipld::Map(m), None) => Cursor::AllMap(
+                dagcbor::canonical_order(m)
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                0,
+            ),
+            _ => return Ok(()),
+        };
+        self.stack.push(Frame::Node { node, sel, cursor });
+        Ok(())
+    }
+
+    /// Explores a child reached at `seg` with `sel_next` (go's `explore`).
+    fn explore_child(&mut self, child: Child, sel_next: Rc<Sel>) -> Result<()> {
+        match child {
+            Child::Link(cid) => {
+                self.want = Some((cid, Pending::Walk(sel_next)));
+                Ok(())
+            }
+            Child::Node(node) => self.enter(node, sel_next),
+            Child::Scalar if matches!(*sel_next, Sel::Interpret(..)) => {
+                Err(Error::MalformedHamt("scalar interpreted as a HAMT"))
+            }
+            Child::Scalar => Ok(()),
+        }
+    }
+
+    /// Makes one step of progress; `false` when the traversal is over.
+    fn advance(&mut self) -> Result<bool> {
+        let Some(frame) = self.stack.last_mut() else {
+            return Ok(false);
+        };
+        match frame {
+            Frame::Node { node, sel, cursor } => {
+                let is_list = matches!(**node, Ipld::List(_));
+                let Some((seg, child)) = next_child(node, cursor) else {
+                    self.stack.pop();
+                    return Ok(true);
+                };
+                if let Some(sel_next) = sel.explore(is_list, &seg) {
+                    self.explore_child(child, sel_next)?;
+                }
+            }
+            Frame::HamtMap {
+                root,
+                layout,
+                fields,
+                names,
+                pos,
+            } => {
+                let Some(name) = names.get(*pos).cloned() else {
+                    self.stack.pop();
+                    return Ok(true);
+                };
+                *pos += 1;
+                let key = layout.key(&name)?;
+                let Some(then) = fields.explore(false, &Segment::Field(name)) else {
+                    return Ok(true);
+                };
+                let frame = Frame::HamtLookup {
+                    node: root.clone(),
+                    depth: 0,
+                    hash: hamt::key_hash(&key),
+                    key,
+                    bit_width: layout.bit_width(),
+                    then,
+                };
+                self.stack.push(frame);
+            }
+            Frame::HamtLookup {
+                node,
+                depth,
+                key,
+                hash,
+                bit_width,
+                then,
+            } => {
+                let found = match hamt::step(node, key, hash, *depth, *bit_width)? {
+                    hamt::Step::Child(cid) => {
+                        self.want = Some((cid, Pending::HamtChild));
+                        return Ok(true);
+                    }
+                    hamt::Step::Absent => None,
+                    hamt::Step::Found(value) => Some((child_of(value), then.clone())),
+                };
+                self.stack.pop();
+                if let Some((child, then)) = found {
+                    self.explore_child(child, then)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn child_of(value: &Ipld) -> Child {
+    match value {
+        Ipld::Link(cid) => Child::Link(*cid),
+        Ipld::List(_) | Ipld::Map(_) => Child::Node(Rc::new(value.clone())),
+        _ => Child::Scalar,
+    }
+}
+
+/// The next child of `node` per `cursor`, advancing it.
+fn next_child(node: &Ipld, cursor: &mut Cursor) -> Option<(Segment, Child)> {
+    loop {
+        match cursor {
+            Cursor::AllList(i) => {
+                let Ipld::List(list) = node else { return None };
+                let v = list.get(*i)?;
+                let seg = Segment::Index(*i as i64);
+                *i += 1;
+                return Some((seg, child_of(v)));
+            }
+            Cursor::AllMap(keys, i) => {
+                let Ipld::Map(map) = node else { return None };
+                let key = keys.get(*i)?;
+                *i += 1;
+                if let Some(v) = map.get(key) {
+                    return Some((Segment::Field(key.clone()), child_of(v)));
+                }
+            }
+            Cursor::Interests(list, pos, range_next) => {
+                let interest = list.get(*pos)?;
+                let (seg, value) = match interest {
+                    Interest::Field(name) => {
+                        *pos += 1;
+                        (Segment::Field(name.clone()), lookup_field(node, name))
+                    }
+                    Interest::Index(i) => {
+                        *pos += 1;
+                        (Segment::Index(*i), lookup_index(node, *i))
+                    }
+                    Interest::Range(start, end) => {
+                        // Ranges only select list elements: clamp to the list.
+                        let len = match node {
+                            Ipld::List(l) => l.len() as i64,
+                            _ => 0,
+                        };
+                        let i = range_next.unwrap_or((*start).max(0));
+                        if i >= (*end).min(len) {
+                            *pos += 1;
+                            *range_next = None;
+                            continue;
+                        }
+                        *range_next = Some(i + 1);
+                        (Segment::Index(i), lookup_index(node, i))
+                    }
+                };
+                if let Some(v) = value {
+                    return Some((seg, child_of(v)));
+                }
+            }
+        }
+    }
+}
+
+/// go's `LookupBySegment` for a string segment: a map key, or a list index
+/// spelled in decimal.
+fn lookup_field<'a>(node: &'a Ipld, name: &str) -> Option<&'a Ipld> {
+    match node {
+        Ipld::Map(m) => m.get(name),
+        Ipld::List(l) => usize::try_from(name.parse::<i64>().ok()?)
+            .ok()
+            .and_then(|i| l.get(i)),
+        _ => None,
+    }
+}
+
+/// go's `LookupBySegment` for an index segment: a list element, or the map
+/// key spelled in decimal.
+fn lookup_index(node: &Ipld, i: i64) -> Option<&Ipld> {
+    match node {
+        Ipld::List(l) => usize::try_from(i).ok().and_then(|i| l.get(i)),
+        Ipld::Map(m) => m.get(&i.to_string()),
+        _ => None,
+    }
+}
+
+/// Decodes a block for walking: `Some` node for DAG-CBOR, `None` for a raw leaf.
+fn decode(cid: &Cid, data: &[u8]) -> Result<Option<Ipld>> {
+    match cid.codec() {
+        DAG_CBOR => dagcbor::decode(data)
+            .map(Some)
+            .map_err(|e| Error::BlockDecode {
+                cid: Box::new(*cid),
+                reason: e.to_string(),
+            }),
+        RAW => Ok(None),
+        codec => Err(Error::UnsupportedCodec {
+            cid: Box::new(*cid),
+            codec,
+        }),
+    }
+}
+
+/// What a traversal over a store loaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Walk {
+    /// Every link loaded, in order (missing ones included).
+    pub links: Vec<Cid>,
+    /// The links whose blocks the store lacked (their subtrees were skipped).
+    pub missing: Vec<Cid>,
+}
+
+/// Runs `selector` from `root` over `store` and reports the links it loads,
+/// in order, and which of them are missing.
+pub fn walk<BS: Blockstore + ?Sized>(
+    store: &BS,
+    root: Cid,
+    selector: &Selector,
+    limits: &Limits,
+) -> Result<Walk> {
+    let mut t = Traversal::new(root, selector, limits)?;
+    let mut out = Walk::default();
+    while let Some(cid) = t.next_link()? {
+        let block = store.get(&cid)?;
+        out.links.push(cid);
+        if block.is_none() {
+            out.missing.push(cid);
+        }
+        t.provide(block.as_deref())?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

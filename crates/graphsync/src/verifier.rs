@@ -1,0 +1,239 @@
+//! The requester's check of a response, as go-graphsync's reconciled loader
+//! does it (graphsync.md §6): the requester re-runs the same selector locally
+//! and accepts a block only when its own traversal loads that link next.
+//!
+//! For each `meta` entry the local traversal's next link must be the entry's
+//! link ([`Error::UnexpectedLink`] otherwise, which also catches out-of-order
+//! responses). For `p` / `d` the block must be in the message, or have been
+//! received earlier in this request, or be known locally
+//! ([`Verifier::add_known`], for `do-not-send-cids`); each message block is
+//! re-hashed from its prefix, so a tampered block has a different CID and is
+//! never found ([`Error::BlockNotReceived`]). For `m` / `s` the subtree is
+//! skipped, as the responder did. Blocks of a message that no entry used are
+//! [`Error::UnexpectedBlock`]; duplicates of a block in one message are tolerated.
+
+use std::collections::HashMap;
+
+use cid::Cid;
+use tau_hamt::block::RAW;
+
+use crate::message::{Block, LinkAction, Metadatum, Response, Status};
+use crate::selector::Selector;
+use crate::traversal::{Limits, Traversal};
+use crate::{Error, Result};
+
+/// The blocks of one message, by rebuilt CID, with a note of which were used.
+#[derive(Debug, Default)]
+pub struct BlockPool {
+    blocks: HashMap<Cid, (Vec<u8>, bool)>,
+}
+
+impl BlockPool {
+    /// Rebuilds each block's CID from its prefix and data. A block whose prefix
+    /// names an unsupported hash is an error; a block sent twice is kept once.
+    pub fn new(blocks: &[Block]) -> Result<Self> {
+        let mut pool = BlockPool::default();
+        for b in blocks {
+            let cid = b.cid()?;
+            pool.blocks
+                .entry(cid)
+                .or_insert_with(|| (b.data.clone(), false));
+        }
+        Ok(pool)
+    }
+
+    /// The block for `cid`, marking it used.
+    fn take(&mut self, cid: &Cid) -> Option<&[u8]> {
+        self.blocks.get_mut(cid).map(|(data, used)| {
+            *used = true;
+            data.as_slice()
+        })
+    }
+
+    /// Fails with [`Error::UnexpectedBlock`] if some block was used by no
+    /// metadata entry (call after every response of the message was pushed).
+    pub fn check_all_used(&self) -> Result<()> {
+        match self.blocks.iter().find(|(_, (_, used))| !used) {
+            Some((cid, _)) => Err(Error::UnexpectedBlock(Box::new(*cid))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How a verified request ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The final status (20 or 21).
+    pub status: Status,
+    /// Links the responder reported missing (`m`) or skipped (`s`).
+    pub missing: Vec<Cid>,
+    /// Links the traversal loaded.
+    pub links: u64,
+}
+
+/// Verifies the responses to one request.
+///
+/// ```
+/// use tau_graphsync::{verifier::{BlockPool, Verifier}, traversal::Limits};
+/// use tau_graphsync::{Block, LinkAction, Metadatum, Selector, Status};
+/// use tau_hamt::block::{cid_of, RAW};
+///
+/// let data = b"hello".to_vec();
+/// let root = cid_of(RAW, &data);
+/// let mut v = Verifier::new(root, &Selector::Matcher, &Limits::default())?;
+/// let meta = [Metadatum { link: root, action: LinkAction::Present }];
+/// let mut pool = BlockPool::new(&[Block::new(&root, data.clone())])?;
+/// assert_eq!(v.push(&meta, &mut pool)?, vec![(root, data)]);
+/// pool.check_all_used()?;
+/// assert!(v.finish(Status::CompletedFull)?.missing.is_empty());
+/// # Ok::<(), tau_graphsync::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Verifier {
+    traversal: Traversal,
+    /// Structured blocks accepted or known, kept to walk them again when the
+    /// DAG repeats a link. Raw blocks are leaves and are not kept.
+    have: HashMap<Cid, Vec<u8>>,
+    /// CIDs of raw blocks accepted or known.
+    have_raw: std::collections::HashSet<Cid>,
+    missing: Vec<Cid>,
+    finished: bool,
+}
+
+impl Verifier {
+    /// A verifier for a request of `selector` from `root`, with the same limits
+    /// the responder applies.
+    pub fn new(root: Cid, selector: &Selector, limits: &Limits) -> Result<Self> {
+        Ok(Verifier {
+            traversal: Traversal::new(root, selector, limits)?,
+            have: HashMap::new(),
+            have_raw: Default::default(),
+            missing: Vec::new(),
+            finished: false,
+        })
+    }
+
+    /// Declares a block the requester already has (e.g. listed in
+    /// `do-not-send-cids`); it is checked against its CID.
+    pub fn add_known(&mut self, cid: Cid, data: Vec<u8>) -> Result<()> {
+        tau_hamt::block::verify(&cid, &data)?;
+        self.remember(cid, data);
+        Ok(())
+    }
+
+    fn remember(&mut self, cid: Cid, data: Vec<u8>) {
+        if cid.codec() == RAW {
+            self.have_raw.insert(cid);
+        } else {
+            self.have.insert(cid, data);
+        }
+    }
+
+    /// Checks one response's metadata against the local traversal, taking
+    /// blocks from `pool`. Returns the newly verified blocks, in traversal order.
+    pub fn push(
+        &mut self,
+        meta: &[Metadatum],
+        pool: &mut BlockPool,
+    ) -> Result<Vec<(Cid, Vec<u8>)>> {
+        if self.finished {
+            return Err(Error::Finished);
+        }
+        let mut verified = Vec::new();
+        for md in meta {
+            let expected = self
+                .traversal
+                .next_link()?
+                .ok_or_else(|| Error::ExtraLink(Box::new(md.link)))?;
+            if expected != md.link {
+                return Err(Error::UnexpectedLink {
+                    expected: Box::new(expected),
+                    got: Box::new(md.link),
+                });
+            }
+            match md.action {
+                LinkAction::Present | LinkAction::DuplicateNotSent => {
+                    let cid = md.link;
+                    if let Some(data) = self.have.get(&cid) {
+                        self.traversal.provide(Some(data))?;
+                        // A re-sent copy in the pool is a tolerated duplicate.
+                        let _ = pool.take(&cid);
+                    } else if self.have_raw.contains(&cid) {
+                        // Raw blocks are leaves: the traversal needs no bytes.
+                        self.traversal.provide(Some(&[]))?;
+                        let _ = pool.take(&cid);
+                    } else {
+                        let data = pool
+                            .take(&cid)
+                            .ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?
+                            .to_vec();
+                        self.traversal.provide(Some(&data))?;
+                        self.remember(cid, data.clone());
+                        verified.push((cid, data));
+                    }
+                }
+                LinkAction::Missing | LinkAction::DuplicateDagSkipped => {
+                    self.missing.push(md.link);
+                    self.traversal.provide(None)?;
+                }
+            }
+        }
+        Ok(verified)
+    }
+
+    /// Ends the request with the responder's final `status`: an error status
+    /// is [`Error::RequestFailed`]; a success must leave the local traversal
+    /// complete ([`Error::Incomplete`]) and 20 must have no missing block.
+    pub fn finish(&mut self, status: Status) -> Result<Outcome> {
+        if self.finished {
+            return Err(Error::Finished);
+        }
+        if !status.is_terminal() {
+            return Err(Error::TraversalState("finish needs a terminal status"));
+        }
+        self.finished = true;
+        if status.is_error() {
+            return Err(Error::RequestFailed(status));
+        }
+        if self.traversal.next_link()?.is_some() {
+            return Err(Error::Incomplete { status });
+        }
+        if status == Status::CompletedFull && !self.missing.is_empty() {
+            return Err(Error::InconsistentStatus {
+                status,
+                reason: "blocks were reported missing",
+            });
+        }
+        Ok(Outcome {
+            status,
+            missing: self.missing.clone(),
+            links: self.traversal.links(),
+        })
+    }
+
+    /// [`push`](Self::push) the response's metadata, then
+    /// [`finish`](Self::finish) if its status is terminal.
+    pub fn receive(&mut self, response: &Response, pool: &mut BlockPool) -> Result<Received> {
+        let blocks = self.push(&response.metadata, pool)?;
+        let outcome = if response.status.is_terminal() {
+            Some(self.finish(response.status)?)
+        } else {
+            None
+        };
+        Ok(Received { blocks, outcome })
+    }
+
+    /// Whether a terminal status was processed.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
+/// What one response delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Newly verified blocks, in traversal order.
+    pub blocks: Vec<(Cid, Vec<u8>)>,
+    /// Set when the response ended the request.
+    pub outcome: Option<Outcome>,
+}
