@@ -1,0 +1,70 @@
+//! # tau-cbc
+//!
+//! How a TAU node decides which chain is safe (seed 000, "B. Collect votes";
+//! `specs/tau.md` §5–§8). No I/O: peers are an abstraction, so the same logic
+//! runs in the [`sim`]ulator and in tau-node.
+//!
+//! * [`ChainView`]: a peer's chain from its head back through the mutable
+//!   range, every block validated with tau-state before it counts;
+//! * [`safety_point`]: the TAU vote rule — among at least half of the known
+//!   mining peers, the newest state on the chains of at least 2/3 of them,
+//!   within the mutable range, or none (keep collecting);
+//! * [`clique_fault_tolerance`]: a Casper-CBC clique oracle over the same
+//!   answers, reporting how many faulty peers a safety point withstands;
+//! * [`SafetyTracker`]: the safety point only moves forward along one chain;
+//! * [`fork_choice`]: the heaviest chain holding the safety point, never one
+//!   that reverts it, no reorganization deeper than the mutable range;
+//! * [`Planner`]: process B's random walk over peers and relays, passes and restarts.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use tau_cbc::{safety_point, ChainView, Params, ValidatedRoots};
+//! use tau_hamt::MemoryBlockstore;
+//! use tau_keys::Keypair;
+//! use tau_state::{Chain, Genesis};
+//!
+//! // One chain of three blocks, as three peers would report it.
+//! let miner = Keypair::from_bytes(&[1; 32])?;
+//! let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet())?;
+//! let (genesis, _) = chain.genesis(&Genesis::new(0).allocate(miner.address(), 10), &miner)?;
+//! let mut heads = vec![genesis];
+//! for _ in 0..3 {
+//!     let head = *heads.last().unwrap();
+//!     let when = chain.eligibility(&head, &miner.address())?.earliest;
+//!     heads.push(chain.produce_next_state(&head, &miner, &[], when)?.root);
+//! }
+//!
+//! let params = Params::devnet();
+//! let mut validated = ValidatedRoots::new(genesis);
+//! let mut views = BTreeMap::new();
+//! // Peers "a" and "b" are at block 3, "c" lags at block 2.
+//! for (peer, head) in [("a", heads[3]), ("b", heads[3]), ("c", heads[2])] {
+//!     views.insert(peer, ChainView::collect(&chain, &head, params.mutable_range, &mut validated)?);
+//! }
+//! // 2/3 of the 3 peers hold block 3: it is the safety point.
+//! let safe = safety_point(&params, 3, &views)?.expect("a safety point");
+//! assert_eq!(safe.entry.root, heads[3]);
+//! assert_eq!((safe.support, safe.traversed), (2, 3));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod error;
+mod fork;
+mod oracle;
+mod params;
+mod planner;
+mod safety;
+pub mod sim;
+mod view;
+mod vote;
+
+pub use error::{Error, Result};
+pub use fork::{fork_choice, ForkChoice};
+pub use oracle::{clique_fault_tolerance, Message};
+pub use params::{Params, ThresholdBase};
+pub use planner::{Mode, Next, Planner};
+pub use safety::{views_relation, SafetyTracker, SafetyUpdate};
+pub use view::{is_ancestor, ChainView, ValidatedRoots, ViewEntry};
+pub use vote::{endorsed_point, endorsements_needed, safety_point, SafetyPoint};

@@ -1,0 +1,202 @@
+//! Chain views: what a peer's answer shows of its chain, validated.
+
+use std::collections::HashSet;
+
+use cid::Cid;
+use tau_hamt::Blockstore;
+use tau_keys::{Address, Signature};
+use tau_state::{Block, Chain};
+
+use crate::{Error, Result};
+
+/// One block of a chain view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewEntry {
+    /// Block number.
+    pub number: u64,
+    /// The state root the block produced.
+    pub root: Cid,
+    /// Cumulative difficulty at the block.
+    pub cumulative_difficulty: u64,
+    /// Who mined it.
+    pub miner: Address,
+    /// The block's signature (the fork-preference tie-break).
+    pub signature: Signature,
+}
+
+impl ViewEntry {
+    fn of(root: Cid, block: &Block) -> Self {
+        Self {
+            number: block.number(),
+            root,
+            cumulative_difficulty: block.cumulative_difficulty(),
+            miner: block.unsigned.miner,
+            signature: block.signature,
+        }
+    }
+
+    /// Fork preference (seed 000): higher cumulative difficulty, then the
+    /// higher signature. `Greater` means `self` is preferred.
+    pub fn preference(&self, other: &ViewEntry) -> std::cmp::Ordering {
+        self.cumulative_difficulty
+            .cmp(&other.cumulative_difficulty)
+            .then_with(|| self.signature.as_bytes().cmp(other.signature.as_bytes()))
+    }
+}
+
+/// States already validated by this node (and the trusted genesis), so a
+/// block shared by many peers' chains is re-executed once.
+#[derive(Debug, Clone, Default)]
+pub struct ValidatedRoots {
+    roots: HashSet<Cid>,
+}
+
+impl ValidatedRoots {
+    /// A cache trusting `genesis` as the chain's first state.
+    pub fn new(genesis: Cid) -> Self {
+        Self {
+            roots: HashSet::from([genesis]),
+        }
+    }
+
+    /// Whether `root` was validated (or is the trusted genesis).
+    pub fn contains(&self, root: &Cid) -> bool {
+        self.roots.contains(root)
+    }
+
+    /// Records a state this node produced or validated itself.
+    pub fn insert(&mut self, root: Cid) {
+        self.roots.insert(root);
+    }
+
+    /// How many states are cached.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+}
+
+/// A peer's chain from its head back through the mutable range, newest
+/// first, every block validated with tau-state (re-executed on its previous
+/// state) before it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainView {
+    entries: Vec<ViewEntry>,
+}
+
+impl ChainView {
+    /// Walks back from `head` at most `range` blocks (or to genesis), validating
+    /// every block not validated before; the blocks must be in `chain`'s store.
+    ///
+    /// Errors: [`Error::Incomplete`] if blocks are missing (withheld or not yet
+    /// fetched), [`Error::InvalidChain`] if a block fails validation,
+    /// [`Error::UntrustedGenesis`] if the walk ends at another genesis.
+    pub fn collect<BS: Blockstore>(
+        chain: &Chain<BS>,
+        head: &Cid,
+        range: u64,
+        validated: &mut ValidatedRoots,
+    ) -> Result<Self> {
+        let depth = usize::try_from(range)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let history = chain.history(head, depth).map_err(classify(head))?;
+        let mut entries = Vec::with_capacity(history.len());
+        for (i, (root, block)) in history.iter().enumerate() {
+            if i + 1 == depth && i > 0 {
+                // The block just past the range only anchors its child.
+                break;
+            }
+            if !validated.contains(root) {
+                match (&block.unsigned.previous, history.get(i + 1)) {
+                    (Some(previous), Some(_)) => {
+                        chain
+                            .validate_block(previous, root)
+                            .map_err(classify(root))?;
+                    }
+                    (Some(previous), None) => {
+                        // The walk stopped early: the previous state is missing.
+                        return Err(Error::Incomplete(tau_state::Error::MissingBlock(Box::new(
+                            *previous,
+                        ))));
+                    }
+                    (None, _) => return Err(Error::UntrustedGenesis(Box::new(*root))),
+                }
+                validated.insert(*root);
+            }
+            entries.push(ViewEntry::of(*root, block));
+        }
+        Ok(Self { entries })
+    }
+
+    /// A view made of entries already validated elsewhere (newest first).
+    /// Returns `None` if `entries` is empty or not a descending chain of numbers.
+    pub fn from_entries(entries: Vec<ViewEntry>) -> Option<Self> {
+        let descending = entries.windows(2).all(|w| w[0].number > w[1].number);
+        (!entries.is_empty() && descending).then_some(Self { entries })
+    }
+
+    /// The head (newest entry).
+    pub fn head(&self) -> &ViewEntry {
+        // Never empty: both constructors guarantee an entry.
+        &self.entries[0]
+    }
+
+    /// Entries, newest first.
+    pub fn entries(&self) -> &[ViewEntry] {
+        &self.entries
+    }
+
+    /// The entry for `root`, if the view holds it.
+    pub fn get(&self, root: &Cid) -> Option<&ViewEntry> {
+        self.entries.iter().find(|e| e.root == *root)
+    }
+
+    /// Whether `root` is on this chain (within the view).
+    pub fn contains(&self, root: &Cid) -> bool {
+        self.get(root).is_some()
+    }
+
+    /// The newest state on both this view and `other`, if any.
+    pub fn common_ancestor(&self, other: &ChainView) -> Option<&ViewEntry> {
+        self.entries.iter().find(|e| other.contains(&e.root))
+    }
+}
+
+/// Whether `ancestor` is `descendant` or one of its ancestors, walking the
+/// chain back from `descendant` through the store (`None` if blocks on the
+/// way are missing).
+pub fn is_ancestor<BS: Blockstore>(
+    chain: &Chain<BS>,
+    ancestor: &ViewEntry,
+    descendant: &Cid,
+) -> Option<bool> {
+    let mut cursor = *descendant;
+    loop {
+        if cursor == ancestor.root {
+            return Some(true);
+        }
+        let block = chain.block(&cursor).ok()?;
+        // Reached the ancestor's height (or below) without meeting it.
+        if block.number() <= ancestor.number {
+            return Some(false);
+        }
+        cursor = block.unsigned.previous?;
+    }
+}
+
+/// Sorts a tau-state error into "blocks missing" and "forged".
+fn classify(root: &Cid) -> impl Fn(tau_state::Error) -> Error + '_ {
+    move |e| match e {
+        tau_state::Error::MissingBlock(_)
+        | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(_)) => Error::Incomplete(e),
+        other => Error::InvalidChain {
+            root: Box::new(*root),
+            source: other,
+        },
+    }
+}

@@ -1,0 +1,271 @@
+//! The vote rule, the safety tracker, fork choice and view validation on
+//! real tau-state chains.
+
+use std::collections::BTreeMap;
+
+use cid::Cid;
+use tau_cbc::{
+    fork_choice, safety_point, ChainView, Error, ForkChoice, Params, SafetyTracker, SafetyUpdate,
+    ThresholdBase, ValidatedRoots,
+};
+use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_keys::Keypair;
+use tau_state::{Chain, Genesis, StateKey};
+
+struct Fixture {
+    chain: Chain<MemoryBlockstore>,
+    genesis: Cid,
+    keys: Vec<Keypair>,
+}
+
+fn fixture() -> Fixture {
+    let keys: Vec<Keypair> = (1..=3u8)
+        .map(|i| Keypair::from_bytes(&[i; 32]).unwrap())
+        .collect();
+    let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+    let genesis = keys
+        .iter()
+        .fold(Genesis::new(0), |g, k| g.allocate(k.address(), 1_000));
+    let (genesis, _) = chain.genesis(&genesis, &keys[0]).unwrap();
+    Fixture {
+        chain,
+        genesis,
+        keys,
+    }
+}
+
+impl Fixture {
+    /// `n` blocks on `from` mined by key `miner`; returns the roots, oldest first.
+    fn extend(&self, from: Cid, miner: usize, n: usize) -> Vec<Cid> {
+        let mut roots = Vec::new();
+        let mut head = from;
+        for _ in 0..n {
+            let key = &self.keys[miner];
+            let when = self
+                .chain
+                .eligibility(&head, &key.address())
+                .unwrap()
+                .earliest;
+            head = self
+                .chain
+                .produce_next_state(&head, key, &[], when)
+                .unwrap()
+                .root;
+            roots.push(head);
+        }
+        roots
+    }
+
+    fn view(&self, head: Cid, params: &Params) -> ChainView {
+        let mut validated = ValidatedRoots::new(self.genesis);
+        ChainView::collect(&self.chain, &head, params.mutable_range, &mut validated).unwrap()
+    }
+}
+
+fn params() -> Params {
+    let mut p = Params::devnet();
+    p.confirmations = 0;
+    p
+}
+
+#[test]
+fn the_newest_state_held_by_two_thirds_is_safe() {
+    let f = fixture();
+    let p = params();
+    let main = f.extend(f.genesis, 0, 4);
+    let side = f.extend(main[1], 1, 3); // forks after block 2
+    let mut views = BTreeMap::new();
+    for (peer, head) in [
+        (0, main[3]),
+        (1, main[3]),
+        (2, main[2]),
+        (3, side[2]),
+        (4, side[1]),
+        (5, main[3]),
+    ] {
+        views.insert(peer, f.view(head, &p));
+    }
+    // 6 known peers: 2/3 is 4. Block 4 (main[3]) has 3, block 3 has 4.
+    let safe = safety_point(&p, 6, &views).unwrap().unwrap();
+    assert_eq!(safe.entry.root, main[2]);
+    assert_eq!((safe.support, safe.traversed), (4, 6));
+    // Counted against the traversed peers only, the same views give the same point.
+    let mut literal = p.clone();
+    literal.base = ThresholdBase::Traversed;
+    assert_eq!(
+        safety_point(&literal, 6, &views)
+            .unwrap()
+            .unwrap()
+            .entry
+            .root,
+        main[2]
+    );
+    // With 12 known peers the 6 views are enough to vote (half) but no state
+    // reaches 8: no safety point, keep collecting.
+    assert_eq!(safety_point(&p, 12, &views).unwrap(), None);
+    // Fewer than half the known peers traversed: no vote.
+    assert!(matches!(
+        safety_point(&p, 13, &views),
+        Err(Error::NotEnoughPeers {
+            traversed: 6,
+            needed: 7
+        })
+    ));
+}
+
+#[test]
+fn confirmations_keep_the_tip_out_of_the_vote() {
+    let f = fixture();
+    let mut p = params();
+    p.confirmations = 2;
+    let main = f.extend(f.genesis, 0, 5);
+    let views: BTreeMap<_, _> = (0..3).map(|i| (i, f.view(main[4], &p))).collect();
+    // Everyone holds block 5, but only block 3 has two blocks on top.
+    let safe = safety_point(&p, 3, &views).unwrap().unwrap();
+    assert_eq!(safe.entry.root, main[2]);
+}
+
+#[test]
+fn states_beyond_the_mutable_range_are_never_safe() {
+    let f = fixture();
+    let mut p = params();
+    p.mutable_range = 3;
+    let main = f.extend(f.genesis, 0, 8);
+    let side = f.extend(main[0], 1, 8);
+    // Half on each fork: they share only block 1, 7 blocks behind the tips.
+    let mut views = BTreeMap::new();
+    views.insert(0, f.view(main[7], &p));
+    views.insert(1, f.view(side[7], &p));
+    assert_eq!(safety_point(&p, 2, &views).unwrap(), None);
+}
+
+#[test]
+fn the_tracker_only_moves_forward_on_one_chain() {
+    let f = fixture();
+    let p = params();
+    let main = f.extend(f.genesis, 0, 4);
+    let side = f.extend(main[0], 1, 4);
+    let views: BTreeMap<_, _> = [(0, f.view(main[3], &p)), (1, f.view(side[3], &p))].into();
+    let point = |root: Cid| {
+        let view = views.values().find(|v| v.contains(&root)).unwrap();
+        tau_cbc::SafetyPoint {
+            entry: view.get(&root).unwrap().clone(),
+            support: 1,
+            traversed: 2,
+            fault_tolerance: None,
+        }
+    };
+    let mut tracker = SafetyTracker::new();
+    assert_eq!(
+        tracker.update(point(main[1]), &views),
+        SafetyUpdate::Advanced
+    );
+    assert_eq!(
+        tracker.update(point(main[0]), &views),
+        SafetyUpdate::Unchanged
+    );
+    assert_eq!(
+        tracker.update(point(main[3]), &views),
+        SafetyUpdate::Advanced
+    );
+    // A state on the other fork would revert the point: refused.
+    assert!(matches!(
+        tracker.update(point(side[3]), &views),
+        SafetyUpdate::Conflict(_)
+    ));
+    assert_eq!(tracker.current().unwrap().entry.root, main[3]);
+}
+
+#[test]
+fn fork_choice_follows_the_heaviest_chain_holding_the_safety_point() {
+    let f = fixture();
+    let p = params();
+    let main = f.extend(f.genesis, 0, 3);
+    let heavy = f.extend(f.genesis, 1, 6); // heavier, but does not hold main[0]
+    let local = f.view(main[1], &p);
+    let candidates = [f.view(main[2], &p), f.view(heavy[5], &p)];
+    // No safety point: the heaviest chain wins, unwinding two local blocks.
+    match fork_choice(&p, &local, None, candidates.iter()) {
+        ForkChoice::Switch { head, reorg_depth } => {
+            assert_eq!(head.root, heavy[5]);
+            assert_eq!(reorg_depth, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    // With main[0] safe, only chains holding it count.
+    let safe = tau_cbc::SafetyPoint {
+        entry: local.get(&main[0]).unwrap().clone(),
+        support: 2,
+        traversed: 2,
+        fault_tolerance: None,
+    };
+    match fork_choice(&p, &local, Some(&safe), candidates.iter()) {
+        ForkChoice::Switch { head, reorg_depth } => {
+            assert_eq!(head.root, main[2]);
+            assert_eq!(reorg_depth, 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A reorganization deeper than the mutable range is refused.
+    let mut short = p.clone();
+    short.mutable_range = 1;
+    assert!(matches!(
+        fork_choice(&short, &local, None, candidates.iter()),
+        ForkChoice::TooDeep { .. }
+    ));
+}
+
+/// A state like `root` whose block was edited and re-signed by `signer`.
+fn forge(
+    f: &Fixture,
+    root: &Cid,
+    signer: &Keypair,
+    edit: impl FnOnce(&mut tau_state::UnsignedBlock),
+) -> Cid {
+    let mut unsigned = f.chain.block(root).unwrap().unsigned;
+    edit(&mut unsigned);
+    let block = unsigned.sign(signer).unwrap();
+    let cid = f
+        .chain
+        .store()
+        .put(tau_hamt::block::DAG_CBOR, &block.encode().unwrap())
+        .unwrap();
+    let mut state = f.chain.state(root).unwrap();
+    state
+        .set(&StateKey::Contract(f.chain.params().chain_id.clone()), &cid)
+        .unwrap();
+    state.flush().unwrap()
+}
+
+#[test]
+fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
+    let f = fixture();
+    let p = params();
+    let main = f.extend(f.genesis, 0, 2);
+    let collect = |head: &Cid| {
+        let mut validated = ValidatedRoots::new(f.genesis);
+        ChainView::collect(&f.chain, head, p.mutable_range, &mut validated)
+    };
+    // A state root that does not match its block.
+    let mut state = f.chain.state(&main[1]).unwrap();
+    state
+        .set(&StateKey::Balance(f.keys[2].address()), &1_000_000u64)
+        .unwrap();
+    let wrong_root = state.flush().unwrap();
+    // A bad signature and an invalid PoT (dated before the miner's interval).
+    let bad_signature = forge(&f, &main[1], &f.keys[1], |_| {});
+    let bad_pot = forge(&f, &main[1], &f.keys[0], |b| b.timestamp -= 1);
+    for forged in [wrong_root, bad_signature, bad_pot] {
+        let err = collect(&forged).unwrap_err();
+        assert!(err.is_forgery(), "{err}");
+        assert!(matches!(err, Error::InvalidChain { .. }));
+    }
+    // A peer whose blocks never arrived: incomplete, not proof of malice.
+    let empty = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+    let mut validated = ValidatedRoots::new(f.genesis);
+    let err = ChainView::collect(&empty, &main[1], p.mutable_range, &mut validated).unwrap_err();
+    assert!(matches!(err, Error::Incomplete(_)), "{err}");
+    assert!(!err.is_forgery());
+    // The honest chain still validates.
+    assert_eq!(collect(&main[1]).unwrap().head().number, 2);
+}
