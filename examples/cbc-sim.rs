@@ -6,8 +6,9 @@
 //!     [--seeds K] [--partition M] [--mining-time T] [--settle-time T]
 //! ```
 //!
-//! Defaults: 16 nodes, 0 byzantine, seed 1, one run, 600 s of mining and 300 s
-//! to settle. `--partition M` cuts nodes `0..M` off from 200 s to 380 s.
+//! Defaults: 16 nodes, 0 byzantine, seed 1, one run, 1,800 s of mining (a
+//! block a minute) and 300 s
+//! to settle. `--partition M` cuts nodes `0..M` off from 600 s to 900 s.
 //! `--seeds K` runs seeds S..S+K. The last `B` nodes are byzantine: forger,
 //! withholder, equivocator in turn. Each run prints a progress bar, then one
 //! `name=value` line per figure; the exit status is 1 if any run had a safety
@@ -33,11 +34,11 @@ struct Args {
     /// Number of seeds to run.
     #[arg(long, default_value_t = 1)]
     seeds: u64,
-    /// Cut nodes 0..M off from 200 s to 380 s.
+    /// Cut nodes 0..M off from 600 s to 900 s.
     #[arg(long)]
     partition: Option<usize>,
     /// Seconds of mining.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 1_800)]
     mining_time: u64,
     /// Quiet seconds after mining.
     #[arg(long, default_value_t = 300)]
@@ -53,8 +54,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         config.settle_time = args.settle_time;
         config.partition = args.partition.map(|minority| Partition {
             minority,
-            from: 200,
-            until: 380,
+            from: 600,
+            until: 900,
         });
         let mut sim = Simulation::new(config)?;
         let bar = ProgressBar::new(sim.config().duration());

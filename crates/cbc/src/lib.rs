@@ -34,7 +34,8 @@
 //!     heads.push(chain.produce_next_state(&head, &miner, &[], when)?.root);
 //! }
 //!
-//! let params = Params::devnet();
+//! let mut params = Params::devnet();
+//! params.confirmations = 0; // count states at the very tip (devnet waits for 6 blocks)
 //! let mut validated = ValidatedRoots::new(genesis);
 //! let mut views = BTreeMap::new();
 //! // Peers "a" and "b" are at block 3, "c" lags at block 2.

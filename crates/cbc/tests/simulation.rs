@@ -46,8 +46,8 @@ fn a_cut_off_minority_cannot_move_its_safety_point_and_rejoins() {
     let mut config = SimConfig::new(16, 0, 3);
     config.partition = Some(Partition {
         minority: 5,
-        from: 200,
-        until: 380,
+        from: 600,
+        until: 900,
     });
     let report = run(config);
     assert!(!report.minority_advanced_in_partition, "{report:?}");
@@ -59,7 +59,7 @@ fn a_cut_off_minority_cannot_move_its_safety_point_and_rejoins() {
 #[test]
 fn the_same_seed_gives_the_same_run() {
     let mut config = SimConfig::new(8, 2, 9);
-    config.mining_time = 200;
+    config.mining_time = 400;
     config.settle_time = 100;
     assert_eq!(run(config.clone()), run(config));
 }
