@@ -1,0 +1,406 @@
+//! Download (process C): fetch an attachment's blocks from several peers at
+//! once, verify each against its CID, survive slow and lying peers, resume
+//! from what the store already holds, and retry until done or cancelled.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cid::Cid;
+use ipld_core::ipld::Ipld;
+use tau_hamt::block::{self, DAG_CBOR};
+use tau_hamt::Blockstore;
+
+use crate::config::Config;
+use crate::manifest::Manifest;
+use crate::sections::section_cids;
+use crate::{Error, Result};
+
+/// A peer that can hand out blocks by CID (tau-node implements it with a
+/// Graphsync request; tests with an in-memory store).
+pub trait Source: Send + Sync {
+    /// A name for reports and progress.
+    fn name(&self) -> String;
+    /// The block `cid`, or an error (unreachable, timed out, not found).
+    /// The bytes are verified by the caller; a source cannot make a wrong
+    /// block count.
+    fn fetch(&self, cid: &Cid) -> std::result::Result<Vec<u8>, String>;
+}
+
+/// Download settings; [`DownloadOptions::default`] is relentless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadOptions {
+    /// Sections each peer is asked for at once (one thread each).
+    pub per_peer: usize,
+    /// Failures in a row after which a peer sits out the rest of the round.
+    pub max_failures: u32,
+    /// First wait between rounds; doubled each round up to `max_backoff`.
+    pub backoff: Duration,
+    /// Longest wait between rounds.
+    pub max_backoff: Duration,
+    /// Rounds before giving up (`None`: until done or cancelled, "relentless").
+    pub max_rounds: Option<u32>,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        Self {
+            per_peer: 4,
+            max_failures: 3,
+            backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_rounds: None,
+        }
+    }
+}
+
+/// Progress of a download, reported after each section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Sections stored so far (including those already present).
+    pub sections_done: u64,
+    /// Sections in the attachment.
+    pub sections_total: u64,
+    /// Bytes stored so far.
+    pub bytes_done: u64,
+    /// Bytes in the attachment.
+    pub bytes_total: u64,
+    /// Peers still serving in this round.
+    pub peers_active: usize,
+}
+
+/// What a finished download did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadReport {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Sections that were already in the store (resume).
+    pub sections_present: u64,
+    /// Sections fetched by this download.
+    pub sections_fetched: u64,
+    /// Sections fetched from each source, in the order given.
+    pub per_source: Vec<u64>,
+    /// Sources dropped for serving a block that did not match its CID.
+    pub liars: Vec<String>,
+    /// Rounds it took.
+    pub rounds: u32,
+}
+
+/// Downloads the attachment `root` into `store` from `sources`.
+///
+/// The manifest and the section map come first (from the first source that
+/// has them), then the missing sections in parallel: `per_peer` threads per
+/// source take the next missing section from a shared queue (work stealing),
+/// so faster peers serve more. A block that does not hash to its CID drops
+/// its source for good and goes back in the queue; errors and timeouts put
+/// the section back and bench the source after `max_failures` in a row. When
+/// no source is left the download waits (backoff) and starts a new round,
+/// until every section is stored, `cancel` is set, or `max_rounds` pass.
+/// Sections stored before a restart are not fetched again.
+pub fn download<BS: Blockstore + Sync>(
+    store: &BS,
+    root: &Cid,
+    sources: &[&dyn Source],
+    config: &Config,
+    options: &DownloadOptions,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<DownloadReport> {
+    let liars = Mutex::new(HashSet::<usize>::new());
+    let mut rounds = 0u32;
+    let mut backoff = options.backoff;
+    loop {
+        rounds += 1;
+        let attempt = attempt(
+            store, root, sources, config, options, cancel, progress, &liars,
+        );
+        match attempt {
+            Ok(mut report) => {
+                report.rounds = rounds;
+                return Ok(report);
+            }
+            Err(Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Retry { missing, error }) => {
+                if cancel.load(Ordering::Relaxed) {
+                    let total = Manifest::load(store, root, config).map_or(0, |m| m.section_count);
+                    return Err(Error::Cancelled { missing, total });
+                }
+                if options.max_rounds.is_some_and(|max| rounds >= max) {
+                    return Err(Error::GaveUp {
+                        missing,
+                        last_error: error,
+                    });
+                }
+                sleep_unless_cancelled(backoff, cancel);
+                backoff = (backoff * 2).min(options.max_backoff);
+            }
+        }
+    }
+}
+
+enum Attempt {
+    /// Not a network problem: retrying cannot help.
+    Fatal(Error),
+    /// Sections still missing after this round.
+    Retry { missing: u64, error: String },
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attempt<BS: Blockstore + Sync>(
+    store: &BS,
+    root: &Cid,
+    sources: &[&dyn Source],
+    config: &Config,
+    options: &DownloadOptions,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(Progress) + Sync),
+    liars: &Mutex<HashSet<usize>>,
+) -> std::result::Result<DownloadReport, Attempt> {
+    let honest: Vec<usize> = (0..sources.len())
+        .filter(|i| !liars.lock().map(|l| l.contains(i)).unwrap_or(true))
+        .collect();
+    let retry = |error: String| Attempt::Retry { missing: 0, error };
+    // 1. The manifest and every node of the section map.
+    let mut structure = vec![*root];
+    while let Some(cid) = structure.pop() {
+        let data = ensure(store, &cid, sources, &honest, liars).map_err(retry)?;
+        if cid == *root {
+            let manifest = Manifest::decode(root, &data, config).map_err(Attempt::Fatal)?;
+            structure.push(manifest.sections);
+        } else {
+            let node: Ipld = serde_ipld_dagcbor::from_slice(&data).map_err(|e| {
+                Attempt::Fatal(Error::ContentMismatch(format!("section map node: {e}")))
+            })?;
+            child_nodes(&node, &mut structure);
+        }
+    }
+    let manifest = Manifest::load(store, root, config).map_err(Attempt::Fatal)?;
+    let cids = section_cids(store, &manifest, config).map_err(Attempt::Fatal)?;
+
+    // 2. The sections the store lacks.
+    let mut queue = VecDeque::new();
+    let mut bytes_done = 0u64;
+    for (index, cid) in cids.iter().enumerate() {
+        if store.has(cid).map_err(|e| Attempt::Fatal(e.into()))? {
+            bytes_done += manifest.section_len(index as u64);
+        } else {
+            queue.push_back(index);
+        }
+    }
+    let present = cids.len() as u64 - queue.len() as u64;
+    let shared = Mutex::new(Shared {
+        queue,
+        done: present,
+        bytes_done,
+        active: honest.len(),
+        per_source: vec![0; sources.len()],
+        last_error: String::new(),
+    });
+    let report = |s: &Shared| {
+        progress(Progress {
+            sections_done: s.done,
+            sections_total: manifest.section_count,
+            bytes_done: s.bytes_done,
+            bytes_total: manifest.total_size,
+            peers_active: s.active,
+        })
+    };
+    if let Ok(s) = shared.lock() {
+        report(&s);
+    }
+    let failures: Vec<Mutex<u32>> = sources.iter().map(|_| Mutex::new(0)).collect();
+    std::thread::scope(|scope| {
+        for &source in &honest {
+            let Some(failures) = failures.get(source) else {
+                continue;
+            };
+            for _ in 0..options.per_peer.max(1) {
+                let (shared, cids, manifest, report) = (&shared, &cids, &manifest, &report);
+                scope.spawn(move || {
+                    worker(
+                        store, sources, source, cids, manifest, shared, failures, liars, options,
+                        cancel, report,
+                    )
+                });
+            }
+        }
+    });
+    let shared = shared
+        .into_inner()
+        .map_err(|_| retry("a worker panicked".into()))?;
+    if shared.queue.is_empty() && shared.done == manifest.section_count {
+        return Ok(DownloadReport {
+            sections_present: present,
+            sections_fetched: manifest.section_count - present,
+            per_source: shared.per_source,
+            liars: liars
+                .lock()
+                .map(|l| {
+                    let mut names: Vec<_> = l
+                        .iter()
+                        .filter_map(|i| sources.get(*i).map(|s| s.name()))
+                        .collect();
+                    names.sort();
+                    names
+                })
+                .unwrap_or_default(),
+            rounds: 0,
+            manifest,
+        });
+    }
+    Err(Attempt::Retry {
+        missing: shared.queue.len() as u64,
+        error: shared.last_error,
+    })
+}
+
+struct Shared {
+    queue: VecDeque<usize>,
+    done: u64,
+    bytes_done: u64,
+    active: usize,
+    per_source: Vec<u64>,
+    last_error: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker<BS: Blockstore + Sync>(
+    store: &BS,
+    sources: &[&dyn Source],
+    source: usize,
+    cids: &[Cid],
+    manifest: &Manifest,
+    shared: &Mutex<Shared>,
+    failures: &Mutex<u32>,
+    liars: &Mutex<HashSet<usize>>,
+    options: &DownloadOptions,
+    cancel: &AtomicBool,
+    report: &(dyn Fn(&Shared) + Sync),
+) {
+    let Some(peer) = sources.get(source) else {
+        return;
+    };
+    loop {
+        if cancel.load(Ordering::Relaxed)
+            || liars.lock().map(|l| l.contains(&source)).unwrap_or(true)
+            || failures
+                .lock()
+                .map(|f| *f >= options.max_failures)
+                .unwrap_or(true)
+        {
+            break;
+        }
+        let Some(index) = shared.lock().ok().and_then(|mut s| s.queue.pop_front()) else {
+            break;
+        };
+        let Some(cid) = cids.get(index) else {
+            break;
+        };
+        let outcome = peer
+            .fetch(cid)
+            .and_then(|data| match block::verify(cid, &data) {
+                Ok(()) => Ok(data),
+                Err(_) => Err(String::from("lie")),
+            });
+        match outcome {
+            Ok(data) => {
+                if let Err(e) = store.put_keyed(cid, &data) {
+                    give_back(shared, index, format!("store: {e}"));
+                    break;
+                }
+                if let Ok(mut f) = failures.lock() {
+                    *f = 0;
+                }
+                if let Ok(mut s) = shared.lock() {
+                    s.done += 1;
+                    s.bytes_done += manifest.section_len(index as u64);
+                    if let Some(n) = s.per_source.get_mut(source) {
+                        *n += 1;
+                    }
+                    report(&s);
+                }
+            }
+            Err(e) if e == "lie" => {
+                if let Ok(mut l) = liars.lock() {
+                    l.insert(source);
+                }
+                give_back(
+                    shared,
+                    index,
+                    format!("{} served a block that does not match {cid}", peer.name()),
+                );
+                break;
+            }
+            Err(e) => {
+                if let Ok(mut f) = failures.lock() {
+                    *f += 1;
+                }
+                give_back(shared, index, format!("{}: {e}", peer.name()));
+            }
+        }
+    }
+    if let Ok(mut s) = shared.lock() {
+        s.active = s.active.saturating_sub(1);
+    }
+}
+
+fn give_back(shared: &Mutex<Shared>, index: usize, error: String) {
+    if let Ok(mut s) = shared.lock() {
+        s.queue.push_back(index);
+        s.last_error = error;
+    }
+}
+
+/// The block `cid` from the store, or fetched from the first honest source
+/// that returns it verified (a source returning a wrong block is a liar).
+fn ensure<BS: Blockstore>(
+    store: &BS,
+    cid: &Cid,
+    sources: &[&dyn Source],
+    honest: &[usize],
+    liars: &Mutex<HashSet<usize>>,
+) -> std::result::Result<Vec<u8>, String> {
+    if let Ok(Some(data)) = store.get(cid) {
+        return Ok(data);
+    }
+    let mut last = String::from("no source");
+    for &i in honest {
+        let Some(source) = sources.get(i) else {
+            continue;
+        };
+        match source.fetch(cid) {
+            Ok(data) if block::verify(cid, &data).is_ok() => {
+                store.put_keyed(cid, &data).map_err(|e| e.to_string())?;
+                return Ok(data);
+            }
+            Ok(_) => {
+                if let Ok(mut l) = liars.lock() {
+                    l.insert(i);
+                }
+                last = format!("{} served a block that does not match {cid}", source.name());
+            }
+            Err(e) => last = format!("{}: {e}", source.name()),
+        }
+    }
+    Err(last)
+}
+
+/// Links to further section-map nodes (DAG-CBOR); chunk links (raw) are values.
+fn child_nodes(node: &Ipld, out: &mut Vec<Cid>) {
+    match node {
+        Ipld::Link(cid) if cid.codec() == DAG_CBOR => out.push(*cid),
+        Ipld::List(items) => items.iter().for_each(|i| child_nodes(i, out)),
+        Ipld::Map(map) => map.values().for_each(|v| child_nodes(v, out)),
+        _ => {}
+    }
+}
+
+fn sleep_unless_cancelled(total: Duration, cancel: &AtomicBool) {
+    let step = Duration::from_millis(20);
+    let mut slept = Duration::ZERO;
+    while slept < total && !cancel.load(Ordering::Relaxed) {
+        std::thread::sleep(step.min(total - slept));
+        slept += step;
+    }
+}
