@@ -8,6 +8,7 @@
 //! | [`keys`] | `tau-keys` | secp256k1 keys, 20-byte addresses, 65-byte recoverable signatures |
 //! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT, block stores, proofs, diff |
 //! | [`pow`] | `tau-pow` | Equihash solver and verification, compact-bits targets, retargeting |
+//! | [`attach`] | `tau-attach` | TGZ attachments chunked into a HAMT, multi-peer resumable download, safe export, attachment logs |
 //! | [`cbc`] | `tau-cbc` | validated peer chain views, the TAU vote rule, a Casper-CBC clique oracle, fork choice, process-B planner, simulator |
 //! | [`graphsync`] | `tau-graphsync` | Graphsync v2 messages, selectors (with HAMT key paths), traversal, verifier, responder |
 //! | [`state`] | `tau-state` | TAU accounts on the HAMT, transactions, blocks, Proof-of-Transaction, execution |
@@ -24,6 +25,7 @@
 //! # Ok::<(), tau::hamt::Error>(())
 //! ```
 
+pub use tau_attach as attach;
 pub use tau_cbc as cbc;
 pub use tau_graphsync as graphsync;
 pub use tau_hamt as hamt;
