@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use cid::Cid;
 use tau_hamt::block::RAW;
+use tau_hamt::Blockstore;
 
 use crate::message::{Block, LinkAction, Metadatum, Response, Status};
 use crate::selector::Selector;
@@ -136,6 +137,20 @@ impl Verifier {
         meta: &[Metadatum],
         pool: &mut BlockPool,
     ) -> Result<Vec<(Cid, Vec<u8>)>> {
+        self.push_with_store(meta, pool, None)
+    }
+
+    /// As [`push`](Self::push), and a link marked `d` (duplicate not sent)
+    /// whose block is neither known nor in the message may be in `local` (the
+    /// requester's store, where another request to the same peer put it: the
+    /// responder deduplicates across a peer's requests in flight). Blocks read
+    /// from `local` are verified against their CID and not returned as new.
+    pub fn push_with_store(
+        &mut self,
+        meta: &[Metadatum],
+        pool: &mut BlockPool,
+        local: Option<&dyn Blockstore>,
+    ) -> Result<Vec<(Cid, Vec<u8>)>> {
         if self.finished {
             return Err(Error::Finished);
         }
@@ -162,14 +177,19 @@ impl Verifier {
                         // Raw blocks are leaves: the traversal needs no bytes.
                         self.traversal.provide(Some(&[]))?;
                         let _ = pool.take(&cid);
-                    } else {
-                        let data = pool
-                            .take(&cid)
-                            .ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?
-                            .to_vec();
+                    } else if let Some(data) = pool.take(&cid) {
+                        let data = data.to_vec();
                         self.traversal.provide(Some(&data))?;
                         self.remember(cid, data.clone());
                         verified.push((cid, data));
+                    } else {
+                        let stored = match (md.action, local) {
+                            (LinkAction::DuplicateNotSent, Some(store)) => store.get(&cid)?,
+                            _ => None,
+                        };
+                        let data = stored.ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?;
+                        self.traversal.provide(Some(&data))?;
+                        self.remember(cid, data);
                     }
                 }
                 LinkAction::Missing | LinkAction::DuplicateDagSkipped => {
@@ -214,7 +234,17 @@ impl Verifier {
     /// [`push`](Self::push) the response's metadata, then
     /// [`finish`](Self::finish) if its status is terminal.
     pub fn receive(&mut self, response: &Response, pool: &mut BlockPool) -> Result<Received> {
-        let blocks = self.push(&response.metadata, pool)?;
+        self.receive_with_store(response, pool, None)
+    }
+
+    /// [`receive`](Self::receive) with [`push_with_store`](Self::push_with_store).
+    pub fn receive_with_store(
+        &mut self,
+        response: &Response,
+        pool: &mut BlockPool,
+        local: Option<&dyn Blockstore>,
+    ) -> Result<Received> {
+        let blocks = self.push_with_store(&response.metadata, pool, local)?;
         let outcome = if response.status.is_terminal() {
             Some(self.finish(response.status)?)
         } else {
