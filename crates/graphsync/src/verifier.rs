@@ -43,11 +43,30 @@ impl BlockPool {
         Ok(pool)
     }
 
-    /// The block for `cid`, marking it used.
-    fn take(&mut self, cid: &Cid) -> Option<&[u8]> {
+    /// As [`new`](Self::new), taking the blocks (no copy of their data).
+    pub fn from_blocks(blocks: Vec<Block>) -> Result<Self> {
+        let mut pool = BlockPool::default();
+        for b in blocks {
+            let cid = b.cid()?;
+            pool.blocks.entry(cid).or_insert((b.data, false));
+        }
+        Ok(pool)
+    }
+
+    /// Marks the block for `cid` used; whether the pool has it.
+    fn mark(&mut self, cid: &Cid) -> bool {
+        self.blocks
+            .get_mut(cid)
+            .map(|(_, used)| *used = true)
+            .is_some()
+    }
+
+    /// A copy of the block for `cid`, marking it used (responses of one
+    /// message may share a block).
+    fn take(&mut self, cid: &Cid) -> Option<Vec<u8>> {
         self.blocks.get_mut(cid).map(|(data, used)| {
             *used = true;
-            data.as_slice()
+            data.clone()
         })
     }
 
@@ -172,15 +191,18 @@ impl Verifier {
                     if let Some(data) = self.have.get(&cid) {
                         self.traversal.provide(Some(data))?;
                         // A re-sent copy in the pool is a tolerated duplicate.
-                        let _ = pool.take(&cid);
+                        pool.mark(&cid);
                     } else if self.have_raw.contains(&cid) {
                         // Raw blocks are leaves: the traversal needs no bytes.
                         self.traversal.provide(Some(&[]))?;
-                        let _ = pool.take(&cid);
+                        pool.mark(&cid);
                     } else if let Some(data) = pool.take(&cid) {
-                        let data = data.to_vec();
                         self.traversal.provide(Some(&data))?;
-                        self.remember(cid, data.clone());
+                        if cid.codec() == RAW {
+                            self.have_raw.insert(cid);
+                        } else {
+                            self.have.insert(cid, data.clone());
+                        }
                         verified.push((cid, data));
                     } else {
                         let stored = match (md.action, local) {

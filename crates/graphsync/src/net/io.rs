@@ -71,6 +71,15 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     msg: &Message,
     max_size: usize,
 ) -> Result<usize> {
+    let frame = frame_message(msg, max_size)?;
+    w.write_all(&frame).await?;
+    w.flush().await?;
+    Ok(frame.len())
+}
+
+/// The frame of `msg` (length prefix and DAG-CBOR); a message larger than
+/// `max_size` is refused.
+pub fn frame_message(msg: &Message, max_size: usize) -> Result<Vec<u8>> {
     let body = msg.encode()?;
     if body.len() > max_size {
         return Err(Error::FrameTooLarge {
@@ -80,9 +89,7 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     }
     let mut frame = Vec::with_capacity(body.len() + varint::MAX_LEN);
     encode_frame(&body, &mut frame);
-    w.write_all(&frame).await?;
-    w.flush().await?;
-    Ok(frame.len())
+    Ok(frame)
 }
 
 #[cfg(test)]

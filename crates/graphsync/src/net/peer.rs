@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::io::AsyncWriteExt;
 use libp2p::{PeerId, Stream};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 
-use super::io::write_message;
+use super::io::frame_message;
 use super::service::Shared;
 use super::PROTOCOL;
 use crate::message::{Message, Request, Status};
@@ -140,11 +140,25 @@ impl PeerInner {
     }
 }
 
-/// The task of `peer`: sends what its state holds until it is idle for
+/// Frames handed from the producer to the writer of one peer.
+const WRITE_AHEAD: usize = 2;
+
+enum Write {
+    /// A framed message, with its block count for the counters.
+    Frame { bytes: Vec<u8>, blocks: usize },
+    /// Nothing to send for a while: close the stream.
+    Close,
+}
+
+/// The task of `peer`: prepares what its state holds (walks, loads, encodes)
+/// and hands the frames to a writer task, so the next message is prepared
+/// while the previous one is written. Ends when idle for
 /// [`Config::stream_idle_timeout`](super::Config::stream_idle_timeout).
 pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>) {
-    let mut control = shared.control();
-    let mut stream: Option<Stream> = None;
+    let (tx, rx) = mpsc::channel(WRITE_AHEAD);
+    let writer = shared
+        .runtime()
+        .spawn(write(shared.clone(), peer, state.clone(), rx));
     let max = shared.config().max_message_size();
     loop {
         let next = state.lock().next(&peer, &shared);
@@ -156,15 +170,60 @@ pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>
             tokio::select! {
                 _ = state.wake.notified() => continue,
                 _ = tokio::time::sleep(shared.config().stream_idle_timeout()) => {
-                    if let Some(mut s) = stream.take() {
-                        let _ = s.close().await;
-                    }
+                    let _ = tx.send(Write::Close).await;
                     if shared.retire_peer(&peer, &state) {
-                        return;
+                        break;
                     }
                     continue;
                 }
             }
+        };
+        // The bounded channel to the writer bounds what is buffered.
+        state.lock().responder.acknowledge(&peer, block_bytes);
+        match frame_message(&message, max) {
+            Ok(bytes) => {
+                let blocks = message.blocks.len();
+                if tx.send(Write::Frame { bytes, blocks }).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                // Our own message is too large for the peer (a configuration
+                // error): end what it carried rather than the stream.
+                let reason = e.to_string();
+                for response in &message.responses {
+                    state.lock().responder.cancel(&peer, &response.id);
+                }
+                for request in &message.requests {
+                    let error = Error::InvalidMessage(reason.clone());
+                    shared.end_request(&request.id, Err(error));
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// Writes the frames of one peer on the one outbound stream, opened when
+/// needed.
+async fn write(
+    shared: Arc<Shared>,
+    peer: PeerId,
+    state: Arc<PeerState>,
+    mut rx: mpsc::Receiver<Write>,
+) {
+    let mut control = shared.control();
+    let mut stream: Option<Stream> = None;
+    while let Some(command) = rx.recv().await {
+        let (bytes, blocks) = match command {
+            Write::Close => {
+                if let Some(mut s) = stream.take() {
+                    let _ = s.close().await;
+                }
+                continue;
+            }
+            Write::Frame { bytes, blocks } => (bytes, blocks),
         };
         let out = match stream.as_mut() {
             Some(s) => s,
@@ -176,26 +235,19 @@ pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>
                 }
             },
         };
-        match write_message(out, &message, max).await {
-            Ok(written) => {
-                state.lock().responder.acknowledge(&peer, block_bytes);
-                shared.count_sent(&message, written);
-            }
-            Err(Error::FrameTooLarge { len, max }) => {
-                // Our own message is too large for the peer (a configuration
-                // error): end what it carried rather than the stream.
-                state.lock().responder.acknowledge(&peer, block_bytes);
-                for response in &message.responses {
-                    state.lock().responder.cancel(&peer, &response.id);
-                }
-                for request in &message.requests {
-                    shared.end_request(&request.id, Err(Error::FrameTooLarge { len, max }));
-                }
-            }
+        let written = async {
+            out.write_all(&bytes).await?;
+            out.flush().await
+        };
+        match written.await {
+            Ok(()) => shared.count_sent(blocks, bytes.len()),
             Err(e) => {
                 stream = None;
                 shared.peer_failed(&peer, &state, format!("write failed: {e}"));
             }
         }
+    }
+    if let Some(mut s) = stream {
+        let _ = s.close().await;
     }
 }

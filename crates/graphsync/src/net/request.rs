@@ -118,9 +118,9 @@ impl Requests {
     /// blocks; returns what to tell each caller. A response for a request not
     /// in flight (cancelled, timed out, or another peer's id) is ignored; then
     /// the message's blocks are not required to be all used either.
-    pub(crate) fn on_responses(&mut self, peer: PeerId, msg: &Message) -> Vec<Delivery> {
+    pub(crate) fn on_responses(&mut self, peer: PeerId, msg: Message) -> Vec<Delivery> {
         let mut results: Vec<(RequestId, Vec<Event>, Option<Result<Outcome>>)> = Vec::new();
-        let mut pool = match BlockPool::new(&msg.blocks) {
+        let mut pool = match BlockPool::from_blocks(msg.blocks) {
             Ok(pool) => Some(pool),
             Err(e) => {
                 let reason = e.to_string();

@@ -27,6 +27,10 @@ use crate::{Error, Result};
 /// Bytes buffered when reading an inbound stream.
 const READ_BUFFER: usize = 64 << 10;
 
+/// Messages of one inbound stream decoded ahead of their processing (each at
+/// most the maximum message size).
+const READ_AHEAD: usize = 2;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -178,11 +182,10 @@ impl Shared {
         });
     }
 
-    pub(crate) fn count_sent(&self, message: &Message, wire_bytes: usize) {
+    pub(crate) fn count_sent(&self, blocks: usize, wire_bytes: usize) {
         let c = &self.counters;
         c.messages_sent.fetch_add(1, Relaxed);
-        c.blocks_sent
-            .fetch_add(message.blocks.len() as u64, Relaxed);
+        c.blocks_sent.fetch_add(blocks as u64, Relaxed);
         c.bytes_sent.fetch_add(wire_bytes as u64, Relaxed);
     }
 
@@ -209,7 +212,7 @@ impl Shared {
         if msg.responses.is_empty() {
             return Vec::new(); // blocks without responses belong to nothing
         }
-        lock(&self.requests).on_responses(peer, &msg)
+        lock(&self.requests).on_responses(peer, msg)
     }
 
     /// A stream from `peer` carried garbage: end our requests to it.
@@ -282,23 +285,37 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
         }
     }
     let _release = Release(shared.clone(), peer);
+    // Reading and decoding run ahead of verification by a few messages, in
+    // another task: the two overlap, and the peer's writes are not held up
+    // while a message is verified.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(READ_AHEAD);
+    let processing = shared.clone();
+    let processor = shared.runtime.spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            for delivery in processing.on_message(peer, msg) {
+                delivery.send().await;
+            }
+        }
+    });
     let max = shared.config.max_message_size();
     let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
     loop {
         match read_message(&mut reader, max).await {
             Ok(Some(msg)) => {
-                for delivery in shared.on_message(peer, msg) {
-                    delivery.send().await;
+                if tx.send(msg).await.is_err() {
+                    break;
                 }
             }
-            Ok(None) => return,
+            Ok(None) => break,
             Err(e) => {
                 // Framing is lost: drop the stream, fail what it may have carried.
                 shared.stream_failed(peer, e);
-                return;
+                break;
             }
         }
     }
+    drop(tx);
+    let _ = processor.await;
 }
 
 /// A Graphsync v2 node on a libp2p swarm: serves blocks from a store and
