@@ -125,12 +125,80 @@ pub enum Error {
     /// A request id is already in flight for this peer.
     #[error("duplicate request id")]
     DuplicateRequest,
+    /// A request lists in `do-not-send-cids` a block the local store lacks, so
+    /// the requester could not verify the traversal through it.
+    #[error("do-not-send-cids lists {0}, which the local store lacks")]
+    KnownBlockMissing(Box<Cid>),
+    /// A peer sent something wrong: a malformed message, a response that fails
+    /// verification (wrong, extra, missing, replayed or out-of-order blocks),
+    /// or an error status (`source` is [`Error::RequestFailed`] then).
+    #[cfg(feature = "libp2p")]
+    #[error("peer {peer}: {source}")]
+    Peer {
+        /// The peer.
+        peer: Box<libp2p::PeerId>,
+        /// What was wrong.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A request made no progress within the configured timeout.
+    #[cfg(feature = "libp2p")]
+    #[error("request to peer {peer} timed out")]
+    Timeout {
+        /// The peer asked.
+        peer: Box<libp2p::PeerId>,
+    },
+    /// The request was cancelled locally.
+    #[cfg(feature = "libp2p")]
+    #[error("request to peer {peer} was cancelled")]
+    Cancelled {
+        /// The peer asked.
+        peer: Box<libp2p::PeerId>,
+    },
+    /// A stream to or from the peer failed (could not be opened, broke while
+    /// writing or reading), or the peer disconnected.
+    #[cfg(feature = "libp2p")]
+    #[error("stream with peer {peer} failed: {reason}")]
+    Stream {
+        /// The peer.
+        peer: Box<libp2p::PeerId>,
+        /// Why.
+        reason: String,
+    },
+    /// The libp2p side is unusable: no tokio runtime, the protocol already
+    /// registered on this swarm, the swarm gone, or a transport setup error.
+    #[cfg(feature = "libp2p")]
+    #[error("network: {0}")]
+    Network(String),
     /// A block store failed (or held a block that does not match its CID).
     #[error("block store: {0}")]
     Store(#[from] tau_hamt::Error),
     /// An I/O error while reading or writing frames.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The peer a network error names, if any.
+    #[cfg(feature = "libp2p")]
+    pub fn peer(&self) -> Option<&libp2p::PeerId> {
+        match self {
+            Error::Peer { peer, .. }
+            | Error::Timeout { peer }
+            | Error::Cancelled { peer }
+            | Error::Stream { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+
+    /// The error underneath [`Error::Peer`] (the error itself otherwise).
+    pub fn cause(&self) -> &Error {
+        match self {
+            #[cfg(feature = "libp2p")]
+            Error::Peer { source, .. } => source.cause(),
+            other => other,
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -15,10 +15,16 @@
 //! * [`verifier`]: the requester's check (go's model: re-run the selector,
 //!   accept only the blocks it loads, in order, re-hashed);
 //! * [`responder`]: requests in, bounded response messages out;
-//! * [`loopback`]: the whole pipeline in memory.
+//! * [`loopback`]: the whole pipeline in memory;
+//! * `net` (feature `libp2p`, on by default): the libp2p transport on
+//!   `/ipfs/graphsync/2.0.0` over `libp2p-stream` — a `Graphsync` service
+//!   serving a store and making verified requests (a stream of blocks and
+//!   progress, cancel, timeouts), responses on a new stream opened back to
+//!   the requester as go-graphsync does, and `TcpNode`, a ready tcp + noise +
+//!   yamux swarm for tests and tools.
 //!
-//! The libp2p transport comes later; nothing here does I/O but through `Read`,
-//! `Write` and the block store.
+//! Outside `net`, nothing does I/O but through `Read`, `Write` and the block
+//! store; build with `default-features = false` for the wire core alone.
 //!
 //! ```
 //! use tau_graphsync::loopback::fetch;
@@ -54,6 +60,8 @@ mod fields;
 pub mod framing;
 pub mod loopback;
 pub mod message;
+#[cfg(feature = "libp2p")]
+pub mod net;
 pub mod responder;
 pub mod selector;
 pub mod traversal;

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use cid::Cid;
 use tau_hamt::block::RAW;
+use tau_hamt::Blockstore;
 
 use crate::message::{Block, LinkAction, Metadatum, Response, Status};
 use crate::selector::Selector;
@@ -42,11 +43,30 @@ impl BlockPool {
         Ok(pool)
     }
 
-    /// The block for `cid`, marking it used.
-    fn take(&mut self, cid: &Cid) -> Option<&[u8]> {
+    /// As [`new`](Self::new), taking the blocks (no copy of their data).
+    pub fn from_blocks(blocks: Vec<Block>) -> Result<Self> {
+        let mut pool = BlockPool::default();
+        for b in blocks {
+            let cid = b.cid()?;
+            pool.blocks.entry(cid).or_insert((b.data, false));
+        }
+        Ok(pool)
+    }
+
+    /// Marks the block for `cid` used; whether the pool has it.
+    fn mark(&mut self, cid: &Cid) -> bool {
+        self.blocks
+            .get_mut(cid)
+            .map(|(_, used)| *used = true)
+            .is_some()
+    }
+
+    /// A copy of the block for `cid`, marking it used (responses of one
+    /// message may share a block).
+    fn take(&mut self, cid: &Cid) -> Option<Vec<u8>> {
         self.blocks.get_mut(cid).map(|(data, used)| {
             *used = true;
-            data.as_slice()
+            data.clone()
         })
     }
 
@@ -136,6 +156,20 @@ impl Verifier {
         meta: &[Metadatum],
         pool: &mut BlockPool,
     ) -> Result<Vec<(Cid, Vec<u8>)>> {
+        self.push_with_store(meta, pool, None)
+    }
+
+    /// As [`push`](Self::push), and a link marked `d` (duplicate not sent)
+    /// whose block is neither known nor in the message may be in `local` (the
+    /// requester's store, where another request to the same peer put it: the
+    /// responder deduplicates across a peer's requests in flight). Blocks read
+    /// from `local` are verified against their CID and not returned as new.
+    pub fn push_with_store(
+        &mut self,
+        meta: &[Metadatum],
+        pool: &mut BlockPool,
+        local: Option<&dyn Blockstore>,
+    ) -> Result<Vec<(Cid, Vec<u8>)>> {
         if self.finished {
             return Err(Error::Finished);
         }
@@ -157,19 +191,27 @@ impl Verifier {
                     if let Some(data) = self.have.get(&cid) {
                         self.traversal.provide(Some(data))?;
                         // A re-sent copy in the pool is a tolerated duplicate.
-                        let _ = pool.take(&cid);
+                        pool.mark(&cid);
                     } else if self.have_raw.contains(&cid) {
                         // Raw blocks are leaves: the traversal needs no bytes.
                         self.traversal.provide(Some(&[]))?;
-                        let _ = pool.take(&cid);
-                    } else {
-                        let data = pool
-                            .take(&cid)
-                            .ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?
-                            .to_vec();
+                        pool.mark(&cid);
+                    } else if let Some(data) = pool.take(&cid) {
                         self.traversal.provide(Some(&data))?;
-                        self.remember(cid, data.clone());
+                        if cid.codec() == RAW {
+                            self.have_raw.insert(cid);
+                        } else {
+                            self.have.insert(cid, data.clone());
+                        }
                         verified.push((cid, data));
+                    } else {
+                        let stored = match (md.action, local) {
+                            (LinkAction::DuplicateNotSent, Some(store)) => store.get(&cid)?,
+                            _ => None,
+                        };
+                        let data = stored.ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?;
+                        self.traversal.provide(Some(&data))?;
+                        self.remember(cid, data);
                     }
                 }
                 LinkAction::Missing | LinkAction::DuplicateDagSkipped => {
@@ -214,7 +256,17 @@ impl Verifier {
     /// [`push`](Self::push) the response's metadata, then
     /// [`finish`](Self::finish) if its status is terminal.
     pub fn receive(&mut self, response: &Response, pool: &mut BlockPool) -> Result<Received> {
-        let blocks = self.push(&response.metadata, pool)?;
+        self.receive_with_store(response, pool, None)
+    }
+
+    /// [`receive`](Self::receive) with [`push_with_store`](Self::push_with_store).
+    pub fn receive_with_store(
+        &mut self,
+        response: &Response,
+        pool: &mut BlockPool,
+        local: Option<&dyn Blockstore>,
+    ) -> Result<Received> {
+        let blocks = self.push_with_store(&response.metadata, pool, local)?;
         let outcome = if response.status.is_terminal() {
             Some(self.finish(response.status)?)
         } else {

@@ -7,7 +7,7 @@
 //! ExploreRecursive replaces its edges with its sequence while the depth limit
 //! lasts, and drops them once it is spent.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{HamtLayout, RecursionLimit, Selector};
 
@@ -15,20 +15,20 @@ use super::{HamtLayout, RecursionLimit, Selector};
 #[derive(Debug)]
 pub(crate) enum Sel {
     Matcher,
-    All(Rc<Sel>),
+    All(Arc<Sel>),
     /// Fields in the order go-ipld-prime visits them (DAG-CBOR map order:
     /// length-first, then bytewise).
-    Fields(Vec<(String, Rc<Sel>)>),
-    Index(i64, Rc<Sel>),
-    Range(i64, i64, Rc<Sel>),
+    Fields(Vec<(String, Arc<Sel>)>),
+    Index(i64, Arc<Sel>),
+    Range(i64, i64, Arc<Sel>),
     Recursive {
-        sequence: Rc<Sel>,
-        current: Rc<Sel>,
+        sequence: Arc<Sel>,
+        current: Arc<Sel>,
         limit: RecursionLimit,
     },
     Edge,
-    Union(Vec<Rc<Sel>>),
-    Interpret(HamtLayout, Rc<Sel>),
+    Union(Vec<Arc<Sel>>),
+    Interpret(HamtLayout, Arc<Sel>),
 }
 
 /// One step from a node to a child.
@@ -67,12 +67,12 @@ pub(crate) enum Interest {
 
 impl Sel {
     /// Compiles a parsed selector.
-    pub(crate) fn compile(s: &Selector) -> Rc<Sel> {
-        Rc::new(match s {
+    pub(crate) fn compile(s: &Selector) -> Arc<Sel> {
+        Arc::new(match s {
             Selector::Matcher => Sel::Matcher,
             Selector::ExploreAll { next } => Sel::All(Sel::compile(next)),
             Selector::ExploreFields { fields } => {
-                let mut v: Vec<(String, Rc<Sel>)> = fields
+                let mut v: Vec<(String, Arc<Sel>)> = fields
                     .iter()
                     .map(|(k, s)| (k.clone(), Sel::compile(s)))
                     .collect();
@@ -119,7 +119,7 @@ impl Sel {
 
     /// The selector for the child at `seg` of a node (`is_list` says which
     /// kind of node), or `None` if the child is not explored.
-    pub(crate) fn explore(self: &Rc<Self>, is_list: bool, seg: &Segment) -> Option<Rc<Sel>> {
+    pub(crate) fn explore(self: &Arc<Self>, is_list: bool, seg: &Segment) -> Option<Arc<Sel>> {
         match &**self {
             Sel::Matcher | Sel::Edge => None,
             Sel::All(next) => Some(next.clone()),
@@ -142,7 +142,7 @@ impl Sel {
                 }
                 let next = current.explore(is_list, seg)?;
                 if !next.has_edge() {
-                    return Some(Rc::new(Sel::Recursive {
+                    return Some(Arc::new(Sel::Recursive {
                         sequence: sequence.clone(),
                         current: next,
                         limit: *limit,
@@ -150,12 +150,12 @@ impl Sel {
                 }
                 match limit {
                     RecursionLimit::Depth(d) if *d < 2 => next.replace_edge(None),
-                    RecursionLimit::Depth(d) => Some(Rc::new(Sel::Recursive {
+                    RecursionLimit::Depth(d) => Some(Arc::new(Sel::Recursive {
                         sequence: sequence.clone(),
                         current: next.replace_edge(Some(sequence))?,
                         limit: RecursionLimit::Depth(d - 1),
                     })),
-                    RecursionLimit::None => Some(Rc::new(Sel::Recursive {
+                    RecursionLimit::None => Some(Arc::new(Sel::Recursive {
                         sequence: sequence.clone(),
                         current: next.replace_edge(Some(sequence))?,
                         limit: RecursionLimit::None,
@@ -163,14 +163,14 @@ impl Sel {
                 }
             }
             Sel::Union(members) => {
-                let mut found: Vec<Rc<Sel>> = members
+                let mut found: Vec<Arc<Sel>> = members
                     .iter()
                     .filter_map(|m| m.explore(is_list, seg))
                     .collect();
                 match found.len() {
                     0 => None,
                     1 => found.pop(),
-                    _ => Some(Rc::new(Sel::Union(found))),
+                    _ => Some(Arc::new(Sel::Union(found))),
                 }
             }
             Sel::Interpret(_, next) => Some(next.clone()),
@@ -188,16 +188,16 @@ impl Sel {
 
     /// Replaces edges (directly here or in a union) with `with`; edges replaced
     /// by nothing drop out of unions.
-    fn replace_edge(self: &Rc<Self>, with: Option<&Rc<Sel>>) -> Option<Rc<Sel>> {
+    fn replace_edge(self: &Arc<Self>, with: Option<&Arc<Sel>>) -> Option<Arc<Sel>> {
         match &**self {
             Sel::Edge => with.cloned(),
             Sel::Union(m) => {
-                let mut kept: Vec<Rc<Sel>> =
+                let mut kept: Vec<Arc<Sel>> =
                     m.iter().filter_map(|s| s.replace_edge(with)).collect();
                 match kept.len() {
                     0 => None,
                     1 => kept.pop(),
-                    _ => Some(Rc::new(Sel::Union(kept))),
+                    _ => Some(Arc::new(Sel::Union(kept))),
                 }
             }
             _ => Some(self.clone()),

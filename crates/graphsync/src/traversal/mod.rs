@@ -21,7 +21,7 @@
 
 mod hamt;
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use cid::Cid;
 use ipld_core::ipld::Ipld;
@@ -59,7 +59,7 @@ impl Default for Limits {
 #[derive(Debug)]
 enum Pending {
     /// Walk it with this selector.
-    Walk(Rc<Sel>),
+    Walk(Arc<Sel>),
     /// It is the next node of the HAMT lookup on top of the stack.
     HamtChild,
 }
@@ -80,34 +80,34 @@ enum Cursor {
 enum Frame {
     /// Visiting the children of a map or list.
     Node {
-        node: Rc<Ipld>,
-        sel: Rc<Sel>,
+        node: Arc<Ipld>,
+        sel: Arc<Sel>,
         cursor: Cursor,
     },
     /// A HAMT interpreted as a map: the keys to look up, in order.
     HamtMap {
-        root: Rc<Ipld>,
+        root: Arc<Ipld>,
         layout: HamtLayout,
-        fields: Rc<Sel>,
+        fields: Arc<Sel>,
         names: Vec<String>,
         pos: usize,
     },
     /// Walking one key's path down the HAMT.
     HamtLookup {
-        node: Rc<Ipld>,
+        node: Arc<Ipld>,
         depth: u32,
         key: Vec<u8>,
         hash: hamt::KeyHash,
         bit_width: u32,
         /// The selector for the value found.
-        then: Rc<Sel>,
+        then: Arc<Sel>,
     },
 }
 
 /// A child reached from a node.
 enum Child {
     Link(Cid),
-    Node(Rc<Ipld>),
+    Node(Arc<Ipld>),
     Scalar,
 }
 
@@ -190,7 +190,7 @@ impl Traversal {
         match (pending, block) {
             (Pending::Walk(_), None) => Ok(()),
             (Pending::Walk(sel), Some(data)) => match decode(&cid, data)? {
-                Some(node) => self.enter(Rc::new(node), sel),
+                Some(node) => self.enter(Arc::new(node), sel),
                 None if matches!(*sel, Sel::Interpret(..)) => {
                     Err(Error::MalformedHamt("raw block interpreted as a HAMT"))
                 }
@@ -208,7 +208,7 @@ impl Traversal {
                     .ok_or(Error::MalformedHamt("HAMT child is not DAG-CBOR"))?;
                 match self.stack.last_mut() {
                     Some(Frame::HamtLookup { node, depth, .. }) => {
-                        *node = Rc::new(child);
+                        *node = Arc::new(child);
                         *depth += 1;
                         Ok(())
                     }
@@ -219,7 +219,7 @@ impl Traversal {
     }
 
     /// Starts walking `node` with `sel` (go's `walkAdv` on entry).
-    fn enter(&mut self, node: Rc<Ipld>, sel: Rc<Sel>) -> Result<()> {
+    fn enter(&mut self, node: Arc<Ipld>, sel: Arc<Sel>) -> Result<()> {
         if let Sel::Interpret(layout, fields) = &*sel {
             let names = match fields.interests() {
                 Some(list) => list
@@ -257,7 +257,7 @@ impl Traversal {
     }
 
     /// Explores a child reached at `seg` with `sel_next` (go's `explore`).
-    fn explore_child(&mut self, child: Child, sel_next: Rc<Sel>) -> Result<()> {
+    fn explore_child(&mut self, child: Child, sel_next: Arc<Sel>) -> Result<()> {
         match child {
             Child::Link(cid) => {
                 self.want = Some((cid, Pending::Walk(sel_next)));
@@ -342,7 +342,7 @@ impl Traversal {
 fn child_of(value: &Ipld) -> Child {
     match value {
         Ipld::Link(cid) => Child::Link(*cid),
-        Ipld::List(_) | Ipld::Map(_) => Child::Node(Rc::new(value.clone())),
+        Ipld::List(_) | Ipld::Map(_) => Child::Node(Arc::new(value.clone())),
         _ => Child::Scalar,
     }
 }

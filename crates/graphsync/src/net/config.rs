@@ -1,0 +1,164 @@
+//! Configuration of the network service, builder style with go-graphsync's
+//! defaults.
+
+use std::time::Duration;
+
+use crate::framing::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::responder::ResponderConfig;
+use crate::traversal::Limits;
+
+/// Configuration of a [`Graphsync`](super::Graphsync) service.
+///
+/// ```
+/// use std::time::Duration;
+/// use tau_graphsync::net::Config;
+/// let config = Config::default()
+///     .with_request_timeout(Duration::from_secs(5))
+///     .with_max_requests_per_peer(2);
+/// assert_eq!(config.request_timeout(), Duration::from_secs(5));
+/// assert_eq!(config.responder().max_requests_per_peer, 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    responder: ResponderConfig,
+    max_message_size: usize,
+    request_timeout: Duration,
+    total_timeout: Option<Duration>,
+    stream_idle_timeout: Duration,
+    max_inbound_streams_per_peer: usize,
+    max_queued_answers_per_peer: usize,
+    max_requests_per_message: usize,
+    event_buffer: usize,
+}
+
+impl Default for Config {
+    /// go-graphsync's limits ([`ResponderConfig::default`], 4 MiB messages);
+    /// a request fails after 30 s without a response message; outbound streams
+    /// close after 5 s idle; 8 inbound streams per peer; 64 events buffered per
+    /// request.
+    fn default() -> Self {
+        Config {
+            responder: ResponderConfig::default(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            request_timeout: Duration::from_secs(30),
+            total_timeout: None,
+            stream_idle_timeout: Duration::from_secs(5),
+            max_inbound_streams_per_peer: 8,
+            max_queued_answers_per_peer: 256,
+            max_requests_per_message: 64,
+            event_buffer: 64,
+        }
+    }
+}
+
+impl Config {
+    /// The responder's limits (requests in flight and bytes per peer, batch
+    /// size); its traversal limits also bound the requester's own traversals.
+    pub fn with_responder(mut self, responder: ResponderConfig) -> Self {
+        self.responder = responder;
+        self
+    }
+
+    /// Requests of one peer served at once; more are answered 31 (Busy).
+    pub fn with_max_requests_per_peer(mut self, n: usize) -> Self {
+        self.responder.max_requests_per_peer = n;
+        self
+    }
+
+    /// Largest message read or written (default 4 MiB, as go-libp2p).
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// A request fails with [`Error::Timeout`](crate::Error::Timeout) when no
+    /// event arrives for this long.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// A request fails with [`Error::Timeout`](crate::Error::Timeout) when it
+    /// has not finished this long after it was made (default: no limit).
+    pub fn with_total_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.total_timeout = timeout;
+        self
+    }
+
+    /// An outbound stream with nothing to send for this long is closed.
+    pub fn with_stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// Inbound streams read at once from one peer; more are dropped (each
+    /// may buffer one message, so this bounds a peer's memory).
+    pub fn with_max_inbound_streams_per_peer(mut self, n: usize) -> Self {
+        self.max_inbound_streams_per_peer = n.max(1);
+        self
+    }
+
+    /// Immediate answers (Busy, Rejected, Cancelled) queued for a peer that
+    /// does not read them; beyond this they are dropped.
+    pub fn with_max_queued_answers_per_peer(mut self, n: usize) -> Self {
+        self.max_queued_answers_per_peer = n;
+        self
+    }
+
+    /// Events (blocks, progress) buffered per request before the network
+    /// reader waits for the caller (backpressure).
+    pub fn with_event_buffer(mut self, n: usize) -> Self {
+        self.event_buffer = n.max(1);
+        self
+    }
+
+    /// The responder's limits.
+    pub fn responder(&self) -> &ResponderConfig {
+        &self.responder
+    }
+
+    /// Traversal limits, shared by the responder and the requester's verifier.
+    pub fn limits(&self) -> &Limits {
+        &self.responder.limits
+    }
+
+    /// Largest message read or written.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// Idle timeout of a request.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Total timeout of a request, if any.
+    pub fn total_timeout(&self) -> Option<Duration> {
+        self.total_timeout
+    }
+
+    /// Idle time after which an outbound stream closes.
+    pub fn stream_idle_timeout(&self) -> Duration {
+        self.stream_idle_timeout
+    }
+
+    /// Inbound streams read at once per peer.
+    pub fn max_inbound_streams_per_peer(&self) -> usize {
+        self.max_inbound_streams_per_peer
+    }
+
+    /// Immediate answers queued per peer.
+    pub fn max_queued_answers_per_peer(&self) -> usize {
+        self.max_queued_answers_per_peer
+    }
+
+    /// Requests sent together in one message.
+    pub(crate) fn max_requests_per_message(&self) -> usize {
+        self.max_requests_per_message
+    }
+
+    /// Events buffered per request.
+    pub fn event_buffer(&self) -> usize {
+        self.event_buffer
+    }
+}

@@ -1,0 +1,253 @@
+//! One task per remote peer, owning the one outbound stream to it (as
+//! go-graphsync's message queue): it sends our requests and cancels, the
+//! immediate answers to the peer's requests, and the responses the
+//! [`Responder`] produces, a bounded message at a time.
+//!
+//! The stream is opened when there is something to send and closed (a clean
+//! EOF for the peer) after [`Config::stream_idle_timeout`](super::Config)
+//! with nothing to send; the task then ends if the peer has no request in
+//! flight.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::io::AsyncWriteExt;
+use libp2p::{PeerId, Stream};
+use tokio::sync::{mpsc, Notify};
+
+use super::io::frame_message;
+use super::service::Shared;
+use super::PROTOCOL;
+use crate::message::{Message, Request, Status};
+use crate::responder::Responder;
+use crate::Error;
+
+/// What the task of one peer has to send.
+pub(crate) struct PeerState {
+    inner: Mutex<PeerInner>,
+    wake: Notify,
+}
+
+pub(crate) struct PeerInner {
+    /// Serves the peer's requests (one peer per responder: limits are per peer).
+    pub(crate) responder: Responder<PeerId>,
+    /// Immediate answers to the peer's requests, bounded.
+    answers: VecDeque<Message>,
+    /// Our requests and cancels for the peer.
+    outgoing: VecDeque<Request>,
+    /// Set when the task ended: work must go to a new task.
+    pub(crate) retired: bool,
+}
+
+/// A message taken for sending, with the block bytes to acknowledge.
+struct Outgoing {
+    message: Message,
+    block_bytes: usize,
+}
+
+impl PeerState {
+    pub(crate) fn new(responder: Responder<PeerId>) -> Self {
+        PeerState {
+            inner: Mutex::new(PeerInner {
+                responder,
+                answers: VecDeque::new(),
+                outgoing: VecDeque::new(),
+                retired: false,
+            }),
+            wake: Notify::new(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, PeerInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the task (after work was added).
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl PeerInner {
+    /// Queues one of our requests (or a cancel) for the peer.
+    pub(crate) fn push_request(&mut self, request: Request) {
+        self.outgoing.push_back(request);
+    }
+
+    /// Takes the requests of a message from the peer; returns how many were
+    /// answered Busy. Answers beyond `max_answers` queued are dropped.
+    pub(crate) fn receive(
+        &mut self,
+        peer: &PeerId,
+        requests: Vec<Request>,
+        max_answers: usize,
+    ) -> usize {
+        let Some(answers) = self.responder.receive(peer, requests) else {
+            return 0;
+        };
+        let busy = answers
+            .responses
+            .iter()
+            .filter(|r| r.status == Status::Busy)
+            .count();
+        if self.answers.len() < max_answers {
+            self.answers.push_back(answers);
+        }
+        busy
+    }
+
+    /// Whether nothing is queued and no request of the peer is in flight.
+    pub(crate) fn is_idle(&self, peer: &PeerId) -> bool {
+        self.answers.is_empty() && self.outgoing.is_empty() && self.responder.in_flight(peer) == 0
+    }
+
+    /// Drops everything queued and the peer's requests in flight.
+    pub(crate) fn clear(&mut self, peer: &PeerId) {
+        self.answers.clear();
+        self.outgoing.clear();
+        self.responder.remove_peer(peer);
+    }
+
+    /// The next message to send: immediate answers first, then our requests
+    /// (several per message), then the next batch of a response.
+    fn next(&mut self, peer: &PeerId, shared: &Shared) -> Option<Outgoing> {
+        if let Some(message) = self.answers.pop_front() {
+            return Some(Outgoing {
+                message,
+                block_bytes: 0,
+            });
+        }
+        if !self.outgoing.is_empty() {
+            let n = self
+                .outgoing
+                .len()
+                .min(shared.config().max_requests_per_message());
+            let requests = self.outgoing.drain(..n).collect();
+            return Some(Outgoing {
+                message: Message {
+                    requests,
+                    ..Message::default()
+                },
+                block_bytes: 0,
+            });
+        }
+        let message = self.responder.poll(peer, shared.store())?;
+        let block_bytes = message.blocks.iter().map(|b| b.data.len()).sum();
+        Some(Outgoing {
+            message,
+            block_bytes,
+        })
+    }
+}
+
+/// Frames handed from the producer to the writer of one peer.
+const WRITE_AHEAD: usize = 2;
+
+enum Write {
+    /// A framed message, with its block count for the counters.
+    Frame { bytes: Vec<u8>, blocks: usize },
+    /// Nothing to send for a while: close the stream.
+    Close,
+}
+
+/// The task of `peer`: prepares what its state holds (walks, loads, encodes)
+/// and hands the frames to a writer task, so the next message is prepared
+/// while the previous one is written. Ends when idle for
+/// [`Config::stream_idle_timeout`](super::Config::stream_idle_timeout).
+pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>) {
+    let (tx, rx) = mpsc::channel(WRITE_AHEAD);
+    let writer = shared
+        .runtime()
+        .spawn(write(shared.clone(), peer, state.clone(), rx));
+    let max = shared.config().max_message_size();
+    loop {
+        let next = state.lock().next(&peer, &shared);
+        let Some(Outgoing {
+            message,
+            block_bytes,
+        }) = next
+        else {
+            tokio::select! {
+                _ = state.wake.notified() => continue,
+                _ = tokio::time::sleep(shared.config().stream_idle_timeout()) => {
+                    let _ = tx.send(Write::Close).await;
+                    if shared.retire_peer(&peer, &state) {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        };
+        // The bounded channel to the writer bounds what is buffered.
+        state.lock().responder.acknowledge(&peer, block_bytes);
+        match frame_message(&message, max) {
+            Ok(bytes) => {
+                let blocks = message.blocks.len();
+                if tx.send(Write::Frame { bytes, blocks }).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                // Our own message is too large for the peer (a configuration
+                // error): end what it carried rather than the stream.
+                let reason = e.to_string();
+                for response in &message.responses {
+                    state.lock().responder.cancel(&peer, &response.id);
+                }
+                for request in &message.requests {
+                    let error = Error::InvalidMessage(reason.clone());
+                    shared.end_request(&request.id, Err(error));
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// Writes the frames of one peer on the one outbound stream, opened when
+/// needed.
+async fn write(
+    shared: Arc<Shared>,
+    peer: PeerId,
+    state: Arc<PeerState>,
+    mut rx: mpsc::Receiver<Write>,
+) {
+    let mut control = shared.control();
+    let mut stream: Option<Stream> = None;
+    while let Some(command) = rx.recv().await {
+        let (bytes, blocks) = match command {
+            Write::Close => {
+                if let Some(mut s) = stream.take() {
+                    let _ = s.close().await;
+                }
+                continue;
+            }
+            Write::Frame { bytes, blocks } => (bytes, blocks),
+        };
+        let out = match stream.as_mut() {
+            Some(s) => s,
+            None => match control.open_stream(peer, PROTOCOL).await {
+                Ok(s) => stream.insert(s),
+                Err(e) => {
+                    shared.peer_failed(&peer, &state, format!("cannot open a stream: {e}"));
+                    continue;
+                }
+            },
+        };
+        let written = async {
+            out.write_all(&bytes).await?;
+            out.flush().await
+        };
+        match written.await {
+            Ok(()) => shared.count_sent(blocks, bytes.len()),
+            Err(e) => {
+                stream = None;
+                shared.peer_failed(&peer, &state, format!("write failed: {e}"));
+            }
+        }
+    }
+    if let Some(mut s) = stream {
+        let _ = s.close().await;
+    }
+}
