@@ -9,6 +9,8 @@
 //! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT, block stores, proofs, diff |
 //! | [`pow`] | `tau-pow` | Equihash solver and verification, compact-bits targets, retargeting |
 //! | [`graphsync`] | `tau-graphsync` | Graphsync v2 messages, selectors (with HAMT key paths), traversal, verifier, responder |
+//! | [`dag`] | `tau-dag` | TrustME DAG: units, levels, attestation levels, best parents, orphans |
+//! | [`mainchain`] | `tau-mainchain` | main chain, MCI, LIMCI, incremental stabilization, total order |
 //! | [`state`] | `tau-state` | TAU accounts on the HAMT, transactions, blocks, Proof-of-Transaction, execution |
 //!
 //! ```
@@ -23,8 +25,10 @@
 //! # Ok::<(), tau::hamt::Error>(())
 //! ```
 
+pub use tau_dag as dag;
 pub use tau_graphsync as graphsync;
 pub use tau_hamt as hamt;
 pub use tau_keys as keys;
+pub use tau_mainchain as mainchain;
 pub use tau_pow as pow;
 pub use tau_state as state;

@@ -18,7 +18,7 @@ fn trustnote() -> Net {
     Net::new(3, 2, Params::trustnote())
 }
 
-/// 1. G←X, G←Y, Z{X,Y} with id(Y) < id(X): bp(Z) = Y; MC G, Y, Z; MCI(X) = 2.
+/// Scenario 1: G←X, G←Y, Z{X,Y} with id(Y) < id(X): bp(Z) = Y; MC G, Y, Z; MCI(X) = 2.
 /// (The spec's X = "a…", Y = "Z…" is base64 order; ours is id-byte order, so
 /// the units are re-made until their ids compare the same way.)
 #[test]
@@ -41,7 +41,7 @@ fn scenario_1_smallest_id_breaks_the_tie() {
     assert_eq!(net.mci("Z"), Some(2));
 }
 
-/// 2. G←T1(A)←T2(B)←T3(C)←N4: attestation levels 0, 1, 2, 2 (a TrustME
+/// Scenario 2: G←T1(A)←T2(B)←T3(C)←N4: attestation levels 0, 1, 2, 2 (a TrustME
 /// unit counts its own author: TR and TrustNote). Obyte never counts the
 /// unit itself: 0, 0, 1, 2.
 #[test]
@@ -69,7 +69,7 @@ fn scenario_3(net: &mut Net) {
     net.add("U", &["T2", "N3"], Kind::N);
 }
 
-/// 3. G←T1(A)←T2(B), G←N1←N2←N3, U{T2,N3}: bp(U) = T2, level 4, AL 1;
+/// Scenario 3: G←T1(A)←T2(B), G←N1←N2←N3, U{T2,N3}: bp(U) = T2, level 4, AL 1;
 /// MCIs T1 1, T2 2, U 3, N1..N3 3; LIMCI(U) = 2.
 #[test]
 fn scenario_3_mci_of_included_units_and_limci() {
@@ -94,7 +94,7 @@ fn scenario_3_mci_of_included_units_and_limci() {
     assert_eq!(net.chain.limci(net.num("N3")), Some(0));
 }
 
-/// 4. G←T1(A)←T2(B); T1←T2'(C)←N5; U{T2,N5}: both AL 1, bp(U) = T2
+/// Scenario 4: G←T1(A)←T2(B); T1←T2'(C)←N5; U{T2,N5}: both AL 1, bp(U) = T2
 /// (lower level; TrustNote: level − AL 1 < 2, the same order).
 #[test]
 fn scenario_4_equal_attestation_level_lower_level_wins() {
@@ -124,7 +124,7 @@ fn stabilize_through(net: &mut Net, top: &str, mci: u64) -> usize {
     i
 }
 
-/// 5. Scenario 3's MCI 3 orders N1, N2, N3, U (level, then id).
+/// Scenario 5: Scenario 3's MCI 3 orders N1, N2, N3, U (level, then id).
 #[test]
 fn scenario_5_total_order_inside_an_mci() {
     let mut net = tr();
@@ -140,7 +140,7 @@ fn scenario_5_total_order_inside_an_mci() {
     assert_eq!(order, ["N1", "N2", "N3", "U"]);
 }
 
-/// 5. Double spends at one MCI: the first in total order keeps the output,
+/// Scenario 5: Double spends at one MCI: the first in total order keeps the output,
 /// the other is bad. Same level: the smaller id wins (as TrustNote's hash
 /// order). Different levels: TR/ocore total order puts the lower level
 /// first even when its id is larger — TrustNote resolves nonserials in hash
@@ -202,7 +202,7 @@ fn scenario_6(net: &mut Net) {
     net.add("T4", &["T3"], Kind::T(0));
 }
 
-/// 6. G←T1(A)←T2(B)←T3(C)←T4(A): AL(T4) = 3, min over T3, T4 is 2.
+/// Scenario 6: G←T1(A)←T2(B)←T3(C)←T4(A): AL(T4) = 3, min over T3, T4 is 2.
 /// TrustNote (2 ≥ level(T2) = 2) is stable through MCI 2; TR's strict rule
 /// (2 > 2 fails) stops at MCI 1.
 #[test]
@@ -217,7 +217,7 @@ fn scenario_6_strict_tr_vs_non_strict_code() {
     assert_eq!(net.stable_events, [1]);
 }
 
-/// 7. G←T1(A)←T2(B)←N3←N4: only G stable. T5(C){N4} has AL 2; TrustNote
+/// Scenario 7: G←T1(A)←T2(B)←N3←N4: only G stable. T5(C){N4} has AL 2; TrustNote
 /// then stabilizes MCI 1 (min over TrustME MC units T2, T5 = 1 ≥ level(T1)).
 /// TR takes the minimum over all MC units from level 2 up (T2, N3, N4, T5:
 /// 1) and needs 1 > 1: still only G; T6(A){T5} (AL 5, min over T5, T6 = 2
@@ -241,7 +241,7 @@ fn scenario_7_stability_needs_a_new_attestation() {
     }
 }
 
-/// 8. M = 3 of A..E. MC T1..T7 by A,B,C,A,B,C,A (AL 0,0,1,2,3,4,5), alt
+/// Scenario 8: M = 3 of A..E. MC T1..T7 by A,B,C,A,B,C,A (AL 0,0,1,2,3,4,5), alt
 /// T1←V1(D)←V2(E) (AL 0, 1; levels 2, 3). min over T5..T7 = 3; the alt
 /// branch's top level is 3: TrustNote (3 > 3) and TR (3 < 3) both stop at
 /// MCI 1. (Newer ocore's max_alt rule reaches MCI 3; not implemented.
@@ -273,7 +273,7 @@ fn scenario_8_alt_branch_blocks_stability() {
     }
 }
 
-/// 9. G←X1←X2 (normal), then Y1(A){G}, Y2(B){Y1}: the MC becomes G, Y1, Y2
+/// Scenario 9: G←X1←X2 (normal), then Y1(A){G}, Y2(B){Y1}: the MC becomes G, Y1, Y2
 /// and X1, X2 lose their MCIs.
 #[test]
 fn scenario_9_main_chain_moves_and_mcis_are_cleared() {
@@ -301,7 +301,7 @@ impl Attestors for TwoRounds {
     }
 }
 
-/// 9. With X1 stable, a better chain leaving the MC at genesis is fatal:
+/// Scenario 9: With X1 stable, a better chain leaving the MC at genesis is fatal:
 /// the insert is an error and the stable MC unit keeps its MCI.
 #[test]
 fn scenario_9_rewrite_below_the_stable_point_is_an_error() {
