@@ -11,6 +11,8 @@
 //! | [`attach`] | `tau-attach` | TGZ attachments chunked into a HAMT, multi-peer resumable download, safe export, attachment logs |
 //! | [`cbc`] | `tau-cbc` | validated peer chain views, the TAU vote rule, a Casper-CBC clique oracle, fork choice, process-B planner, simulator |
 //! | [`graphsync`] | `tau-graphsync` | Graphsync v2 messages, selectors (with HAMT key paths), traversal, verifier, responder |
+//! | [`dag`] | `tau-dag` | TrustME DAG: units, levels, attestation levels, best parents, orphans |
+//! | [`mainchain`] | `tau-mainchain` | main chain, MCI, LIMCI, incremental stabilization, total order |
 //! | [`state`] | `tau-state` | TAU accounts on the HAMT, transactions, blocks, Proof-of-Transaction, execution |
 //!
 //! ```
@@ -27,8 +29,10 @@
 
 pub use tau_attach as attach;
 pub use tau_cbc as cbc;
+pub use tau_dag as dag;
 pub use tau_graphsync as graphsync;
 pub use tau_hamt as hamt;
 pub use tau_keys as keys;
+pub use tau_mainchain as mainchain;
 pub use tau_pow as pow;
 pub use tau_state as state;
