@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example attach -- put PATH --store FILE
 //! cargo run --release --example attach -- get ROOT --peers FILE[,FILE…] --out DIR [--store FILE]
-//! cargo run --release --example attach -- bench [--mib 512]
+//! cargo run --release --example attach -- bench [--mib 512] [--level L]
 //! ```
 //!
 //! `put` packs a file or directory into the redb block store FILE and prints
@@ -53,6 +53,9 @@ enum Command {
     Bench {
         #[arg(long, default_value_t = 512)]
         mib: usize,
+        /// gzip level (the default config's level if omitted).
+        #[arg(long)]
+        level: Option<u32>,
     },
 }
 
@@ -134,7 +137,13 @@ fn main() -> Result<(), Box<dyn Error>> {
             println!("liars={:?}", report.liars);
             println!("files={} bytes={}", exported.files, exported.bytes);
         }
-        Command::Bench { mib } => bench(mib, &config)?,
+        Command::Bench { mib, level } => {
+            let config = match level {
+                Some(level) => Config::builder().compression(level).build()?,
+                None => config,
+            };
+            bench(mib, &config)?
+        }
     }
     Ok(())
 }
@@ -151,6 +160,7 @@ fn bench(mib: usize, config: &Config) -> Result<(), Box<dyn Error>> {
     let up = upload(&host, &file, config)?;
     let secs = start.elapsed().as_secs_f64();
     println!("attachment_mib={mib}");
+    println!("gzip_level={}", config.compression());
     println!("upload_mb_per_s={:.0}", up.size as f64 / secs / 1e6);
     let peers: Vec<StorePeer<&MemoryBlockstore>> = (0..3)
         .map(|i| StorePeer {
