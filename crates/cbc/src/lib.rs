@@ -9,7 +9,8 @@
 //! * [`safety_point`]: the TAU vote rule — among at least half of the known
 //!   mining peers, the newest state on the chains of at least 2/3 of them,
 //!   within the mutable range, or none (keep collecting);
-//! * [`clique_fault_tolerance`]: a Casper-CBC clique oracle over the same
+//! * [`ghost_estimate`] and [`clique_fault_tolerance`]: Casper-CBC's estimate
+//!   (LMD-GHOST over the peers' chains) and clique oracle over the same
 //!   answers, reporting how many faulty peers a safety point withstands;
 //! * [`SafetyTracker`]: the safety point only moves forward along one chain;
 //! * [`fork_choice`]: the heaviest chain holding the safety point, never one
@@ -63,7 +64,7 @@ mod vote;
 
 pub use error::{Error, Result};
 pub use fork::{fork_choice, ForkChoice};
-pub use oracle::{clique_fault_tolerance, Message};
+pub use oracle::{clique_fault_tolerance, ghost_estimate, Message};
 pub use params::{Params, ThresholdBase};
 pub use planner::{Mode, Next, Planner};
 pub use safety::{views_relation, SafetyTracker, SafetyUpdate};

@@ -124,6 +124,45 @@ fn turan_bound(n: usize, e: usize) -> usize {
         .min(n)
 }
 
+/// The Casper-CBC estimate over peers' latest messages: LMD-GHOST on the
+/// block tree their views form. From the deepest state every view holds,
+/// step to the child held by the most views (ties to the fork preference:
+/// higher cumulative difficulty, then higher signature) until no view goes
+/// further. `None` if the views share no state.
+pub fn ghost_estimate<P>(views: &BTreeMap<P, crate::ChainView>) -> Option<crate::ViewEntry> {
+    let first = views.values().next()?;
+    // The newest state every view holds is where the walk starts.
+    let mut current = first
+        .entries()
+        .iter()
+        .find(|e| views.values().all(|v| v.contains(&e.root)))?
+        .clone();
+    loop {
+        // Children of `current`: the entry one block above it in each view.
+        let mut children: Vec<(crate::ViewEntry, usize)> = Vec::new();
+        for view in views.values() {
+            let entries = view.entries();
+            let Some(pos) = entries.iter().position(|e| e.root == current.root) else {
+                continue;
+            };
+            let Some(child) = pos.checked_sub(1).and_then(|p| entries.get(p)) else {
+                continue;
+            };
+            match children.iter_mut().find(|(c, _)| c.root == child.root) {
+                Some((_, n)) => *n += 1,
+                None => children.push((child.clone(), 1)),
+            }
+        }
+        let best = children
+            .into_iter()
+            .max_by(|(a, na), (b, nb)| na.cmp(nb).then_with(|| a.preference(b)));
+        match best {
+            Some((child, _)) => current = child,
+            None => return Some(current),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -269,3 +269,30 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
     // The honest chain still validates.
     assert_eq!(collect(&main[1]).unwrap().head().number, 2);
 }
+
+#[test]
+fn the_ghost_estimate_follows_the_most_held_branch_not_the_heaviest() {
+    let f = fixture();
+    let p = params();
+    let trunk = f.extend(f.genesis, 0, 2);
+    let popular = f.extend(trunk[1], 1, 1); // one block, held by three views
+    let heavy = f.extend(trunk[1], 2, 3); // three blocks, held by one view
+    let views: BTreeMap<_, _> = [
+        (0, f.view(popular[0], &p)),
+        (1, f.view(popular[0], &p)),
+        (2, f.view(popular[0], &p)),
+        (3, f.view(heavy[2], &p)),
+    ]
+    .into();
+    let estimate = tau_cbc::ghost_estimate(&views).unwrap();
+    assert_eq!(estimate.root, popular[0]);
+    // Fork choice by difficulty would pick the heavy branch instead.
+    let local = f.view(trunk[1], &p);
+    match fork_choice(&p, &local, None, views.values()) {
+        ForkChoice::Switch { head, .. } => assert_eq!(head.root, heavy[2]),
+        other => panic!("{other:?}"),
+    }
+    // Views sharing nothing (different geneses would) give no estimate.
+    let empty: BTreeMap<u8, ChainView> = BTreeMap::new();
+    assert!(tau_cbc::ghost_estimate(&empty).is_none());
+}
