@@ -54,6 +54,11 @@ impl FreeSet {
         self.ranked.first().map(RankKey::num)
     }
 
+    /// The keys, best first.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &RankKey> + '_ {
+        self.ranked.iter()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.ranked.iter().map(RankKey::num)
     }

@@ -50,6 +50,27 @@ pub struct Insertion {
     pub dropped_orphans: usize,
 }
 
+/// A unit about to join the DAG, as the DAG computed it, shown to the
+/// caller's admission check ([`Dag::insert_with`]) before anything changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    /// Its level.
+    pub level: u32,
+    /// Its attestation level.
+    pub attestation_level: u32,
+    /// Its best parent.
+    pub best_parent: UnitNum,
+    /// Its parents, ascending by id.
+    pub parents: &'a [UnitNum],
+    /// The best free unit once it is attached: `None` if that is the
+    /// candidate itself, else an existing free unit it does not list as a
+    /// parent (the tip of the main chain after the insert).
+    pub best_free_after: Option<UnitNum>,
+}
+
+/// The caller's admission check: `true` admits the candidate.
+pub type Admit<'f, BS> = &'f mut dyn FnMut(&Dag<BS>, &Candidate<'_>) -> bool;
+
 /// A TrustME DAG over a block store.
 #[derive(Debug)]
 pub struct Dag<BS> {
@@ -136,6 +157,21 @@ impl<BS: Blockstore> Dag<BS> {
         unit: VerifiedUnit,
         attestors: &A,
     ) -> Result<Insertion> {
+        self.insert_with(unit, attestors, &mut |_, _| true)
+    }
+
+    /// [`insert`](Self::insert) with an admission check run on the unit and
+    /// on every orphan it releases, after the DAG's own validation and before
+    /// anything changes. A refused unit is not added: for the unit itself the
+    /// result is [`Error::Refused`] and nothing changes; a refused orphan is
+    /// listed in [`Insertion::rejected`] with that error (tau-mainchain
+    /// refuses units that would move the main chain below its stable point).
+    pub fn insert_with<A: Attestors + ?Sized>(
+        &mut self,
+        unit: VerifiedUnit,
+        attestors: &A,
+        admit: Admit<'_, BS>,
+    ) -> Result<Insertion> {
         let id = unit.id();
         let digest = digest_of(&id).ok_or_else(|| Error::BadParentId(Box::new(id)))?;
         if self.lookup(&digest).is_some() || self.orphans.contains(&digest) {
@@ -154,11 +190,11 @@ impl<BS: Blockstore> Dag<BS> {
                 return Ok(out);
             }
             Ok(parents) => {
-                let num = self.attach(&unit, &parents, attestors)?;
+                let num = self.attach(&unit, &parents, attestors, &mut *admit)?;
                 out.accepted.push(Accepted { num, unit });
             }
         }
-        self.release_orphans(digest, attestors, &mut out);
+        self.release_orphans(digest, attestors, admit, &mut out);
         Ok(out)
     }
 
@@ -184,6 +220,7 @@ impl<BS: Blockstore> Dag<BS> {
         &mut self,
         first: Digest,
         attestors: &A,
+        admit: Admit<'_, BS>,
         out: &mut Insertion,
     ) {
         let mut queue = self.orphans.children_of(&first);
@@ -197,7 +234,7 @@ impl<BS: Blockstore> Dag<BS> {
                         self.orphans.put_back(child, unit, *m);
                     }
                 }
-                Ok(Ok(parents)) => match self.attach(&unit, &parents, attestors) {
+                Ok(Ok(parents)) => match self.attach(&unit, &parents, attestors, &mut *admit) {
                     Ok(num) => {
                         out.accepted.push(Accepted { num, unit });
                         queue.extend(self.orphans.children_of(&child));
@@ -215,6 +252,7 @@ impl<BS: Blockstore> Dag<BS> {
         unit: &VerifiedUnit,
         parents: &[u32],
         attestors: &A,
+        admit: Admit<'_, BS>,
     ) -> Result<u32> {
         if self.digests.len() >= (NONE - 1) as usize {
             return Err(Error::Full);
@@ -235,8 +273,9 @@ impl<BS: Blockstore> Dag<BS> {
         let attest = u.is_attestation();
         let bp_slot = self.slot[best as usize];
         let bp_level = self.level[best as usize];
-        // The only fallible write comes first: a failed store leaves the index as it was.
-        self.store.put_keyed(&id, unit.bytes())?;
+        // The slot is the only index change before the checks below; it is
+        // undone if the unit is refused or the store fails.
+        let mark = self.attestations.mark();
         let slot = if attest {
             self.attestations.add_slot(
                 &u.unsigned.authors,
@@ -255,6 +294,21 @@ impl<BS: Blockstore> Dag<BS> {
         let wl = self
             .attestations
             .level(counted, bp_level, u.unsigned.round, attestors);
+        let candidate = Candidate {
+            level,
+            attestation_level: wl,
+            best_parent: best,
+            parents,
+            best_free_after: self.best_free_after(RankKey::new(wl, level, digest, NONE), parents),
+        };
+        if !admit(self, &candidate) {
+            self.attestations.rollback(mark);
+            return Err(Error::Refused(Box::new(id)));
+        }
+        if let Err(e) = self.store.put_keyed(&id, unit.bytes()) {
+            self.attestations.rollback(mark);
+            return Err(e.into());
+        }
         let flags = if attest { ATTESTATION } else { 0 };
         Ok(self.push(digest, level, wl, best, parents, flags, slot))
     }
@@ -302,6 +356,16 @@ impl<BS: Blockstore> Dag<BS> {
         }
         self.free.insert(RankKey::new(wl, level, digest, n));
         n
+    }
+
+    /// The best free unit once a unit ranked `key` with these parents is
+    /// attached: `None` if the unit itself.
+    fn best_free_after(&self, key: RankKey, parents: &[u32]) -> Option<u32> {
+        self.free
+            .keys()
+            .find(|k| !parents.contains(&k.num()))
+            .filter(|k| **k < key)
+            .map(RankKey::num)
     }
 
     /// Rejects a parent set where one parent includes another: one search

@@ -114,6 +114,10 @@ pub enum Error {
     /// The DAG holds `u32::MAX - 1` units; unit numbers are 32-bit.
     #[error("the DAG is full")]
     Full,
+    /// The caller's admission check ([`Dag::insert_with`](crate::Dag::insert_with))
+    /// refused the unit; it was not added.
+    #[error("unit {0} was refused by the admission check")]
+    Refused(Box<Cid>),
     /// A `Params` value is inconsistent.
     #[error("invalid params: {0}")]
     InvalidParams(&'static str),

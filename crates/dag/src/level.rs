@@ -55,7 +55,33 @@ pub(crate) struct Attestations {
     entries: Vec<Entry>,
 }
 
+/// Sizes of [`Attestations`] to roll back to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    authors: usize,
+    slots: usize,
+    entries: usize,
+}
+
 impl Attestations {
+    /// The current sizes, for [`rollback`](Self::rollback).
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            authors: self.authors.len(),
+            slots: self.slots.len(),
+            entries: self.entries.len(),
+        }
+    }
+
+    /// Forgets every slot, entry and author added since `mark`.
+    pub(crate) fn rollback(&mut self, mark: Mark) {
+        for address in self.authors.drain(mark.authors.min(self.authors.len())..) {
+            self.author_ids.remove(&address);
+        }
+        self.slots.truncate(mark.slots);
+        self.entries.truncate(mark.entries);
+    }
+
     /// Adds the slot of a TrustME unit at `level` by `authors`, derived from
     /// `prev`, the slot in force at its best parent.
     pub(crate) fn add_slot(

@@ -68,7 +68,7 @@ mod store;
 mod unit;
 
 pub use attestors::{AnyAuthor, Attestors, FixedAttestors};
-pub use dag::{Accepted, BestChildren, Dag, Insertion, UnitNum};
+pub use dag::{Accepted, Admit, BestChildren, Candidate, Dag, Insertion, UnitNum};
 pub use error::{Error, Result};
 pub use message::{Input, Message, Output, Payment};
 pub use params::Params;

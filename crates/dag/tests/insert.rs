@@ -258,3 +258,52 @@ proptest! {
         prop_assert_eq!(back, v);
     }
 }
+
+/// A unit or released orphan refused by the caller's admission check is not
+/// added and changes nothing (attestation slots included: a unit accepted
+/// afterwards gets the same attestation level as without the refusal).
+#[test]
+fn refused_units_change_nothing() {
+    let mut dag = new_dag();
+    let set = attestors();
+    let g = dag.genesis();
+    let a = unit(vec![g], 1);
+    let a_id = a.id();
+    let before = snapshot(&dag);
+    let mut seen = Vec::new();
+    let mut refuse = |_: &Dag<MemoryBlockstore>, c: &tau_dag::Candidate<'_>| {
+        seen.push((c.level, c.best_parent, c.best_free_after));
+        false
+    };
+    assert!(matches!(
+        dag.insert_with(a.clone(), &set, &mut refuse),
+        Err(Error::Refused(_))
+    ));
+    // The candidate: level 1 on genesis, and it would be the best free unit.
+    assert_eq!(seen, [(1, 0, None)]);
+    assert_eq!(snapshot(&dag), before);
+    assert!(!dag.contains(&a_id));
+
+    // An orphan released by an admitted unit and then refused.
+    let b = unit(vec![a_id], 2);
+    let b_id = b.id();
+    assert!(dag.insert(b, &set).unwrap().orphaned);
+    let mut first = true;
+    let done = dag
+        .insert_with(a, &set, &mut |_, _| std::mem::take(&mut first))
+        .unwrap();
+    assert_eq!(done.accepted.len(), 1);
+    assert!(matches!(done.rejected.as_slice(), [(id, Error::Refused(_))] if *id == b_id));
+    assert!(!dag.contains(&b_id));
+    assert_eq!(dag.orphan_count(), 0);
+
+    // Later units are unaffected by the refused ones.
+    let b = unit(vec![a_id], 3);
+    let n = dag.insert(b, &set).unwrap().accepted[0].num;
+    let mut fresh = new_dag();
+    let a2 = unit(vec![g], 1);
+    fresh.insert(a2, &set).unwrap();
+    let m = fresh.insert(unit(vec![a_id], 3), &set).unwrap().accepted[0].num;
+    assert_eq!(dag.attestation_level(n), fresh.attestation_level(m));
+    assert_eq!(dag.best_free(), Some(n));
+}

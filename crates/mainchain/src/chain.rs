@@ -4,12 +4,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use cid::Cid;
-use tau_dag::{Attestors, Dag, UnitNum, VerifiedUnit};
+use tau_dag::{Attestors, Candidate, Dag, UnitNum, VerifiedUnit};
 use tau_hamt::Blockstore;
 
 use crate::order::{InputKey, StableMci};
 use crate::params::Params;
-use crate::Result;
+use crate::{Error, Result};
 
 pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) const ON_MC: u8 = 1;
@@ -23,8 +23,11 @@ pub struct Update {
     pub accepted: Vec<UnitNum>,
     /// The unit waits in the orphan pool.
     pub orphaned: bool,
-    /// Released orphans that turned out invalid.
-    pub rejected: Vec<(Cid, tau_dag::Error)>,
+    /// Released orphans that turned out invalid, or that were refused
+    /// because they would move the main chain below the stable point
+    /// ([`Error::StableRewrite`](crate::Error::StableRewrite)); none of them
+    /// was added.
+    pub rejected: Vec<(Cid, Error)>,
     /// Newly stable MCIs, in order, each with its units in total order.
     pub stabilized: Vec<StableMci>,
 }
@@ -94,15 +97,59 @@ impl<BS: Blockstore> MainChain<BS> {
 
     /// Inserts a verified unit into the DAG, then updates the main chain and
     /// advances stability; returns the newly stable MCIs.
+    ///
+    /// A unit that would make the main chain leave the stable main chain
+    /// (a stable MC unit would change) is refused before the DAG changes:
+    /// the unit itself gives [`Error::StableRewrite`] and nothing changes; a
+    /// released orphan is listed in [`Update::rejected`] with that error.
+    /// Either way the main chain, MCIs and stable point stay as they were and
+    /// later units are handled as usual. With attestors that post serially
+    /// this does not happen under the TR rule; an attestor that equivocates
+    /// (two TrustME units neither of which includes the other) or an
+    /// attestor set that changes between rounds can cause it.
     pub fn insert<A: Attestors + ?Sized>(
         &mut self,
         unit: VerifiedUnit,
         attestors: &A,
     ) -> Result<Update> {
-        let done = self.dag.insert(unit, attestors)?;
+        let id = unit.id();
+        let mut refusals = Vec::new();
+        let mut admit = {
+            let (flags, mci, tip, last_stable) =
+                (&self.flags, &self.mci, self.tip, self.last_stable);
+            let refusals = &mut refusals;
+            move |dag: &Dag<BS>, c: &Candidate<'_>| -> bool {
+                match crate::mci::fork_of(dag, flags, mci, tip, c) {
+                    Some(fork) if fork < last_stable => {
+                        refusals.push((fork, c.best_free_after));
+                        false
+                    }
+                    _ => true,
+                }
+            }
+        };
+        let done = match self.dag.insert_with(unit, attestors, &mut admit) {
+            Ok(done) => done,
+            Err(tau_dag::Error::Refused(_)) => {
+                return Err(self.rewrite_error(refusals.first().copied(), id));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut refused = refusals.into_iter();
+        let rejected = done
+            .rejected
+            .into_iter()
+            .map(|(cid, e)| match e {
+                tau_dag::Error::Refused(_) => {
+                    let refusal = refused.next();
+                    (cid, self.rewrite_error(refusal, cid))
+                }
+                e => (cid, Error::Dag(e)),
+            })
+            .collect();
         let mut update = Update {
             orphaned: done.orphaned,
-            rejected: done.rejected,
+            rejected,
             ..Update::default()
         };
         for accepted in &done.accepted {
@@ -193,6 +240,17 @@ impl<BS: Blockstore> MainChain<BS> {
                 break;
             }
             x = self.dag.best_parent(b);
+        }
+    }
+
+    /// The error for a refused unit `id`, from what the admission check saw:
+    /// the fork MCI and the would-be tip (`None`: the unit itself).
+    fn rewrite_error(&self, refusal: Option<(u32, Option<UnitNum>)>, id: Cid) -> Error {
+        let (fork, tip) = refusal.unwrap_or((0, None));
+        Error::StableRewrite {
+            stable_mci: u64::from(self.last_stable),
+            fork_mci: u64::from(fork),
+            tip: Box::new(tip.and_then(|t| self.dag.id(t)).unwrap_or(id)),
         }
     }
 

@@ -12,16 +12,19 @@ pub enum Error {
     /// The block store failed.
     #[error(transparent)]
     Store(#[from] tau_hamt::Error),
-    /// The best free unit's chain leaves the main chain below the stable
-    /// point: a stable MC unit would change. Fatal for consensus; the main
-    /// chain is left as it was (the unit stays in the DAG).
+    /// The unit would become the best free unit with a chain that leaves the
+    /// main chain below the stable point: a stable MC unit would change. The
+    /// unit is refused before anything changes (DAG, main chain, MCIs, stable
+    /// point); later units are handled as usual. Under the TR rule this takes
+    /// an equivocating attestor or a change of attestors between rounds.
     #[error("the main chain would fork at MCI {fork_mci}, below the last stable MCI {stable_mci} (tip {tip})")]
     StableRewrite {
         /// The last stable MCI.
         stable_mci: u64,
         /// Where the new main chain leaves the old one.
         fork_mci: u64,
-        /// The best free unit that asks for the rewrite.
+        /// The unit that would be the tip: the refused unit itself, or an
+        /// older free unit it would let ahead of the current tip.
         tip: Box<Cid>,
     },
     /// Bytes that do not decode as the expected object.

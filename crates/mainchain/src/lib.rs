@@ -7,8 +7,9 @@
 //! stable MCI is reported with its units in total order (MCI, level, id);
 //! tau-trustme hooks in there. Double spends are resolved by that order.
 //!
-//! A stable MC unit never changes: a new tip whose chain leaves the main
-//! chain below the stable point is [`Error::StableRewrite`], not a rewrite.
+//! A stable MC unit never changes: a unit that would become a tip whose
+//! chain leaves the main chain below the stable point is refused with
+//! [`Error::StableRewrite`] (not a rewrite) and nothing changes.
 //!
 //! ```
 //! use tau_dag::{Dag, FixedAttestors, Message, UnsignedUnit};

@@ -7,11 +7,33 @@
 //! that have no MCI yet. So a non-MC unit's MCI is the smallest MCI of the MC
 //! units that include it. A fork below the stable point is an error.
 
-use tau_dag::UnitNum;
+use tau_dag::{Candidate, Dag, UnitNum};
 use tau_hamt::Blockstore;
 
 use crate::chain::{MainChain, NONE, ON_MC};
 use crate::{Error, Result};
+
+/// The MCI where the main chain would leave the current one once the
+/// candidate is attached: the first MC unit on the best-parent chain of the
+/// tip after the insert. `None` if the tip stays or no MC unit is found.
+/// Units accepted earlier in the same insert have no flags yet: not on the MC.
+pub(crate) fn fork_of<BS: Blockstore>(
+    dag: &Dag<BS>,
+    flags: &[u8],
+    mci: &[u32],
+    tip: u32,
+    c: &Candidate<'_>,
+) -> Option<u32> {
+    let mut x = match c.best_free_after {
+        Some(t) if t == tip => return None,
+        Some(t) => t,
+        None => c.best_parent,
+    };
+    while flags.get(x as usize).is_none_or(|f| f & ON_MC == 0) {
+        x = dag.best_parent(x)?;
+    }
+    mci.get(x as usize).copied().filter(|&m| m != NONE)
+}
 
 impl<BS: Blockstore> MainChain<BS> {
     /// Rebuilds the main chain from the best free unit. Returns whether the
@@ -33,6 +55,8 @@ impl<BS: Blockstore> MainChain<BS> {
             }
         }
         let fork = self.mci[x as usize];
+        // Units that would get here are refused on insert (`fork_of`); this
+        // guards reloaded or pre-filled DAGs.
         if fork < self.last_stable {
             return Err(Error::StableRewrite {
                 stable_mci: u64::from(self.last_stable),
