@@ -11,6 +11,9 @@ use crate::{Error, Result};
 /// Notes in one MN (mega note).
 pub const NOTES_PER_MN: u64 = 1_000_000;
 
+/// The devnet limit in compact form: 0x7fffff · 2^232 (half of all hashes).
+pub const DEVNET_LIMIT_BITS: u32 = 0x207f_ffff;
+
 /// Parameters of TrustME-PoW.
 ///
 /// `mainnet()` carries TR-2018-02's values (18 PoW attestors + 2 foundation
@@ -66,7 +69,9 @@ impl Params {
     }
 
     /// Small and fast: Equihash (96,5), 4 PoW attestors + 1 foundation
-    /// attestor, 10-second rounds, 50-round years, a 4-round retarget window.
+    /// attestor, 10-second rounds, 50-round years, a 4-round retarget window,
+    /// and an easy limit (bits `0x207fffff`: half of all solutions qualify;
+    /// TrustNote's `0x1f7fffff` lets one in 512 through).
     pub fn devnet() -> Self {
         Self {
             equihash: tau_pow::Params::devnet(),
@@ -81,9 +86,10 @@ impl Params {
                 spacing_secs: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
                 window: NonZeroUsize::new(4).unwrap_or(NonZeroUsize::MIN),
                 median_span: NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN),
+                pow_limit: tau_pow::Target::new(tau_pow::U256::MAX >> 1),
                 ..RetargetParams::devnet()
             },
-            initial_bits: tau_pow::Target::TRUSTNOTE_LIMIT_BITS,
+            initial_bits: DEVNET_LIMIT_BITS,
             takeover_ms: 1_000,
         }
     }
