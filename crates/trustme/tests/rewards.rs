@@ -45,7 +45,11 @@ proptest! {
 /// and base + commission total) and the same counts under the TR's 90/10.
 #[test]
 fn scenario_10_reward_arithmetic() {
-    let (a, b, f) = (Address::new([b'M'; 20]), Address::new([b'C'; 20]), Address::new([b'F'; 20]));
+    let (a, b, f) = (
+        Address::new([b'M'; 20]),
+        Address::new([b'C'; 20]),
+        Address::new([b'F'; 20]),
+    );
     let code = split_reward(217_590_000 + 10_000, &[(a, 2), (b, 1)], f, 8_000);
     let amounts: Vec<u64> = code.iter().map(|e| e.amount).collect();
     assert_eq!(amounts, vec![116_053_333, 58_026_666, 43_520_001]);
