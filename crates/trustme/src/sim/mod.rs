@@ -230,7 +230,13 @@ impl Sim {
         self.units.values()
     }
 
-    /// Every unit made so far, in creation order.
+    /// The genesis unit.
+    pub fn genesis_unit(&self) -> Option<VerifiedUnit> {
+        let id = self.nodes[0].replica.chain().dag().genesis();
+        self.units.get(&id).cloned()
+    }
+
+    /// Every unit made so far (genesis excluded), in creation order.
     pub fn units_in_creation_order(&self) -> Vec<VerifiedUnit> {
         let mut v: Vec<(&u64, &Cid)> = self.created.iter().map(|(c, t)| (t, c)).collect();
         v.sort();
