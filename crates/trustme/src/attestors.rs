@@ -50,7 +50,7 @@ pub fn select_attestors(
     n: usize,
 ) -> Option<Vec<Attestor>> {
     let mut sorted: Vec<&PowCandidate> = candidates.iter().collect();
-    sorted.sort_by(|a, b| (a.mci, a.digest).cmp(&(b.mci, b.digest)));
+    sorted.sort_by_key(|c| (c.mci, c.digest));
     let mut out: Vec<Attestor> = foundation
         .iter()
         .map(|&address| Attestor {

@@ -12,6 +12,31 @@
 //! * [`Replica`] wires a DAG, its main chain and the rounds together.
 //! * [`sim`] runs N super nodes over a seeded network model.
 //!
+//! ## TR-2018-02 vs this code
+//!
+//! * Units of a round a replica does not know yet (or PoW units whose seed
+//!   it does not know) wait outside the DAG; checks that depend only on a
+//!   known round (attestor membership, priority, electing PoW unit, coinbase
+//!   of round − 2, seed, bits, target) reject at receipt. Checks that depend
+//!   on order (stale round, duplicate PoW, deposit) are judged when the unit
+//!   becomes stable: it stays in the DAG, counts for nothing and restarts its
+//!   author's deposit lock.
+//! * A PoW unit made in round i has unit round i and payload round i+1.
+//! * A TrustME unit of round R counts only with an MCI in (start(R), end(R)].
+//! * Rewards are issuance only (units carry no commissions yet); attestors
+//!   split 90 % by stable MC TrustME units, the foundation's units do not
+//!   count, the foundation gets 10 % plus every remainder.
+//! * The issuance table is a geometric decay meeting the TR's two numbers
+//!   (Figure 2-1's values are not in the text): see [`TR_ISSUANCE_MN`].
+//! * Deposits are funded by payments to [`deposit_address`] in the deposit
+//!   unit (there is no coin ledger to check the inputs against yet).
+//! * The TR's 5-second take-over is a sending schedule ([`may_send`]), not a
+//!   validity rule: time is not verifiable from the DAG.
+//! * Known gap: a replica whose stable point falls behind a round switch
+//!   while it holds a long alt branch (the minority after a partition that
+//!   spans a switch) cannot catch up without a catch-up protocol (TrustNote:
+//!   the stable chain with attestor proofs); not built yet.
+//!
 //! ```
 //! use tau_trustme::{split_reward, round_issuance, pub_seed, Params};
 //! use tau_keys::Address;

@@ -324,7 +324,7 @@ impl Rounds {
             }
         }
         // PoW units of one MCI: the smaller id first (TR §4.3).
-        batch.sort_by(|a, b| a.digest.cmp(&b.digest));
+        batch.sort_by_key(|c| c.digest);
         let cur = self.rounds.len() - 1;
         for c in batch {
             if self.rounds[cur]

@@ -1,5 +1,6 @@
 //! The simulator: TR §4.1 partition claim, replicas with different arrival
 //! orders agreeing, reproducibility.
+#![allow(clippy::needless_range_loop)]
 
 use tau_hamt::MemoryBlockstore;
 use tau_trustme::sim::{Partition, Rng, Sim, SimConfig};

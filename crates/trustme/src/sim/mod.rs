@@ -269,7 +269,10 @@ impl Sim {
 
     /// Runs until the configured rounds or time; returns the report.
     pub fn run(&mut self) -> Result<Report> {
-        self.run_until(self.cfg.max_time_ms)?;
+        while !self.done() {
+            let step = self.now + self.cfg.tick_ms.max(1);
+            self.run_until(step)?;
+        }
         Ok(self.report())
     }
 
@@ -278,10 +281,10 @@ impl Sim {
         self.report.rounds.len() as u64 > self.cfg.rounds || self.now >= self.cfg.max_time_ms
     }
 
-    /// Runs events up to simulated time `until` (or until [`done`](Self::done)).
+    /// Runs every event up to simulated time `until`.
     pub fn run_until(&mut self, until: u64) -> Result<()> {
         while let Some(&Reverse((at, _, slot))) = self.queue.peek() {
-            if at > until || self.done() {
+            if at > until {
                 break;
             }
             self.queue.pop();
@@ -291,9 +294,7 @@ impl Sim {
             };
             self.handle(event)?;
         }
-        if !self.done() {
-            self.now = self.now.max(until);
-        }
+        self.now = self.now.max(until);
         Ok(())
     }
 
