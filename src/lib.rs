@@ -13,6 +13,7 @@
 //! | [`graphsync`] | `tau-graphsync` | Graphsync v2 messages, selectors (with HAMT key paths), traversal, verifier, responder |
 //! | [`dag`] | `tau-dag` | TrustME DAG: units, levels, attestation levels, best parents, orphans |
 //! | [`mainchain`] | `tau-mainchain` | main chain, MCI, LIMCI, incremental stabilization, total order |
+//! | [`trustme`] | `tau-trustme` | TrustME-PoW rounds, seeds, PoW units, attestors, rewards, difficulty, simulator |
 //! | [`state`] | `tau-state` | TAU accounts on the HAMT, transactions, blocks, Proof-of-Transaction, execution |
 //!
 //! ```
@@ -36,3 +37,4 @@ pub use tau_keys as keys;
 pub use tau_mainchain as mainchain;
 pub use tau_pow as pow;
 pub use tau_state as state;
+pub use tau_trustme as trustme;

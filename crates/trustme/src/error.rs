@@ -1,0 +1,190 @@
+//! The crate's error type.
+
+use cid::Cid;
+use tau_keys::Address;
+
+/// Everything that can go wrong in `tau-trustme`: bad units (each rule of
+/// TR-2018-02 §2.3, §4.3–§4.6 has its variant) and failures of the crates
+/// below.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The DAG rejected a unit or failed.
+    #[error(transparent)]
+    Dag(#[from] tau_dag::Error),
+    /// The main chain failed (including a stable rewrite).
+    #[error(transparent)]
+    MainChain(#[from] tau_mainchain::Error),
+    /// Equihash parameters, solution or compact bits are invalid.
+    #[error(transparent)]
+    Pow(#[from] tau_pow::Error),
+    /// A signature or key failed.
+    #[error(transparent)]
+    Keys(#[from] tau_keys::Error),
+    /// Bytes that do not decode as the expected payload.
+    #[error("cannot decode {what}: {reason}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// A payload that decodes but is not canonically encoded.
+    #[error("{what} is not canonically encoded")]
+    NonCanonical {
+        /// What was being decoded.
+        what: &'static str,
+    },
+    /// A payload could not be encoded.
+    #[error("cannot encode {what}: {reason}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's message.
+        reason: String,
+    },
+    /// A `Params` or `Genesis` value is inconsistent.
+    #[error("invalid params: {0}")]
+    InvalidParams(&'static str),
+    /// A unit carries more than one PoW, TrustME or deposit message.
+    #[error("a unit carries at most one PoW, TrustME or deposit message")]
+    SeveralConsensusMessages,
+    /// PoW, TrustME and deposit units have exactly one author.
+    #[error("{count} authors; PoW, TrustME and deposit units have exactly one")]
+    NotSingleAuthor {
+        /// Authors listed.
+        count: usize,
+    },
+    /// A unit's round is below one of its parents' rounds (rounds never go back).
+    #[error("unit of round {round} has a parent of round {parent_round}")]
+    RoundBelowParent {
+        /// The unit's round.
+        round: u64,
+        /// The parent's round.
+        parent_round: u64,
+    },
+    /// The payload's round does not fit the unit's round (TrustME: equal;
+    /// PoW: one more, it competes for the next round).
+    #[error("payload round {payload} does not fit unit round {unit}")]
+    RoundMismatch {
+        /// The unit's round.
+        unit: u64,
+        /// The payload's round.
+        payload: u64,
+    },
+    /// Round 0 does not exist.
+    #[error("round 0 does not exist")]
+    RoundZero,
+    /// A PoW unit for a round that has already started (or a TrustME unit of
+    /// a round that has ended when it became stable).
+    #[error("unit for round {round} became stable in round {current}")]
+    StaleRound {
+        /// The unit's round.
+        round: u64,
+        /// The round on duty when it became stable.
+        current: u64,
+    },
+    /// A TrustME unit stable at or before its round started.
+    #[error("TrustME unit of round {round} became stable before the round started")]
+    EarlyRound {
+        /// The unit's round.
+        round: u64,
+    },
+    /// A second PoW unit by the same super node for the same round.
+    #[error("{author} already has a PoW unit for round {round}")]
+    DuplicatePow {
+        /// The super node.
+        author: Address,
+        /// The round competed for.
+        round: u64,
+    },
+    /// The PoW unit's bits are not the round's bits.
+    #[error("PoW unit has bits {bits:#010x}, round needs {expected:#010x}")]
+    WrongBits {
+        /// Bits in the unit.
+        bits: u32,
+        /// The round's bits.
+        expected: u32,
+    },
+    /// BLAKE2b-256 of the solution is above the target.
+    #[error("solution does not meet the target of bits {bits:#010x}")]
+    UnderTarget {
+        /// The bits.
+        bits: u32,
+    },
+    /// The PoW unit's seed is not Seed(round, author).
+    #[error("PoW unit seed is not Seed(round {round}, author)")]
+    WrongSeed {
+        /// The round.
+        round: u64,
+    },
+    /// The super node's deposit is below the minimum.
+    #[error("{author} has a deposit of {deposit} notes, below the minimum {min}")]
+    InsufficientDeposit {
+        /// The super node.
+        author: Address,
+        /// Its deposit.
+        deposit: u64,
+        /// The minimum.
+        min: u64,
+    },
+    /// A TrustME unit by an address that is not an attestor of its round.
+    #[error("{author} is not an attestor of round {round}")]
+    NotAttestor {
+        /// The author.
+        author: Address,
+        /// The round.
+        round: u64,
+    },
+    /// A TrustME unit's priority is not its author's place in the round.
+    #[error("priority {got} given, the author's priority is {expected}")]
+    WrongPriority {
+        /// The author's priority (1-based).
+        expected: u32,
+        /// The priority in the payload.
+        got: u32,
+    },
+    /// A TrustME unit names another PoW unit than the one that made its
+    /// author an attestor.
+    #[error("TrustME unit names the wrong PoW unit")]
+    WrongPowUnit,
+    /// A coinbase list (or its hash) in a TrustME unit differs from the one
+    /// computed for round `round`.
+    #[error("coinbase of round {round} does not match")]
+    CoinbaseMismatch {
+        /// The round whose coinbase was carried.
+        round: u64,
+    },
+    /// The round's state needed to check a unit is not known yet (the unit
+    /// waits; not a rejection).
+    #[error("round {round} is not known yet")]
+    RoundNotKnown {
+        /// The round.
+        round: u64,
+    },
+    /// A withdrawal from a deposit that is still locked or does not exist.
+    #[error("deposit of {author} is locked until round {until}")]
+    DepositLocked {
+        /// The super node.
+        author: Address,
+        /// First round a withdrawal is allowed.
+        until: u64,
+    },
+    /// A withdrawal or deposit change for an address without a deposit.
+    #[error("{0} has no deposit")]
+    NoDeposit(Address),
+    /// A deposit contract with a lock shorter than the minimum.
+    #[error("silent-locking time {got} rounds is below the minimum {min}")]
+    LockTooShort {
+        /// Rounds given.
+        got: u64,
+        /// The minimum.
+        min: u64,
+    },
+    /// A unit the rules need is missing from the DAG store.
+    #[error("unit {0} is missing from the DAG")]
+    MissingUnit(Box<Cid>),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,87 @@
+//! # tau-trustme
+//!
+//! TrustME-PoW, the second tier of TrustNote's consensus (TR-2018-02 §2, §4,
+//! §5; `specs/trustme.md` §4–§8): deposits, seeds, PoW units carrying full
+//! Equihash solutions, attestor selection, round switching, TrustME units,
+//! rewards, difficulty per round, and a deterministic network simulator.
+//!
+//! * [`Rounds`] is fed each newly stable MCI of a
+//!   [`MainChain`](tau_mainchain::MainChain) and implements
+//!   [`tau_dag::Attestors`] per round; every rule is a pure function of the
+//!   stable prefix, so replicas agree on rounds, attestors and rewards.
+//! * [`Replica`] wires a DAG, its main chain and the rounds together.
+//! * [`sim`] runs N super nodes over a seeded network model.
+//!
+//! ## TR-2018-02 vs this code
+//!
+//! * Units of a round a replica does not know yet (or PoW units whose seed
+//!   it does not know) wait outside the DAG; checks that depend only on a
+//!   known round (attestor membership, priority, electing PoW unit, coinbase
+//!   of round − 2, seed, bits, target) reject at receipt. Checks that depend
+//!   on order (stale round, duplicate PoW, deposit) are judged when the unit
+//!   becomes stable: it stays in the DAG, counts for nothing and restarts its
+//!   author's deposit lock.
+//! * A PoW unit made in round i has unit round i and payload round i+1.
+//! * A TrustME unit of round R counts only with an MCI in (start(R), end(R)].
+//! * Rewards are issuance only (units carry no commissions yet); attestors
+//!   split 90 % by stable MC TrustME units, the foundation's units do not
+//!   count, the foundation gets 10 % plus every remainder.
+//! * The issuance table is a geometric decay meeting the TR's two numbers
+//!   (Figure 2-1's values are not in the text): see [`TR_ISSUANCE_MN`].
+//! * Deposits are funded by payments to [`deposit_address`] in the deposit
+//!   unit (there is no coin ledger to check the inputs against yet).
+//! * The TR's 5-second take-over is a sending schedule ([`may_send`]), not a
+//!   validity rule: time is not verifiable from the DAG.
+//! * Known gap: a replica whose stable point falls behind a round switch
+//!   while it holds a long alt branch (the minority after a partition that
+//!   spans a switch) cannot catch up without a catch-up protocol (TrustNote:
+//!   the stable chain with attestor proofs); not built yet.
+//!
+//! ```
+//! use tau_trustme::{split_reward, round_issuance, pub_seed, Params};
+//! use tau_keys::Address;
+//!
+//! let params = Params::mainnet();
+//! assert_eq!((params.foundation_attestors, params.pow_attestors), (2, 18));
+//! // Round 1's reward, 90 % by share of stable MC TrustME units, 10 % and
+//! // the remainders to the foundation: the list sums to the total exactly.
+//! let total = round_issuance(&params, 1);
+//! let (a, b, f) = (Address::new([1; 20]), Address::new([2; 20]), Address::new([3; 20]));
+//! let list = split_reward(total, &[(a, 2), (b, 1)], f, params.attestor_share_bps);
+//! assert_eq!(list.iter().map(|e| e.amount).sum::<u64>(), total);
+//! // pubSeed chain (TR §4.3).
+//! let s2 = pub_seed(&[0; 32], &[1; 32], &[2; 32]);
+//! assert_ne!(s2, [0; 32]);
+//! ```
+
+#![warn(missing_docs)]
+
+mod attestors;
+mod codec;
+mod deposit;
+mod difficulty;
+mod error;
+mod issuance;
+mod node;
+mod params;
+mod pow_unit;
+mod reward;
+mod round;
+mod seed;
+pub mod sim;
+mod trustme_unit;
+mod validate;
+
+pub use attestors::{majority, select_attestors, Attestor, PowCandidate};
+pub use deposit::{deposit_address, Deposit, DepositPayload, Deposits};
+pub use difficulty::next_bits;
+pub use error::{Error, Result};
+pub use issuance::{round_issuance, TR_ISSUANCE_MN};
+pub use node::{Received, Replica};
+pub use params::{Genesis, Params, NOTES_PER_MN};
+pub use pow_unit::{mine, PowContext, PowPayload};
+pub use reward::{split_reward, Coinbase, CoinbaseEntry};
+pub use round::{RoundEvent, RoundInfo, Rounds};
+pub use seed::{coinbase_hash, node_seed, pub_seed};
+pub use trustme_unit::{may_send, TrustMePayload};
+pub use validate::{author_key, check_stateless, classify, Kind};

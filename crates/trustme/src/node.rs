@@ -1,0 +1,165 @@
+//! A replica: the DAG with its main chain, the rounds fed by its stable
+//! MCIs, and the units waiting for a round they need.
+
+use cid::Cid;
+use tau_dag::{Dag, UnitNum, VerifiedUnit};
+use tau_hamt::Blockstore;
+use tau_mainchain::MainChain;
+
+use crate::params::{Genesis, Params};
+use crate::round::{RoundEvent, Rounds};
+use crate::validate::{check_stateless, classify};
+use crate::{Error, Result};
+
+/// What one [`Replica::receive`] did.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Units added to the DAG (this one and any it released), in order.
+    pub accepted: Vec<Cid>,
+    /// The unit waits for its parents or for a round it needs.
+    pub waiting: bool,
+    /// Newly stable MCIs.
+    pub stabilized: Vec<u64>,
+    /// What the stable prefix decided.
+    pub events: Vec<RoundEvent>,
+    /// Waiting units released here that turned out invalid.
+    pub rejected: Vec<(Cid, Error)>,
+}
+
+/// One honest replica of TrustME-PoW.
+///
+/// [`receive`](Self::receive) checks a unit (rules that need no state, then
+/// the rules of its round once the round is known), inserts it into the DAG
+/// with the attestors of its round, and feeds every newly stable MCI to the
+/// [`Rounds`]. A unit whose parents or round are not known yet waits here
+/// (never in the DAG), so the attestation level of every unit is computed
+/// with its round's final attestors on every replica.
+#[derive(Debug)]
+pub struct Replica<BS> {
+    chain: MainChain<BS>,
+    rounds: Rounds,
+    unit_round: Vec<u64>,
+    waiting: Vec<VerifiedUnit>,
+    max_waiting: usize,
+}
+
+impl<BS: Blockstore> Replica<BS> {
+    /// A replica whose DAG holds only `genesis_unit`.
+    pub fn new(
+        store: BS,
+        dag_params: tau_dag::Params,
+        chain_params: tau_mainchain::Params,
+        params: Params,
+        genesis: Genesis,
+        genesis_unit: VerifiedUnit,
+    ) -> Result<Self> {
+        let round = genesis_unit.unit().unsigned.round;
+        let max_waiting = dag_params.max_orphans;
+        let dag = Dag::new(store, dag_params, genesis_unit)?;
+        let (chain, _) = MainChain::new(dag, chain_params)?;
+        Ok(Self {
+            chain,
+            rounds: Rounds::new(params, genesis)?,
+            unit_round: vec![round],
+            waiting: Vec::new(),
+            max_waiting,
+        })
+    }
+
+    /// The DAG and main chain.
+    pub fn chain(&self) -> &MainChain<BS> {
+        &self.chain
+    }
+
+    /// The rounds.
+    pub fn rounds(&self) -> &Rounds {
+        &self.rounds
+    }
+
+    /// Units waiting for parents or a round.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// The round of unit `n` of the DAG.
+    pub fn unit_round(&self, n: UnitNum) -> Option<u64> {
+        self.unit_round.get(n as usize).copied()
+    }
+
+    /// Receives a unit. Errors are rejections (nothing changed), except
+    /// [`Error::MainChain`] with a stable rewrite, which is fatal.
+    pub fn receive(&mut self, unit: VerifiedUnit) -> Result<Received> {
+        let mut out = Received::default();
+        let kind = classify(unit.unit())?;
+        check_stateless(unit.unit(), &kind, self.rounds.params())?;
+        if self.chain.dag().contains(&unit.id()) || self.waiting.iter().any(|w| w.id() == unit.id())
+        {
+            return Err(tau_dag::Error::Duplicate(Box::new(unit.id())).into());
+        }
+        if !self.try_insert(unit.clone(), &mut out)? {
+            if self.waiting.len() >= self.max_waiting {
+                self.waiting.remove(0);
+            }
+            self.waiting.push(unit);
+            out.waiting = true;
+            return Ok(out);
+        }
+        self.release(&mut out);
+        Ok(out)
+    }
+
+    /// Inserts if parents and round are known: Ok(false) to wait.
+    fn try_insert(&mut self, unit: VerifiedUnit, out: &mut Received) -> Result<bool> {
+        let u = unit.unit();
+        let mut parent_round = 0;
+        for p in u.parents() {
+            match self.chain.dag().num(p) {
+                Some(n) => parent_round = parent_round.max(self.unit_round[n as usize]),
+                None => return Ok(false),
+            }
+        }
+        let round = u.unsigned.round;
+        if round < parent_round {
+            return Err(Error::RoundBelowParent {
+                round,
+                parent_round,
+            });
+        }
+        let kind = classify(u)?;
+        if !self.rounds.check_unit(u, &kind)? {
+            return Ok(false);
+        }
+        let id = unit.id();
+        let update = self.chain.insert(unit, &self.rounds)?;
+        for n in &update.accepted {
+            debug_assert_eq!(*n as usize, self.unit_round.len());
+            self.unit_round.push(round);
+        }
+        out.accepted.push(id);
+        for stable in &update.stabilized {
+            out.stabilized.push(stable.mci);
+            let events = self.rounds.on_stable(stable, &self.chain)?;
+            out.events.extend(events);
+        }
+        Ok(true)
+    }
+
+    /// Retries waiting units until none can go in.
+    fn release(&mut self, out: &mut Received) {
+        loop {
+            let mut progressed = false;
+            let waiting = std::mem::take(&mut self.waiting);
+            for unit in waiting {
+                let id = unit.id();
+                match self.try_insert(unit.clone(), out) {
+                    Ok(true) => progressed = true,
+                    Ok(false) => self.waiting.push(unit),
+                    Err(e) => out.rejected.push((id, e)),
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! A deterministic discrete-event simulator of a TrustME-PoW network.
+//!
+//! N super nodes plus the foundation run one [`Replica`] each over a
+//! seeded network model: latency with jitter, lost messages retransmitted,
+//! partitions and heals, offline nodes, equivocating attestors. A node that
+//! receives a unit with unknown parents fetches them from the sender (one
+//! more latency), so every node ends up with every unit it can reach.
+//! Super nodes really mine (tau-pow's solver; each run costs `solve_ms` of
+//! simulated time); attestors send TrustME units in priority order with the
+//! TR §4.6 take-over. Nothing reads a clock: one seed, one run.
+//!
+//! ```
+//! use tau_trustme::sim::{Sim, SimConfig};
+//! let mut sim = Sim::new(SimConfig::devnet(6, 2, 7))?;
+//! let report = sim.run()?;
+//! assert!(report.rounds.len() >= 3);
+//! assert!(report.stable_units > 0);
+//! # Ok::<(), tau_trustme::Error>(())
+//! ```
+
+mod config;
+mod report;
+mod rng;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use cid::Cid;
+use tau_dag::{Message, UnsignedUnit, VerifiedUnit};
+use tau_hamt::MemoryBlockstore;
+use tau_keys::{Address, Keypair};
+
+pub use config::{Partition, SimConfig};
+pub use report::{Report, RoundSummary};
+pub use rng::Rng;
+
+use crate::node::Replica;
+use crate::params::Genesis;
+use crate::pow_unit::{mine, PowPayload};
+use crate::round::RoundEvent;
+use crate::trustme_unit::{may_send, TrustMePayload};
+use crate::{coinbase_hash, Error, Result};
+
+#[derive(Debug)]
+enum Event {
+    Deliver { to: usize, unit: Cid },
+    Tick { node: usize },
+    PowDone { node: usize, payload: PowPayload },
+}
+
+struct SimNode {
+    key: Keypair,
+    replica: Replica<MemoryBlockstore>,
+    /// Round → (index of the last seen TrustME author, when seen).
+    last_seen: (u64, usize, u64),
+    last_sent: u64,
+    sent_in_round: u64,
+    mined_for: u64,
+    next_normal: u64,
+}
+
+/// The simulator.
+pub struct Sim {
+    cfg: SimConfig,
+    rng: Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    events: Vec<Option<Event>>,
+    nodes: Vec<SimNode>,
+    units: HashMap<Cid, VerifiedUnit>,
+    created: HashMap<Cid, u64>,
+    solver: tau_pow::Solver,
+    report: Report,
+    stable_history: Vec<Vec<Cid>>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("now", &self.now)
+            .field("nodes", &self.nodes.len())
+            .finish()
+    }
+}
+
+fn key_of(seed: u64, i: usize) -> Result<Keypair> {
+    let mut rng = Rng::new(seed ^ 0x5eed_0000_0000 ^ (i as u64).wrapping_mul(0x9e37_79b9));
+    let mut secret = [0u8; 32];
+    for chunk in secret.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    secret[0] |= 1;
+    Ok(Keypair::from_bytes(&secret)?)
+}
+
+impl Sim {
+    /// Builds the network: keys from the seed, genesis by foundation node 0,
+    /// every super node with the minimum deposit from genesis.
+    pub fn new(cfg: SimConfig) -> Result<Self> {
+        let params = cfg.params.clone();
+        params.validate()?;
+        let f = params.foundation_attestors;
+        if cfg.super_nodes < params.pow_attestors || f == 0 {
+            return Err(Error::InvalidParams(
+                "a simulation needs a foundation node and at least pow_attestors super nodes",
+            ));
+        }
+        let total = f + cfg.super_nodes;
+        let keys: Vec<Keypair> = (0..total)
+            .map(|i| key_of(cfg.seed, i))
+            .collect::<Result<_>>()?;
+        let mut seed_rng = Rng::new(cfg.seed);
+        let mut pub_seed = [0u8; 32];
+        for chunk in pub_seed.chunks_mut(8) {
+            chunk.copy_from_slice(&seed_rng.next_u64().to_le_bytes());
+        }
+        let genesis = Genesis {
+            foundation: keys[..f].iter().map(|k| k.address()).collect(),
+            foundation_reward: keys[0].address(),
+            initial_attestors: keys[f..f + params.pow_attestors]
+                .iter()
+                .map(|k| k.address())
+                .collect(),
+            pub_seed,
+            deposits: keys[f..]
+                .iter()
+                .map(|k| (k.address(), params.min_deposit))
+                .collect(),
+        };
+        let dag_params = tau_dag::Params::devnet();
+        let genesis_unit = UnsignedUnit {
+            version: dag_params.version,
+            round: 1,
+            timestamp: 0,
+            parents: vec![],
+            authors: vec![keys[0].address()],
+            messages: vec![Message::Data(b"tau-trustme sim genesis".to_vec())],
+        }
+        .sign(&[&keys[0]])?
+        .verify(&dag_params)?;
+        let mut nodes = Vec::with_capacity(total);
+        for key in keys {
+            let replica = Replica::new(
+                MemoryBlockstore::new(),
+                dag_params.clone(),
+                tau_mainchain::Params::mainnet(),
+                params.clone(),
+                genesis.clone(),
+                genesis_unit.clone(),
+            )?;
+            nodes.push(SimNode {
+                key,
+                replica,
+                last_seen: (1, usize::MAX, 0),
+                last_sent: 0,
+                sent_in_round: 0,
+                mined_for: 0,
+                next_normal: 0,
+            });
+        }
+        let solver = tau_pow::Solver::new(params.equihash)?;
+        let mut sim = Self {
+            rng: Rng::new(cfg.seed.rotate_left(17) ^ 0xa5a5),
+            cfg,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: Vec::new(),
+            nodes,
+            units: HashMap::new(),
+            created: HashMap::new(),
+            solver,
+            report: Report::default(),
+            stable_history: vec![Vec::new(); total],
+        };
+        sim.units.insert(genesis_unit.id(), genesis_unit);
+        sim.report.rounds.push(RoundSummary {
+            round: 1,
+            start_ms: 0,
+            attestors: sim.nodes[0].replica.rounds().current().addresses(),
+            new_attestors: 0,
+            coinbase: Vec::new(),
+        });
+        for i in 0..total {
+            let offset = sim.rng.below(sim.cfg.tick_ms.max(1));
+            sim.schedule(offset, Event::Tick { node: i });
+            if sim.cfg.normal_unit_ms > 0 {
+                sim.nodes[i].next_normal = sim.rng.below(2 * sim.cfg.normal_unit_ms);
+            }
+        }
+        Ok(sim)
+    }
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        let slot = self.events.len();
+        self.events.push(Some(event));
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq, slot)));
+    }
+
+    /// The simulated time in ms.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Node `i`'s replica.
+    pub fn replica(&self, i: usize) -> &Replica<MemoryBlockstore> {
+        &self.nodes[i].replica
+    }
+
+    /// Number of nodes (foundation first).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `i`'s address.
+    pub fn address(&self, i: usize) -> Address {
+        self.nodes[i].key.address()
+    }
+
+    /// Node `i`'s stable units in total order, as each became stable (never
+    /// rewritten; a test compares snapshots of it).
+    pub fn stable_ids(&self, i: usize) -> &[Cid] {
+        &self.stable_history[i]
+    }
+
+    /// Every unit made so far.
+    pub fn units(&self) -> impl Iterator<Item = &VerifiedUnit> {
+        self.units.values()
+    }
+
+    /// The genesis unit.
+    pub fn genesis_unit(&self) -> Option<VerifiedUnit> {
+        let id = self.nodes[0].replica.chain().dag().genesis();
+        self.units.get(&id).cloned()
+    }
+
+    /// Every unit made so far (genesis excluded), in creation order.
+    pub fn units_in_creation_order(&self) -> Vec<VerifiedUnit> {
+        let mut v: Vec<(&u64, &Cid)> = self.created.iter().map(|(c, t)| (t, c)).collect();
+        v.sort();
+        v.into_iter()
+            .filter_map(|(_, c)| self.units.get(c).cloned())
+            .collect()
+    }
+
+    fn offline(&self, node: usize, at: u64) -> Option<u64> {
+        self.cfg
+            .offline
+            .iter()
+            .find(|&&(n, from, to)| n == node && at >= from && at < to)
+            .map(|&(_, _, to)| to)
+    }
+
+    fn cut(&self, a: usize, b: usize, at: u64) -> Option<u64> {
+        let p = self.cfg.partition.as_ref()?;
+        (at >= p.start_ms && at < p.heal_ms && p.side.contains(&a) != p.side.contains(&b))
+            .then_some(p.heal_ms)
+    }
+
+    fn latency(&mut self) -> u64 {
+        let mut d = self.cfg.latency_ms + self.rng.below(self.cfg.jitter_ms);
+        if self.cfg.loss_pct > 0 && self.rng.percent(self.cfg.loss_pct) {
+            d += self.cfg.retransmit_ms;
+        }
+        d
+    }
+
+    /// Runs until the configured rounds or time; returns the report.
+    pub fn run(&mut self) -> Result<Report> {
+        while !self.done() {
+            let step = self.now + self.cfg.tick_ms.max(1);
+            self.run_until(step)?;
+        }
+        Ok(self.report())
+    }
+
+    /// Whether the configured number of rounds has been reached at node 0.
+    pub fn done(&self) -> bool {
+        self.report.rounds.len() as u64 > self.cfg.rounds || self.now >= self.cfg.max_time_ms
+    }
+
+    /// Runs every event up to simulated time `until`.
+    pub fn run_until(&mut self, until: u64) -> Result<()> {
+        while let Some(&Reverse((at, _, slot))) = self.queue.peek() {
+            if at > until {
+                break;
+            }
+            self.queue.pop();
+            self.now = at;
+            let Some(event) = self.events.get_mut(slot).and_then(Option::take) else {
+                continue;
+            };
+            self.handle(event)?;
+        }
+        self.now = self.now.max(until);
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event) -> Result<()> {
+        match event {
+            Event::Deliver { to, unit } => self.deliver(to, unit),
+            Event::Tick { node } => {
+                if self.offline(node, self.now).is_none() {
+                    self.tick(node)?;
+                }
+                let next = self.now + self.cfg.tick_ms;
+                self.schedule(next, Event::Tick { node });
+                Ok(())
+            }
+            Event::PowDone { node, payload } => {
+                let r = self.nodes[node].replica.rounds().current().round;
+                if payload.round == r + 1 && self.offline(node, self.now).is_none() {
+                    let msg = Message::PowEquihash(payload.encode()?);
+                    self.make_unit(node, vec![msg], None)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn deliver(&mut self, to: usize, id: Cid) -> Result<()> {
+        if let Some(back) = self.offline(to, self.now) {
+            let d = self.latency();
+            self.schedule(back + d, Event::Deliver { to, unit: id });
+            return Ok(());
+        }
+        let Some(unit) = self.units.get(&id).cloned() else {
+            return Ok(());
+        };
+        // The sender is whoever made it; across a cut it waits for the heal.
+        let author = self.author_index(&unit);
+        if let Some(heal) = author.and_then(|a| self.cut(a, to, self.now)) {
+            let d = self.latency();
+            self.schedule(heal + d, Event::Deliver { to, unit: id });
+            return Ok(());
+        }
+        if self.nodes[to].replica.chain().dag().contains(&id) {
+            return Ok(());
+        }
+        let parents: Vec<Cid> = unit.unit().parents().to_vec();
+        match self.nodes[to].replica.receive(unit) {
+            Ok(received) => {
+                if received.waiting {
+                    // Fetch unknown parents from the sender.
+                    for p in parents {
+                        if !self.nodes[to].replica.chain().dag().contains(&p) {
+                            let d = self.latency();
+                            self.schedule(self.now + d, Event::Deliver { to, unit: p });
+                        }
+                    }
+                }
+                self.after_receive(to, received)
+            }
+            Err(Error::Dag(tau_dag::Error::Duplicate(_))) => Ok(()),
+            Err(e @ Error::MainChain(_)) => Err(e),
+            Err(e) => {
+                self.report.rejected.push(e.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    fn author_index(&self, unit: &VerifiedUnit) -> Option<usize> {
+        let a = unit.unit().unsigned.authors.first()?;
+        self.nodes.iter().position(|n| n.key.address() == *a)
+    }
+
+    fn after_receive(&mut self, node: usize, received: crate::node::Received) -> Result<()> {
+        for (_, e) in &received.rejected {
+            self.report.rejected.push(e.to_string());
+        }
+        // TrustME units seen: who was last, for the sending schedule.
+        for id in &received.accepted {
+            let Some(unit) = self.units.get(id) else {
+                continue;
+            };
+            if !unit.unit().is_attestation() {
+                continue;
+            }
+            let rounds = self.nodes[node].replica.rounds();
+            let r = unit.unit().unsigned.round;
+            if r != rounds.current().round {
+                continue;
+            }
+            let author = unit.unit().unsigned.authors.first().copied();
+            if let Some(idx) = author.and_then(|a| rounds.current().position(&a)) {
+                self.nodes[node].last_seen = (r, idx, self.now);
+            }
+        }
+        for mci in &received.stabilized {
+            let ids: Vec<Cid> = {
+                let chain = self.nodes[node].replica.chain();
+                chain
+                    .stable_units(*mci)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|&n| chain.dag().id(n))
+                    .collect()
+            };
+            if node == 0 {
+                for id in &ids {
+                    if let Some(&t) = self.created.get(id) {
+                        self.report.stable_units += 1;
+                        self.report.stabilization_ms_total += self.now.saturating_sub(t);
+                    }
+                }
+                self.report.last_stable_mci = *mci;
+            }
+            self.stable_history[node].extend(ids);
+        }
+        if node == 0 {
+            for event in &received.events {
+                match event {
+                    RoundEvent::Switched {
+                        round,
+                        attestors,
+                        coinbase,
+                        ..
+                    } => {
+                        let prev = self
+                            .report
+                            .rounds
+                            .last()
+                            .map(|r| r.attestors.clone())
+                            .unwrap_or_default();
+                        let new_attestors = attestors.iter().filter(|a| !prev.contains(a)).count();
+                        if let Some(last) = self.report.rounds.last_mut() {
+                            last.coinbase = coinbase.clone();
+                        }
+                        for e in coinbase {
+                            *self.report.rewards.entry(e.address).or_insert(0) += e.amount;
+                        }
+                        self.report.rounds.push(RoundSummary {
+                            round: *round,
+                            start_ms: self.now,
+                            attestors: attestors.clone(),
+                            new_attestors,
+                            coinbase: Vec::new(),
+                        });
+                    }
+                    RoundEvent::Rejected { reason, .. } => {
+                        self.report.rejected.push(reason.clone())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, node: usize) -> Result<()> {
+        let now = self.now;
+        let (round, position, n, ctx) = {
+            let rounds = self.nodes[node].replica.rounds();
+            let cur = rounds.current();
+            let me = self.nodes[node].key.address();
+            (
+                cur.round,
+                cur.position(&me),
+                cur.attestors.len(),
+                rounds.pow_context(cur.round + 1),
+            )
+        };
+        // Attest in priority order with take-over.
+        if let Some(me) = position {
+            let st = &mut self.nodes[node];
+            if st.last_seen.0 != round {
+                st.last_seen = (round, usize::MAX, now);
+                st.sent_in_round = 0;
+            }
+            let (_, last, since) = st.last_seen;
+            let expected = if last == usize::MAX {
+                0
+            } else {
+                (last + 1) % n
+            };
+            let silent = now.saturating_sub(since);
+            let fresh = st.last_sent < since || st.last_sent == 0 || last != me;
+            if fresh && may_send(me, expected, n, silent, self.cfg.params.takeover_ms) {
+                self.attest(node, round, me)?;
+            }
+        }
+        // Mine for the next round once its seed is known.
+        let f = self.cfg.params.foundation_attestors;
+        if node >= f {
+            if let Some(ctx) = ctx {
+                if self.nodes[node].mined_for < ctx.round {
+                    self.nodes[node].mined_for = ctx.round;
+                    let key = self.nodes[node].key.public_key();
+                    let first = self.rng.next_u64() as u32;
+                    let found = mine(
+                        &mut self.solver,
+                        &key,
+                        &ctx,
+                        &self.cfg.params,
+                        first,
+                        10_000,
+                    )?;
+                    if let Some((payload, tries)) = found {
+                        let d = u64::from(tries) * self.cfg.solve_ms
+                            + self.rng.below(self.cfg.solve_ms.max(1));
+                        self.schedule(now + d, Event::PowDone { node, payload });
+                    }
+                }
+            }
+            if self.cfg.normal_unit_ms > 0 && now >= self.nodes[node].next_normal {
+                let gap = self.rng.below(2 * self.cfg.normal_unit_ms) + 1;
+                self.nodes[node].next_normal = now + gap;
+                let data = self.rng.next_u64().to_le_bytes().to_vec();
+                self.make_unit(node, vec![Message::Data(data)], None)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn attest(&mut self, node: usize, round: u64, me: usize) -> Result<()> {
+        let (pow_unit, coinbase) = {
+            let rounds = self.nodes[node].replica.rounds();
+            let pow_unit = rounds.current().attestors[me].pow_unit;
+            let coinbase = if round >= 3 && self.nodes[node].sent_in_round == 0 {
+                rounds.coinbase(round - 2)
+            } else {
+                None
+            };
+            (pow_unit, coinbase)
+        };
+        let (full, hash) = match coinbase {
+            Some(c) if me == 0 => (Some(c), None),
+            Some(c) => (None, Some(coinbase_hash(&c)?)),
+            None => (None, None),
+        };
+        let payload = TrustMePayload {
+            round,
+            pow_unit,
+            priority: u32::try_from(me + 1).unwrap_or(u32::MAX),
+            coinbase: full,
+            coinbase_hash: hash,
+        };
+        let msg = Message::TrustMe(payload.encode()?);
+        let twin = self.cfg.equivocators.contains(&node).then(|| {
+            vec![
+                Message::TrustMe(msg_bytes(&msg)),
+                Message::Data(b"equivocation".to_vec()),
+            ]
+        });
+        let st = &mut self.nodes[node];
+        st.last_sent = self.now;
+        st.sent_in_round += 1;
+        st.last_seen = (round, me, self.now);
+        self.make_unit(node, vec![msg], twin)
+    }
+
+    /// Makes a unit on `node`'s view, takes it in, sends it to everyone. An
+    /// equivocating `twin` (same parents) goes to the other half first.
+    fn make_unit(
+        &mut self,
+        node: usize,
+        messages: Vec<Message>,
+        twin: Option<Vec<Message>>,
+    ) -> Result<()> {
+        let (round, parents) = {
+            let r = &self.nodes[node].replica;
+            (r.rounds().current().round, r.chain().dag().choose_parents())
+        };
+        let build = |messages: Vec<Message>, key: &Keypair| -> Result<VerifiedUnit> {
+            Ok(UnsignedUnit {
+                version: 1,
+                round,
+                timestamp: self.now,
+                parents: parents.clone(),
+                authors: vec![key.address()],
+                messages,
+            }
+            .sign(&[key])?
+            .verify(&tau_dag::Params::devnet())?)
+        };
+        let key = self.nodes[node].key.clone();
+        let unit = build(messages, &key)?;
+        let twin = twin.map(|m| build(m, &key)).transpose()?;
+        let total = self.nodes.len();
+        let mut sends: Vec<(Cid, Vec<usize>)> = Vec::new();
+        match &twin {
+            None => sends.push((unit.id(), (0..total).filter(|&j| j != node).collect())),
+            Some(t) => {
+                let half: Vec<usize> = (0..total).filter(|&j| j != node && j % 2 == 0).collect();
+                let other: Vec<usize> = (0..total).filter(|&j| j != node && j % 2 == 1).collect();
+                sends.push((unit.id(), half));
+                sends.push((t.id(), other));
+            }
+        }
+        for u in std::iter::once(unit.clone()).chain(twin) {
+            self.created.insert(u.id(), self.now);
+            self.units.insert(u.id(), u);
+        }
+        // The maker takes its own unit first.
+        let received = self.nodes[node].replica.receive(unit)?;
+        self.after_receive(node, received)?;
+        for (id, to) in sends {
+            for j in to {
+                let d = self.latency();
+                self.schedule(self.now + d, Event::Deliver { to: j, unit: id });
+            }
+        }
+        Ok(())
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> Report {
+        let mut r = self.report.clone();
+        r.end_ms = self.now;
+        r.units_created = self.created.len();
+        r.mc_len = self.nodes[0].replica.chain().main_chain().len();
+        r.stable_mci_per_node = self
+            .nodes
+            .iter()
+            .map(|n| n.replica.chain().last_stable_mci())
+            .collect();
+        r.rewards_by_node = self
+            .nodes
+            .iter()
+            .map(|n| *self.report.rewards.get(&n.key.address()).unwrap_or(&0))
+            .collect();
+        r
+    }
+
+    /// Rewards per address from node 0's view.
+    pub fn rewards(&self) -> &BTreeMap<Address, u64> {
+        &self.report.rewards
+    }
+}
+
+fn msg_bytes(m: &Message) -> Vec<u8> {
+    match m {
+        Message::TrustMe(b) => b.clone(),
+        _ => Vec::new(),
+    }
+}
