@@ -80,6 +80,7 @@ pub(crate) async fn build(
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
         .build();
     for addr in listen {
+        check_port_free(addr)?;
         swarm.listen_on(addr.clone()).map_err(|e| Error::Listen {
             addr: addr.to_string(),
             reason: e.to_string(),
@@ -175,6 +176,31 @@ pub(crate) async fn drive(
             },
         }
     }
+}
+
+/// libp2p's listeners share ports (`SO_REUSEPORT`), so a second node on a
+/// taken port would listen silently beside the first: refuse it up front.
+fn check_port_free(addr: &Multiaddr) -> Result<()> {
+    use libp2p::multiaddr::Protocol;
+    let mut ip = None;
+    let mut port = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(p) => port = Some(p),
+            _ => {}
+        }
+    }
+    if let (Some(ip), Some(port)) = (ip, port) {
+        if port != 0 {
+            std::net::TcpListener::bind((ip, port)).map_err(|e| Error::Listen {
+                addr: addr.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether an address is worth dialing (not unspecified).
