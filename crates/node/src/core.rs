@@ -226,6 +226,7 @@ impl Core {
             return Received::Ignored;
         }
         if !answer.mining {
+            self.failed_in_pass.insert(peer);
             self.light_peers.insert(peer);
             self.planner.remove_peer(&peer);
             return Received::Ignored;

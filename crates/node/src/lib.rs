@@ -74,7 +74,7 @@ pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Tim
 pub use error::{Error, Result};
 pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
 pub use protocol::HEAD_PROTOCOL;
-pub use store::STORE_FILE;
+pub use store::{open_stored, StoredChain, STORE_FILE};
 pub use swarm::IDENTIFY_PROTOCOL;
 
 pub use libp2p::{Multiaddr, PeerId};

@@ -140,3 +140,39 @@ impl NodeStore {
             .collect())
     }
 }
+
+/// A node's data directory opened offline (the node must not be running):
+/// its chain, head and safety point. For wallets and tools.
+pub struct StoredChain {
+    /// The chain over the directory's store.
+    pub chain: tau_state::Chain<SharedStore>,
+    /// The persisted head (genesis if none).
+    pub head: Option<Cid>,
+    /// The persisted safety point.
+    pub safety: Option<Cid>,
+    /// The block store, e.g. to add an attachment the node will serve.
+    pub store: SharedStore,
+}
+
+impl std::fmt::Debug for StoredChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredChain")
+            .field("head", &self.head)
+            .field("safety", &self.safety)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the data directory `dir` of a stopped node with `params`.
+pub fn open_stored(dir: &Path, params: tau_state::Params) -> Result<StoredChain> {
+    let store = NodeStore::open(dir)?;
+    let head = store.root(HEAD)?.or(store.root(GENESIS)?);
+    let safety = store.root(SAFETY)?;
+    let blocks = store.blocks().clone();
+    Ok(StoredChain {
+        chain: tau_state::Chain::new(blocks.clone(), params)?,
+        head,
+        safety,
+        store: blocks,
+    })
+}
