@@ -15,6 +15,7 @@
 //! | [`mainchain`] | `tau-mainchain` | main chain, MCI, LIMCI, incremental stabilization, total order |
 //! | [`trustme`] | `tau-trustme` | TrustME-PoW rounds, seeds, PoW units, attestors, rewards, difficulty, simulator |
 //! | [`state`] | `tau-state` | TAU accounts on the HAMT, transactions, blocks, Proof-of-Transaction, execution |
+//! | [`node`] | `tau-node` | a TAU node on libp2p: processes A, B and C, persistence |
 //!
 //! ```
 //! use tau::hamt::{Hamt, MemoryBlockstore};
@@ -35,6 +36,7 @@ pub use tau_graphsync as graphsync;
 pub use tau_hamt as hamt;
 pub use tau_keys as keys;
 pub use tau_mainchain as mainchain;
+pub use tau_node as node;
 pub use tau_pow as pow;
 pub use tau_state as state;
 pub use tau_trustme as trustme;

@@ -1,0 +1,249 @@
+//! Node configuration: the builder, parameter presets, timing and genesis.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cid::Cid;
+use libp2p::Multiaddr;
+use tau_hamt::Blockstore;
+use tau_keys::Keypair;
+use tau_state::{Chain, Genesis};
+
+pub use tau_cbc::Mode;
+
+use crate::{Error, Result};
+
+/// The genesis state every node of a network starts from: its root and the
+/// blocks that make it (nodes trust this root as the first state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenesisBlocks {
+    /// The genesis state root.
+    pub root: Cid,
+    /// Every block of the genesis state.
+    pub blocks: Vec<(Cid, Vec<u8>)>,
+}
+
+impl GenesisBlocks {
+    /// Builds the genesis state of `genesis`, block 0 signed by `creator`.
+    pub fn new(genesis: &Genesis, creator: &Keypair, params: &tau_state::Params) -> Result<Self> {
+        let store = Recorder::default();
+        let chain = Chain::new(&store, params.clone())?;
+        let (root, _) = chain.genesis(genesis, creator)?;
+        let blocks = store
+            .blocks
+            .into_inner()
+            .map_err(|_| Error::Config("genesis recorder poisoned"))?;
+        Ok(Self { root, blocks })
+    }
+}
+
+/// A store that keeps every block put into it, in order.
+#[derive(Default)]
+struct Recorder {
+    blocks: std::sync::Mutex<Vec<(Cid, Vec<u8>)>>,
+}
+
+impl Blockstore for Recorder {
+    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+        let blocks = self.blocks.lock().map_err(|_| tau_hamt::Error::Unflushed)?;
+        Ok(blocks
+            .iter()
+            .find(|(c, _)| c == cid)
+            .map(|(_, d)| d.clone()))
+    }
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        let mut blocks = self.blocks.lock().map_err(|_| tau_hamt::Error::Unflushed)?;
+        if !blocks.iter().any(|(c, _)| c == cid) {
+            blocks.push((*cid, block.to_vec()));
+        }
+        Ok(())
+    }
+    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+        Ok(self.get_raw(cid)?.is_some())
+    }
+}
+
+/// How often the node does things. [`Timing::default`] suits a LAN or
+/// 127.0.0.1; slow links want longer timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timing {
+    /// Process B: how often the node asks peers and votes.
+    pub poll_interval: Duration,
+    /// A pass that has asked every peer votes after this long even if some
+    /// never answered.
+    pub pass_timeout: Duration,
+    /// Process A: how often a miner checks whether its Proof-of-Transaction
+    /// allows the next block.
+    pub mine_check: Duration,
+    /// One head request (open, ask, answer).
+    pub request_timeout: Duration,
+    /// Recursion depth of the Graphsync request that fetches a peer's chain
+    /// from its head (each state takes a dozen levels; go peers accept 100).
+    pub fetch_depth: u64,
+    /// Graphsync requests per answer at most, each resuming where blocks were
+    /// still missing.
+    pub fetch_rounds: usize,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(250),
+            pass_timeout: Duration::from_secs(3),
+            mine_check: Duration::from_millis(100),
+            request_timeout: Duration::from_secs(5),
+            fetch_depth: 100,
+            fetch_rounds: 12,
+        }
+    }
+}
+
+/// Parameters for a small local network of `nodes` miners: 2 s blocks
+/// (intervals in [1, 12] s, a genesis base target giving about one block per
+/// 2 s among `nodes` fresh miners), 3 confirmations and a 32-block mutable
+/// range. On 127.0.0.1 a block reaches every node within a poll interval
+/// (250 ms), well below the block time, as the vote rule needs.
+pub fn local_devnet(nodes: usize) -> (tau_state::Params, tau_cbc::Params) {
+    let mut chain = tau_state::Params::devnet();
+    chain.block_time = 2;
+    chain.min_interval = 1;
+    chain.max_interval = 12;
+    chain.genesis_base_target = u64::MAX / (2 * (nodes as u64 + 1)).max(1);
+    let mut cbc = tau_cbc::Params::devnet();
+    cbc.confirmations = 3;
+    cbc.mutable_range = 32;
+    (chain, cbc)
+}
+
+/// Everything a node is started with; made by [`NodeBuilder`].
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub(crate) key: Keypair,
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) listen: Vec<Multiaddr>,
+    pub(crate) bootstrap: Vec<Multiaddr>,
+    pub(crate) mode: Mode,
+    pub(crate) chain: tau_state::Params,
+    pub(crate) cbc: tau_cbc::Params,
+    pub(crate) genesis: Option<GenesisBlocks>,
+    pub(crate) timing: Timing,
+    pub(crate) attach: tau_attach::Config,
+    pub(crate) rng_seed: Option<u64>,
+}
+
+/// Builds a node: key, data directory, listen addresses, bootstrap peers,
+/// mode and parameters.
+///
+/// Defaults: a random key, in-memory store, `/ip4/127.0.0.1/tcp/0`, mining,
+/// [`local_devnet`]`(4)` parameters, [`Timing::default`]. A genesis is required.
+#[derive(Debug, Clone)]
+pub struct NodeBuilder {
+    config: NodeConfig,
+}
+
+impl Default for NodeBuilder {
+    fn default() -> Self {
+        let (chain, cbc) = local_devnet(4);
+        Self {
+            config: NodeConfig {
+                key: Keypair::random(),
+                data_dir: None,
+                listen: Vec::new(),
+                bootstrap: Vec::new(),
+                mode: Mode::Mining,
+                chain,
+                cbc,
+                genesis: None,
+                timing: Timing::default(),
+                attach: tau_attach::Config::default(),
+                rng_seed: None,
+            },
+        }
+    }
+}
+
+impl NodeBuilder {
+    /// The TAU key (address, block and transaction signatures; the libp2p
+    /// identity is derived from it, so a restarted node keeps its peer id).
+    pub fn key(mut self, key: Keypair) -> Self {
+        self.config.key = key;
+        self
+    }
+
+    /// Persist blocks, head, safety point and peers in this directory (redb).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Listen on this address (may be given several times).
+    pub fn listen(mut self, addr: Multiaddr) -> Self {
+        self.config.listen.push(addr);
+        self
+    }
+
+    /// Dial this peer at start (may be given several times).
+    pub fn bootstrap(mut self, addr: Multiaddr) -> Self {
+        self.config.bootstrap.push(addr);
+        self
+    }
+
+    /// Mining (processes A and B) or light (B only).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.config.mode = mode;
+        self
+    }
+
+    /// Chain and safety parameters (e.g. [`local_devnet`]).
+    pub fn params(mut self, chain: tau_state::Params, cbc: tau_cbc::Params) -> Self {
+        self.config.chain = chain;
+        self.config.cbc = cbc;
+        self
+    }
+
+    /// The network's genesis.
+    pub fn genesis(mut self, genesis: GenesisBlocks) -> Self {
+        self.config.genesis = Some(genesis);
+        self
+    }
+
+    /// Polling and timeouts.
+    pub fn timing(mut self, timing: Timing) -> Self {
+        self.config.timing = timing;
+        self
+    }
+
+    /// Attachment settings (section size, limits).
+    pub fn attach_config(mut self, config: tau_attach::Config) -> Self {
+        self.config.attach = config;
+        self
+    }
+
+    /// Seeds the random walk (reproducible peer order in tests).
+    pub fn rng_seed(mut self, seed: u64) -> Self {
+        self.config.rng_seed = Some(seed);
+        self
+    }
+
+    /// The configuration, checked.
+    pub fn build(self) -> Result<NodeConfig> {
+        let c = &self.config;
+        if c.genesis.is_none() {
+            return Err(Error::Config("a genesis is required"));
+        }
+        c.chain.validate()?;
+        c.cbc.validate()?;
+        if c.timing.fetch_rounds == 0 || c.timing.fetch_depth == 0 {
+            return Err(Error::Config(
+                "fetch_rounds and fetch_depth must be positive",
+            ));
+        }
+        Ok(self.config)
+    }
+
+    /// Builds and starts the node (see [`Node::start`](crate::Node::start)).
+    pub async fn start(self) -> Result<crate::NodeHandle> {
+        crate::Node::start(self.build()?).await
+    }
+}

@@ -1,0 +1,86 @@
+//! # tau-node
+//!
+//! A TAU node on libp2p (seed 000, `DESIGN.md` "The two TAU flows"): tcp +
+//! noise + yamux with identify and ping, Graphsync v2 (tau-graphsync) and a
+//! small head protocol, running the three processes of seed 000:
+//!
+//! * **A — produce the future state**: a mining node produces the next state
+//!   on its fork-choice head with tau-state as soon as its
+//!   Proof-of-Transaction allows, with the pending transactions, and serves
+//!   its head on request; it never pushes blocks.
+//! * **B — collect votes**: each poll the node walks its peers
+//!   (tau-cbc's [`Planner`](tau_cbc::Planner)), asks each for its head on
+//!   [`HEAD_PROTOCOL`] (`/tau/head/1.0.0`), fetches the blocks behind it with
+//!   one Graphsync request from the head root (recursive explore-all, repeated
+//!   from the first missing block until the view is complete), validates the
+//!   view with [`ChainView::collect`](tau_cbc::ChainView::collect), votes
+//!   ([`safety_point`](tau_cbc::safety_point)), endorses the safety points
+//!   peers report and follows [`fork_choice`](tau_cbc::fork_choice) — the
+//!   rules and order of `tau_cbc::sim`. Forged chains and garbage mark the peer.
+//! * **C — attachments**: [`NodeHandle::attach_get`] runs tau-attach's
+//!   multi-peer downloader over Graphsync (one request per section).
+//!
+//! Head, safety point, genesis and known peers are named roots in the redb
+//! store next to the blocks ([`NodeBuilder::data_dir`]); a restarted node
+//! resumes from them and catches up. Without a data directory everything is
+//! in memory.
+//!
+//! Two nodes on 127.0.0.1 mine and agree on a chain:
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tau_keys::Keypair;
+//! use tau_node::{local_devnet, GenesisBlocks, Node};
+//! use tau_state::Genesis;
+//!
+//! let keys = [Keypair::from_bytes(&[1; 32])?, Keypair::from_bytes(&[2; 32])?];
+//! let (chain, cbc) = local_devnet(2);
+//! let allocations = keys.iter().fold(Genesis::new(tau_node::unix_now()), |g, k| {
+//!     g.allocate(k.address(), 1_000_000)
+//! });
+//! let genesis = GenesisBlocks::new(&allocations, &keys[0], &chain)?;
+//!
+//! let a = Node::builder().key(keys[0].clone()).params(chain.clone(), cbc.clone())
+//!     .genesis(genesis.clone()).start().await?;
+//! let b = Node::builder().key(keys[1].clone()).params(chain, cbc)
+//!     .genesis(genesis).bootstrap(a.dial_addr().unwrap()).start().await?;
+//!
+//! b.send(keys[0].address(), 500, 1)?;
+//! // Wait until both nodes hold a common head above block 2.
+//! tokio::time::timeout(std::time::Duration::from_secs(60), async {
+//!     while a.head().number < 2 || a.head() != b.head() {
+//!         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+//!     }
+//! })
+//! .await?;
+//! a.shutdown().await?;
+//! b.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod config;
+mod core;
+mod error;
+mod node;
+pub mod protocol;
+mod source;
+mod store;
+mod swarm;
+
+pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
+pub use error::{Error, Result};
+pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
+pub use protocol::HEAD_PROTOCOL;
+pub use store::{open_stored, StoredChain, STORE_FILE};
+pub use swarm::IDENTIFY_PROTOCOL;
+
+pub use libp2p::{Multiaddr, PeerId};
+
+/// Seconds since the Unix epoch: the clock the node stamps blocks and
+/// transactions with.
+pub fn unix_now() -> u64 {
+    core::unix_now()
+}

@@ -1,0 +1,796 @@
+//! The running node: its tasks (swarm, head server, process A, process B)
+//! and the [`NodeHandle`] an application holds.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use cid::Cid;
+use futures::StreamExt as _;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tau_cbc::Next;
+use tau_graphsync::net::Graphsync;
+use tau_graphsync::{Extensions, Selector};
+use tau_hamt::Blockstore;
+use tau_keys::Address;
+use tau_state::{AttachmentRef, Chain, TxBody};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::NodeConfig;
+use crate::core::{unix_now, Core, Received};
+use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
+use crate::source::GraphsyncSource;
+use crate::store::{self, NodeStore};
+use crate::swarm::{self, Command, SwarmReport};
+use crate::{Error, Result};
+
+/// A state on the chain: its root and block number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainPoint {
+    /// The state root.
+    pub root: Cid,
+    /// The block number.
+    pub number: u64,
+}
+
+/// Something that happened in the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// This node produced a block (process A).
+    Mined {
+        /// The new head.
+        head: ChainPoint,
+        /// Transactions it carries.
+        transactions: usize,
+    },
+    /// Fork choice moved the head to a peer's chain (process B).
+    HeadChanged {
+        /// The new head.
+        head: ChainPoint,
+        /// Local blocks unwound (0: a pure extension).
+        reorg_depth: u64,
+    },
+    /// The safety point advanced.
+    SafetyAdvanced(ChainPoint),
+    /// A connection to a peer is up.
+    PeerConnected(PeerId),
+    /// A peer was marked dishonest (forged chain, garbage, repeated failures).
+    PeerMarked {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Builds and starts nodes; see [`NodeBuilder`](crate::NodeBuilder).
+#[derive(Debug)]
+pub struct Node;
+
+impl Node {
+    /// A builder with the defaults.
+    pub fn builder() -> crate::NodeBuilder {
+        crate::NodeBuilder::default()
+    }
+
+    /// Starts a node inside the current tokio runtime (multi-threaded:
+    /// block validation runs on the node's tasks).
+    pub async fn start(config: NodeConfig) -> Result<NodeHandle> {
+        let genesis = config
+            .genesis
+            .clone()
+            .ok_or(Error::Config("a genesis is required"))?;
+        let store = match &config.data_dir {
+            Some(dir) => NodeStore::open(dir)?,
+            None => NodeStore::memory(),
+        };
+        store.blocks().put_many_keyed(&genesis.blocks)?;
+        if let Some(stored) = store.root(store::GENESIS)? {
+            if stored != genesis.root {
+                return Err(Error::GenesisMismatch {
+                    given: Box::new(genesis.root),
+                    stored: Box::new(stored),
+                });
+            }
+        }
+        store.set_roots(&[(store::GENESIS, genesis.root)])?;
+        let chain = Chain::new(store.blocks().clone(), config.chain.clone())?;
+
+        let keypair = libp2p_identity(&config.key)?;
+        let local = keypair.public().to_peer_id();
+        let listen = if config.listen.is_empty() {
+            vec!["/ip4/127.0.0.1/tcp/0"
+                .parse()
+                .map_err(|_| Error::Config("default listen address"))?]
+        } else {
+            config.listen.clone()
+        };
+        let (swarm, listen_addrs) = swarm::build(keypair, &listen).await?;
+
+        let core = restore(&store, chain, &config, local, genesis.root)?;
+        let control = swarm.behaviour().stream.new_control();
+        let graphsync = Graphsync::new(
+            control.clone(),
+            store.blocks().clone(),
+            tau_graphsync::net::Config::default()
+                .with_request_timeout(config.timing.request_timeout),
+        )?;
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (report_tx, report_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(1024);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let rng = match config.rng_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let inner = Arc::new(Inner {
+            config,
+            core: Mutex::new(core),
+            store,
+            graphsync,
+            control,
+            commands,
+            events,
+            local,
+            listen_addrs: Mutex::new(listen_addrs),
+            rng: Mutex::new(rng),
+            tasks: Mutex::new(Vec::new()),
+            workers: Mutex::new(tokio::task::JoinSet::new()),
+            shutdown,
+        });
+        for (peer, addrs) in inner.store.load_peers()? {
+            inner.core().add_peer(peer, addrs.clone());
+            inner.command(Command::DialPeer(peer, addrs));
+        }
+        for addr in &inner.config.bootstrap {
+            inner.command(Command::Dial(addr.clone()));
+        }
+        let tasks = vec![
+            tokio::spawn(swarm::drive(swarm, command_rx, report_tx)),
+            tokio::spawn(watch_swarm(inner.clone(), report_rx)),
+            tokio::spawn(serve_heads(inner.clone(), shutdown_rx.clone())),
+            tokio::spawn(process_b(inner.clone(), shutdown_rx.clone())),
+            tokio::spawn(process_a(inner.clone(), shutdown_rx)),
+        ];
+        *lock(&inner.tasks) = tasks;
+        tracing::info!(peer = %local, address = %inner.core().address(), "node started");
+        Ok(NodeHandle { inner })
+    }
+}
+
+/// Loads head and safety point from the store (genesis when none is stored
+/// or the stored one is unusable).
+fn restore(
+    store: &NodeStore,
+    chain: Chain<tau_graphsync::net::SharedStore>,
+    config: &NodeConfig,
+    local: PeerId,
+    genesis: Cid,
+) -> Result<Core> {
+    let head = store.root(store::HEAD)?.unwrap_or(genesis);
+    let safety = store.root(store::SAFETY)?;
+    let make = |head, safety| {
+        Core::new(
+            chain.clone(),
+            config.key.clone(),
+            config.mode,
+            config.cbc.clone(),
+            local,
+            genesis,
+            head,
+            safety,
+        )
+    };
+    match make(head, safety) {
+        Ok(core) => {
+            if head != genesis {
+                tracing::info!("restored head {head}");
+            }
+            Ok(core)
+        }
+        Err(e) => {
+            tracing::warn!("stored head {head} unusable ({e}); starting from genesis");
+            make(genesis, None)
+        }
+    }
+}
+
+/// The libp2p identity derived from the TAU key (ed25519 from a BLAKE2b of
+/// the secret), so a node keeps its peer id across restarts.
+fn libp2p_identity(key: &tau_keys::Keypair) -> Result<libp2p::identity::Keypair> {
+    let secret = key.to_bytes();
+    let seed = tau_keys::blake2b_256_concat(&[b"tau-node libp2p identity", &secret]);
+    libp2p::identity::Keypair::ed25519_from_bytes(seed)
+        .map_err(|e| Error::Network(format!("identity: {e}")))
+}
+
+struct Inner {
+    config: NodeConfig,
+    core: Mutex<Core>,
+    store: NodeStore,
+    graphsync: Graphsync,
+    control: libp2p_stream::Control,
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    local: PeerId,
+    listen_addrs: Mutex<Vec<Multiaddr>>,
+    rng: Mutex<StdRng>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Short-lived tasks (asks, answers), aborted at shutdown.
+    workers: Mutex<tokio::task::JoinSet<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Inner {
+    fn core(&self) -> MutexGuard<'_, Core> {
+        lock(&self.core)
+    }
+
+    fn command(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Writes head and safety point (one redb transaction).
+    fn persist(&self, core: &Core) {
+        let mut roots = vec![(store::HEAD, core.head)];
+        if let Some(safety) = core.safety() {
+            roots.push((store::SAFETY, safety.root));
+        }
+        if let Err(e) = self.store.set_roots(&roots) {
+            tracing::error!("persisting head and safety point: {e}");
+        }
+    }
+
+    fn persist_peers(&self) {
+        let core = self.core();
+        if let Err(e) = self.store.save_peers(core.addresses.iter()) {
+            tracing::error!("persisting peers: {e}");
+        }
+    }
+
+    fn mark(&self, peer: PeerId, reason: String) {
+        tracing::warn!(%peer, "peer marked: {reason}");
+        self.command(Command::Disconnect(peer));
+        self.emit(NodeEvent::PeerMarked { peer, reason });
+    }
+}
+
+/// Turns swarm reports into peer knowledge.
+async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<SwarmReport>) {
+    let mut known = 0usize;
+    while let Some(report) = reports.recv().await {
+        match report {
+            SwarmReport::Connected(peer, addr) => {
+                let marked = inner.core().marked.contains(&peer);
+                if marked {
+                    inner.command(Command::Disconnect(peer));
+                    continue;
+                }
+                inner.core().add_peer(peer, addr);
+                inner.emit(NodeEvent::PeerConnected(peer));
+            }
+            SwarmReport::Identified(peer, addrs) => inner.core().add_peer(peer, addrs),
+            SwarmReport::Disconnected(peer) => inner.graphsync.peer_disconnected(&peer),
+            SwarmReport::Listening(addr) => {
+                let mut addrs = lock(&inner.listen_addrs);
+                if !addrs.contains(&addr) {
+                    addrs.push(addr);
+                }
+            }
+            SwarmReport::DialFailed(peer, reason) => {
+                tracing::debug!(?peer, "dial failed: {reason}");
+            }
+        }
+        let now = inner.core().addresses.len();
+        if now != known {
+            known = now;
+            inner.persist_peers();
+        }
+    }
+}
+
+/// Answers head requests: the head, safety point, seen heads and peers.
+/// Never pushes anything (seed 000).
+async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let mut control = inner.control.clone();
+    let mut incoming = match control.accept(HEAD_PROTOCOL) {
+        Ok(incoming) => incoming,
+        Err(e) => {
+            tracing::error!("cannot serve {HEAD_PROTOCOL}: {e}");
+            return;
+        }
+    };
+    let busy = Arc::new(tokio::sync::Semaphore::new(64));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            next = incoming.next() => {
+                let Some((peer, mut stream)) = next else { return };
+                let Ok(permit) = busy.clone().try_acquire_owned() else {
+                    continue; // overloaded: drop the stream
+                };
+                let worker = inner.clone();
+                lock(&inner.workers).spawn(async move {
+                    let inner = worker;
+                    let _permit = permit;
+                    let timeout = inner.config.timing.request_timeout;
+                    let serve = async {
+                        let bytes = protocol::read_frame(&mut stream).await?;
+                        let request: HeadRequest = protocol::decode(&bytes, &peer)?;
+                        request.check().map_err(|r| Error::BadMessage {
+                            peer: peer.to_string(),
+                            reason: r.into(),
+                        })?;
+                        let answer = {
+                            let mut core = inner.core();
+                            if core.marked.contains(&peer) {
+                                return Ok(());
+                            }
+                            if request.chain == core.chain.params().chain_id.as_str() {
+                                core.accept_transactions(request.transactions);
+                            }
+                            core.answer()
+                        };
+                        protocol::write_frame(&mut stream, &protocol::encode(&answer)?).await?;
+                        let _ = futures::AsyncWriteExt::close(&mut stream).await;
+                        Ok::<(), Error>(())
+                    };
+                    match tokio::time::timeout(timeout, serve).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::debug!(%peer, "head request: {e}"),
+                        Err(_) => tracing::debug!(%peer, "head request timed out"),
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Process A: mine on the head whenever the Proof-of-Transaction allows.
+async fn process_a(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(inner.config.timing.mine_check);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let mined = {
+            let mut core = inner.core();
+            match core.maybe_mine(unix_now()) {
+                Ok(Some(produced)) => {
+                    inner.persist(&core);
+                    Some(produced)
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!("producing the next state: {e}");
+                    None
+                }
+            }
+        };
+        if let Some(produced) = mined {
+            let head = ChainPoint {
+                root: produced.root,
+                number: produced.block.number(),
+            };
+            tracing::debug!(number = head.number, "mined {}", head.root);
+            inner.emit(NodeEvent::Mined {
+                head,
+                transactions: produced.transactions.len(),
+            });
+        }
+    }
+}
+
+/// Process B: each poll, vote if the pass is ready, then ask the next peers.
+async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let timing = inner.config.timing.clone();
+    let mut tick = tokio::time::interval(timing.poll_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let mut events = Vec::new();
+        let asks = {
+            let mut core = inner.core();
+            if core.ready_to_vote(timing.pass_timeout) {
+                match core.evaluate() {
+                    Ok(outcome) => {
+                        if let Some((root, number)) = outcome.head {
+                            events.push(NodeEvent::HeadChanged {
+                                head: ChainPoint { root, number },
+                                reorg_depth: outcome.reorg_depth,
+                            });
+                        }
+                        if let Some((root, number)) = outcome.safety {
+                            events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
+                        }
+                        if outcome.head.is_some() || outcome.safety.is_some() {
+                            inner.persist(&core);
+                        }
+                    }
+                    Err(e) => tracing::error!("evaluating the pass: {e}"),
+                }
+                core.start_pass();
+            } else if core.pass_stalled(timing.pass_timeout) {
+                core.start_pass();
+            }
+            let mut asks = Vec::new();
+            let mut rng = lock(&inner.rng);
+            while let Next::Peer(peer) = core.planner.next(&mut *rng) {
+                let addrs = core.addresses.get(&peer).cloned().unwrap_or_default();
+                asks.push((peer, addrs));
+            }
+            let transactions = core.gossip();
+            (asks, transactions)
+        };
+        for event in events {
+            inner.emit(event);
+        }
+        let (asks, transactions) = asks;
+        let mut workers = lock(&inner.workers);
+        while workers.try_join_next().is_some() {}
+        for (peer, addrs) in asks {
+            let worker = inner.clone();
+            let transactions = transactions.clone();
+            workers.spawn(async move { ask_peer(worker, peer, addrs, transactions).await });
+        }
+    }
+}
+
+/// Asks one peer for its head, fetches the blocks behind it with Graphsync
+/// and hands the view to the vote.
+async fn ask_peer(
+    inner: Arc<Inner>,
+    peer: PeerId,
+    addrs: Vec<Multiaddr>,
+    transactions: Vec<tau_state::SignedTransaction>,
+) {
+    let timing = &inner.config.timing;
+    inner.command(Command::DialPeer(peer, addrs));
+    let mut control = inner.control.clone();
+    let opened = tokio::time::timeout(
+        timing.request_timeout,
+        control.open_stream(peer, HEAD_PROTOCOL),
+    )
+    .await;
+    let mut stream = match opened {
+        Ok(Ok(stream)) => stream,
+        _ => {
+            inner.core().unreachable(peer);
+            return;
+        }
+    };
+    let request = HeadRequest {
+        chain: inner.config.chain.chain_id.as_str().to_string(),
+        transactions,
+    };
+    let answer = match protocol::ask(&mut stream, &peer, &request, timing.request_timeout).await {
+        Ok(answer) => answer,
+        Err(e @ (Error::BadMessage { .. } | Error::TooLarge { .. })) => {
+            inner.core().strike(peer, true);
+            inner.mark(peer, format!("garbage on {HEAD_PROTOCOL}: {e}"));
+            return;
+        }
+        Err(e) => {
+            tracing::debug!(%peer, "head request failed: {e}");
+            inner.core().unreachable(peer);
+            return;
+        }
+    };
+    drop(stream);
+    {
+        let mut core = inner.core();
+        for (other, addrs, mining) in answer.peer_addrs() {
+            if mining {
+                core.add_peer(other, addrs);
+            }
+        }
+    }
+    let selector = Selector::explore_all_recursively(timing.fetch_depth);
+    let mut last_target = None;
+    for _ in 0..timing.fetch_rounds {
+        let received = inner.core().receive(peer, &answer);
+        let target = match received {
+            Received::Counted | Received::Ignored => return,
+            Received::Forged(reason) => {
+                inner.mark(peer, format!("forged chain: {reason}"));
+                return;
+            }
+            Received::Incomplete(missing) => missing.unwrap_or(answer.head),
+        };
+        if last_target == Some(target) {
+            // The peer's blocks did not fill the gap: it withholds.
+            let marked = inner.core().strike(peer, false);
+            if marked {
+                inner.mark(peer, "withholds blocks".into());
+            }
+            return;
+        }
+        last_target = Some(target);
+        let fetched = match inner
+            .graphsync
+            .request(peer, target, &selector, Extensions::default())
+        {
+            Ok(handle) => handle.finish().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = fetched {
+            let fatal = is_forged_response(&e);
+            let marked = inner.core().strike(peer, fatal);
+            tracing::debug!(%peer, "fetching {target}: {e}");
+            if marked {
+                inner.mark(peer, format!("graphsync: {e}"));
+            }
+            return;
+        }
+    }
+}
+
+/// Whether a Graphsync failure proves the responder sent wrong data (as
+/// opposed to a slow or missing peer).
+fn is_forged_response(e: &tau_graphsync::Error) -> bool {
+    use tau_graphsync::Error as G;
+    matches!(
+        e,
+        G::UnexpectedBlock(_)
+            | G::UnexpectedLink { .. }
+            | G::ExtraLink(_)
+            | G::BlockDecode { .. }
+            | G::InvalidMessage(_)
+            | G::Cbor(_)
+            | G::FrameTooLarge { .. }
+            | G::InconsistentStatus { .. }
+    )
+}
+
+/// What an application holds: queries, transactions, attachments, events,
+/// shutdown. Clones share the node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("peer_id", &self.inner.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeHandle {
+    /// The libp2p peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.local
+    }
+
+    /// The node's TAU address.
+    pub fn address(&self) -> Address {
+        self.inner.core().address()
+    }
+
+    /// Addresses it listens on.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        lock(&self.inner.listen_addrs).clone()
+    }
+
+    /// The first listen address with `/p2p/<peer id>`: what another node
+    /// bootstraps from.
+    pub fn dial_addr(&self) -> Option<Multiaddr> {
+        self.listen_addrs()
+            .into_iter()
+            .next()
+            .map(|a| a.with(Protocol::P2p(self.inner.local)))
+    }
+
+    /// The chain over the node's store, for any read (history, proofs, outputs).
+    pub fn chain(&self) -> Chain<tau_graphsync::net::SharedStore> {
+        self.inner.core().chain.clone()
+    }
+
+    /// The head.
+    pub fn head(&self) -> ChainPoint {
+        let core = self.inner.core();
+        let e = core.head_entry();
+        ChainPoint {
+            root: e.root,
+            number: e.number,
+        }
+    }
+
+    /// The safety point, if one was reached.
+    pub fn safety(&self) -> Option<ChainPoint> {
+        self.inner.core().safety().map(|e| ChainPoint {
+            root: e.root,
+            number: e.number,
+        })
+    }
+
+    /// Balance of `address` at the head (0 for no account).
+    pub fn balance(&self, address: &Address) -> Result<u64> {
+        let core = self.inner.core();
+        Ok(core.chain.balance(&core.head, address)?.unwrap_or(0))
+    }
+
+    /// Nonce of `address` at the head.
+    pub fn nonce(&self, address: &Address) -> Result<u64> {
+        let core = self.inner.core();
+        Ok(core.chain.nonce(&core.head, address)?)
+    }
+
+    /// Sends `amount` to `receiver` with `fee` (opt 1). Returns a ticket for
+    /// [`included`](Self::included); the transaction is signed with the next
+    /// free nonce, re-signed if the chain moves first, handed to every peer
+    /// asked and put in this node's own blocks.
+    pub fn send(&self, receiver: Address, amount: u64, fee: u64) -> Result<u64> {
+        self.inner
+            .core()
+            .submit(TxBody::Wiring { receiver, amount }, fee)
+    }
+
+    /// Publishes a message (opt 2), optionally with an attachment.
+    pub fn message(
+        &self,
+        text: impl Into<String>,
+        attachment: Option<AttachmentRef>,
+        fee: u64,
+    ) -> Result<u64> {
+        let text = text.into();
+        if text.len() > self.inner.config.chain.max_message_len {
+            return Err(Error::Config("message longer than max_message_len"));
+        }
+        self.inner
+            .core()
+            .submit(TxBody::Message { text, attachment }, fee)
+    }
+
+    /// For a ticket of [`send`](Self::send) or [`message`](Self::message):
+    /// `Some(Some(n))` included in block `n` on the head chain, `Some(None)`
+    /// pending, `None` included at the safety point (and forgotten) or unknown.
+    pub fn included(&self, ticket: u64) -> Option<Option<u64>> {
+        self.inner.core().ticket(ticket)
+    }
+
+    /// Own transactions not yet under the safety point.
+    pub fn pending_transactions(&self) -> usize {
+        self.inner.core().pending_own()
+    }
+
+    /// Packs and stores the file or directory at `path` as an attachment.
+    pub async fn attach_put(&self, path: &Path) -> Result<tau_attach::Uploaded> {
+        let store = self.inner.store.blocks().clone();
+        let config = self.inner.config.attach;
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || tau_attach::upload(&store, &path, &config))
+            .await
+            .map_err(|e| Error::Network(format!("upload task: {e}")))?
+            .map_err(Error::from)
+    }
+
+    /// Process C: downloads the attachment `root` from `peers` over Graphsync
+    /// (sections in parallel, each verified, liars dropped; gives up after
+    /// `rounds` rounds).
+    pub async fn attach_get(
+        &self,
+        root: Cid,
+        peers: &[PeerId],
+        rounds: u32,
+    ) -> Result<tau_attach::DownloadReport> {
+        let store = self.inner.store.blocks().clone();
+        let config = self.inner.config.attach;
+        let runtime = tokio::runtime::Handle::current();
+        let timeout = self.inner.config.timing.request_timeout;
+        let sources: Vec<GraphsyncSource> = peers
+            .iter()
+            .map(|p| {
+                let addrs = self
+                    .inner
+                    .core()
+                    .addresses
+                    .get(p)
+                    .cloned()
+                    .unwrap_or_default();
+                self.inner.command(Command::DialPeer(*p, addrs));
+                GraphsyncSource::new(
+                    self.inner.graphsync.clone(),
+                    store.clone(),
+                    *p,
+                    runtime.clone(),
+                    timeout,
+                )
+            })
+            .collect();
+        let options = tau_attach::DownloadOptions {
+            max_rounds: Some(rounds.max(1)),
+            ..Default::default()
+        };
+        tokio::task::spawn_blocking(move || {
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let refs: Vec<&dyn tau_attach::Source> = sources
+                .iter()
+                .map(|s| s as &dyn tau_attach::Source)
+                .collect();
+            tau_attach::download(&store, &root, &refs, &config, &options, &cancel, &|_| {})
+        })
+        .await
+        .map_err(|e| Error::Network(format!("download task: {e}")))?
+        .map_err(Error::from)
+    }
+
+    /// Unpacks a stored attachment into `dir`.
+    pub async fn attach_export(&self, root: Cid, dir: &Path) -> Result<tau_attach::Exported> {
+        let store = self.inner.store.blocks().clone();
+        let config = self.inner.config.attach;
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || tau_attach::export(&store, &root, &dir, &config))
+            .await
+            .map_err(|e| Error::Network(format!("export task: {e}")))?
+            .map_err(Error::from)
+    }
+
+    /// The node's events (each subscriber sees those after it subscribed).
+    pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Pauses or resumes process A (a mining node only).
+    pub fn set_mining(&self, enabled: bool) {
+        self.inner.core().mining_enabled = enabled;
+    }
+
+    /// Peers known (with addresses).
+    pub fn peers(&self) -> Vec<PeerId> {
+        self.inner.core().addresses.keys().copied().collect()
+    }
+
+    /// Peers marked dishonest.
+    pub fn marked_peers(&self) -> Vec<PeerId> {
+        self.inner.core().marked.iter().copied().collect()
+    }
+
+    /// Dials `addr` (e.g. a peer's [`dial_addr`](Self::dial_addr)).
+    pub fn dial(&self, addr: Multiaddr) {
+        self.inner.command(Command::Dial(addr));
+    }
+
+    /// Stops the node: tasks end, head, safety point and peers are written,
+    /// the swarm closes and the store is closed once the last handle drops.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.inner.shutdown.send(true);
+        {
+            let core = self.inner.core();
+            self.inner.persist(&core);
+        }
+        self.inner.persist_peers();
+        let (done, stopped) = oneshot::channel();
+        self.inner.command(Command::Stop(done));
+        let _ = tokio::time::timeout(Duration::from_secs(5), stopped).await;
+        let tasks: Vec<JoinHandle<()>> = lock(&self.inner.tasks).drain(..).collect();
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        let mut workers = std::mem::take(&mut *lock(&self.inner.workers));
+        workers.abort_all();
+        while workers.join_next().await.is_some() {}
+        tracing::info!(peer = %self.inner.local, "node stopped");
+        Ok(())
+    }
+}

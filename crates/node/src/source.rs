@@ -1,0 +1,67 @@
+//! Process C's network side: a [`tau_attach::Source`] that fetches one block
+//! from one peer with a Graphsync request (selector: the block itself).
+//!
+//! The downloader calls `fetch` from its own worker threads; each call blocks
+//! on the node's tokio runtime until the verified block is in the store.
+
+use std::time::Duration;
+
+use cid::Cid;
+use libp2p::PeerId;
+use tau_graphsync::net::{Graphsync, SharedStore};
+use tau_graphsync::{Extensions, Selector};
+
+/// One peer as a block source for attachment downloads.
+pub(crate) struct GraphsyncSource {
+    graphsync: Graphsync,
+    store: SharedStore,
+    peer: PeerId,
+    runtime: tokio::runtime::Handle,
+    timeout: Duration,
+}
+
+impl GraphsyncSource {
+    pub(crate) fn new(
+        graphsync: Graphsync,
+        store: SharedStore,
+        peer: PeerId,
+        runtime: tokio::runtime::Handle,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            graphsync,
+            store,
+            peer,
+            runtime,
+            timeout,
+        }
+    }
+}
+
+impl tau_attach::Source for GraphsyncSource {
+    fn name(&self) -> String {
+        self.peer.to_string()
+    }
+
+    fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, String> {
+        if let Ok(Some(data)) = self.store.get(cid) {
+            return Ok(data);
+        }
+        let request = self
+            .graphsync
+            .request(self.peer, *cid, &Selector::Matcher, Extensions::default())
+            .map_err(|e| e.to_string())?;
+        let outcome = self
+            .runtime
+            .block_on(async { tokio::time::timeout(self.timeout, request.finish()).await });
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(format!("no answer within {:?}", self.timeout)),
+        }
+        self.store
+            .get(cid)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} did not send {cid}", self.peer))
+    }
+}

@@ -1,0 +1,89 @@
+//! Helpers shared by the multi-node tests: a devnet of N nodes on 127.0.0.1.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use tau_keys::Keypair;
+use tau_node::{local_devnet, GenesisBlocks, Node, NodeBuilder, NodeHandle};
+use tau_state::Genesis;
+
+pub const FUNDS: u64 = 1_000_000;
+
+pub struct Net {
+    pub keys: Vec<Keypair>,
+    pub genesis: GenesisBlocks,
+    pub chain: tau_state::Params,
+    pub cbc: tau_cbc::Params,
+}
+
+impl Net {
+    pub fn new(n: usize, seed: u8) -> Self {
+        let keys: Vec<Keypair> = (0..n)
+            .map(|i| Keypair::from_bytes(&[seed.wrapping_add(i as u8 + 1); 32]).unwrap())
+            .collect();
+        let (chain, cbc) = local_devnet(n);
+        let allocations = keys
+            .iter()
+            .fold(Genesis::new(tau_node::unix_now()), |g, k| {
+                g.allocate(k.address(), FUNDS)
+            });
+        let genesis = GenesisBlocks::new(&allocations, &keys[0], &chain).unwrap();
+        Self {
+            keys,
+            genesis,
+            chain,
+            cbc,
+        }
+    }
+
+    pub fn builder(&self, i: usize) -> NodeBuilder {
+        Node::builder()
+            .key(self.keys[i].clone())
+            .params(self.chain.clone(), self.cbc.clone())
+            .genesis(self.genesis.clone())
+            .rng_seed(i as u64)
+    }
+
+    /// Starts nodes 0..n, each bootstrapping from node 0.
+    pub async fn start(&self, n: usize) -> Vec<NodeHandle> {
+        let first = self.builder(0).start().await.unwrap();
+        let addr = first.dial_addr().unwrap();
+        let mut nodes = vec![first];
+        for i in 1..n {
+            nodes.push(
+                self.builder(i)
+                    .bootstrap(addr.clone())
+                    .start()
+                    .await
+                    .unwrap(),
+            );
+        }
+        nodes
+    }
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes.
+pub async fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `f` with a hard limit.
+pub async fn bounded<T>(limit: Duration, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(limit, f)
+        .await
+        .expect("test timed out")
+}
+
+/// Whether every node holds the same safety point at or above `min`.
+pub fn common_safety(nodes: &[NodeHandle], min: u64) -> bool {
+    let first = nodes[0].safety();
+    first.is_some_and(|s| s.number >= min) && nodes.iter().all(|n| n.safety() == first)
+}

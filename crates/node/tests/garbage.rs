@@ -1,0 +1,87 @@
+//! Peers that answer garbage or a forged head on `/tau/head/1.0.0` are
+//! marked and disconnected; the node keeps mining and agreeing with the
+//! honest peer. Stops by itself.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tau_graphsync::net::{Config, TcpNode};
+use tau_hamt::block::DAG_CBOR;
+use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_node::protocol::{self, HeadAnswer, HEAD_PROTOCOL};
+
+use common::{bounded, wait_for, Net};
+
+/// A peer whose head protocol answers `answer` bytes (framed) to everyone.
+async fn liar(
+    answer: Vec<u8>,
+    store: Arc<MemoryBlockstore>,
+) -> (TcpNode, tau_graphsync::net::Graphsync) {
+    let node = TcpNode::spawn().await.unwrap();
+    let graphsync = node.start_graphsync(store, Config::default()).unwrap();
+    let mut incoming = node.control().accept(HEAD_PROTOCOL).unwrap();
+    tokio::spawn(async move {
+        while let Some((_, mut stream)) = incoming.next().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let _ = protocol::read_frame(&mut stream).await;
+                let _ = protocol::write_frame(&mut stream, &answer).await;
+            });
+        }
+    });
+    (node, graphsync)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_forged_heads_mark_the_peer_and_the_node_keeps_running() {
+    bounded(Duration::from_secs(60), async {
+        let net = Net::new(2, 90);
+        let nodes = net.start(2).await;
+
+        // Liar 1: bytes that are not DAG-CBOR.
+        let (garbage, _gs1) = liar(b"\xffthis is not a head".to_vec(), Arc::default()).await;
+        // Liar 2: a well-formed answer whose head is a block that is no state.
+        let store = Arc::new(MemoryBlockstore::new());
+        let bogus = store
+            .put(
+                DAG_CBOR,
+                &serde_ipld_dagcbor::to_vec(&vec![1u64, 2, 3]).unwrap(),
+            )
+            .unwrap();
+        let forged = HeadAnswer {
+            head: bogus,
+            number: 1_000,
+            safety: Some(bogus),
+            mining: true,
+            seen: Vec::new(),
+            peers: Vec::new(),
+        };
+        let (forger, _gs2) = liar(protocol::encode(&forged).unwrap(), store).await;
+
+        for liar in [&garbage, &forger] {
+            liar.connect(nodes[0].peer_id(), nodes[0].listen_addrs()[0].clone())
+                .await
+                .unwrap();
+        }
+        wait_for(Duration::from_secs(20), "both liars marked", || {
+            let marked = nodes[0].marked_peers();
+            marked.contains(&garbage.peer_id()) && marked.contains(&forger.peer_id())
+        })
+        .await;
+        // The node keeps mining with its honest peer and never adopts the forgery.
+        let head = nodes[0].head().number;
+        wait_for(Duration::from_secs(20), "more blocks", || {
+            nodes[0].head().number >= head + 2 && nodes[0].safety().is_some()
+        })
+        .await;
+        assert!(!nodes[0].marked_peers().contains(&nodes[1].peer_id()));
+        assert_ne!(nodes[0].safety().unwrap().root, bogus);
+        for n in nodes {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}
