@@ -15,7 +15,9 @@
 //! * [`SafetyTracker`]: the safety point only moves forward along one chain;
 //! * [`fork_choice`]: the heaviest chain holding the safety point, never one
 //!   that reverts it, no reorganization deeper than the mutable range;
-//! * [`Planner`]: process B's random walk over peers and relays, passes and restarts.
+//! * [`Planner`]: process B's random walk over peers and relays, passes and restarts;
+//! * [`evaluate_pass`]: a completed pass evaluated in the one order every
+//!   node follows (vote, endorsement, fork choice).
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -56,6 +58,7 @@ mod error;
 mod fork;
 mod oracle;
 mod params;
+mod pass;
 mod planner;
 mod safety;
 pub mod sim;
@@ -66,6 +69,7 @@ pub use error::{Error, Result};
 pub use fork::{fork_choice, ForkChoice};
 pub use oracle::{clique_fault_tolerance, ghost_estimate, Message};
 pub use params::{Params, ThresholdBase};
+pub use pass::{evaluate_pass, Pass, PassOutcome};
 pub use planner::{Mode, Next, Planner};
 pub use safety::{views_relation, SafetyTracker, SafetyUpdate};
 pub use view::{is_ancestor, ChainView, ValidatedRoots, ViewEntry};

@@ -10,8 +10,7 @@ use std::time::Instant;
 use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use tau_cbc::{
-    clique_fault_tolerance, endorsed_point, fork_choice, is_ancestor, safety_point, views_relation,
-    ChainView, ForkChoice, Message, Mode, Planner, SafetyPoint, SafetyTracker, SafetyUpdate,
+    evaluate_pass, ChainView, ForkChoice, Message, Mode, Pass, Planner, SafetyPoint, SafetyTracker,
     ValidatedRoots, ViewEntry,
 };
 use tau_graphsync::net::SharedStore;
@@ -293,54 +292,21 @@ impl Core {
         let params = self.params.clone();
         let before = self.safety().map(|e| e.root);
         let mut outcome = Outcome::default();
-        let mut views = self.views.clone();
-        views.insert(self.local, self.view.clone());
-        let known = self.planner.mining_peers().len() + 1;
-        if let Ok(Some(mut point)) = safety_point(&params, known, &views) {
-            let mut messages: Vec<Message<PeerId>> = self.messages.values().cloned().collect();
-            messages.push(Message {
-                sender: self.local,
-                estimate: self.head,
-                seen: self.seen(),
-            });
-            let target = point.entry.root;
-            let agrees = |root: &Cid| {
-                views.values().any(|v| match (v.get(root), v.get(&target)) {
-                    (Some(r), Some(t)) => r.number >= t.number,
-                    _ => false,
-                })
-            };
-            point.fault_tolerance = clique_fault_tolerance(&messages, agrees);
-            if !params.require_clique || point.fault_tolerance.is_some() {
-                let chain = &self.chain;
-                let relation = |old: &ViewEntry, new: &ViewEntry| {
-                    views_relation(&views, old, new).or_else(|| is_ancestor(chain, old, &new.root))
-                };
-                if let SafetyUpdate::Conflict(_) = self.tracker.update_with(point, relation) {
-                    outcome.conflicts += 1;
-                }
-            }
-        }
-        let mut reports = self.reports.clone();
-        if let Some(mine) = self.tracker.current() {
-            reports.insert(self.local, mine.entry.clone());
-        }
-        let chain = &self.chain;
-        let relation = |old: &ViewEntry, new: &ViewEntry| {
-            views_relation(&views, old, new).or_else(|| is_ancestor(chain, old, &new.root))
-        };
-        if let Some(entry) = endorsed_point(&params, known, &reports, relation) {
-            let endorsed = SafetyPoint {
-                entry,
-                support: 0,
-                traversed: views.len(),
-                fault_tolerance: None,
-            };
-            if let SafetyUpdate::Conflict(_) = self.tracker.update_with(endorsed, relation) {
-                outcome.conflicts += 1;
-            }
-        }
-        match fork_choice(&params, &self.view, self.tracker.current(), views.values()) {
+        let decided = evaluate_pass(
+            &params,
+            &self.chain,
+            &mut self.tracker,
+            Pass {
+                local: &self.local,
+                own_view: &self.view,
+                views: &self.views,
+                messages: &self.messages,
+                reports: &self.reports,
+                known_mining: self.planner.mining_peers().len(),
+            },
+        );
+        outcome.conflicts += decided.conflicts;
+        match decided.choice {
             ForkChoice::Keep => {}
             ForkChoice::Switch { head, reorg_depth } => {
                 self.set_head(head.root)?;

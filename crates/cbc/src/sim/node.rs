@@ -9,13 +9,12 @@ use tau_state::{Chain, StateKey};
 
 use super::transfer::missing_blocks;
 use super::{state_error, Behaviour, SimConfig};
-use crate::oracle::{clique_fault_tolerance, Message};
+use crate::oracle::Message;
 use crate::params::Params;
 use crate::planner::{Mode, Planner};
-use crate::safety::{SafetyTracker, SafetyUpdate};
+use crate::safety::SafetyTracker;
 use crate::view::{ChainView, ValidatedRoots};
-use crate::vote::safety_point;
-use crate::{fork_choice, ForkChoice, Result};
+use crate::{ForkChoice, Result};
 
 pub(crate) struct SimNode {
     pub(crate) id: usize,
@@ -298,57 +297,21 @@ impl SimNode {
             refused_reorgs: 0,
             reorg_depth: 0,
         };
-        let mut views = self.views.clone();
-        views.insert(self.id, self.view.clone());
-        let known = self.planner.mining_peers().len() + 1;
-        if let Ok(Some(mut point)) = safety_point(params, known, &views) {
-            let mut messages: Vec<Message<usize>> = self.messages.values().cloned().collect();
-            messages.push(Message {
-                sender: self.id,
-                estimate: self.head,
-                seen: self.seen(),
-            });
-            let target = point.entry.root;
-            let agrees = |root: &Cid| {
-                views.values().any(|v| match (v.get(root), v.get(&target)) {
-                    (Some(r), Some(t)) => r.number >= t.number,
-                    _ => false,
-                })
-            };
-            point.fault_tolerance = clique_fault_tolerance(&messages, agrees);
-            if !params.require_clique || point.fault_tolerance.is_some() {
-                let chain = &self.chain;
-                let relation = |old: &crate::ViewEntry, new: &crate::ViewEntry| {
-                    crate::views_relation(&views, old, new)
-                        .or_else(|| crate::is_ancestor(chain, old, &new.root))
-                };
-                if let SafetyUpdate::Conflict(_) = self.tracker.update_with(point, relation) {
-                    outcome.conflicts += 1;
-                }
-            }
-        }
-        // Adopt what enough peers already found safe.
-        let mut reports = self.reports.clone();
-        if let Some(mine) = self.tracker.current() {
-            reports.insert(self.id, mine.entry.clone());
-        }
-        let chain = &self.chain;
-        let relation = |old: &crate::ViewEntry, new: &crate::ViewEntry| {
-            crate::views_relation(&views, old, new)
-                .or_else(|| crate::is_ancestor(chain, old, &new.root))
-        };
-        if let Some(entry) = crate::endorsed_point(params, known, &reports, relation) {
-            let endorsed = crate::SafetyPoint {
-                entry,
-                support: 0,
-                traversed: views.len(),
-                fault_tolerance: None,
-            };
-            if let SafetyUpdate::Conflict(_) = self.tracker.update_with(endorsed, relation) {
-                outcome.conflicts += 1;
-            }
-        }
-        let choice = fork_choice(params, &self.view, self.tracker.current(), views.values());
+        let decided = crate::evaluate_pass(
+            params,
+            &self.chain,
+            &mut self.tracker,
+            crate::Pass {
+                local: &self.id,
+                own_view: &self.view,
+                views: &self.views,
+                messages: &self.messages,
+                reports: &self.reports,
+                known_mining: self.planner.mining_peers().len(),
+            },
+        );
+        outcome.conflicts += decided.conflicts;
+        let choice = decided.choice;
         match choice {
             ForkChoice::Keep => {}
             ForkChoice::Switch { head, reorg_depth } => {
