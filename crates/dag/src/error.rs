@@ -12,28 +12,9 @@ pub enum Error {
     /// The block store failed (includes CID mismatches of stored blocks).
     #[error(transparent)]
     Store(#[from] tau_hamt::Error),
-    /// Bytes that do not decode as the expected object.
-    #[error("cannot decode {what}: {reason}")]
-    Decode {
-        /// What was being decoded.
-        what: &'static str,
-        /// The decoder's message.
-        reason: String,
-    },
-    /// Bytes that decode but are not the object's canonical encoding.
-    #[error("{what} is not canonically encoded")]
-    NonCanonical {
-        /// What was being decoded.
-        what: &'static str,
-    },
-    /// An object could not be encoded.
-    #[error("cannot encode {what}: {reason}")]
-    Encode {
-        /// What was being encoded.
-        what: &'static str,
-        /// The encoder's message.
-        reason: String,
-    },
+    /// Bytes that do not decode, are not canonical, or an object that does not encode.
+    #[error(transparent)]
+    Codec(#[from] tau_hamt::canonical::CodecError),
     /// The encoded unit is larger than `Params::max_unit_size`.
     #[error("unit of {size} bytes exceeds the limit {max}")]
     Oversize {

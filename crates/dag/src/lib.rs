@@ -56,7 +56,6 @@
 
 mod attestors;
 mod best_parent;
-mod codec;
 mod dag;
 mod error;
 pub mod id;

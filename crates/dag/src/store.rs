@@ -12,7 +12,6 @@ use tau_hamt::block::DAG_CBOR;
 use tau_hamt::Blockstore;
 
 use crate::attestors::Attestors;
-use crate::codec;
 use crate::dag::Dag;
 use crate::params::Params;
 use crate::unit::{Unit, VerifiedUnit};
@@ -47,7 +46,7 @@ impl<BS: Blockstore> Dag<BS> {
             genesis: self.genesis(),
             free,
         };
-        let bytes = codec::encode("dag root", &root)?;
+        let bytes = tau_hamt::canonical::encode("dag root", &root)?;
         Ok(self.store().put(DAG_CBOR, &bytes)?)
     }
 
@@ -61,7 +60,7 @@ impl<BS: Blockstore> Dag<BS> {
         let bytes = store
             .get(root)?
             .ok_or_else(|| Error::MissingUnit(Box::new(*root)))?;
-        let record: DagRoot = codec::decode_strict("dag root", &bytes)?;
+        let record: DagRoot = tau_hamt::canonical::decode_canonical("dag root", &bytes)?;
         let genesis = load_unit(&store, &record.genesis, &params)?;
         // Parents-first order by an iterative depth-first walk from the free units.
         let mut order = Vec::new();

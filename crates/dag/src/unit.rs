@@ -9,7 +9,6 @@ use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_keys::{Address, Keypair, Signature};
 
-use crate::codec;
 use crate::id::{digest_of, unit_id, Digest};
 use crate::message::{Input, Message};
 use crate::params::Params;
@@ -37,7 +36,7 @@ pub struct UnsignedUnit {
 impl UnsignedUnit {
     /// The digest every author signs: BLAKE2b-256 of the DAG-CBOR encoding.
     pub fn signing_digest(&self) -> Result<[u8; 32]> {
-        Ok(tau_keys::blake2b_256(&codec::encode(
+        Ok(tau_keys::blake2b_256(&tau_hamt::canonical::encode(
             "unsigned unit",
             self,
         )?))
@@ -85,12 +84,12 @@ impl Unit {
                 max: params.max_unit_size,
             });
         }
-        codec::decode_strict("unit", bytes)
+        Ok(tau_hamt::canonical::decode_canonical("unit", bytes)?)
     }
 
     /// The canonical DAG-CBOR encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode("unit", self)
+        Ok(tau_hamt::canonical::encode("unit", self)?)
     }
 
     /// Whether this is a TrustME (attestation) unit: it carries a TrustME message.

@@ -41,6 +41,7 @@ pub mod block;
 pub mod blockstore;
 mod bucket;
 mod bulk;
+pub mod canonical;
 mod cbor;
 mod config;
 mod diff;

@@ -4,7 +4,6 @@ use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_keys::{Address, Keypair, Signature};
 
-use crate::codec;
 use crate::digest::Digest;
 use crate::params::ChainId;
 use crate::tx::SignedTransaction;
@@ -42,7 +41,7 @@ pub struct UnsignedBlock {
 impl UnsignedBlock {
     /// The digest the miner signs: BLAKE2b-256 of the DAG-CBOR encoding.
     pub fn signing_digest(&self) -> Result<Digest> {
-        Ok(Digest::of(&[&codec::encode("block", self)?]))
+        Ok(Digest::of(&[&tau_hamt::canonical::encode("block", self)?]))
     }
 
     /// Signs the block with the miner's key.
@@ -57,13 +56,19 @@ impl UnsignedBlock {
 
 /// The DAG-CBOR list block of a block's transactions.
 pub fn encode_transactions(transactions: &[SignedTransaction]) -> Result<Vec<u8>> {
-    codec::encode("transaction list", &transactions)
+    Ok(tau_hamt::canonical::encode(
+        "transaction list",
+        &transactions,
+    )?)
 }
 
 /// Decodes a block's transaction list, requiring its canonical encoding
 /// (signatures unchecked).
 pub fn decode_transactions(bytes: &[u8]) -> Result<Vec<SignedTransaction>> {
-    codec::decode_strict("transaction list", bytes)
+    Ok(tau_hamt::canonical::decode_canonical(
+        "transaction list",
+        bytes,
+    )?)
 }
 
 /// A signed block, encoded `[unsigned, signature]` and stored as its own
@@ -79,12 +84,12 @@ pub struct Block {
 impl Block {
     /// Decodes a block, requiring its canonical encoding (signature unchecked).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        codec::decode_strict("block", bytes)
+        Ok(tau_hamt::canonical::decode_canonical("block", bytes)?)
     }
 
     /// The canonical DAG-CBOR encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode("block", self)
+        Ok(tau_hamt::canonical::encode("block", self)?)
     }
 
     /// Checks that the signature recovers to the miner.

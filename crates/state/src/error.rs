@@ -105,28 +105,9 @@ pub enum Error {
     /// A `Params` value is inconsistent.
     #[error("invalid params: {0}")]
     InvalidParams(&'static str),
-    /// Bytes that do not decode as the expected object.
-    #[error("cannot decode {what}: {reason}")]
-    Decode {
-        /// What was being decoded.
-        what: &'static str,
-        /// The decoder's message.
-        reason: String,
-    },
-    /// Bytes that decode but are not the object's canonical encoding.
-    #[error("{what} is not canonically encoded")]
-    NonCanonical {
-        /// What was being decoded.
-        what: &'static str,
-    },
-    /// An object could not be encoded.
-    #[error("cannot encode {what}: {reason}")]
-    Encode {
-        /// What was being encoded.
-        what: &'static str,
-        /// The encoder's message.
-        reason: String,
-    },
+    /// Bytes that do not decode, are not canonical, or an object that does not encode.
+    #[error(transparent)]
+    Codec(#[from] tau_hamt::canonical::CodecError),
     /// A state key's bytes do not name any key.
     #[error("not a state key: {0:02x?}")]
     BadKey(Vec<u8>),

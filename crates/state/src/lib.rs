@@ -63,7 +63,6 @@
 
 mod block;
 mod chain;
-mod codec;
 mod digest;
 mod error;
 mod execute;

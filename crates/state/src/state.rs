@@ -67,9 +67,11 @@ impl<BS: Blockstore> State<BS> {
     /// Sets `key` to `value`.
     pub fn set<T: Serialize>(&mut self, key: &StateKey, value: &T) -> Result<()> {
         self.scratch.clear();
-        serde_ipld_dagcbor::to_writer(&mut self.scratch, value).map_err(|e| Error::Encode {
-            what: "state value",
-            reason: e.to_string(),
+        serde_ipld_dagcbor::to_writer(&mut self.scratch, value).map_err(|e| {
+            tau_hamt::canonical::CodecError::Encode {
+                what: "state value",
+                reason: e.to_string(),
+            }
         })?;
         self.hamt.set_encoded(key.to_bytes(), &self.scratch)?;
         Ok(())

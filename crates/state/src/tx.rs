@@ -10,7 +10,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_keys::{Address, Keypair, Signature};
 
-use crate::codec;
 use crate::digest::Digest;
 use crate::error::TxError;
 use crate::params::{ChainId, Params};
@@ -213,7 +212,10 @@ pub struct Transaction {
 impl Transaction {
     /// The digest that is signed: BLAKE2b-256 of the DAG-CBOR encoding.
     pub fn signing_digest(&self) -> Result<Digest> {
-        Ok(Digest::of(&[&codec::encode("transaction", self)?]))
+        Ok(Digest::of(&[&tau_hamt::canonical::encode(
+            "transaction",
+            self,
+        )?]))
     }
 
     /// Signs the transaction with the sender's key.
@@ -251,7 +253,7 @@ impl Transaction {
             }
         }
         if let Some(profile) = &self.profile {
-            let len = codec::encode("profile", profile)
+            let len = tau_hamt::canonical::encode("profile", profile)
                 .map(|b| b.len())
                 .unwrap_or(usize::MAX);
             if len > params.max_profile_len {
@@ -298,12 +300,15 @@ impl SignedTransaction {
     /// Decodes a signed transaction, requiring its canonical encoding.
     /// Does not check the signature (see [`verify_signature`](Self::verify_signature)).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        codec::decode_strict("signed transaction", bytes)
+        Ok(tau_hamt::canonical::decode_canonical(
+            "signed transaction",
+            bytes,
+        )?)
     }
 
     /// The canonical DAG-CBOR encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode("signed transaction", self)
+        Ok(tau_hamt::canonical::encode("signed transaction", self)?)
     }
 
     /// The transaction id: BLAKE2b-256 of the signed encoding.

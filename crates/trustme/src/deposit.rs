@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_keys::{blake2b_256_concat, Address};
 
-use crate::codec;
 use crate::params::Params;
 use crate::{Error, Result};
 
@@ -36,12 +35,15 @@ pub struct DepositPayload {
 impl DepositPayload {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode("deposit payload", self)
+        Ok(tau_hamt::canonical::encode("deposit payload", self)?)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        codec::decode_strict("deposit payload", bytes)
+        Ok(tau_hamt::canonical::decode_canonical(
+            "deposit payload",
+            bytes,
+        )?)
     }
 }
 

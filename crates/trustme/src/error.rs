@@ -21,28 +21,9 @@ pub enum Error {
     /// A signature or key failed.
     #[error(transparent)]
     Keys(#[from] tau_keys::Error),
-    /// Bytes that do not decode as the expected payload.
-    #[error("cannot decode {what}: {reason}")]
-    Decode {
-        /// What was being decoded.
-        what: &'static str,
-        /// The decoder's message.
-        reason: String,
-    },
-    /// A payload that decodes but is not canonically encoded.
-    #[error("{what} is not canonically encoded")]
-    NonCanonical {
-        /// What was being decoded.
-        what: &'static str,
-    },
-    /// A payload could not be encoded.
-    #[error("cannot encode {what}: {reason}")]
-    Encode {
-        /// What was being encoded.
-        what: &'static str,
-        /// The encoder's message.
-        reason: String,
-    },
+    /// Bytes that do not decode, are not canonical, or an object that does not encode.
+    #[error(transparent)]
+    Codec(#[from] tau_hamt::canonical::CodecError),
     /// A `Params` or `Genesis` value is inconsistent.
     #[error("invalid params: {0}")]
     InvalidParams(&'static str),

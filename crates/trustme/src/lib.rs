@@ -57,7 +57,6 @@
 #![warn(missing_docs)]
 
 mod attestors;
-mod codec;
 mod deposit;
 mod difficulty;
 mod error;

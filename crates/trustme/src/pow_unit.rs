@@ -10,7 +10,6 @@
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_keys::PublicKey;
 
-use crate::codec;
 use crate::params::Params;
 use crate::seed::node_seed;
 use crate::{Error, Result};
@@ -46,12 +45,12 @@ pub struct PowContext {
 impl PowPayload {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode("PoW payload", self)
+        Ok(tau_hamt::canonical::encode("PoW payload", self)?)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        codec::decode_strict("PoW payload", bytes)
+        Ok(tau_hamt::canonical::decode_canonical("PoW payload", bytes)?)
     }
 
     /// Checks what needs no round state: the solution is valid Equihash for

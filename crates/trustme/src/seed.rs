@@ -10,7 +10,6 @@
 
 use tau_keys::{blake2b_256, blake2b_256_concat, PublicKey};
 
-use crate::codec;
 use crate::reward::Coinbase;
 use crate::Result;
 
@@ -32,5 +31,7 @@ pub fn node_seed(public_key: &PublicKey, pub_seed: &[u8; 32]) -> [u8; 32] {
 /// hash(Coinbase): BLAKE2b-256 of the DAG-CBOR encoding of the list
 /// (`[[address bytes, amount], …]`; the empty list before round 3).
 pub fn coinbase_hash(coinbase: &Coinbase) -> Result<[u8; 32]> {
-    Ok(blake2b_256(&codec::encode("coinbase", coinbase)?))
+    Ok(blake2b_256(&tau_hamt::canonical::encode(
+        "coinbase", coinbase,
+    )?))
 }

@@ -10,7 +10,6 @@
 use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
-use crate::codec;
 use crate::reward::Coinbase;
 use crate::seed::coinbase_hash;
 use crate::{Error, Result};
@@ -34,12 +33,15 @@ pub struct TrustMePayload {
 impl TrustMePayload {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode("TrustME payload", self)
+        Ok(tau_hamt::canonical::encode("TrustME payload", self)?)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        codec::decode_strict("TrustME payload", bytes)
+        Ok(tau_hamt::canonical::decode_canonical(
+            "TrustME payload",
+            bytes,
+        )?)
     }
 
     /// Checks a carried coinbase (list or hash) against `expected`, the
