@@ -107,9 +107,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// Maps an I/O error, giving back our own error when one travelled
+    /// through an `io::Write`/`io::Read` (the section writer and reader do
+    /// that), so e.g. [`Error::TooLarge`] stays typed.
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
         let context = context.into();
-        move |source| Error::Io { context, source }
+        move |source| {
+            if source.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+                if let Some(Ok(ours)) = source.into_inner().map(|inner| inner.downcast::<Error>()) {
+                    return *ours;
+                }
+                return Error::Archive(context);
+            }
+            Error::Io { context, source }
+        }
     }
 }
 

@@ -356,3 +356,17 @@ fn malformed_roots_and_manifests_are_typed_errors() {
     let err = export(&store, &short_root, &dir.path().join("o"), &config).unwrap_err();
     assert!(matches!(err, Error::ContentMismatch(_)), "{err}");
 }
+
+#[test]
+fn an_attachment_over_the_section_limit_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, vec![9u8; 64 * 1024]).unwrap();
+    let small = Config::builder()
+        .section_size(1024)
+        .max_sections(8)
+        .build()
+        .unwrap();
+    let err = upload(&MemoryBlockstore::new(), &file, &small).unwrap_err();
+    assert!(matches!(err, Error::TooLarge { max: 8, .. }), "{err}");
+}
