@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod attestors;
+mod catchup;
 mod deposit;
 mod difficulty;
 mod error;
@@ -72,6 +73,7 @@ mod trustme_unit;
 mod validate;
 
 pub use attestors::{majority, select_attestors, Attestor, PowCandidate};
+pub use catchup::{CatchupProof, CatchupRequest, ProofStep};
 pub use deposit::{deposit_address, Deposit, DepositPayload, Deposits};
 pub use difficulty::next_bits;
 pub use error::{Error, Result};
