@@ -57,15 +57,18 @@ enum Event {
         peer: usize,
         round: u64,
     },
-    /// `node`'s catch-up request arrives at `peer`.
+    /// `node`'s catch-up request (it has seen units of `round`) arrives at `peer`.
     CatchupRequest {
         node: usize,
         peer: usize,
+        round: u64,
         request: CatchupRequest,
     },
     /// `peer`'s encoded proof arrives at `node`.
     CatchupReply {
         node: usize,
+        peer: usize,
+        round: u64,
         bytes: Vec<u8>,
     },
     Tick {
@@ -365,6 +368,7 @@ impl Sim {
                         Event::CatchupRequest {
                             node,
                             peer,
+                            round,
                             request,
                         },
                     );
@@ -374,9 +378,15 @@ impl Sim {
             Event::CatchupRequest {
                 node,
                 peer,
+                round,
                 request,
-            } => self.serve_catchup(node, peer, &request),
-            Event::CatchupReply { node, bytes } => self.take_catchup(node, &bytes),
+            } => self.serve_catchup(node, peer, round, &request),
+            Event::CatchupReply {
+                node,
+                peer,
+                round,
+                bytes,
+            } => self.take_catchup(node, peer, round, &bytes),
             Event::PowDone { node, payload } => {
                 let r = self.nodes[node].replica.rounds().current().round;
                 if payload.round == r + 1 && self.offline(node, self.now).is_none() {
@@ -454,7 +464,13 @@ impl Sim {
     }
 
     /// `peer` answers `node`'s request with a proof of its stable chain.
-    fn serve_catchup(&mut self, node: usize, peer: usize, request: &CatchupRequest) -> Result<()> {
+    fn serve_catchup(
+        &mut self,
+        node: usize,
+        peer: usize,
+        round: u64,
+        request: &CatchupRequest,
+    ) -> Result<()> {
         if self.offline(peer, self.now).is_some() {
             return Ok(());
         }
@@ -468,12 +484,22 @@ impl Sim {
         };
         let bytes = proof.encode()?;
         let at = self.catchup_arrival(peer, node);
-        self.schedule(at, Event::CatchupReply { node, bytes });
+        self.schedule(
+            at,
+            Event::CatchupReply {
+                node,
+                peer,
+                round,
+                bytes,
+            },
+        );
         Ok(())
     }
 
-    /// `node` checks a proof and adopts what it proves.
-    fn take_catchup(&mut self, node: usize, bytes: &[u8]) -> Result<()> {
+    /// `node` checks a proof and adopts what it proves; if that moved it but
+    /// it still does not know `round` (a proof carries at most
+    /// `catchup_max_steps` MCIs), it checks again later.
+    fn take_catchup(&mut self, node: usize, peer: usize, round: u64, bytes: &[u8]) -> Result<()> {
         if self.offline(node, self.now).is_some() {
             return Ok(());
         }
@@ -493,7 +519,11 @@ impl Sim {
             self.report.catchup_errors.push(e.to_string());
         }
         self.nodes[node].catchup_after = self.now;
-        self.after_receive(node, received)
+        self.after_receive(node, received)?;
+        if adopted > 0 {
+            self.maybe_behind(node, Some(peer), round);
+        }
+        Ok(())
     }
 
     fn author_index(&self, unit: &VerifiedUnit) -> Option<usize> {
