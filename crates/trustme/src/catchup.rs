@@ -22,6 +22,14 @@
 //! and the rounds see the MCI exactly as they would have under the local
 //! rule. A step that contradicts the requester's own stable main chain is
 //! [`Error::CatchupConflict`].
+//!
+//! What the witnesses prove is Obyte's light-client criterion (a majority
+//! of the round's attestors built on the unit through their best-parent
+//! chains), not a replay of the TR stabilization rule on the peer's DAG. An
+//! honest attestor's best-parent chain can leave a unit that was not yet
+//! stable, so a dishonest peer could prove a unit that honest replicas do
+//! not make stable; a later honest proof then conflicts with it
+//! ([`Error::CatchupConflict`]), it is detected, not repaired.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -107,12 +115,21 @@ impl<BS: Blockstore> Replica<BS> {
 
     /// A proof of this replica's stable MCIs after the requester's stable
     /// point, at most `Params::catchup_max_steps` of them (fewer if a step
-    /// has no majority of witnesses here yet). [`Error::CatchupConflict`] if
-    /// the requester's stable unit is not ours.
+    /// has no majority of witnesses here yet; none if the requester is not
+    /// behind). [`Error::CatchupConflict`] if the requester's stable unit is
+    /// not ours.
     pub fn catchup_proof(&self, request: &CatchupRequest) -> Result<CatchupProof> {
         let chain = self.chain();
         let dag = chain.dag();
         let from = request.stable_mci;
+        if from >= chain.last_stable_mci() {
+            return Ok(CatchupProof {
+                from_mci: from,
+                from_unit: request.stable_unit,
+                steps: Vec::new(),
+                units: Vec::new(),
+            });
+        }
         if chain.stable_mc_unit(from).and_then(|u| dag.id(u)) != Some(request.stable_unit) {
             return Err(Error::CatchupConflict { mci: from });
         }
@@ -149,8 +166,7 @@ impl<BS: Blockstore> Replica<BS> {
         let mut nums: Vec<UnitNum> = need.into_iter().collect();
         nums.sort_unstable(); // insertion order is topological
         let mut units = Vec::with_capacity(nums.len());
-        for n in nums {
-            let id = dag.id(n).ok_or(Error::Dag(tau_dag::Error::Full))?;
+        for id in nums.into_iter().filter_map(|n| dag.id(n)) {
             let unit = dag
                 .unit(&id)?
                 .ok_or_else(|| Error::MissingUnit(Box::new(id)))?;

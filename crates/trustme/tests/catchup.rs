@@ -140,6 +140,12 @@ fn honest_proof_brings_the_minority_across_the_switch() {
             assert_eq!(r.coinbase, a.coinbase, "round {}", r.round);
         }
     }
+    // Nothing to prove to a replica that is not behind.
+    let none = sim
+        .replica(0)
+        .catchup_proof(&sim.replica(0).catchup_request())
+        .unwrap();
+    assert!(none.steps.is_empty() && none.units.is_empty());
     // Applied again, every step is checked against the stable chain and
     // nothing moves.
     let now = stable_ids(&behind);
