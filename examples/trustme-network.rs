@@ -9,9 +9,13 @@
 //! Defaults: 8 super nodes + the foundation (devnet: 1 foundation + 4 PoW
 //! attestors per round), 10 rounds, seed 1, Equihash (96,5). `--pow mainnet`
 //! uses (200,9) with TR mainnet counts (2 + 18 attestors; needs ≥ 18 nodes
-//! and about 150 MiB of solver tables). `--partition M` cuts nodes `0..M` off
-//! from 5 s to 35 s. A progress bar runs while it works; at the end, a
-//! summary table. Exit status 1 if the replicas disagree on a finished round.
+//! and about 150 MiB of solver tables). `--partition M` cuts the last M
+//! attestors of round 1 off from every other node from 5 s to 35 s: with M
+//! at most half of them the other side keeps stabilizing and switching
+//! rounds while they stall, and after the heal they catch up (catch-up
+//! proofs) to the same history. A progress bar runs while it works; at the
+//! end, a summary table. Exit status 1 if the replicas disagree on a
+//! finished round.
 
 use std::error::Error;
 
@@ -31,7 +35,7 @@ struct Args {
     /// The seed of every random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Cut nodes 0..M off from 5 s to 35 s.
+    /// Cut the last M attestors of round 1 off from 5 s to 35 s.
     #[arg(long)]
     partition: Option<usize>,
     /// Equihash parameters: devnet (96,5), tiny (48,5) or mainnet (200,9).
@@ -68,10 +72,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     cfg.loss_pct = args.loss;
     cfg.normal_unit_ms = 3_000;
     if let Some(m) = args.partition {
+        // Nodes 0..attestors() are round 1's attestors, foundation first.
+        let n = cfg.params.attestors();
         cfg.partition = Some(Partition {
             start_ms: 5_000,
             heal_ms: 35_000,
-            side: (0..m).collect(),
+            side: (n - m.min(n)..n).collect(),
         });
     }
     if let Some(i) = args.offline {
@@ -148,6 +154,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("mean_stabilization_ms={}", report.mean_stabilization_ms());
     println!("stable_mci_per_node={:?}", report.stable_mci_per_node);
     println!("rejected_units={}", report.rejected.len());
+    println!("catchups={}", report.catchups);
+    println!("catchup_mcis={}", report.catchup_mcis);
+    println!("catchup_errors={}", report.catchup_errors.len());
+    for e in report.catchup_errors.iter().take(5) {
+        println!("  catchup_error: {e}");
+    }
     println!("rewards_total={}", report.rewards.values().sum::<u64>());
     println!("replicas_agree={}", !disagree);
     if disagree {

@@ -27,6 +27,26 @@ pub enum Error {
         /// older free unit it would let ahead of the current tip.
         tip: Box<Cid>,
     },
+    /// A unit proven stable from outside ([`MainChain::adopt_stable`](crate::MainChain::adopt_stable))
+    /// whose best parent is not the last stable MC unit: the proof does not
+    /// extend this replica's stable main chain. Nothing changed.
+    #[error("unit {unit} does not extend the stable main chain at MCI {stable_mci}")]
+    NotStableChild {
+        /// The last stable MCI.
+        stable_mci: u64,
+        /// The unit.
+        unit: Box<Cid>,
+    },
+    /// A unit proven stable from outside extends the stable main chain, but
+    /// the current main chain runs through another child (this DAG lacks
+    /// units the proof relies on). Nothing changed.
+    #[error("unit {unit} is not on the current main chain at MCI {mci}")]
+    NotOnMainChain {
+        /// The MCI it was proven for.
+        mci: u64,
+        /// The unit.
+        unit: Box<Cid>,
+    },
     /// Bytes that do not decode as the expected object.
     #[error("cannot decode {what}: {reason}")]
     Decode {

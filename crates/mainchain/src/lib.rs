@@ -11,6 +11,10 @@
 //! chain leaves the main chain below the stable point is refused with
 //! [`Error::StableRewrite`] (not a rewrite) and nothing changes.
 //!
+//! A replica that fell behind may mark the next MC unit stable on a proof it
+//! checked itself ([`MainChain::adopt_stable`]); that moves only the stable
+//! point, never the main chain.
+//!
 //! ```
 //! use tau_dag::{Dag, FixedAttestors, Message, UnsignedUnit};
 //! use tau_hamt::MemoryBlockstore;
@@ -48,6 +52,7 @@
 
 #![warn(missing_docs)]
 
+mod adopt;
 mod chain;
 mod error;
 mod mci;

@@ -162,6 +162,62 @@ pub enum Error {
         /// The minimum.
         min: u64,
     },
+    /// A catch-up proof contradicts this replica's stable main chain at `mci`
+    /// (another MC unit there, or a unit that does not extend it).
+    #[error("catch-up proof conflicts with the stable main chain at MCI {mci}")]
+    CatchupConflict {
+        /// The MCI.
+        mci: u64,
+    },
+    /// A catch-up proof's steps are not the consecutive MCIs after its start.
+    #[error("catch-up proof step for MCI {got} where MCI {expected} was due")]
+    CatchupGap {
+        /// The MCI due.
+        expected: u64,
+        /// The MCI given.
+        got: u64,
+    },
+    /// A catch-up proof names a unit that is neither in the DAG nor among
+    /// the units it carries (or one that cannot enter the DAG yet).
+    #[error("catch-up proof names unit {0} that is not in the DAG")]
+    CatchupUnknownUnit(Box<Cid>),
+    /// A witness of a catch-up step is not a TrustME unit by an attestor of
+    /// the round on duty (or is of a later round).
+    #[error("witness {unit} is not a TrustME unit by an attestor of round {round}")]
+    WitnessNotAttestor {
+        /// The witness.
+        unit: Box<Cid>,
+        /// The round on duty.
+        round: u64,
+    },
+    /// A witness of a catch-up step does not have the step's MC unit strictly
+    /// below it on its best-parent chain.
+    #[error("witness {unit} is not built on the MC unit of MCI {mci}")]
+    WitnessOffChain {
+        /// The witness.
+        unit: Box<Cid>,
+        /// The step's MCI.
+        mci: u64,
+    },
+    /// A catch-up step's witnesses come from fewer than a majority of the
+    /// round's attestors.
+    #[error("MCI {mci} has witnesses by {got} attestors, a majority is {need}")]
+    TooFewWitnesses {
+        /// The step's MCI.
+        mci: u64,
+        /// Distinct attestors among the witnesses.
+        got: usize,
+        /// The majority.
+        need: usize,
+    },
+    /// A catch-up proof larger than `Params::catchup_max_bytes`.
+    #[error("catch-up proof of {size} bytes exceeds the limit {max}")]
+    ProofTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A unit the rules need is missing from the DAG store.
     #[error("unit {0} is missing from the DAG")]
     MissingUnit(Box<Cid>),

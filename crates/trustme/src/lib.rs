@@ -9,7 +9,9 @@
 //!   [`MainChain`](tau_mainchain::MainChain) and implements
 //!   [`tau_dag::Attestors`] per round; every rule is a pure function of the
 //!   stable prefix, so replicas agree on rounds, attestors and rewards.
-//! * [`Replica`] wires a DAG, its main chain and the rounds together.
+//! * [`Replica`] wires a DAG, its main chain and the rounds together, and
+//!   serves and checks catch-up proofs ([`Replica::catchup_proof`],
+//!   [`Replica::apply_catchup`]).
 //! * [`sim`] runs N super nodes over a seeded network model.
 //!
 //! ## TR-2018-02 vs this code
@@ -32,10 +34,17 @@
 //!   unit (there is no coin ledger to check the inputs against yet).
 //! * The TR's 5-second take-over is a sending schedule ([`may_send`]), not a
 //!   validity rule: time is not verifiable from the DAG.
-//! * Known gap: a replica whose stable point falls behind a round switch
-//!   while it holds a long alt branch (the minority after a partition that
-//!   spans a switch) cannot catch up without a catch-up protocol (TrustNote:
-//!   the stable chain with attestor proofs); not built yet.
+//! * A replica whose stable point falls behind a round switch while it
+//!   holds a long alt branch (the minority after a partition that spans a
+//!   switch) cannot pass the switch by the stabilization rule: the units
+//!   that would make the switch MCI stable belong to a round whose attestors
+//!   it learns only from that MCI. It catches up as TrustNote and Obyte do:
+//!   a peer sends the stable main chain with proofs ([`CatchupProof`]:
+//!   per MCI, TrustME units by a majority of the round's attestors built on
+//!   the MC unit), checked round by round and adopted by
+//!   [`MainChain::adopt_stable`](tau_mainchain::MainChain::adopt_stable).
+//!   Witnesses are a majority of attestors built on the MC unit (Obyte's
+//!   light-client criterion), not a replay of the full stabilization rule.
 //!
 //! ```
 //! use tau_trustme::{split_reward, round_issuance, pub_seed, Params};
@@ -57,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod attestors;
+mod catchup;
 mod deposit;
 mod difficulty;
 mod error;
@@ -72,6 +82,7 @@ mod trustme_unit;
 mod validate;
 
 pub use attestors::{majority, select_attestors, Attestor, PowCandidate};
+pub use catchup::{CatchupProof, CatchupRequest, ProofStep};
 pub use deposit::{deposit_address, Deposit, DepositPayload, Deposits};
 pub use difficulty::next_bits;
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@
 use cid::Cid;
 use tau_dag::{Dag, UnitNum, VerifiedUnit};
 use tau_hamt::Blockstore;
-use tau_mainchain::MainChain;
+use tau_mainchain::{MainChain, StableMci};
 
 use crate::params::{Genesis, Params};
 use crate::round::{RoundEvent, Rounds};
@@ -71,6 +71,10 @@ impl<BS: Blockstore> Replica<BS> {
         &self.chain
     }
 
+    pub(crate) fn chain_mut(&mut self) -> &mut MainChain<BS> {
+        &mut self.chain
+    }
+
     /// The rounds.
     pub fn rounds(&self) -> &Rounds {
         &self.rounds
@@ -97,10 +101,7 @@ impl<BS: Blockstore> Replica<BS> {
             return Err(tau_dag::Error::Duplicate(Box::new(unit.id())).into());
         }
         if !self.try_insert(unit.clone(), &mut out)? {
-            if self.waiting.len() >= self.max_waiting {
-                self.waiting.remove(0);
-            }
-            self.waiting.push(unit);
+            self.park(unit);
             out.waiting = true;
             return Ok(out);
         }
@@ -108,8 +109,38 @@ impl<BS: Blockstore> Replica<BS> {
         Ok(out)
     }
 
+    /// Puts a unit in the bounded waiting pool (the oldest goes when full).
+    pub(crate) fn park(&mut self, unit: VerifiedUnit) {
+        if self.waiting.iter().any(|w| w.id() == unit.id()) {
+            return;
+        }
+        if self.waiting.len() >= self.max_waiting && !self.waiting.is_empty() {
+            self.waiting.remove(0);
+        }
+        self.waiting.push(unit);
+    }
+
+    /// Takes a unit out of the waiting pool (it is being inserted another way).
+    pub(crate) fn unpark(&mut self, id: &Cid) {
+        self.waiting.retain(|w| w.id() != *id);
+    }
+
+    /// Feeds newly stable MCIs to the rounds.
+    pub(crate) fn apply_stable(
+        &mut self,
+        stable: Vec<StableMci>,
+        out: &mut Received,
+    ) -> Result<()> {
+        for s in &stable {
+            out.stabilized.push(s.mci);
+            let events = self.rounds.on_stable(s, &self.chain)?;
+            out.events.extend(events);
+        }
+        Ok(())
+    }
+
     /// Inserts if parents and round are known: Ok(false) to wait.
-    fn try_insert(&mut self, unit: VerifiedUnit, out: &mut Received) -> Result<bool> {
+    pub(crate) fn try_insert(&mut self, unit: VerifiedUnit, out: &mut Received) -> Result<bool> {
         let u = unit.unit();
         let mut parent_round = 0;
         for p in u.parents() {
@@ -136,16 +167,12 @@ impl<BS: Blockstore> Replica<BS> {
             self.unit_round.push(round);
         }
         out.accepted.push(id);
-        for stable in &update.stabilized {
-            out.stabilized.push(stable.mci);
-            let events = self.rounds.on_stable(stable, &self.chain)?;
-            out.events.extend(events);
-        }
+        self.apply_stable(update.stabilized, out)?;
         Ok(true)
     }
 
     /// Retries waiting units until none can go in.
-    fn release(&mut self, out: &mut Received) {
+    pub(crate) fn release(&mut self, out: &mut Received) {
         loop {
             let mut progressed = false;
             let waiting = std::mem::take(&mut self.waiting);

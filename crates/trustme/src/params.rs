@@ -48,6 +48,10 @@ pub struct Params {
     /// How long, in ms, an attestor waits for the one whose turn it is before
     /// the next two take over (TR §4.6: 5 s).
     pub takeover_ms: u64,
+    /// Most stable MCIs one catch-up proof carries.
+    pub catchup_max_steps: usize,
+    /// Largest encoded catch-up proof accepted, in bytes.
+    pub catchup_max_bytes: usize,
 }
 
 impl Params {
@@ -65,6 +69,8 @@ impl Params {
             retarget: RetargetParams::mainnet(),
             initial_bits: tau_pow::Target::TRUSTNOTE_LIMIT_BITS,
             takeover_ms: 5_000,
+            catchup_max_steps: 1_000,
+            catchup_max_bytes: 64 << 20,
         }
     }
 
@@ -91,6 +97,8 @@ impl Params {
             },
             initial_bits: DEVNET_LIMIT_BITS,
             takeover_ms: 1_000,
+            catchup_max_steps: 64,
+            catchup_max_bytes: 8 << 20,
         }
     }
 
@@ -114,6 +122,9 @@ impl Params {
         }
         if self.rounds_per_year == 0 {
             return Err(Error::InvalidParams("rounds_per_year must be at least 1"));
+        }
+        if self.catchup_max_steps == 0 {
+            return Err(Error::InvalidParams("catchup_max_steps must be at least 1"));
         }
         if self.attestor_share_bps > 10_000 {
             return Err(Error::InvalidParams(

@@ -208,6 +208,14 @@ impl Rounds {
         self.rounds.get(i)
     }
 
+    /// The round that judges MCI `mci` (on duty once `mci − 1` is stable):
+    /// the one with `start_mci < mci <= end_mci`, or the current round.
+    pub fn judging(&self, mci: u64) -> Option<&RoundInfo> {
+        self.rounds
+            .iter()
+            .find(|r| r.start_mci < mci && r.end_mci.is_none_or(|e| mci <= e))
+    }
+
     /// The deposits.
     pub fn deposits(&self) -> &Deposits {
         &self.deposits

@@ -50,6 +50,10 @@ pub struct SimConfig {
     /// Attestors that equivocate: each TrustME unit has a twin with the
     /// same parents, and the two go to different halves of the network.
     pub equivocators: Vec<usize>,
+    /// A node that holds units of a round it does not know asks their sender
+    /// for a catch-up proof if it still does not know the round this much
+    /// later (0: never).
+    pub catchup_delay_ms: u64,
 }
 
 impl SimConfig {
@@ -72,6 +76,7 @@ impl SimConfig {
             partition: None,
             offline: Vec::new(),
             equivocators: Vec::new(),
+            catchup_delay_ms: 2_000,
         }
     }
 }

@@ -5,6 +5,10 @@
 //! partitions and heals, offline nodes, equivocating attestors. A node that
 //! receives a unit with unknown parents fetches them from the sender (one
 //! more latency), so every node ends up with every unit it can reach.
+//! A node that receives units of a round it does not know, and still does
+//! not know it `catchup_delay_ms` later, asks their sender for the stable
+//! main chain with proofs ([`crate::CatchupProof`]) through the same network
+//! and adopts what the proof shows.
 //! Super nodes really mine (tau-pow's solver; each run costs `solve_ms` of
 //! simulated time); attestors send TrustME units in priority order with the
 //! TR §4.6 take-over. Nothing reads a clock: one seed, one run.
@@ -39,13 +43,41 @@ use crate::params::Genesis;
 use crate::pow_unit::{mine, PowPayload};
 use crate::round::RoundEvent;
 use crate::trustme_unit::{may_send, TrustMePayload};
-use crate::{coinbase_hash, Error, Result};
+use crate::{coinbase_hash, CatchupProof, CatchupRequest, Error, Result};
 
 #[derive(Debug)]
 enum Event {
-    Deliver { to: usize, unit: Cid },
-    Tick { node: usize },
-    PowDone { node: usize, payload: PowPayload },
+    Deliver {
+        to: usize,
+        unit: Cid,
+    },
+    /// `node` saw units of `round` from `peer`: still behind?
+    CheckBehind {
+        node: usize,
+        peer: usize,
+        round: u64,
+    },
+    /// `node`'s catch-up request (it has seen units of `round`) arrives at `peer`.
+    CatchupRequest {
+        node: usize,
+        peer: usize,
+        round: u64,
+        request: CatchupRequest,
+    },
+    /// `peer`'s encoded proof arrives at `node`.
+    CatchupReply {
+        node: usize,
+        peer: usize,
+        round: u64,
+        bytes: Vec<u8>,
+    },
+    Tick {
+        node: usize,
+    },
+    PowDone {
+        node: usize,
+        payload: PowPayload,
+    },
 }
 
 struct SimNode {
@@ -57,12 +89,17 @@ struct SimNode {
     sent_in_round: u64,
     mined_for: u64,
     next_normal: u64,
+    /// No new catch-up check before this time.
+    catchup_after: u64,
 }
 
 /// The simulator.
 pub struct Sim {
     cfg: SimConfig,
     rng: Rng,
+    /// Latency draws of catch-up traffic (kept apart so that runs without
+    /// catch-up draw exactly what they drew before it existed).
+    catchup_rng: Rng,
     now: u64,
     seq: u64,
     queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
@@ -157,11 +194,13 @@ impl Sim {
                 sent_in_round: 0,
                 mined_for: 0,
                 next_normal: 0,
+                catchup_after: 0,
             });
         }
         let solver = tau_pow::Solver::new(params.equihash)?;
         let mut sim = Self {
             rng: Rng::new(cfg.seed.rotate_left(17) ^ 0xa5a5),
+            catchup_rng: Rng::new(cfg.seed.rotate_left(29) ^ 0xc47c),
             cfg,
             now: 0,
             seq: 0,
@@ -267,6 +306,16 @@ impl Sim {
         d
     }
 
+    /// When a catch-up message sent now from `a` reaches `b`: latency and
+    /// loss as for units, after the heal across a cut.
+    fn catchup_arrival(&mut self, a: usize, b: usize) -> u64 {
+        let mut d = self.cfg.latency_ms + self.catchup_rng.below(self.cfg.jitter_ms);
+        if self.cfg.loss_pct > 0 && self.catchup_rng.percent(self.cfg.loss_pct) {
+            d += self.cfg.retransmit_ms;
+        }
+        self.cut(a, b, self.now).unwrap_or(self.now) + d
+    }
+
     /// Runs until the configured rounds or time; returns the report.
     pub fn run(&mut self) -> Result<Report> {
         while !self.done() {
@@ -309,6 +358,35 @@ impl Sim {
                 self.schedule(next, Event::Tick { node });
                 Ok(())
             }
+            Event::CheckBehind { node, peer, round } => {
+                let behind = self.nodes[node].replica.rounds().current().round < round;
+                if behind && self.offline(node, self.now).is_none() {
+                    let request = self.nodes[node].replica.catchup_request();
+                    let at = self.catchup_arrival(node, peer);
+                    self.schedule(
+                        at,
+                        Event::CatchupRequest {
+                            node,
+                            peer,
+                            round,
+                            request,
+                        },
+                    );
+                }
+                Ok(())
+            }
+            Event::CatchupRequest {
+                node,
+                peer,
+                round,
+                request,
+            } => self.serve_catchup(node, peer, round, &request),
+            Event::CatchupReply {
+                node,
+                peer,
+                round,
+                bytes,
+            } => self.take_catchup(node, peer, round, &bytes),
             Event::PowDone { node, payload } => {
                 let r = self.nodes[node].replica.rounds().current().round;
                 if payload.round == r + 1 && self.offline(node, self.now).is_none() {
@@ -340,8 +418,12 @@ impl Sim {
             return Ok(());
         }
         let parents: Vec<Cid> = unit.unit().parents().to_vec();
+        let round = unit.unit().unsigned.round;
         match self.nodes[to].replica.receive(unit) {
             Ok(received) => {
+                if received.waiting {
+                    self.maybe_behind(to, author, round);
+                }
                 if received.waiting {
                     // Fetch unknown parents from the sender.
                     for p in parents {
@@ -360,6 +442,88 @@ impl Sim {
                 Ok(())
             }
         }
+    }
+
+    /// `node` got a unit of `round` from `peer` that waits: if the round is
+    /// unknown here, check again after `catchup_delay_ms` (a node that is
+    /// merely a few hundred ms late stabilizes the switch by itself).
+    fn maybe_behind(&mut self, node: usize, peer: Option<usize>, round: u64) {
+        let Some(peer) = peer.filter(|&p| p != node) else {
+            return;
+        };
+        let st = &self.nodes[node];
+        if self.cfg.catchup_delay_ms == 0
+            || round <= st.replica.rounds().current().round
+            || self.now < st.catchup_after
+        {
+            return;
+        }
+        let at = self.now + self.cfg.catchup_delay_ms;
+        self.nodes[node].catchup_after = at;
+        self.schedule(at, Event::CheckBehind { node, peer, round });
+    }
+
+    /// `peer` answers `node`'s request with a proof of its stable chain.
+    fn serve_catchup(
+        &mut self,
+        node: usize,
+        peer: usize,
+        round: u64,
+        request: &CatchupRequest,
+    ) -> Result<()> {
+        if self.offline(peer, self.now).is_some() {
+            return Ok(());
+        }
+        let proof = match self.nodes[peer].replica.catchup_proof(request) {
+            Ok(p) if !p.steps.is_empty() => p,
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                self.report.catchup_errors.push(e.to_string());
+                return Ok(());
+            }
+        };
+        let bytes = proof.encode()?;
+        let at = self.catchup_arrival(peer, node);
+        self.schedule(
+            at,
+            Event::CatchupReply {
+                node,
+                peer,
+                round,
+                bytes,
+            },
+        );
+        Ok(())
+    }
+
+    /// `node` checks a proof and adopts what it proves; if that moved it but
+    /// it still does not know `round` (a proof carries at most
+    /// `catchup_max_steps` MCIs), it checks again later.
+    fn take_catchup(&mut self, node: usize, peer: usize, round: u64, bytes: &[u8]) -> Result<()> {
+        if self.offline(node, self.now).is_some() {
+            return Ok(());
+        }
+        let max = self.cfg.params.catchup_max_bytes;
+        let mut received = crate::node::Received::default();
+        let result = CatchupProof::decode(bytes, max).and_then(|proof| {
+            self.nodes[node]
+                .replica
+                .apply_catchup(&proof, &mut received)
+        });
+        let adopted = received.stabilized.len() as u64;
+        if adopted > 0 {
+            self.report.catchups += 1;
+            self.report.catchup_mcis += adopted;
+        }
+        if let Err(e) = result {
+            self.report.catchup_errors.push(e.to_string());
+        }
+        self.nodes[node].catchup_after = self.now;
+        self.after_receive(node, received)?;
+        if adopted > 0 {
+            self.maybe_behind(node, Some(peer), round);
+        }
+        Ok(())
     }
 
     fn author_index(&self, unit: &VerifiedUnit) -> Option<usize> {

@@ -46,6 +46,13 @@ pub struct Report {
     pub rewards_by_node: Vec<u64>,
     /// Units rejected (at receipt or at stability), with the reason.
     pub rejected: Vec<String>,
+    /// Catch-up proofs that moved a node's stable point.
+    pub catchups: u64,
+    /// Stable MCIs nodes learned from catch-up proofs (adopted, or reached
+    /// by the local rule right after).
+    pub catchup_mcis: u64,
+    /// Catch-up requests or proofs refused, with the reason.
+    pub catchup_errors: Vec<String>,
 }
 
 impl Report {
