@@ -366,11 +366,14 @@ fn unwalkable_blocks_end_with_32() {
     assert_eq!(statuses(&drain(&mut r, &s)), [34]);
 }
 
+/// What the hook heard: root, bytes, blocks, final status.
+type Heard = (Cid, u64, u64, Option<Status>);
+
 /// Refuses requests for `refused`, records what the others served.
 #[derive(Default)]
 struct Gate {
     refused: Option<Cid>,
-    served: std::sync::Mutex<Vec<(Cid, u64, u64, Option<Status>)>>,
+    served: std::sync::Mutex<Vec<Heard>>,
 }
 
 impl ServeHook<&'static str> for Gate {
