@@ -1,29 +1,49 @@
-//! Attachments from the command line: pack, fetch from several peers, export.
+//! Attachments from the command line: pack and serve, fetch from several
+//! peers over the network, export.
 //!
 //! ```text
-//! cargo run --release --example attach -- put PATH --store FILE
-//! cargo run --release --example attach -- get ROOT --peers FILE[,FILE…] --out DIR [--store FILE]
+//! cargo run --release --example attach -- put PATH --store FILE [--serve MULTIADDR]
+//! cargo run --release --example attach -- serve --store FILE [--listen MULTIADDR]
+//! cargo run --release --example attach -- get ROOT --peers MULTIADDR[,MULTIADDR…] --out DIR [--store FILE]
 //! cargo run --release --example attach -- bench [--mib 512] [--level L]
 //! ```
 //!
 //! `put` packs a file or directory into the redb block store FILE and prints
-//! `root=` and `size=`. `get` downloads the attachment from the peers' block
-//! stores (redb files standing in for network peers until tau-node serves
-//! them over Graphsync) into `--store` (a temporary store if omitted), with a
-//! progress bar, then exports it under DIR. `bench` measures, in memory:
+//! `root=` and `size=`; with `--serve` it then serves the store (as `serve`
+//! does). `serve` serves a store over Graphsync v2 on libp2p (tcp + noise +
+//! yamux, `/ip4/127.0.0.1/tcp/0` by default), prints `addr=` (a multiaddress
+//! ending in `/p2p/<peer id>`) and runs until Ctrl-C. `get` downloads the
+//! attachment from the peers at those multiaddresses — each section one
+//! Graphsync request, verified by CID, several peers at once — into
+//! `--store` (a temporary store if omitted), with a progress bar, then
+//! exports it under DIR. Two shells on one machine:
+//!
+//! ```text
+//! attach put ./photos --store host.redb --serve /ip4/127.0.0.1/tcp/4001   # prints root= and addr=
+//! attach get ROOT --peers /ip4/127.0.0.1/tcp/4001/p2p/PEER --out ./copy
+//! ```
+//!
+//! (Quotas and attachment logs are the TAU node's: see tau-node.)
+//! `bench` measures, in memory:
 //! upload (pack + chunk + store) of N MiB of incompressible data, then the
 //! download of it from 1 and from 3 peers, and prints MB/s for each.
 
 use std::error::Error;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngCore, SeedableRng};
 use tau::attach::{download, export, upload, Config, DownloadOptions, Progress, Source};
+use tau::graphsync::net::{self, Graphsync, Multiaddr, PeerId, SharedStore, TcpNode};
+use tau::graphsync::{Extensions, Selector};
 use tau::hamt::{Blockstore, Cid, MemoryBlockstore, RedbBlockstore};
+
+/// How long one section request may go without an answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Parser)]
 struct Args {
@@ -38,12 +58,23 @@ enum Command {
         path: PathBuf,
         #[arg(long)]
         store: PathBuf,
+        /// Then serve the store on this address until Ctrl-C.
+        #[arg(long)]
+        serve: Option<Multiaddr>,
     },
-    /// Download ROOT from the peers' stores and export it under DIR.
+    /// Serve the block store FILE over Graphsync until Ctrl-C.
+    Serve {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+        listen: Multiaddr,
+    },
+    /// Download ROOT from the peers (multiaddresses ending in /p2p/<peer id>)
+    /// and export it under DIR.
     Get {
         root: Cid,
-        #[arg(long, value_delimiter = ',')]
-        peers: Vec<PathBuf>,
+        #[arg(long, value_delimiter = ',', required = true)]
+        peers: Vec<Multiaddr>,
         #[arg(long)]
         out: PathBuf,
         #[arg(long)]
@@ -78,35 +109,114 @@ impl<BS: Blockstore + Send + Sync> Source for StorePeer<BS> {
     }
 }
 
+/// A peer on the network: each block is one Graphsync request (selector:
+/// the block itself), verified and stored by the service, then read back.
+struct NetPeer {
+    graphsync: Graphsync,
+    store: SharedStore,
+    peer: PeerId,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Source for NetPeer {
+    fn name(&self) -> String {
+        self.peer.to_string()
+    }
+
+    fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, String> {
+        if let Ok(Some(data)) = self.store.get(cid) {
+            return Ok(data);
+        }
+        let request = self
+            .graphsync
+            .request(self.peer, *cid, &Selector::Matcher, Extensions::default())
+            .map_err(|e| e.to_string())?;
+        self.runtime
+            .block_on(request.finish())
+            .map_err(|e| e.to_string())?;
+        self.store
+            .get(cid)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} did not send {cid}", self.peer))
+    }
+}
+
+/// Serves `store` on `listen` until Ctrl-C.
+fn serve(store: SharedStore, listen: Multiaddr) -> Result<(), Box<dyn Error>> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let node =
+            TcpNode::spawn_with(libp2p::identity::Keypair::generate_ed25519(), listen).await?;
+        let _graphsync = node.start_graphsync(store, net::Config::default())?;
+        println!("addr={}/p2p/{}", node.listen_addr(), node.peer_id());
+        println!("serving; Ctrl-C stops");
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
+}
+
+/// The peer id a multiaddress ends with.
+fn peer_of(addr: &Multiaddr) -> Result<PeerId, Box<dyn Error>> {
+    match addr.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(peer)) => Ok(peer),
+        _ => Err(format!("{addr} does not end with /p2p/<peer id>").into()),
+    }
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let config = Config::default();
     match Args::parse().command {
-        Command::Put { path, store } => {
-            let store = RedbBlockstore::open(store)?;
-            let up = upload(&store, &path, &config)?;
+        Command::Put {
+            path,
+            store,
+            serve: listen,
+        } => {
+            let store = Arc::new(RedbBlockstore::open(store)?);
+            let up = upload(&*store, &path, &config)?;
             println!("root={}", up.root);
             println!("size={}", up.size);
             println!("sections={}", up.manifest.section_count);
+            if let Some(listen) = listen {
+                serve(store, listen)?;
+            }
         }
+        Command::Serve { store, listen } => serve(Arc::new(RedbBlockstore::open(store)?), listen)?,
         Command::Get {
             root,
             peers,
             out,
             store,
         } => {
-            let peers: Vec<StorePeer<RedbBlockstore>> = peers
-                .iter()
-                .map(|p| {
-                    Ok(StorePeer {
-                        name: p.display().to_string(),
-                        store: RedbBlockstore::open(p)?,
-                    })
-                })
-                .collect::<Result<_, tau::hamt::Error>>()?;
-            let sources: Vec<&dyn Source> = peers.iter().map(|p| p as &dyn Source).collect();
             let temp = tempfile::tempdir()?;
             let path = store.unwrap_or_else(|| temp.path().join("store.redb"));
-            let mine = RedbBlockstore::open(path)?;
+            let mine: SharedStore = Arc::new(RedbBlockstore::open(path)?);
+            let runtime = tokio::runtime::Runtime::new()?;
+            let (node, graphsync) = runtime.block_on(async {
+                let node = TcpNode::spawn().await?;
+                let graphsync = node.start_graphsync(
+                    mine.clone(),
+                    net::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+                )?;
+                for addr in &peers {
+                    let peer = peer_of(addr)?;
+                    if let Err(e) = node.connect(peer, addr.clone()).await {
+                        eprintln!("cannot reach {addr}: {e}");
+                    }
+                }
+                Ok::<_, Box<dyn Error>>((node, graphsync))
+            })?;
+            let peers: Vec<NetPeer> = peers
+                .iter()
+                .map(|addr| {
+                    Ok(NetPeer {
+                        graphsync: graphsync.clone(),
+                        store: mine.clone(),
+                        peer: peer_of(addr)?,
+                        runtime: runtime.handle().clone(),
+                    })
+                })
+                .collect::<Result<_, Box<dyn Error>>>()?;
+            let sources: Vec<&dyn Source> = peers.iter().map(|p| p as &dyn Source).collect();
             let bar = ProgressBar::new(0);
             bar.set_style(ProgressStyle::with_template(
                 "{bar:40} {bytes}/{total_bytes} {msg}",
@@ -130,6 +240,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                 &show,
             )?;
             bar.finish_and_clear();
+            drop(node);
             let exported = export(&mine, &root, &out, &config)?;
             println!("sections_present={}", report.sections_present);
             println!("sections_fetched={}", report.sections_fetched);

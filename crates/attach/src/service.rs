@@ -126,6 +126,40 @@ impl ServiceLog {
         Ok(&self.records[last])
     }
 
+    /// Refuses with [`Error::QuotaExceeded`] if `visitor` may not download
+    /// `requested` more bytes (nothing is recorded).
+    pub fn admit(&self, visitor: &Address, requested: u64) -> Result<()> {
+        let used = self.used(visitor);
+        let quota = self.policy.quota(visitor);
+        if used.saturating_add(requested) > quota {
+            return Err(Error::QuotaExceeded {
+                visitor: *visitor,
+                used,
+                quota,
+                requested,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a download already served (a request admitted while under
+    /// quota may end a little over it: the bytes count all the same).
+    pub fn record(&mut self, record: ServedDownload) {
+        let used = self.used.entry(record.visitor).or_default();
+        *used = used.saturating_add(record.bytes);
+        self.records.push(record);
+    }
+
+    /// The quota policy.
+    pub fn policy(&self) -> &QuotaPolicy {
+        &self.policy
+    }
+
+    /// Changes the quota policy (e.g. the host's profile changed); usage stays.
+    pub fn set_policy(&mut self, policy: QuotaPolicy) {
+        self.policy = policy;
+    }
+
     /// Every record, oldest first.
     pub fn records(&self) -> &[ServedDownload] {
         &self.records
@@ -177,5 +211,39 @@ mod tests {
         assert_eq!(back.used(&a), 100);
         assert_eq!(back.records(), log.records());
         assert_eq!(QuotaPolicy::default().quota(&a), 1 << 30);
+    }
+
+    #[test]
+    fn admitted_downloads_are_recorded_even_past_the_quota() {
+        let a = Address::new([3; 20]);
+        let root = cid_of(RAW, b"y");
+        let mut log = ServiceLog::new(QuotaPolicy {
+            free_per_address: 10,
+            ..QuotaPolicy::default()
+        });
+        log.admit(&a, 1).unwrap();
+        log.record(ServedDownload {
+            visitor: a,
+            root,
+            bytes: 25,
+            time: 1,
+        });
+        assert_eq!(log.used(&a), 25);
+        assert_eq!(log.remaining(&a), 0);
+        assert!(matches!(
+            log.admit(&a, 1),
+            Err(Error::QuotaExceeded {
+                used: 25,
+                quota: 10,
+                ..
+            })
+        ));
+        log.set_policy(QuotaPolicy {
+            free_per_address: 100,
+            ..QuotaPolicy::default()
+        });
+        log.admit(&a, 75).unwrap();
+        assert!(log.admit(&a, 76).is_err());
+        assert_eq!(log.policy().free_per_address, 100);
     }
 }

@@ -102,6 +102,15 @@ pub enum Error {
     /// The responder ended the request with an error status.
     #[error("request failed with status {0:?}")]
     RequestFailed(Status),
+    /// The responder refused the request with an error status and said why
+    /// (the `tau/rejection-reason` extension, e.g. a quota exceeded).
+    #[error("request refused with status {status:?}: {reason}")]
+    Refused {
+        /// The status (usually 30, Rejected).
+        status: Status,
+        /// The responder's reason.
+        reason: String,
+    },
     /// The responder reported success but the local traversal still needs links.
     #[error("response ended with {status:?} but the traversal is incomplete")]
     Incomplete {

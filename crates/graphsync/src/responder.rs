@@ -22,9 +22,14 @@
 //! with action `d`. `do-not-send-first-blocks` suppresses the blocks of the
 //! first N links loaded. Updates are accepted and ignored. (go answers a
 //! requester's cancel with silence; we send 35 so the requester can tell.)
+//!
+//! An application may install a [`ServeHook`] ([`Responder::with_hook`]): it
+//! admits or refuses each new request (30 with a reason in the
+//! [`REJECTION_REASON`] extension) and hears the bytes each request served.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+use std::sync::Arc;
 
 use cid::Cid;
 use tau_hamt::Blockstore;
@@ -37,6 +42,13 @@ use crate::message::{
 use crate::selector::Selector;
 use crate::traversal::{Limits, Traversal};
 use crate::Error;
+
+mod hook;
+
+pub use hook::{
+    rejection_reason, Admission, Incoming, ServeHook, Served, SharedHook, MAX_REASON_LEN,
+    REJECTION_REASON,
+};
 
 /// Responder limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +89,12 @@ impl Default for ResponderConfig {
 #[derive(Debug)]
 struct Task {
     id: RequestId,
+    /// The root and extensions (without `do-not-send-cids`), for the hook.
+    root: Cid,
+    extensions: Extensions,
+    /// Block data and blocks put in messages so far.
+    bytes_sent: u64,
+    blocks_sent: u64,
     traversal: Traversal,
     /// Blocks loaded so far (for `do-not-send-first-blocks`).
     loads: u64,
@@ -126,10 +144,20 @@ struct Peer {
 /// assert!(responder.poll(&"peer", &store).is_none());
 /// # Ok::<(), tau_hamt::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Responder<P> {
     config: ResponderConfig,
     peers: HashMap<P, Peer>,
+    hook: Option<SharedHook<P>>,
+}
+
+impl<P> std::fmt::Debug for Responder<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("config", &self.config)
+            .field("peers", &self.peers.len())
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
 }
 
 fn status_only(id: RequestId, status: Status) -> Response {
@@ -147,6 +175,17 @@ impl<P: Eq + Hash + Clone> Responder<P> {
         Responder {
             config,
             peers: HashMap::new(),
+            hook: None,
+        }
+    }
+
+    /// A responder with `config` whose requests pass through `hook` (none:
+    /// everything well-formed is served).
+    pub fn with_hook(config: ResponderConfig, hook: Option<SharedHook<P>>) -> Self {
+        Responder {
+            config,
+            peers: HashMap::new(),
+            hook,
         }
     }
 
@@ -201,9 +240,35 @@ impl<P: Eq + Hash + Clone> Responder<P> {
                     Ok(t) => t,
                     Err(e) => return Some(status_only(id, Status::from(&e))),
                 };
+                if let Some(hook) = &self.hook {
+                    let incoming = hook::Incoming {
+                        id,
+                        root: &root,
+                        selector: &selector,
+                        extensions: &extensions,
+                    };
+                    if let Admission::Reject { status, reason } = hook.admit(peer, &incoming) {
+                        let status = if status.is_error() {
+                            status
+                        } else {
+                            Status::Rejected
+                        };
+                        return Some(Response {
+                            extensions: hook::rejection_extensions(&reason),
+                            ..status_only(id, status)
+                        });
+                    }
+                }
                 let group = extensions.dedup_by_key.clone();
                 let mut task = Task {
                     id,
+                    root,
+                    extensions: Extensions {
+                        do_not_send_cids: None,
+                        ..extensions.clone()
+                    },
+                    bytes_sent: 0,
+                    blocks_sent: 0,
                     traversal,
                     loads: 0,
                     skip_first: extensions.do_not_send_first_blocks.unwrap_or(0),
@@ -230,12 +295,17 @@ impl<P: Eq + Hash + Clone> Responder<P> {
         let pos = state.tasks.iter().position(|t| t.id == *id)?;
         let task = state.tasks.remove(pos);
         release(state, &task);
+        report(self.hook.as_ref(), peer, &task, Some(Status::Cancelled));
         Some(status_only(task.id, Status::Cancelled))
     }
 
     /// Forgets a peer (disconnected): its requests end without an answer.
     pub fn remove_peer(&mut self, peer: &P) {
-        self.peers.remove(peer);
+        if let Some(state) = self.peers.remove(peer) {
+            for task in &state.tasks {
+                report(self.hook.as_ref(), peer, task, None);
+            }
+        }
     }
 
     /// Records that the transport wrote `bytes` of block data to `peer`.
@@ -260,14 +330,35 @@ impl<P: Eq + Hash + Clone> Responder<P> {
         let sent = groups.entry(task.group.clone()).or_default();
         let (message, done) = step_task(task, sent, store, &config);
         let bytes: usize = message.blocks.iter().map(|b| b.data.len()).sum();
+        task.bytes_sent = task.bytes_sent.saturating_add(bytes as u64);
+        task.blocks_sent = task.blocks_sent.saturating_add(message.blocks.len() as u64);
         state.buffered += bytes;
         if done {
             let task = state.tasks.remove(idx);
             release(state, &task);
+            let status = message.responses.first().map(|r| r.status);
+            report(self.hook.as_ref(), peer, &task, status);
         } else {
             state.next = idx + 1;
         }
         Some(message)
+    }
+}
+
+/// Tells the hook, if any, what an ended task served.
+fn report<P>(hook: Option<&Arc<dyn ServeHook<P>>>, peer: &P, task: &Task, status: Option<Status>) {
+    if let Some(hook) = hook {
+        hook.served(
+            peer,
+            &Served {
+                id: task.id,
+                root: &task.root,
+                extensions: &task.extensions,
+                bytes: task.bytes_sent,
+                blocks: task.blocks_sent,
+                status,
+            },
+        );
     }
 }
 

@@ -254,7 +254,9 @@ impl Verifier {
     }
 
     /// [`push`](Self::push) the response's metadata, then
-    /// [`finish`](Self::finish) if its status is terminal.
+    /// [`finish`](Self::finish) if its status is terminal; an error status
+    /// with a reason ([`REJECTION_REASON`](crate::responder::REJECTION_REASON))
+    /// is [`Error::Refused`].
     pub fn receive(&mut self, response: &Response, pool: &mut BlockPool) -> Result<Received> {
         self.receive_with_store(response, pool, None)
     }
@@ -267,6 +269,15 @@ impl Verifier {
         local: Option<&dyn Blockstore>,
     ) -> Result<Received> {
         let blocks = self.push_with_store(&response.metadata, pool, local)?;
+        if response.status.is_error() {
+            if let Some(reason) = crate::responder::rejection_reason(&response.extensions) {
+                self.finished = true;
+                return Err(Error::Refused {
+                    status: response.status,
+                    reason: reason.to_string(),
+                });
+            }
+        }
         let outcome = if response.status.is_terminal() {
             Some(self.finish(response.status)?)
         } else {

@@ -130,6 +130,7 @@ pub struct NodeConfig {
     pub(crate) timing: Timing,
     pub(crate) attach: tau_attach::Config,
     pub(crate) rng_seed: Option<u64>,
+    pub(crate) free_quota: u64,
 }
 
 /// Builds a node: key, data directory, listen addresses, bootstrap peers,
@@ -158,14 +159,16 @@ impl Default for NodeBuilder {
                 timing: Timing::default(),
                 attach: tau_attach::Config::default(),
                 rng_seed: None,
+                free_quota: tau_attach::DEFAULT_FREE_QUOTA,
             },
         }
     }
 }
 
 impl NodeBuilder {
-    /// The TAU key (address, block and transaction signatures; the libp2p
-    /// identity is derived from it, so a restarted node keeps its peer id).
+    /// The TAU key (address, block and transaction signatures, and the
+    /// libp2p identity: the peer id embeds its public key, so peers read the
+    /// node's TAU address from it and a restarted node keeps its peer id).
     pub fn key(mut self, key: Keypair) -> Self {
         self.config.key = key;
         self
@@ -217,6 +220,13 @@ impl NodeBuilder {
     /// Attachment settings (section size, limits).
     pub fn attach_config(mut self, config: tau_attach::Config) -> Self {
         self.config.attach = config;
+        self
+    }
+
+    /// Bytes of attachments served free to each visitor address when the
+    /// node's own published profile names no `free_quota` (default 1 GiB).
+    pub fn free_quota(mut self, bytes: u64) -> Self {
+        self.config.free_quota = bytes;
         self
     }
 

@@ -509,7 +509,12 @@ impl Core {
 
     /// Produces the next state on the head when the Proof-of-Transaction
     /// allows it at `now` (seconds), with the pending transactions.
-    pub(crate) fn maybe_mine(&mut self, now: u64) -> Result<Option<Produced>> {
+    /// `log`: the attachment log of the block (downloads served).
+    pub(crate) fn maybe_mine(
+        &mut self,
+        now: u64,
+        log: &[tau_state::ServiceRecord],
+    ) -> Result<Option<Produced>> {
         if !self.mining_enabled || !self.mode.produces_next_state() {
             return Ok(None);
         }
@@ -529,7 +534,7 @@ impl Core {
         pending.truncate(self.chain.params().max_block_transactions);
         let produced = self
             .chain
-            .produce_next_state(&self.head, &self.key, &pending, now)?;
+            .produce_next_state_with_log(&self.head, &self.key, &pending, log, now)?;
         self.validated.insert(produced.root);
         self.set_head(produced.root)?;
         Ok(Some(produced))

@@ -78,9 +78,25 @@ pub enum Error {
     /// The node was shut down.
     #[error("the node is shut down")]
     ShutDown,
+    /// A peer refused to serve an attachment and said why (e.g. a reason
+    /// starting with [`QUOTA_EXCEEDED`](crate::QUOTA_EXCEEDED)).
+    #[error("peer {peer} refused: {reason}")]
+    Refused {
+        /// The peer.
+        peer: String,
+        /// Its reason.
+        reason: String,
+    },
     /// An operation timed out.
     #[error("timed out: {0}")]
     Timeout(&'static str),
+}
+
+impl Error {
+    /// Whether this is a refusal for an exceeded download quota.
+    pub fn is_quota_exceeded(&self) -> bool {
+        matches!(self, Error::Refused { reason, .. } if reason.starts_with(crate::QUOTA_EXCEEDED))
+    }
 }
 
 /// `Result` with this crate's [`Error`].

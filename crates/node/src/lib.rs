@@ -18,7 +18,12 @@
 //!   peers report and follows [`fork_choice`](tau_cbc::fork_choice) — the
 //!   rules and order of `tau_cbc::sim`. Forged chains and garbage mark the peer.
 //! * **C — attachments**: [`NodeHandle::attach_get`] runs tau-attach's
-//!   multi-peer downloader over Graphsync (one request per section).
+//!   multi-peer downloader over Graphsync (one request per section). As a
+//!   host the node charges attachment data to the visitor's TAU address —
+//!   its peer id is its TAU key ([`peer_address`]) — refuses it past the free
+//!   quota (30 with a reason starting [`QUOTA_EXCEEDED`]), and writes the
+//!   downloads it served into its next block's attachment log
+//!   (`AttachmentsLog` key, proof of service).
 //!
 //! Head, safety point, genesis and known peers are named roots in the redb
 //! store next to the blocks ([`NodeBuilder::data_dir`]); a restarted node
@@ -64,16 +69,20 @@
 mod config;
 mod core;
 mod error;
+mod identity;
 mod node;
 pub mod protocol;
+mod serve;
 mod source;
 mod store;
 mod swarm;
 
 pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
 pub use error::{Error, Result};
+pub use identity::{peer_address, peer_id_of};
 pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
 pub use protocol::HEAD_PROTOCOL;
+pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
 pub use store::{open_stored, StoredChain, STORE_FILE};
 pub use swarm::IDENTIFY_PROTOCOL;
 

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::config::NodeConfig;
 use crate::core::{unix_now, Core, Received};
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
+use crate::serve::Host;
 use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, SwarmReport};
@@ -101,7 +102,7 @@ impl Node {
         store.set_roots(&[(store::GENESIS, genesis.root)])?;
         let chain = Chain::new(store.blocks().clone(), config.chain.clone())?;
 
-        let keypair = libp2p_identity(&config.key)?;
+        let keypair = crate::identity::libp2p_identity(&config.key)?;
         let local = keypair.public().to_peer_id();
         let listen = if config.listen.is_empty() {
             vec!["/ip4/127.0.0.1/tcp/0"
@@ -113,12 +114,14 @@ impl Node {
         let (swarm, listen_addrs) = swarm::build(keypair, &listen).await?;
 
         let core = restore(&store, chain, &config, local, genesis.root)?;
+        let host = Arc::new(restore_host(&store, &core, &config)?);
         let control = swarm.behaviour().stream.new_control();
         let graphsync = Graphsync::new(
             control.clone(),
             store.blocks().clone(),
             tau_graphsync::net::Config::default()
-                .with_request_timeout(config.timing.request_timeout),
+                .with_request_timeout(config.timing.request_timeout)
+                .with_serve_hook(host.clone()),
         )?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (report_tx, report_rx) = mpsc::unbounded_channel();
@@ -133,6 +136,7 @@ impl Node {
             core: Mutex::new(core),
             store,
             graphsync,
+            host,
             control,
             commands,
             events,
@@ -200,13 +204,39 @@ fn restore(
     }
 }
 
-/// The libp2p identity derived from the TAU key (ed25519 from a BLAKE2b of
-/// the secret), so a node keeps its peer id across restarts.
-fn libp2p_identity(key: &tau_keys::Keypair) -> Result<libp2p::identity::Keypair> {
-    let secret = key.to_bytes();
-    let seed = tau_keys::blake2b_256_concat(&[b"tau-node libp2p identity", &secret]);
-    libp2p::identity::Keypair::ed25519_from_bytes(seed)
-        .map_err(|e| Error::Network(format!("identity: {e}")))
+/// The quota policy of the host: its published profile's `free_quota` at
+/// `head`, else the configured default.
+fn quota_policy(core: &Core, head: &Cid, default: u64) -> tau_attach::QuotaPolicy {
+    let published = core
+        .chain
+        .state(head)
+        .and_then(|s| s.profile(&core.address()))
+        .ok()
+        .flatten()
+        .and_then(|p| p.free_quota);
+    tau_attach::QuotaPolicy {
+        free_per_address: published.unwrap_or(default),
+        ..tau_attach::QuotaPolicy::default()
+    }
+}
+
+/// The attachment host: usage rebuilt from this node's logs in the state at
+/// its head, plus the served downloads not yet in a block.
+fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) -> Result<Host> {
+    let records = core
+        .chain
+        .attachments_logs(&core.head, &core.address())?
+        .into_iter()
+        .map(crate::serve::from_state)
+        .collect();
+    let policy = quota_policy(core, &core.head, config.free_quota);
+    Ok(Host::new(
+        store.blocks().clone(),
+        config.attach,
+        policy,
+        records,
+        store.load_pending()?,
+    ))
 }
 
 struct Inner {
@@ -214,6 +244,7 @@ struct Inner {
     core: Mutex<Core>,
     store: NodeStore,
     graphsync: Graphsync,
+    host: Arc<Host>,
     control: libp2p_stream::Control,
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<NodeEvent>,
@@ -251,6 +282,12 @@ impl Inner {
         }
         if let Err(e) = self.store.set_roots(&roots) {
             tracing::error!("persisting head and safety point: {e}");
+        }
+    }
+
+    fn persist_pending(&self) {
+        if let Err(e) = self.store.save_pending(&self.host.pending()) {
+            tracing::error!("persisting served downloads: {e}");
         }
     }
 
@@ -368,11 +405,23 @@ async fn process_a(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
+        let now = unix_now();
+        let (log, covered) = inner
+            .host
+            .next_log(inner.config.chain.max_attachments_log_records, now);
         let mined = {
             let mut core = inner.core();
-            match core.maybe_mine(unix_now()) {
+            match core.maybe_mine(now, &log) {
                 Ok(Some(produced)) => {
                     inner.persist(&core);
+                    let head = core.head;
+                    let policy = quota_policy(&core, &head, inner.config.free_quota);
+                    drop(core);
+                    inner.host.set_policy(policy);
+                    if produced.block.unsigned.attachments_log.is_some() {
+                        inner.host.included(covered);
+                        inner.persist_pending();
+                    }
                     Some(produced)
                 }
                 Ok(None) => None,
@@ -697,7 +746,7 @@ impl NodeHandle {
         let config = self.inner.config.attach;
         let runtime = tokio::runtime::Handle::current();
         let timeout = self.inner.config.timing.request_timeout;
-        let sources: Vec<GraphsyncSource> = peers
+        let sources: Vec<Arc<GraphsyncSource>> = peers
             .iter()
             .map(|p| {
                 let addrs = self
@@ -708,30 +757,56 @@ impl NodeHandle {
                     .cloned()
                     .unwrap_or_default();
                 self.inner.command(Command::DialPeer(*p, addrs));
-                GraphsyncSource::new(
+                Arc::new(GraphsyncSource::new(
                     self.inner.graphsync.clone(),
                     store.clone(),
                     *p,
                     runtime.clone(),
                     timeout,
-                )
+                    root,
+                ))
             })
             .collect();
+        let asked = sources.clone();
         let options = tau_attach::DownloadOptions {
             max_rounds: Some(rounds.max(1)),
             ..Default::default()
         };
-        tokio::task::spawn_blocking(move || {
+        let downloaded = tokio::task::spawn_blocking(move || {
             let cancel = std::sync::atomic::AtomicBool::new(false);
             let refs: Vec<&dyn tau_attach::Source> = sources
                 .iter()
-                .map(|s| s as &dyn tau_attach::Source)
+                .map(|s| &**s as &dyn tau_attach::Source)
                 .collect();
             tau_attach::download(&store, &root, &refs, &config, &options, &cancel, &|_| {})
         })
         .await
-        .map_err(|e| Error::Network(format!("download task: {e}")))?
-        .map_err(Error::from)
+        .map_err(|e| Error::Network(format!("download task: {e}")))?;
+        match downloaded {
+            Ok(report) => Ok(report),
+            // Say why when a peer refused (e.g. the quota), not just "gave up".
+            Err(e @ tau_attach::Error::GaveUp { .. }) => Err(asked
+                .iter()
+                .find_map(|s| {
+                    s.refusal().map(|reason| Error::Refused {
+                        peer: s.peer().to_string(),
+                        reason,
+                    })
+                })
+                .unwrap_or(Error::Attach(e))),
+            Err(e) => Err(Error::Attach(e)),
+        }
+    }
+
+    /// Bytes of attachments this node served to `visitor` (in its logs in
+    /// the state and not yet in a block): what counts against its quota.
+    pub fn served_to(&self, visitor: &Address) -> u64 {
+        self.inner.host.used(visitor)
+    }
+
+    /// Downloads served and not yet written into a block.
+    pub fn pending_service(&self) -> Vec<tau_attach::ServedDownload> {
+        self.inner.host.pending()
     }
 
     /// Unpacks a stored attachment into `dir`.
@@ -779,6 +854,7 @@ impl NodeHandle {
             self.inner.persist(&core);
         }
         self.inner.persist_peers();
+        self.inner.persist_pending();
         let (done, stopped) = oneshot::channel();
         self.inner.command(Command::Stop(done));
         let _ = tokio::time::timeout(Duration::from_secs(5), stopped).await;

@@ -1,15 +1,18 @@
 //! Process C's network side: a [`tau_attach::Source`] that fetches one block
-//! from one peer with a Graphsync request (selector: the block itself).
+//! from one peer with a Graphsync request (selector: the block itself), naming
+//! the attachment in the `tau/attachment` extension so the host logs the
+//! download under it. A host's refusal (e.g. quota exceeded) is kept.
 //!
 //! The downloader calls `fetch` from its own worker threads; each call blocks
 //! on the node's tokio runtime until the verified block is in the store.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cid::Cid;
 use libp2p::PeerId;
 use tau_graphsync::net::{Graphsync, SharedStore};
-use tau_graphsync::{Extensions, Selector};
+use tau_graphsync::Selector;
 
 /// One peer as a block source for attachment downloads.
 pub(crate) struct GraphsyncSource {
@@ -18,6 +21,8 @@ pub(crate) struct GraphsyncSource {
     peer: PeerId,
     runtime: tokio::runtime::Handle,
     timeout: Duration,
+    attachment: Cid,
+    refusal: Arc<Mutex<Option<String>>>,
 }
 
 impl GraphsyncSource {
@@ -27,6 +32,7 @@ impl GraphsyncSource {
         peer: PeerId,
         runtime: tokio::runtime::Handle,
         timeout: Duration,
+        attachment: Cid,
     ) -> Self {
         Self {
             graphsync,
@@ -34,7 +40,22 @@ impl GraphsyncSource {
             peer,
             runtime,
             timeout,
+            attachment,
+            refusal: Arc::default(),
         }
+    }
+
+    /// The peer.
+    pub(crate) fn peer(&self) -> PeerId {
+        self.peer
+    }
+
+    /// The reason of the last refusal this peer gave, if any.
+    pub(crate) fn refusal(&self) -> Option<String> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -49,14 +70,25 @@ impl tau_attach::Source for GraphsyncSource {
         }
         let request = self
             .graphsync
-            .request(self.peer, *cid, &Selector::Matcher, Extensions::default())
+            .request(
+                self.peer,
+                *cid,
+                &Selector::Matcher,
+                crate::serve::attachment_extensions(self.attachment),
+            )
             .map_err(|e| e.to_string())?;
         let outcome = self
             .runtime
             .block_on(async { tokio::time::timeout(self.timeout, request.finish()).await });
         match outcome {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Err(e)) => {
+                if let tau_graphsync::Error::Refused { reason, .. } = e.cause() {
+                    *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(reason.clone());
+                }
+                return Err(e.to_string());
+            }
             Err(_) => return Err(format!("no answer within {:?}", self.timeout)),
         }
         self.store

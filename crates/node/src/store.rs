@@ -20,6 +20,7 @@ pub(crate) const GENESIS: &str = "tau-node/genesis";
 pub(crate) const HEAD: &str = "tau-node/head";
 pub(crate) const SAFETY: &str = "tau-node/safety";
 pub(crate) const PEERS: &str = "tau-node/peers";
+pub(crate) const PENDING_SERVICE: &str = "tau-node/pending-service";
 
 /// The file inside the data directory.
 pub const STORE_FILE: &str = "blocks.redb";
@@ -138,6 +139,32 @@ impl NodeStore {
                 Some((id, addrs))
             })
             .collect())
+    }
+}
+
+impl NodeStore {
+    /// Persists the downloads served and not yet in a block.
+    pub(crate) fn save_pending(&self, records: &[tau_attach::ServedDownload]) -> Result<()> {
+        let Some(redb) = &self.redb else {
+            return Ok(());
+        };
+        let bytes = serde_ipld_dagcbor::to_vec(&records)
+            .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))?;
+        let cid = tau_hamt::block::cid_of(DAG_CBOR, &bytes);
+        redb.put_many_keyed_with_roots(&[(cid, bytes)], &[(PENDING_SERVICE, cid)])?;
+        Ok(())
+    }
+
+    /// The records saved by [`save_pending`](Self::save_pending) (none if
+    /// missing or unreadable: they are a host's own bookkeeping).
+    pub(crate) fn load_pending(&self) -> Result<Vec<tau_attach::ServedDownload>> {
+        let Some(cid) = self.root(PENDING_SERVICE)? else {
+            return Ok(Vec::new());
+        };
+        let Some(bytes) = self.blocks.get(&cid)? else {
+            return Ok(Vec::new());
+        };
+        Ok(serde_ipld_dagcbor::from_slice(&bytes).unwrap_or_default())
     }
 }
 

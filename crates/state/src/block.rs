@@ -36,6 +36,10 @@ pub struct UnsignedBlock {
     /// [`SignedTransaction`]s stored as its own block, so a header (what a
     /// chain walk or a light client reads) stays small.
     pub transactions: Cid,
+    /// CID of the miner's attachment log for this block (the downloads it
+    /// served, a DAG-CBOR list of [`ServiceRecord`](crate::ServiceRecord)s),
+    /// also held under `<miner><miner_nonce>AttachmentsLog`; `None`: none.
+    pub attachments_log: Option<Cid>,
 }
 
 impl UnsignedBlock {

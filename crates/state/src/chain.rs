@@ -5,6 +5,7 @@ use tau_hamt::block::DAG_CBOR;
 use tau_hamt::{Blockstore, Proof};
 use tau_keys::{Address, Keypair};
 
+use crate::attachments_log::{self, ServiceRecord};
 use crate::block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
 use crate::execute::{self, Eligibility, Mode, Skipped};
 use crate::genesis::Genesis;
@@ -83,6 +84,7 @@ impl<BS: Blockstore> Chain<BS> {
             miner: creator.address(),
             miner_nonce: 0,
             transactions: no_transactions,
+            attachments_log: None,
         }
         .sign(creator)?;
         let cid = store_block(&overlay, &block)?;
@@ -120,6 +122,23 @@ impl<BS: Blockstore> Chain<BS> {
         pending: &[SignedTransaction],
         now: u64,
     ) -> Result<Produced> {
+        self.produce_next_state_with_log(previous_root, miner, pending, &[], now)
+    }
+
+    /// [`produce_next_state`](Self::produce_next_state), with the attachment
+    /// log of the downloads the miner served since its previous block: stored
+    /// as a block, linked from the new block and written under
+    /// `<miner><miner nonce>AttachmentsLog`. Fails with
+    /// [`Error::BadAttachmentsLog`] for more than
+    /// `Params::max_attachments_log_records` records or one dated after `now`.
+    pub fn produce_next_state_with_log(
+        &self,
+        previous_root: &Cid,
+        miner: &Keypair,
+        pending: &[SignedTransaction],
+        log: &[ServiceRecord],
+        now: u64,
+    ) -> Result<Produced> {
         let overlay = Overlay::new(&self.store);
         let draft = execute::draft(
             &overlay,
@@ -132,10 +151,18 @@ impl<BS: Blockstore> Chain<BS> {
         )?;
         let execute::Draft {
             mut state,
-            unsigned,
+            mut unsigned,
             transactions,
             skipped,
         } = draft;
+        unsigned.attachments_log = attachments_log::write(
+            &mut state,
+            &self.params,
+            &unsigned.miner,
+            unsigned.miner_nonce,
+            unsigned.timestamp,
+            log,
+        )?;
         let block = unsigned.sign(miner)?;
         let block_cid = store_block(&overlay, &block)?;
         state.set(
@@ -159,7 +186,9 @@ impl<BS: Blockstore> Chain<BS> {
     /// block under its contract key builds on `previous_root`, is signed by its
     /// miner, carries the Proof-of-Transaction fields re-computation gives, and
     /// re-executing its transactions on `previous_root` yields exactly
-    /// `new_root`. Writes nothing to the store. Returns the block.
+    /// `new_root` (with its attachment log, if any, checked and written under
+    /// the miner's `AttachmentsLog` key). Writes nothing to the store.
+    /// Returns the block.
     pub fn validate_block(&self, previous_root: &Cid, new_root: &Cid) -> Result<Block> {
         let overlay = Overlay::new(&self.store);
         let new_state = State::load(&overlay, &self.params, new_root)?;
@@ -213,6 +242,13 @@ impl<BS: Blockstore> Chain<BS> {
             &claimed.transactions,
         )?;
         let mut state = draft.state;
+        if let Some(log) = &claimed.attachments_log {
+            attachments_log::load(&overlay, &self.params, log, claimed.timestamp)?;
+            state.set(
+                &StateKey::AttachmentsLog(claimed.miner, claimed.miner_nonce),
+                log,
+            )?;
+        }
         state.set(
             &StateKey::Contract(self.params.chain_id.clone()),
             &block_cid,
@@ -299,6 +335,38 @@ impl<BS: Blockstore> Chain<BS> {
     /// The output of `address`'s transaction `nonce` at `root`.
     pub fn tx_output(&self, root: &Cid, address: &Address, nonce: u64) -> Result<Option<TxOutput>> {
         self.state(root)?.tx_output(address, nonce)
+    }
+
+    /// The attachment log `address` wrote with its mining nonce `nonce`, as
+    /// the state at `root` holds it (`None`: no log under that nonce).
+    pub fn attachments_log(
+        &self,
+        root: &Cid,
+        address: &Address,
+        nonce: u64,
+    ) -> Result<Option<Vec<ServiceRecord>>> {
+        let state = self.state(root)?;
+        let Some(cid) = state.get::<Cid>(&StateKey::AttachmentsLog(*address, nonce))? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .store
+            .get(&cid)?
+            .ok_or_else(|| Error::MissingBlock(Box::new(cid)))?;
+        Ok(Some(attachments_log::decode_attachments_log(&bytes)?))
+    }
+
+    /// Every attachment log of `address` in the state at `root`, oldest
+    /// first (one key lookup per nonce of the account).
+    pub fn attachments_logs(&self, root: &Cid, address: &Address) -> Result<Vec<ServiceRecord>> {
+        let nonce = self.nonce(root, address)?;
+        let mut out = Vec::new();
+        for n in 1..=nonce {
+            if let Some(records) = self.attachments_log(root, address, n)? {
+                out.extend(records);
+            }
+        }
+        Ok(out)
     }
 
     /// A Merkle proof of `key`'s value (or absence) at `root`, checkable with

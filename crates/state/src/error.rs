@@ -114,6 +114,10 @@ pub enum Error {
     /// A chain id is empty or too long.
     #[error("chain id must be 1..=32 bytes, got {0}")]
     BadChainId(usize),
+    /// A block's attachment log breaks the rules (empty, too long, records
+    /// dated after the block).
+    #[error("bad attachment log: {0}")]
+    BadAttachmentsLog(String),
     /// A block the chain needs is not in the store.
     #[error("block {0} is not in the store")]
     MissingBlock(Box<Cid>),

@@ -226,6 +226,7 @@ pub(crate) fn draft<BS: Blockstore>(
         miner: *miner,
         miner_nonce,
         transactions,
+        attachments_log: None,
     };
     Ok(Draft {
         state,

@@ -11,6 +11,9 @@
 //! * blocks ([`Block`]) and Proof-of-Transaction ([`pot`]), integer-only;
 //! * execution (process A, [`Chain::produce_next_state`]) and validation by
 //!   re-execution ([`Chain::validate_block`]);
+//! * attachment logs (proof of service): the downloads a miner served, carried
+//!   by its block and kept under its `AttachmentsLog` key
+//!   ([`Chain::produce_next_state_with_log`], [`ServiceRecord`]);
 //! * genesis, history and wallet queries with Merkle proofs ([`verify_proof`]).
 //!
 //! Objects are strict DAG-CBOR (tuples); signatures cover the BLAKE2b-256 of
@@ -61,6 +64,7 @@
 
 #![warn(missing_docs)]
 
+mod attachments_log;
 mod block;
 mod chain;
 mod digest;
@@ -76,6 +80,7 @@ mod state;
 mod state_key;
 mod tx;
 
+pub use attachments_log::{decode_attachments_log, encode_attachments_log, ServiceRecord};
 pub use block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
 pub use chain::{Chain, Produced};
 pub use digest::Digest;

@@ -100,6 +100,8 @@ pub struct Params {
     pub max_block_transactions: usize,
     /// Smallest fee accepted.
     pub min_fee: u64,
+    /// Most records in one block's attachment log.
+    pub max_attachments_log_records: usize,
     /// Shape of the state HAMT.
     pub hamt: Config,
 }
@@ -126,6 +128,7 @@ impl Params {
             max_profile_len: 1024,
             max_block_transactions: 10_000,
             min_fee: 0,
+            max_attachments_log_records: 4096,
             hamt: Config::default(),
         }
     }
@@ -170,6 +173,9 @@ impl Params {
         }
         if self.block_time.checked_mul(self.max_ratio.num).is_none() {
             return fail("block_time * max_ratio overflows");
+        }
+        if self.max_attachments_log_records == 0 {
+            return fail("max_attachments_log_records must be positive");
         }
         if self.max_block_transactions == 0 {
             return fail("max_block_transactions must be positive");

@@ -174,7 +174,8 @@ pub struct TxRef {
 }
 
 /// How to reach a sender (seed 000's `senderProfileJSON`): relay multiaddresses,
-/// an IPLD peer id and free-form contact text. At most
+/// an IPLD peer id and free-form contact text, and what the sender grants as
+/// a host of attachments (the free download quota per new address). At most
 /// `Params::max_profile_len` bytes encoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct Profile {
@@ -184,6 +185,10 @@ pub struct Profile {
     pub peer_id: Option<String>,
     /// Free-form contact (e.g. a Telegram handle).
     pub contact: Option<String>,
+    /// Bytes of attachments the sender, as a host, serves free to each new
+    /// visitor address (issue 9: "a free quota per new address, configurable
+    /// per sender profile"); `None`: the host's default (1 GiB in tau-attach).
+    pub free_quota: Option<u64>,
 }
 
 /// The unsigned part of a transaction; its DAG-CBOR encoding is what is signed.

@@ -58,6 +58,7 @@ fn message_with_attachment_profile_and_thread() {
         relays: vec!["/ip4/127.0.0.1/tcp/4001".into()],
         peer_id: Some("12D3KooW".into()),
         contact: None,
+        free_quota: Some(5 << 20),
     };
     let mut tx = wiring(&p, &k[0], k[0].address(), 1, 0, 4, t);
     tx.body = TxBody::Message {

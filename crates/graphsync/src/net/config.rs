@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::framing::DEFAULT_MAX_MESSAGE_SIZE;
-use crate::responder::ResponderConfig;
+use crate::responder::{ResponderConfig, SharedHook};
 use crate::traversal::Limits;
 
 /// Configuration of a [`Graphsync`](super::Graphsync) service.
@@ -18,9 +18,10 @@ use crate::traversal::Limits;
 /// assert_eq!(config.request_timeout(), Duration::from_secs(5));
 /// assert_eq!(config.responder().max_requests_per_peer, 2);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     responder: ResponderConfig,
+    serve_hook: Option<SharedHook<libp2p::PeerId>>,
     max_message_size: usize,
     request_timeout: Duration,
     total_timeout: Option<Duration>,
@@ -31,6 +32,29 @@ pub struct Config {
     event_buffer: usize,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("responder", &self.responder)
+            .field("serve_hook", &self.serve_hook.is_some())
+            .field("max_message_size", &self.max_message_size)
+            .field("request_timeout", &self.request_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field(
+                "max_inbound_streams_per_peer",
+                &self.max_inbound_streams_per_peer,
+            )
+            .field(
+                "max_queued_answers_per_peer",
+                &self.max_queued_answers_per_peer,
+            )
+            .field("max_requests_per_message", &self.max_requests_per_message)
+            .field("event_buffer", &self.event_buffer)
+            .finish()
+    }
+}
+
 impl Default for Config {
     /// go-graphsync's limits ([`ResponderConfig::default`], 4 MiB messages);
     /// a request fails after 30 s without a response message; outbound streams
@@ -39,6 +63,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             responder: ResponderConfig::default(),
+            serve_hook: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             request_timeout: Duration::from_secs(30),
             total_timeout: None,
@@ -57,6 +82,19 @@ impl Config {
     pub fn with_responder(mut self, responder: ResponderConfig) -> Self {
         self.responder = responder;
         self
+    }
+
+    /// Every request a peer makes passes through `hook`, which may refuse it
+    /// with a reason and hears what each request served
+    /// ([`ServeHook`](crate::responder::ServeHook)).
+    pub fn with_serve_hook(mut self, hook: SharedHook<libp2p::PeerId>) -> Self {
+        self.serve_hook = Some(hook);
+        self
+    }
+
+    /// The serving hook, if any.
+    pub fn serve_hook(&self) -> Option<&SharedHook<libp2p::PeerId>> {
+        self.serve_hook.as_ref()
     }
 
     /// Requests of one peer served at once; more are answered 31 (Busy).

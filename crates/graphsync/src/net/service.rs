@@ -113,7 +113,11 @@ impl Shared {
             let state = lock(&self.peers)
                 .entry(peer)
                 .or_insert_with(|| {
-                    let state = Arc::new(PeerState::new(Responder::new(*self.config.responder())));
+                    let responder = Responder::with_hook(
+                        *self.config.responder(),
+                        self.config.serve_hook().cloned(),
+                    );
+                    let state = Arc::new(PeerState::new(responder));
                     self.runtime
                         .spawn(peer::run(self.clone(), peer, state.clone()));
                     state

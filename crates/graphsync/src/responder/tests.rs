@@ -365,3 +365,103 @@ fn unwalkable_blocks_end_with_32() {
     r.receive(&PEER, vec![request(2, bad, &all(), Extensions::default())]);
     assert_eq!(statuses(&drain(&mut r, &s)), [34]);
 }
+
+/// What the hook heard: root, bytes, blocks, final status.
+type Heard = (Cid, u64, u64, Option<Status>);
+
+/// Refuses requests for `refused`, records what the others served.
+#[derive(Default)]
+struct Gate {
+    refused: Option<Cid>,
+    served: std::sync::Mutex<Vec<Heard>>,
+}
+
+impl ServeHook<&'static str> for Gate {
+    fn admit(&self, _: &&'static str, request: &Incoming<'_>) -> Admission {
+        if Some(*request.root) == self.refused {
+            Admission::Reject {
+                status: Status::Rejected,
+                reason: format!("quota exceeded for {}", request.root),
+            }
+        } else {
+            Admission::Allow
+        }
+    }
+
+    fn served(&self, _: &&'static str, served: &Served<'_>) {
+        self.served.lock().unwrap().push((
+            *served.root,
+            served.bytes,
+            served.blocks,
+            served.status,
+        ));
+    }
+}
+
+#[test]
+fn hook_refuses_with_a_reason_and_hears_the_bytes_served() {
+    let store = MemoryBlockstore::new();
+    let (open, leaves) = fan(&store, 5, 1000);
+    let (closed, _) = fan(&store, 2, 10);
+    let gate = Arc::new(Gate {
+        refused: Some(closed),
+        ..Gate::default()
+    });
+    let mut r = Responder::with_hook(ResponderConfig::default(), Some(gate.clone()));
+    let answer = r
+        .receive(
+            &PEER,
+            vec![request(1, closed, &all(), Extensions::default())],
+        )
+        .unwrap();
+    let refusal = &answer.responses[0];
+    assert_eq!(refusal.status, Status::Rejected);
+    assert_eq!(
+        rejection_reason(&refusal.extensions),
+        Some(format!("quota exceeded for {closed}").as_str())
+    );
+    assert_eq!(r.in_flight(&PEER), 0);
+    // The requester's verifier turns the refusal into a typed error.
+    let mut verifier = crate::verifier::Verifier::new(closed, &all(), &Limits::default()).unwrap();
+    let mut pool = crate::verifier::BlockPool::default();
+    let (back, _) = crate::loopback::through_the_wire(&answer).unwrap();
+    match verifier.receive(&back.responses[0], &mut pool) {
+        Err(Error::Refused { status, reason }) => {
+            assert_eq!(status, Status::Rejected);
+            assert!(reason.starts_with("quota exceeded"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    assert!(r
+        .receive(&PEER, vec![request(2, open, &all(), Extensions::default())])
+        .is_none());
+    let msgs = drain(&mut r, &store);
+    assert_eq!(statuses(&msgs).last(), Some(&20));
+    let list_len = store.get(&open).unwrap().unwrap().len() as u64;
+    let leaf_bytes: u64 = leaves
+        .iter()
+        .map(|c| store.get(c).unwrap().unwrap().len() as u64)
+        .sum();
+    assert_eq!(
+        *gate.served.lock().unwrap(),
+        vec![(open, list_len + leaf_bytes, 6, Some(Status::CompletedFull))]
+    );
+
+    // A cancelled request and a vanished peer report too.
+    r.receive(&PEER, vec![request(3, open, &all(), Extensions::default())]);
+    r.cancel(&PEER, &RequestId([3; 16]));
+    r.receive(&PEER, vec![request(4, open, &all(), Extensions::default())]);
+    r.remove_peer(&PEER);
+    let served = gate.served.lock().unwrap();
+    assert_eq!(served[1], (open, 0, 0, Some(Status::Cancelled)));
+    assert_eq!(served[2], (open, 0, 0, None));
+}
+
+#[test]
+fn long_reasons_are_cut_at_a_char_boundary() {
+    let ext = hook::rejection_extensions(&"é".repeat(MAX_REASON_LEN));
+    let reason = rejection_reason(&ext).unwrap();
+    assert!(reason.len() <= MAX_REASON_LEN && reason.len() >= MAX_REASON_LEN - 1);
+    assert!(reason.chars().all(|c| c == 'é'));
+}

@@ -1,0 +1,347 @@
+//! Attachment hosting with proof of service: the node's Graphsync
+//! [`ServeHook`]. Requests for attachment data are charged to the visitor's
+//! TAU address (read from its authenticated peer id), refused past the free
+//! quota, and each served download becomes a pending record that process A
+//! writes into the node's next block (its `AttachmentsLog` key).
+//!
+//! A request is attachment data when its root is a raw block (sections: the
+//! chain itself has no raw blocks, so chain sync stays free), or a stored
+//! attachment manifest. The attachment it belongs to is the request's
+//! [`ATTACHMENT_EXTENSION`] if it names one (tau-node's downloader does), the
+//! root otherwise. A request is admitted while the visitor has quota left, so
+//! a visitor may end over it by at most the requests it has in flight.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use cid::Cid;
+use ipld_core::ipld::Ipld;
+use libp2p::PeerId;
+use tau_attach::{QuotaPolicy, ServedDownload, ServiceLog};
+use tau_graphsync::net::SharedStore;
+use tau_graphsync::responder::{Admission, Incoming, ServeHook, Served};
+use tau_graphsync::{Extensions, Status};
+use tau_hamt::block::RAW;
+use tau_keys::Address;
+use tau_state::ServiceRecord;
+
+use crate::core::unix_now;
+use crate::identity::peer_address;
+
+/// Request extension naming the attachment a block is fetched for (a link).
+pub const ATTACHMENT_EXTENSION: &str = "tau/attachment";
+
+/// How a refusal for quota starts (the rest names the visitor and numbers).
+pub const QUOTA_EXCEEDED: &str = "quota exceeded";
+
+/// Records served but not yet in a block, at most (older ones are dropped
+/// from the pending list; their bytes still count against the quota).
+const MAX_PENDING: usize = 1 << 16;
+
+/// Manifest checks remembered.
+const MAX_KNOWN_ROOTS: usize = 4096;
+
+/// The extensions naming `root` as the attachment requested.
+pub(crate) fn attachment_extensions(root: Cid) -> Extensions {
+    let mut ext = Extensions::default();
+    ext.other
+        .insert(ATTACHMENT_EXTENSION.into(), Ipld::Link(root));
+    ext
+}
+
+/// The attachment a request's extensions name, if any.
+fn named_attachment(extensions: &Extensions) -> Option<Cid> {
+    match extensions.other.get(ATTACHMENT_EXTENSION) {
+        Some(Ipld::Link(cid)) => Some(*cid),
+        _ => None,
+    }
+}
+
+struct HostState {
+    log: ServiceLog,
+    pending: Vec<ServedDownload>,
+    /// Roots checked: whether each is a stored attachment manifest.
+    manifests: HashMap<Cid, bool>,
+}
+
+/// The serving side of attachments: quota, served downloads, pending records.
+pub(crate) struct Host {
+    store: SharedStore,
+    attach: tau_attach::Config,
+    state: Mutex<HostState>,
+}
+
+impl Host {
+    /// A host whose usage is rebuilt from `records` (its logs in the state).
+    pub(crate) fn new(
+        store: SharedStore,
+        attach: tau_attach::Config,
+        policy: QuotaPolicy,
+        records: Vec<ServedDownload>,
+        pending: Vec<ServedDownload>,
+    ) -> Self {
+        let mut log = ServiceLog::from_records(policy, records);
+        for record in &pending {
+            log.record(record.clone());
+        }
+        Self {
+            store,
+            attach,
+            state: Mutex::new(HostState {
+                log,
+                pending,
+                manifests: HashMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HostState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes the quota policy (the node's profile changed).
+    pub(crate) fn set_policy(&self, policy: QuotaPolicy) {
+        self.lock().log.set_policy(policy);
+    }
+
+    /// Bytes served to `visitor` (in the state and pending).
+    pub(crate) fn used(&self, visitor: &Address) -> u64 {
+        self.lock().log.used(visitor)
+    }
+
+    /// Records served and not yet in a block.
+    pub(crate) fn pending(&self) -> Vec<ServedDownload> {
+        self.lock().pending.clone()
+    }
+
+    /// The log for the next block: the oldest pending records merged by
+    /// visitor and attachment (bytes summed, the latest time, at most
+    /// `block_time`), at most `max` of them; and how many pending records it
+    /// covers (for [`included`](Self::included)).
+    pub(crate) fn next_log(&self, max: usize, block_time: u64) -> (Vec<ServiceRecord>, usize) {
+        let state = self.lock();
+        let mut merged: BTreeMap<(Address, Cid), usize> = BTreeMap::new();
+        let mut out: Vec<ServiceRecord> = Vec::new();
+        let mut covered = 0;
+        for r in &state.pending {
+            let time = r.time.min(block_time);
+            match merged.get(&(r.visitor, r.root)) {
+                Some(&i) => {
+                    if let Some(m) = out.get_mut(i) {
+                        m.bytes = m.bytes.saturating_add(r.bytes);
+                        m.time = m.time.max(time);
+                    }
+                }
+                None if out.len() == max => break,
+                None => {
+                    merged.insert((r.visitor, r.root), out.len());
+                    out.push(ServiceRecord {
+                        visitor: r.visitor,
+                        root: r.root,
+                        bytes: r.bytes,
+                        time,
+                    });
+                }
+            }
+            covered += 1;
+        }
+        (out, covered)
+    }
+
+    /// The first `covered` pending records are in a block now.
+    pub(crate) fn included(&self, covered: usize) {
+        let mut state = self.lock();
+        let n = covered.min(state.pending.len());
+        state.pending.drain(..n);
+    }
+
+    /// The attachment a request is charged to, or `None` (free).
+    fn charged(&self, state: &mut HostState, root: &Cid, extensions: &Extensions) -> Option<Cid> {
+        let named = named_attachment(extensions);
+        if root.codec() == RAW {
+            return Some(named.unwrap_or(*root));
+        }
+        let is_manifest = match state.manifests.get(root) {
+            Some(known) => *known,
+            None => {
+                let known = tau_attach::Manifest::load(&self.store, root, &self.attach).is_ok();
+                if state.manifests.len() >= MAX_KNOWN_ROOTS {
+                    state.manifests.clear();
+                }
+                state.manifests.insert(*root, known);
+                known
+            }
+        };
+        is_manifest.then_some(*root)
+    }
+}
+
+impl ServeHook<PeerId> for Host {
+    fn admit(&self, peer: &PeerId, request: &Incoming<'_>) -> Admission {
+        let mut state = self.lock();
+        if self
+            .charged(&mut state, request.root, request.extensions)
+            .is_none()
+        {
+            return Admission::Allow;
+        }
+        let Some(visitor) = peer_address(peer) else {
+            return Admission::Reject {
+                status: Status::Rejected,
+                reason: format!("attachments are served to TAU addresses; peer id {peer} carries no secp256k1 key"),
+            };
+        };
+        match state.log.admit(&visitor, 1) {
+            Ok(()) => Admission::Allow,
+            Err(tau_attach::Error::QuotaExceeded { used, quota, .. }) => Admission::Reject {
+                status: Status::Rejected,
+                reason: format!(
+                    "{QUOTA_EXCEEDED}: {visitor} has used {used} of its {quota} byte free quota"
+                ),
+            },
+            Err(e) => Admission::Reject {
+                status: Status::Rejected,
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    fn served(&self, peer: &PeerId, served: &Served<'_>) {
+        if served.bytes == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        let Some(root) = self.charged(&mut state, served.root, served.extensions) else {
+            return;
+        };
+        let Some(visitor) = peer_address(peer) else {
+            return;
+        };
+        let record = ServedDownload {
+            visitor,
+            root,
+            bytes: served.bytes,
+            time: unix_now(),
+        };
+        state.log.record(record.clone());
+        if state.pending.len() >= MAX_PENDING {
+            state.pending.remove(0);
+        }
+        state.pending.push(record);
+    }
+}
+
+/// tau-attach's record of a log entry in the state.
+pub(crate) fn from_state(r: ServiceRecord) -> ServedDownload {
+    ServedDownload {
+        visitor: r.visitor,
+        root: r.root,
+        bytes: r.bytes,
+        time: r.time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tau_graphsync::RequestId;
+    use tau_hamt::block::DAG_CBOR;
+    use tau_hamt::{Blockstore, MemoryBlockstore};
+
+    #[test]
+    fn sections_are_charged_chain_blocks_are_free_and_logs_merge() {
+        let store: SharedStore = Arc::new(MemoryBlockstore::new());
+        let section = store.put(RAW, b"section").unwrap();
+        let chain_block = store.put(DAG_CBOR, &[0x80]).unwrap();
+        let attachment = tau_hamt::block::cid_of(DAG_CBOR, b"manifest");
+        let policy = QuotaPolicy {
+            free_per_address: 100,
+            ..QuotaPolicy::default()
+        };
+        let host = Host::new(
+            store,
+            tau_attach::Config::default(),
+            policy,
+            Vec::new(),
+            Vec::new(),
+        );
+        let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
+        let peer = crate::identity::peer_id_of(&key).unwrap();
+        let ext = attachment_extensions(attachment);
+        let selector = Ipld::Null;
+        let incoming = |root: &Cid, ext: &Extensions| {
+            host.admit(
+                &peer,
+                &Incoming {
+                    id: RequestId([1; 16]),
+                    root,
+                    selector: &selector,
+                    extensions: ext,
+                },
+            )
+        };
+        let serve = |root: &Cid, ext: &Extensions, bytes| {
+            host.served(
+                &peer,
+                &Served {
+                    id: RequestId([1; 16]),
+                    root,
+                    extensions: ext,
+                    bytes,
+                    blocks: 1,
+                    status: Some(Status::CompletedFull),
+                },
+            )
+        };
+        assert_eq!(incoming(&section, &ext), Admission::Allow);
+        serve(&section, &ext, 60);
+        serve(&section, &ext, 50);
+        serve(&chain_block, &Extensions::default(), 1_000);
+        assert_eq!(host.used(&key.address()), 110);
+        // Over quota: sections refused with the reason, chain blocks still free.
+        match incoming(&section, &ext) {
+            Admission::Reject { status, reason } => {
+                assert_eq!(status, Status::Rejected);
+                assert!(reason.starts_with(QUOTA_EXCEEDED), "{reason}");
+                assert!(reason.contains(&key.address().to_string()), "{reason}");
+            }
+            Admission::Allow => panic!("admitted over quota"),
+        }
+        assert_eq!(
+            incoming(&chain_block, &Extensions::default()),
+            Admission::Allow
+        );
+        // A peer without a TAU key is refused attachment data.
+        let anonymous = libp2p::identity::Keypair::generate_ed25519()
+            .public()
+            .to_peer_id();
+        assert!(matches!(
+            host.admit(
+                &anonymous,
+                &Incoming {
+                    id: RequestId([2; 16]),
+                    root: &section,
+                    selector: &selector,
+                    extensions: &ext,
+                }
+            ),
+            Admission::Reject { .. }
+        ));
+        // The two downloads of one attachment merge into one record.
+        let (log, covered) = host.next_log(10, 5);
+        assert_eq!(covered, 2);
+        assert_eq!(
+            log,
+            vec![ServiceRecord {
+                visitor: key.address(),
+                root: attachment,
+                bytes: 110,
+                time: 5,
+            }]
+        );
+        host.included(covered);
+        assert!(host.pending().is_empty());
+        assert_eq!(host.used(&key.address()), 110);
+    }
+}
