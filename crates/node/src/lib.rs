@@ -4,6 +4,16 @@
 //! noise + yamux with identify and ping, Graphsync v2 (tau-graphsync) and a
 //! small head protocol, running the three processes of seed 000:
 //!
+//! * **Discovery**: a Kademlia table ([`KAD_PROTOCOL`]) bootstrapped from the
+//!   configured and persisted peers and walked at random every
+//!   [`Timing::walk_interval`]; a walk finds peers (they join the planner's
+//!   peer set) and, through identify, relays — one step.
+//! * **Relays** (circuit relay v2): a relay router serves reservations
+//!   ([`NodeBuilder::relay_server`]); a node [`behind_nat`](NodeBuilder::behind_nat)
+//!   listens only through relays (configured with [`NodeBuilder::relay`],
+//!   persisted, or found by walks) and is dialed at its
+//!   `…/p2p-circuit/p2p/<id>` address.
+//!
 //! * **A — produce the future state**: a mining node produces the next state
 //!   on its fork-choice head with tau-state as soon as its
 //!   Proof-of-Transaction allows, with the pending transactions, and serves
@@ -20,7 +30,7 @@
 //! * **C — attachments**: [`NodeHandle::attach_get`] runs tau-attach's
 //!   multi-peer downloader over Graphsync (one request per section).
 //!
-//! Head, safety point, genesis and known peers are named roots in the redb
+//! Head, safety point, genesis and known peers and relays are named roots in the redb
 //! store next to the blocks ([`NodeBuilder::data_dir`]); a restarted node
 //! resumes from them and catches up. Without a data directory everything is
 //! in memory.
@@ -63,6 +73,7 @@
 
 mod config;
 mod core;
+mod discovery;
 mod error;
 mod node;
 pub mod protocol;
@@ -71,6 +82,7 @@ mod store;
 mod swarm;
 
 pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
+pub use discovery::KAD_PROTOCOL;
 pub use error::{Error, Result};
 pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
 pub use protocol::HEAD_PROTOCOL;

@@ -22,10 +22,11 @@ use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
 use crate::core::{unix_now, Core, Received};
+use crate::discovery::Relays;
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
-use crate::swarm::{self, Command, SwarmReport};
+use crate::swarm::{self, Command, NetConfig, SwarmReport};
 use crate::{Error, Result};
 
 /// A state on the chain: its root and block number.
@@ -59,6 +60,11 @@ pub enum NodeEvent {
     SafetyAdvanced(ChainPoint),
     /// A connection to a peer is up.
     PeerConnected(PeerId),
+    /// A random walk of the Kademlia table found this peer (reported once
+    /// per peer).
+    PeerDiscovered(PeerId),
+    /// A relay accepted this node's reservation: it is reachable through it.
+    RelayReserved(PeerId),
     /// A peer was marked dishonest (forged chain, garbage, repeated failures).
     PeerMarked {
         /// The peer.
@@ -103,14 +109,20 @@ impl Node {
 
         let keypair = libp2p_identity(&config.key)?;
         let local = keypair.public().to_peer_id();
-        let listen = if config.listen.is_empty() {
+        let listen = if config.behind_nat {
+            Vec::new()
+        } else if config.listen.is_empty() {
             vec!["/ip4/127.0.0.1/tcp/0"
                 .parse()
                 .map_err(|_| Error::Config("default listen address"))?]
         } else {
             config.listen.clone()
         };
-        let (swarm, listen_addrs) = swarm::build(keypair, &listen).await?;
+        let net = NetConfig {
+            listen,
+            relay_server: config.relay_server,
+        };
+        let (swarm, listen_addrs) = swarm::build(keypair, &net).await?;
 
         let core = restore(&store, chain, &config, local, genesis.root)?;
         let control = swarm.behaviour().stream.new_control();
@@ -138,20 +150,37 @@ impl Node {
             events,
             local,
             listen_addrs: Mutex::new(listen_addrs),
+            relays: Mutex::new(Relays::default()),
+            walked: Mutex::new(std::collections::BTreeSet::new()),
             rng: Mutex::new(rng),
             tasks: Mutex::new(Vec::new()),
             workers: Mutex::new(tokio::task::JoinSet::new()),
             shutdown,
         });
-        for (peer, addrs) in inner.store.load_peers()? {
-            inner.core().add_peer(peer, addrs.clone());
-            inner.command(Command::DialPeer(peer, addrs));
+        for known in inner.store.load_peers()? {
+            if known.relay {
+                inner.learn_relay(known.id, known.addrs.clone());
+            }
+            inner.core().add_peer(known.id, known.addrs.clone());
+            inner.command(Command::AddKnown(known.id, known.addrs.clone()));
+            inner.command(Command::DialPeer(known.id, known.addrs));
+        }
+        for addr in &inner.config.relays {
+            let listen = lock(&inner.relays).configured(addr);
+            if let Some(listen) = listen {
+                inner.command(Command::ListenVia(listen));
+            }
         }
         for addr in &inner.config.bootstrap {
             inner.command(Command::Dial(addr.clone()));
         }
         let tasks = vec![
-            tokio::spawn(swarm::drive(swarm, command_rx, report_tx)),
+            tokio::spawn(swarm::drive(
+                swarm,
+                inner.config.timing.walk_interval,
+                command_rx,
+                report_tx,
+            )),
             tokio::spawn(watch_swarm(inner.clone(), report_rx)),
             tokio::spawn(serve_heads(inner.clone(), shutdown_rx.clone())),
             tokio::spawn(process_b(inner.clone(), shutdown_rx.clone())),
@@ -219,6 +248,9 @@ struct Inner {
     events: broadcast::Sender<NodeEvent>,
     local: PeerId,
     listen_addrs: Mutex<Vec<Multiaddr>>,
+    relays: Mutex<Relays>,
+    /// Peers random walks found.
+    walked: Mutex<std::collections::BTreeSet<PeerId>>,
     rng: Mutex<StdRng>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Short-lived tasks (asks, answers), aborted at shutdown.
@@ -254,15 +286,56 @@ impl Inner {
         }
     }
 
+    /// Writes the known peers and relays (one redb transaction).
     fn persist_peers(&self) {
-        let core = self.core();
-        if let Err(e) = self.store.save_peers(core.addresses.iter()) {
+        let peers = self.known_peers();
+        if let Err(e) = self.store.save_peers(&peers) {
             tracing::error!("persisting peers: {e}");
+        }
+    }
+
+    /// Known peers and relays, relays first (they are few and make a node
+    /// behind NAT reachable again after a restart).
+    fn known_peers(&self) -> Vec<store::KnownPeer> {
+        let relays = lock(&self.relays).known().clone();
+        let core = self.core();
+        let mut peers: Vec<store::KnownPeer> = relays
+            .iter()
+            .map(|(id, addrs)| store::KnownPeer {
+                id: *id,
+                addrs: addrs.clone(),
+                relay: true,
+            })
+            .collect();
+        peers.extend(
+            core.addresses
+                .iter()
+                .filter(|(id, _)| !relays.contains_key(id))
+                .map(|(id, addrs)| store::KnownPeer {
+                    id: *id,
+                    addrs: addrs.clone(),
+                    relay: false,
+                }),
+        );
+        peers
+    }
+
+    /// Records a relay; a node behind NAT listens through it if it holds
+    /// fewer than two reservations.
+    fn learn_relay(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if peer == self.local || self.core().marked.contains(&peer) {
+            return;
+        }
+        let listen = lock(&self.relays).learn(peer, addrs, self.config.behind_nat);
+        if let Some(listen) = listen {
+            tracing::info!(%peer, "listening through relay {listen}");
+            self.command(Command::ListenVia(listen));
         }
     }
 
     fn mark(&self, peer: PeerId, reason: String) {
         tracing::warn!(%peer, "peer marked: {reason}");
+        lock(&self.relays).remove(&peer);
         self.command(Command::Disconnect(peer));
         self.emit(NodeEvent::PeerMarked { peer, reason });
     }
@@ -270,7 +343,7 @@ impl Inner {
 
 /// Turns swarm reports into peer knowledge.
 async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<SwarmReport>) {
-    let mut known = 0usize;
+    let mut known = (0usize, 0usize);
     while let Some(report) = reports.recv().await {
         match report {
             SwarmReport::Connected(peer, addr) => {
@@ -282,7 +355,29 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
                 inner.core().add_peer(peer, addr);
                 inner.emit(NodeEvent::PeerConnected(peer));
             }
-            SwarmReport::Identified(peer, addrs) => inner.core().add_peer(peer, addrs),
+            SwarmReport::Identified(peer, identified) => {
+                if identified.relay {
+                    inner.learn_relay(peer, identified.addrs.clone());
+                }
+                inner.core().add_peer(peer, identified.addrs);
+            }
+            SwarmReport::Walked(found) => {
+                for (peer, addrs) in found {
+                    if peer == inner.local || inner.core().marked.contains(&peer) {
+                        continue;
+                    }
+                    inner.core().add_peer(peer, addrs);
+                    if lock(&inner.walked).insert(peer) {
+                        tracing::debug!(%peer, "found by a random walk");
+                        inner.emit(NodeEvent::PeerDiscovered(peer));
+                    }
+                }
+            }
+            SwarmReport::Reserved(relay) => {
+                tracing::info!(%relay, "relay reservation accepted");
+                lock(&inner.relays).reserved(relay);
+                inner.emit(NodeEvent::RelayReserved(relay));
+            }
             SwarmReport::Disconnected(peer) => inner.graphsync.peer_disconnected(&peer),
             SwarmReport::Listening(addr) => {
                 let mut addrs = lock(&inner.listen_addrs);
@@ -290,11 +385,15 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
                     addrs.push(addr);
                 }
             }
+            SwarmReport::ListenClosed(addr) => lock(&inner.listen_addrs).retain(|a| *a != addr),
             SwarmReport::DialFailed(peer, reason) => {
                 tracing::debug!(?peer, "dial failed: {reason}");
             }
         }
-        let now = inner.core().addresses.len();
+        let now = (
+            inner.core().addresses.len(),
+            lock(&inner.relays).known().len(),
+        );
         if now != known {
             known = now;
             inner.persist_peers();
@@ -594,10 +693,15 @@ impl NodeHandle {
     /// The first listen address with `/p2p/<peer id>`: what another node
     /// bootstraps from.
     pub fn dial_addr(&self) -> Option<Multiaddr> {
-        self.listen_addrs()
-            .into_iter()
-            .next()
-            .map(|a| a.with(Protocol::P2p(self.inner.local)))
+        let local = self.inner.local;
+        self.listen_addrs().into_iter().next().map(|a| {
+            // Circuit listen addresses end in the node's id already.
+            if crate::discovery::peer_of(&a) == Some(local) {
+                a
+            } else {
+                a.with(Protocol::P2p(local))
+            }
+        })
     }
 
     /// The chain over the node's store, for any read (history, proofs, outputs).
@@ -758,6 +862,25 @@ impl NodeHandle {
     /// Peers known (with addresses).
     pub fn peers(&self) -> Vec<PeerId> {
         self.inner.core().addresses.keys().copied().collect()
+    }
+
+    /// Peers found by random walks of the Kademlia table.
+    pub fn discovered_peers(&self) -> Vec<PeerId> {
+        lock(&self.inner.walked).iter().copied().collect()
+    }
+
+    /// Relays known (found by identify, configured or persisted).
+    pub fn relays(&self) -> Vec<PeerId> {
+        lock(&self.inner.relays).known().keys().copied().collect()
+    }
+
+    /// Relays holding a reservation for this node.
+    pub fn relay_reservations(&self) -> Vec<PeerId> {
+        lock(&self.inner.relays)
+            .reservations()
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Peers marked dishonest.

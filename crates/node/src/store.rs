@@ -38,6 +38,17 @@ pub(crate) struct NodeStore {
 struct PeerEntry {
     id: Bytes,
     addrs: Vec<Bytes>,
+    /// Serves circuit-relay v2 (absent in stores written before relays).
+    #[serde(default)]
+    relay: bool,
+}
+
+/// A peer as persisted: its addresses and whether it relays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KnownPeer {
+    pub(crate) id: PeerId,
+    pub(crate) addrs: Vec<Multiaddr>,
+    pub(crate) relay: bool,
 }
 
 impl NodeStore {
@@ -94,19 +105,19 @@ impl NodeStore {
         Ok(())
     }
 
-    /// Persists the known peers and their addresses.
-    pub(crate) fn save_peers<'a>(
-        &self,
-        peers: impl Iterator<Item = (&'a PeerId, &'a Vec<Multiaddr>)>,
-    ) -> Result<()> {
+    /// Persists the known peers and relays with their addresses (one block
+    /// and its root in one transaction).
+    pub(crate) fn save_peers(&self, peers: &[KnownPeer]) -> Result<()> {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
         let entries: Vec<PeerEntry> = peers
+            .iter()
             .take(MAX_PERSISTED_PEERS)
-            .map(|(id, addrs)| PeerEntry {
-                id: Bytes(id.to_bytes()),
-                addrs: addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+            .map(|p| PeerEntry {
+                id: Bytes(p.id.to_bytes()),
+                addrs: p.addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+                relay: p.relay,
             })
             .collect();
         let bytes = serde_ipld_dagcbor::to_vec(&entries)
@@ -118,7 +129,7 @@ impl NodeStore {
 
     /// The peers persisted by [`save_peers`](Self::save_peers); entries that
     /// do not parse are skipped.
-    pub(crate) fn load_peers(&self) -> Result<Vec<(PeerId, Vec<Multiaddr>)>> {
+    pub(crate) fn load_peers(&self) -> Result<Vec<KnownPeer>> {
         let Some(cid) = self.root(PEERS)? else {
             return Ok(Vec::new());
         };
@@ -135,7 +146,11 @@ impl NodeStore {
                     .into_iter()
                     .filter_map(|a| Multiaddr::try_from(a.0).ok())
                     .collect();
-                Some((id, addrs))
+                Some(KnownPeer {
+                    id,
+                    addrs,
+                    relay: e.relay,
+                })
             })
             .collect())
     }
