@@ -17,6 +17,7 @@ use tau_graphsync::net::SharedStore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
+use crate::catchup::{self, Walk};
 use crate::protocol::{serde_bytes_vec::Bytes, HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
@@ -52,6 +53,22 @@ pub(crate) enum Received {
     Forged(String),
     /// The peer is marked already, or the answer is ignored.
     Ignored,
+    /// The view counts, and it is heavier than the local chain but no longer
+    /// reaches the safety point: catch up with [`Core::catch_up`].
+    CatchUp,
+}
+
+/// How a catch-up step went.
+#[derive(Debug)]
+pub(crate) enum CatchUp {
+    /// The head moved to the peer's chain.
+    Adopted { head: (Cid, u64), reorg_depth: u64 },
+    /// Fetch this block and step again.
+    Missing(Cid),
+    /// The chain does not hold the safety point (or no longer beats ours).
+    Refused(String),
+    /// A state on the chain is invalid.
+    Forged(String),
 }
 
 /// What an evaluation changed.
@@ -69,6 +86,7 @@ pub(crate) struct Core {
     mode: Mode,
     params: tau_cbc::Params,
     local: PeerId,
+    genesis: Cid,
     pub(crate) head: Cid,
     view: ChainView,
     validated: ValidatedRoots,
@@ -126,6 +144,7 @@ impl Core {
             mode,
             params,
             local,
+            genesis,
             head,
             view,
             validated,
@@ -237,6 +256,7 @@ impl Core {
             &mut self.validated,
         ) {
             Ok(view) => {
+                let catch_up = self.needs_catch_up(&view);
                 self.strikes.remove(&peer);
                 if let Some(entry) = answer.safety.and_then(|s| view.get(&s)) {
                     self.reports.insert(peer, entry.clone());
@@ -251,7 +271,11 @@ impl Core {
                     },
                 );
                 self.planner.answered(peer, unix_now());
-                Received::Counted
+                if catch_up {
+                    Received::CatchUp
+                } else {
+                    Received::Counted
+                }
             }
             Err(e) if e.is_forgery() => {
                 self.strike(peer, true);
@@ -263,6 +287,54 @@ impl Core {
                 Received::Incomplete(None)
             }
         }
+    }
+
+    /// The block a catch-up must reach: the safety point, or genesis before
+    /// the first one.
+    fn anchor(&self) -> Result<ViewEntry> {
+        match self.safety() {
+            Some(entry) => Ok(entry.clone()),
+            None => Ok(entry_of(self.genesis, &self.chain.block(&self.genesis)?)),
+        }
+    }
+
+    /// Whether `view` beats the local chain but starts above the anchor
+    /// without holding it: only a walk further back can relate the two.
+    fn needs_catch_up(&self, view: &ChainView) -> bool {
+        let Ok(anchor) = self.anchor() else {
+            return false;
+        };
+        let oldest = view.entries().last().map_or(0, |e| e.number);
+        !view.contains(&anchor.root)
+            && oldest > anchor.number
+            && !self.view.contains(&view.head().root)
+            && view.head().preference(self.view.head()).is_gt()
+    }
+
+    /// One step of catching up with the chain at `head`: walk back to the
+    /// anchor validating every state (at most `limit` blocks); adopt `head`
+    /// once the whole way is valid and it still beats the local head.
+    pub(crate) fn catch_up(&mut self, head: Cid, limit: u64) -> Result<CatchUp> {
+        let anchor = self.anchor()?;
+        let roots = match catchup::walk_back(&self.chain, &mut self.validated, head, &anchor, limit)
+        {
+            Walk::Reached(roots) => roots,
+            Walk::Missing(cid) => return Ok(CatchUp::Missing(cid)),
+            Walk::Refused(reason) => return Ok(CatchUp::Refused(reason)),
+            Walk::Forged(reason) => return Ok(CatchUp::Forged(reason)),
+        };
+        let entry = entry_of(head, &self.chain.block(&head)?);
+        if !entry.preference(self.view.head()).is_gt() {
+            return Ok(CatchUp::Refused(
+                "no longer heavier than the local chain".into(),
+            ));
+        }
+        let reorg_depth = catchup::unwound(&self.chain, self.head, &roots, &anchor);
+        self.set_head(head)?;
+        Ok(CatchUp::Adopted {
+            head: (head, entry.number),
+            reorg_depth,
+        })
     }
 
     /// Whether the pass has enough answers and nothing more is coming.

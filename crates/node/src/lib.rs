@@ -32,7 +32,10 @@
 //!
 //! Head, safety point, genesis and known peers and relays are named roots in the redb
 //! store next to the blocks ([`NodeBuilder::data_dir`]); a restarted node
-//! resumes from them and catches up. Without a data directory everything is
+//! resumes from them and catches up — also after being offline longer than
+//! the mutable range: a heavier chain whose views no longer reach the safety
+//! point is followed back to it (every state validated) and adopted, while a
+//! chain that does not hold the safety point stays refused. Without a data directory everything is
 //! in memory.
 //!
 //! Two nodes on 127.0.0.1 mine and agree on a chain:
@@ -71,6 +74,7 @@
 
 #![warn(missing_docs)]
 
+mod catchup;
 mod config;
 mod core;
 mod discovery;

@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
-use crate::core::{unix_now, Core, Received};
+use crate::core::{unix_now, CatchUp, Core, Received};
 use crate::discovery::Relays;
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::source::GraphsyncSource;
@@ -152,6 +152,7 @@ impl Node {
             listen_addrs: Mutex::new(listen_addrs),
             relays: Mutex::new(Relays::default()),
             walked: Mutex::new(std::collections::BTreeSet::new()),
+            catching_up: tokio::sync::Mutex::new(()),
             rng: Mutex::new(rng),
             tasks: Mutex::new(Vec::new()),
             workers: Mutex::new(tokio::task::JoinSet::new()),
@@ -249,6 +250,8 @@ struct Inner {
     local: PeerId,
     listen_addrs: Mutex<Vec<Multiaddr>>,
     relays: Mutex<Relays>,
+    /// Held while a catch-up runs.
+    catching_up: tokio::sync::Mutex<()>,
     /// Peers random walks found.
     walked: Mutex<std::collections::BTreeSet<PeerId>>,
     rng: Mutex<StdRng>,
@@ -608,6 +611,10 @@ async fn ask_peer(
         let received = inner.core().receive(peer, &answer);
         let target = match received {
             Received::Counted | Received::Ignored => return,
+            Received::CatchUp => {
+                catch_up(&inner, peer, answer.head).await;
+                return;
+            }
             Received::Forged(reason) => {
                 inner.mark(peer, format!("forged chain: {reason}"));
                 return;
@@ -634,6 +641,84 @@ async fn ask_peer(
             let fatal = is_forged_response(&e);
             let marked = inner.core().strike(peer, fatal);
             tracing::debug!(%peer, "fetching {target}: {e}");
+            if marked {
+                inner.mark(peer, format!("graphsync: {e}"));
+            }
+            return;
+        }
+    }
+}
+
+/// Catch-up rounds per peer answer at most (each fetches what the walk back
+/// found missing).
+const CATCH_UP_ROUNDS: usize = 4096;
+
+/// Blocks above the safety point a catch-up follows at most.
+const CATCH_UP_BLOCKS: u64 = 1 << 20;
+
+/// Follows `peer`'s chain from `head` back to the safety point, fetching
+/// what is missing over Graphsync, and adopts it (see `catchup`). One
+/// catch-up runs at a time; other answers meanwhile only count as votes.
+async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
+    let Ok(_running) = inner.catching_up.try_lock() else {
+        return;
+    };
+    let timing = &inner.config.timing;
+    let selector = Selector::explore_all_recursively(timing.fetch_depth);
+    let mut last_missing = None;
+    for _ in 0..CATCH_UP_ROUNDS {
+        let step = {
+            let mut core = inner.core();
+            let step = core.catch_up(head, CATCH_UP_BLOCKS);
+            if let Ok(CatchUp::Adopted { .. }) = step {
+                inner.persist(&core);
+            }
+            step
+        };
+        let missing = match step {
+            Ok(CatchUp::Adopted {
+                head: (root, number),
+                reorg_depth,
+            }) => {
+                tracing::info!(%peer, number, reorg_depth, "caught up to {root}");
+                inner.emit(NodeEvent::HeadChanged {
+                    head: ChainPoint { root, number },
+                    reorg_depth,
+                });
+                return;
+            }
+            Ok(CatchUp::Missing(cid)) => cid,
+            Ok(CatchUp::Refused(reason)) => {
+                tracing::warn!(%peer, "not catching up with {head}: {reason}");
+                return;
+            }
+            Ok(CatchUp::Forged(reason)) => {
+                inner.core().strike(peer, true);
+                inner.mark(peer, format!("forged chain: {reason}"));
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%peer, "catching up with {head}: {e}");
+                return;
+            }
+        };
+        if last_missing == Some(missing) {
+            if inner.core().strike(peer, false) {
+                inner.mark(peer, "withholds blocks".into());
+            }
+            return;
+        }
+        last_missing = Some(missing);
+        let fetched = match inner
+            .graphsync
+            .request(peer, missing, &selector, Extensions::default())
+        {
+            Ok(handle) => handle.finish().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = fetched {
+            let marked = inner.core().strike(peer, is_forged_response(&e));
+            tracing::debug!(%peer, "catch-up fetch of {missing}: {e}");
             if marked {
                 inner.mark(peer, format!("graphsync: {e}"));
             }
