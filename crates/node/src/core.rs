@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
 use tau_cbc::{
     evaluate_pass, ChainView, ForkChoice, Message, Mode, Pass, Planner, SafetyPoint, SafetyTracker,
     ValidatedRoots, ViewEntry,
@@ -33,13 +34,22 @@ pub(crate) const MAX_STRIKES: u32 = 3;
 /// (mining bumps the miner's nonce too), so it is re-signed with the next
 /// free nonce whenever the chain moved; any signed version counts once
 /// included.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Intent {
     ticket: u64,
     body: TxBody,
     fee: u64,
     versions: Vec<SignedTransaction>,
+    /// Recomputed from the head (not persisted).
+    #[serde(skip)]
     included: Option<u64>,
+}
+
+/// Own pending transactions as persisted (DAG-CBOR).
+#[derive(Serialize, Deserialize)]
+struct StoredIntents {
+    next_ticket: u64,
+    intents: Vec<Intent>,
 }
 
 /// How a received answer went.
@@ -464,6 +474,42 @@ impl Core {
             included: None,
         });
         Ok(ticket)
+    }
+
+    /// Own pending transactions, encoded for the store (so a restarted node
+    /// still sends them).
+    pub(crate) fn encode_intents(&self) -> Result<Vec<u8>> {
+        serde_ipld_dagcbor::to_vec(&StoredIntents {
+            next_ticket: self.next_ticket,
+            intents: self.intents.clone(),
+        })
+        .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))
+    }
+
+    /// Restores what [`encode_intents`](Self::encode_intents) wrote; signed
+    /// versions that fail their signature check are dropped.
+    pub(crate) fn restore_intents(&mut self, bytes: &[u8]) -> Result<()> {
+        let stored: StoredIntents = serde_ipld_dagcbor::from_slice(bytes).map_err(|e| {
+            Error::Store(tau_hamt::Error::CorruptStore(format!(
+                "pending transactions: {e}"
+            )))
+        })?;
+        let me = self.address();
+        self.next_ticket = stored.next_ticket;
+        self.intents = stored
+            .intents
+            .into_iter()
+            .filter(|i| i.ticket < stored.next_ticket)
+            .map(|mut i| {
+                i.versions.retain(|v| {
+                    v.tx.sender == me && v.tx.body == i.body && v.verify_signature().is_ok()
+                });
+                i.versions.truncate(MAX_VERSIONS);
+                i
+            })
+            .collect();
+        self.track_intents();
+        Ok(())
     }
 
     /// Own transactions not yet included at the safety point.

@@ -217,9 +217,18 @@ fn restore(
         )
     };
     match make(head, safety) {
-        Ok(core) => {
+        Ok(mut core) => {
             if head != genesis {
                 tracing::info!("restored head {head}");
+            }
+            match store.load_pending() {
+                Ok(Some(bytes)) => {
+                    if let Err(e) = core.restore_intents(&bytes) {
+                        tracing::warn!("stored pending transactions unusable: {e}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("reading pending transactions: {e}"),
             }
             Ok(core)
         }
@@ -278,14 +287,18 @@ impl Inner {
         let _ = self.events.send(event);
     }
 
-    /// Writes head and safety point (one redb transaction).
+    /// Writes head, safety point and own pending transactions (one redb
+    /// transaction).
     fn persist(&self, core: &Core) {
         let mut roots = vec![(store::HEAD, core.head)];
         if let Some(safety) = core.safety() {
             roots.push((store::SAFETY, safety.root));
         }
-        if let Err(e) = self.store.set_roots(&roots) {
-            tracing::error!("persisting head and safety point: {e}");
+        let written = core
+            .encode_intents()
+            .and_then(|pending| self.store.set_roots_with_pending(&roots, pending));
+        if let Err(e) = written {
+            tracing::error!("persisting head, safety point and pending transactions: {e}");
         }
     }
 
@@ -829,9 +842,10 @@ impl NodeHandle {
     /// free nonce, re-signed if the chain moves first, handed to every peer
     /// asked and put in this node's own blocks.
     pub fn send(&self, receiver: Address, amount: u64, fee: u64) -> Result<u64> {
-        self.inner
-            .core()
-            .submit(TxBody::Wiring { receiver, amount }, fee)
+        let mut core = self.inner.core();
+        let ticket = core.submit(TxBody::Wiring { receiver, amount }, fee)?;
+        self.inner.persist(&core);
+        Ok(ticket)
     }
 
     /// Publishes a message (opt 2), optionally with an attachment.
@@ -845,9 +859,10 @@ impl NodeHandle {
         if text.len() > self.inner.config.chain.max_message_len {
             return Err(Error::Config("message longer than max_message_len"));
         }
-        self.inner
-            .core()
-            .submit(TxBody::Message { text, attachment }, fee)
+        let mut core = self.inner.core();
+        let ticket = core.submit(TxBody::Message { text, attachment }, fee)?;
+        self.inner.persist(&core);
+        Ok(ticket)
     }
 
     /// For a ticket of [`send`](Self::send) or [`message`](Self::message):

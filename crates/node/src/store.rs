@@ -20,6 +20,7 @@ pub(crate) const GENESIS: &str = "tau-node/genesis";
 pub(crate) const HEAD: &str = "tau-node/head";
 pub(crate) const SAFETY: &str = "tau-node/safety";
 pub(crate) const PEERS: &str = "tau-node/peers";
+pub(crate) const PENDING: &str = "tau-node/pending";
 
 /// The file inside the data directory.
 pub const STORE_FILE: &str = "blocks.redb";
@@ -103,6 +104,32 @@ impl NodeStore {
             redb.put_many_keyed_with_roots(&[], roots)?;
         }
         Ok(())
+    }
+
+    /// Sets several roots and stores the node's own pending transactions
+    /// (`pending`, DAG-CBOR) under [`PENDING`], all in one transaction.
+    pub(crate) fn set_roots_with_pending(
+        &self,
+        roots: &[(&str, Cid)],
+        pending: Vec<u8>,
+    ) -> Result<()> {
+        let Some(redb) = &self.redb else {
+            return Ok(());
+        };
+        let cid = tau_hamt::block::cid_of(DAG_CBOR, &pending);
+        let mut all = roots.to_vec();
+        all.push((PENDING, cid));
+        redb.put_many_keyed_with_roots(&[(cid, pending)], &all)?;
+        Ok(())
+    }
+
+    /// The pending transactions stored by
+    /// [`set_roots_with_pending`](Self::set_roots_with_pending), if any.
+    pub(crate) fn load_pending(&self) -> Result<Option<Vec<u8>>> {
+        match self.root(PENDING)? {
+            Some(cid) => Ok(self.blocks.get(&cid)?),
+            None => Ok(None),
+        }
     }
 
     /// Persists the known peers and relays with their addresses (one block
