@@ -662,6 +662,9 @@ async fn ask_peer(
     }
 }
 
+/// Bytes of an attachment upload buffered before they are written.
+const UPLOAD_BATCH_BYTES: usize = 8 << 20;
+
 /// Catch-up rounds per peer answer at most (each fetches what the walk back
 /// found missing).
 const CATCH_UP_ROUNDS: usize = 4096;
@@ -882,10 +885,16 @@ impl NodeHandle {
         let store = self.inner.store.blocks().clone();
         let config = self.inner.config.attach;
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || tau_attach::upload(&store, &path, &config))
-            .await
-            .map_err(|e| Error::Network(format!("upload task: {e}")))?
-            .map_err(Error::from)
+        // Sections reach redb in batches (one transaction per flush), not one
+        // transaction each.
+        tokio::task::spawn_blocking(move || {
+            let batch = tau_hamt::blockstore::WriteBatch::new(&store, UPLOAD_BATCH_BYTES);
+            let uploaded = tau_attach::upload(&batch, &path, &config)?;
+            batch.flush()?;
+            Ok(uploaded)
+        })
+        .await
+        .map_err(|e| Error::Network(format!("upload task: {e}")))?
     }
 
     /// Process C: downloads the attachment `root` from `peers` over Graphsync
