@@ -6,6 +6,9 @@
 //! # two nodes in two terminals
 //! cargo run --release --example tau-node -- run --index 0 --data-dir /tmp/n0 --listen /ip4/127.0.0.1/tcp/4000
 //! cargo run --release --example tau-node -- run --index 1 --data-dir /tmp/n1 --bootstrap /ip4/127.0.0.1/tcp/4000
+//! # a relay router, and a node behind NAT reachable only through it:
+//! cargo run --release --example tau-node -- run --index 2 --relay-server --listen /ip4/127.0.0.1/tcp/4002
+//! cargo run --release --example tau-node -- run --index 3 --behind-nat --relay /ip4/127.0.0.1/tcp/4002/p2p/12D3…
 //! # offline queries and commands on a stopped node's directory
 //! cargo run --release --example tau-node -- balance --data-dir /tmp/n0
 //! cargo run --release --example tau-node -- attach put ./photos --data-dir /tmp/n0
@@ -59,6 +62,15 @@ struct NodeArgs {
     /// Do not mine (process B only).
     #[arg(long)]
     light: bool,
+    /// Serve circuit-relay v2 reservations (a relay router).
+    #[arg(long)]
+    relay_server: bool,
+    /// Behind NAT: no listener of its own, reachable only through relays.
+    #[arg(long)]
+    behind_nat: bool,
+    /// Listen through this relay (its address ending in /p2p/<id>).
+    #[arg(long)]
+    relay: Vec<Multiaddr>,
 }
 
 #[derive(Subcommand)]
@@ -134,12 +146,19 @@ async fn start(args: &NodeArgs) -> Result<NodeHandle> {
         .key(key)
         .params(chain, cbc)
         .genesis(genesis)
-        .listen(args.listen.clone())
+        .relay_server(args.relay_server)
+        .behind_nat(args.behind_nat)
         .mode(if args.light {
             Mode::Light
         } else {
             Mode::Mining
         });
+    if !args.behind_nat {
+        builder = builder.listen(args.listen.clone());
+    }
+    for addr in &args.relay {
+        builder = builder.relay(addr.clone());
+    }
     if let Some(dir) = &args.data_dir {
         builder = builder.data_dir(dir);
     }

@@ -84,6 +84,9 @@ pub struct Timing {
     /// Graphsync requests per answer at most, each resuming where blocks were
     /// still missing.
     pub fetch_rounds: usize,
+    /// How often the node walks the Kademlia table at random to find peers
+    /// and relays.
+    pub walk_interval: Duration,
 }
 
 impl Default for Timing {
@@ -95,6 +98,7 @@ impl Default for Timing {
             request_timeout: Duration::from_secs(5),
             fetch_depth: 100,
             fetch_rounds: 12,
+            walk_interval: Duration::from_secs(5),
         }
     }
 }
@@ -131,6 +135,9 @@ pub struct NodeConfig {
     pub(crate) attach: tau_attach::Config,
     pub(crate) rng_seed: Option<u64>,
     pub(crate) free_quota: u64,
+    pub(crate) relay_server: bool,
+    pub(crate) relays: Vec<Multiaddr>,
+    pub(crate) behind_nat: bool,
 }
 
 /// Builds a node: key, data directory, listen addresses, bootstrap peers,
@@ -160,6 +167,9 @@ impl Default for NodeBuilder {
                 attach: tau_attach::Config::default(),
                 rng_seed: None,
                 free_quota: tau_attach::DEFAULT_FREE_QUOTA,
+                relay_server: false,
+                relays: Vec::new(),
+                behind_nat: false,
             },
         }
     }
@@ -230,6 +240,30 @@ impl NodeBuilder {
         self
     }
 
+    /// Serve circuit-relay v2 reservations and circuits (a relay router for
+    /// nodes behind NAT). Off by default.
+    pub fn relay_server(mut self, enabled: bool) -> Self {
+        self.config.relay_server = enabled;
+        self
+    }
+
+    /// Listen through this relay (its address ending in `/p2p/<relay id>`):
+    /// the node reserves a slot and is reachable at
+    /// `…/p2p/<relay id>/p2p-circuit/p2p/<own id>`. May be given several times.
+    pub fn relay(mut self, addr: Multiaddr) -> Self {
+        self.config.relays.push(addr);
+        self
+    }
+
+    /// The node cannot be reached directly: it listens on no address of its
+    /// own, only through relays — those given with [`relay`](Self::relay),
+    /// the persisted ones and those its random walks find (at most two
+    /// reservations). Incompatible with [`listen`](Self::listen).
+    pub fn behind_nat(mut self, behind: bool) -> Self {
+        self.config.behind_nat = behind;
+        self
+    }
+
     /// Seeds the random walk (reproducible peer order in tests).
     pub fn rng_seed(mut self, seed: u64) -> Self {
         self.config.rng_seed = Some(seed);
@@ -244,6 +278,20 @@ impl NodeBuilder {
         }
         c.chain.validate()?;
         c.cbc.validate()?;
+        if c.behind_nat && !c.listen.is_empty() {
+            return Err(Error::Config(
+                "a node behind NAT listens only through relays",
+            ));
+        }
+        if c.relays
+            .iter()
+            .any(|a| crate::discovery::peer_of(a).is_none())
+        {
+            return Err(Error::Config("a relay address must end in /p2p/<peer id>"));
+        }
+        if c.timing.walk_interval.is_zero() {
+            return Err(Error::Config("walk_interval must be positive"));
+        }
         if c.timing.fetch_rounds == 0 || c.timing.fetch_depth == 0 {
             return Err(Error::Config(
                 "fetch_rounds and fetch_depth must be positive",

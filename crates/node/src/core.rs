@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
 use tau_cbc::{
     evaluate_pass, ChainView, ForkChoice, Message, Mode, Pass, Planner, SafetyPoint, SafetyTracker,
     ValidatedRoots, ViewEntry,
@@ -17,6 +18,7 @@ use tau_graphsync::net::SharedStore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
+use crate::catchup::{self, Walk};
 use crate::protocol::{serde_bytes_vec::Bytes, HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
@@ -32,13 +34,22 @@ pub(crate) const MAX_STRIKES: u32 = 3;
 /// (mining bumps the miner's nonce too), so it is re-signed with the next
 /// free nonce whenever the chain moved; any signed version counts once
 /// included.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Intent {
     ticket: u64,
     body: TxBody,
     fee: u64,
     versions: Vec<SignedTransaction>,
+    /// Recomputed from the head (not persisted).
+    #[serde(skip)]
     included: Option<u64>,
+}
+
+/// Own pending transactions as persisted (DAG-CBOR).
+#[derive(Serialize, Deserialize)]
+struct StoredIntents {
+    next_ticket: u64,
+    intents: Vec<Intent>,
 }
 
 /// How a received answer went.
@@ -52,6 +63,22 @@ pub(crate) enum Received {
     Forged(String),
     /// The peer is marked already, or the answer is ignored.
     Ignored,
+    /// The view counts, and it is heavier than the local chain but no longer
+    /// reaches the safety point: catch up with [`Core::catch_up`].
+    CatchUp,
+}
+
+/// How a catch-up step went.
+#[derive(Debug)]
+pub(crate) enum CatchUp {
+    /// The head moved to the peer's chain.
+    Adopted { head: (Cid, u64), reorg_depth: u64 },
+    /// Fetch this block and step again.
+    Missing(Cid),
+    /// The chain does not hold the safety point (or no longer beats ours).
+    Refused(String),
+    /// A state on the chain is invalid.
+    Forged(String),
 }
 
 /// What an evaluation changed.
@@ -69,6 +96,7 @@ pub(crate) struct Core {
     mode: Mode,
     params: tau_cbc::Params,
     local: PeerId,
+    genesis: Cid,
     pub(crate) head: Cid,
     view: ChainView,
     validated: ValidatedRoots,
@@ -126,6 +154,7 @@ impl Core {
             mode,
             params,
             local,
+            genesis,
             head,
             view,
             validated,
@@ -237,6 +266,7 @@ impl Core {
             &mut self.validated,
         ) {
             Ok(view) => {
+                let catch_up = self.needs_catch_up(&view);
                 self.strikes.remove(&peer);
                 if let Some(entry) = answer.safety.and_then(|s| view.get(&s)) {
                     self.reports.insert(peer, entry.clone());
@@ -251,7 +281,11 @@ impl Core {
                     },
                 );
                 self.planner.answered(peer, unix_now());
-                Received::Counted
+                if catch_up {
+                    Received::CatchUp
+                } else {
+                    Received::Counted
+                }
             }
             Err(e) if e.is_forgery() => {
                 self.strike(peer, true);
@@ -263,6 +297,54 @@ impl Core {
                 Received::Incomplete(None)
             }
         }
+    }
+
+    /// The block a catch-up must reach: the safety point, or genesis before
+    /// the first one.
+    fn anchor(&self) -> Result<ViewEntry> {
+        match self.safety() {
+            Some(entry) => Ok(entry.clone()),
+            None => Ok(entry_of(self.genesis, &self.chain.block(&self.genesis)?)),
+        }
+    }
+
+    /// Whether `view` beats the local chain but starts above the anchor
+    /// without holding it: only a walk further back can relate the two.
+    fn needs_catch_up(&self, view: &ChainView) -> bool {
+        let Ok(anchor) = self.anchor() else {
+            return false;
+        };
+        let oldest = view.entries().last().map_or(0, |e| e.number);
+        !view.contains(&anchor.root)
+            && oldest > anchor.number
+            && !self.view.contains(&view.head().root)
+            && view.head().preference(self.view.head()).is_gt()
+    }
+
+    /// One step of catching up with the chain at `head`: walk back to the
+    /// anchor validating every state (at most `limit` blocks); adopt `head`
+    /// once the whole way is valid and it still beats the local head.
+    pub(crate) fn catch_up(&mut self, head: Cid, limit: u64) -> Result<CatchUp> {
+        let anchor = self.anchor()?;
+        let roots = match catchup::walk_back(&self.chain, &mut self.validated, head, &anchor, limit)
+        {
+            Walk::Reached(roots) => roots,
+            Walk::Missing(cid) => return Ok(CatchUp::Missing(cid)),
+            Walk::Refused(reason) => return Ok(CatchUp::Refused(reason)),
+            Walk::Forged(reason) => return Ok(CatchUp::Forged(reason)),
+        };
+        let entry = entry_of(head, &self.chain.block(&head)?);
+        if !entry.preference(self.view.head()).is_gt() {
+            return Ok(CatchUp::Refused(
+                "no longer heavier than the local chain".into(),
+            ));
+        }
+        let reorg_depth = catchup::unwound(&self.chain, self.head, &roots, &anchor);
+        self.set_head(head)?;
+        Ok(CatchUp::Adopted {
+            head: (head, entry.number),
+            reorg_depth,
+        })
     }
 
     /// Whether the pass has enough answers and nothing more is coming.
@@ -392,6 +474,42 @@ impl Core {
             included: None,
         });
         Ok(ticket)
+    }
+
+    /// Own pending transactions, encoded for the store (so a restarted node
+    /// still sends them).
+    pub(crate) fn encode_intents(&self) -> Result<Vec<u8>> {
+        serde_ipld_dagcbor::to_vec(&StoredIntents {
+            next_ticket: self.next_ticket,
+            intents: self.intents.clone(),
+        })
+        .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))
+    }
+
+    /// Restores what [`encode_intents`](Self::encode_intents) wrote; signed
+    /// versions that fail their signature check are dropped.
+    pub(crate) fn restore_intents(&mut self, bytes: &[u8]) -> Result<()> {
+        let stored: StoredIntents = serde_ipld_dagcbor::from_slice(bytes).map_err(|e| {
+            Error::Store(tau_hamt::Error::CorruptStore(format!(
+                "pending transactions: {e}"
+            )))
+        })?;
+        let me = self.address();
+        self.next_ticket = stored.next_ticket;
+        self.intents = stored
+            .intents
+            .into_iter()
+            .filter(|i| i.ticket < stored.next_ticket)
+            .map(|mut i| {
+                i.versions.retain(|v| {
+                    v.tx.sender == me && v.tx.body == i.body && v.verify_signature().is_ok()
+                });
+                i.versions.truncate(MAX_VERSIONS);
+                i
+            })
+            .collect();
+        self.track_intents();
+        Ok(())
     }
 
     /// Own transactions not yet included at the safety point.

@@ -4,6 +4,16 @@
 //! noise + yamux with identify and ping, Graphsync v2 (tau-graphsync) and a
 //! small head protocol, running the three processes of seed 000:
 //!
+//! * **Discovery**: a Kademlia table ([`KAD_PROTOCOL`]) bootstrapped from the
+//!   configured and persisted peers and walked at random every
+//!   [`Timing::walk_interval`]; a walk finds peers (they join the planner's
+//!   peer set) and, through identify, relays — one step.
+//! * **Relays** (circuit relay v2): a relay router serves reservations
+//!   ([`NodeBuilder::relay_server`]); a node [`behind_nat`](NodeBuilder::behind_nat)
+//!   listens only through relays (configured with [`NodeBuilder::relay`],
+//!   persisted, or found by walks) and is dialed at its
+//!   `…/p2p-circuit/p2p/<id>` address.
+//!
 //! * **A — produce the future state**: a mining node produces the next state
 //!   on its fork-choice head with tau-state as soon as its
 //!   Proof-of-Transaction allows, with the pending transactions, and serves
@@ -25,9 +35,12 @@
 //!   downloads it served into its next block's attachment log
 //!   (`AttachmentsLog` key, proof of service).
 //!
-//! Head, safety point, genesis and known peers are named roots in the redb
+//! Head, safety point, genesis and known peers and relays are named roots in the redb
 //! store next to the blocks ([`NodeBuilder::data_dir`]); a restarted node
-//! resumes from them and catches up. Without a data directory everything is
+//! resumes from them and catches up — also after being offline longer than
+//! the mutable range: a heavier chain whose views no longer reach the safety
+//! point is followed back to it (every state validated) and adopted, while a
+//! chain that does not hold the safety point stays refused. Without a data directory everything is
 //! in memory.
 //!
 //! Two nodes on 127.0.0.1 mine and agree on a chain:
@@ -66,8 +79,10 @@
 
 #![warn(missing_docs)]
 
+mod catchup;
 mod config;
 mod core;
+mod discovery;
 mod error;
 mod identity;
 mod node;
@@ -78,6 +93,7 @@ mod store;
 mod swarm;
 
 pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
+pub use discovery::KAD_PROTOCOL;
 pub use error::{Error, Result};
 pub use identity::{peer_address, peer_id_of};
 pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};

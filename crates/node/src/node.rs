@@ -21,12 +21,13 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
-use crate::core::{unix_now, Core, Received};
+use crate::core::{unix_now, CatchUp, Core, Received};
+use crate::discovery::Relays;
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::serve::Host;
 use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
-use crate::swarm::{self, Command, SwarmReport};
+use crate::swarm::{self, Command, NetConfig, SwarmReport};
 use crate::{Error, Result};
 
 /// A state on the chain: its root and block number.
@@ -60,6 +61,11 @@ pub enum NodeEvent {
     SafetyAdvanced(ChainPoint),
     /// A connection to a peer is up.
     PeerConnected(PeerId),
+    /// A random walk of the Kademlia table found this peer (reported once
+    /// per peer).
+    PeerDiscovered(PeerId),
+    /// A relay accepted this node's reservation: it is reachable through it.
+    RelayReserved(PeerId),
     /// A peer was marked dishonest (forged chain, garbage, repeated failures).
     PeerMarked {
         /// The peer.
@@ -104,14 +110,20 @@ impl Node {
 
         let keypair = crate::identity::libp2p_identity(&config.key)?;
         let local = keypair.public().to_peer_id();
-        let listen = if config.listen.is_empty() {
+        let listen = if config.behind_nat {
+            Vec::new()
+        } else if config.listen.is_empty() {
             vec!["/ip4/127.0.0.1/tcp/0"
                 .parse()
                 .map_err(|_| Error::Config("default listen address"))?]
         } else {
             config.listen.clone()
         };
-        let (swarm, listen_addrs) = swarm::build(keypair, &listen).await?;
+        let net = NetConfig {
+            listen,
+            relay_server: config.relay_server,
+        };
+        let (swarm, listen_addrs) = swarm::build(keypair, &net).await?;
 
         let core = restore(&store, chain, &config, local, genesis.root)?;
         let host = Arc::new(restore_host(&store, &core, &config)?);
@@ -142,20 +154,38 @@ impl Node {
             events,
             local,
             listen_addrs: Mutex::new(listen_addrs),
+            relays: Mutex::new(Relays::default()),
+            walked: Mutex::new(std::collections::BTreeSet::new()),
+            catching_up: tokio::sync::Mutex::new(()),
             rng: Mutex::new(rng),
             tasks: Mutex::new(Vec::new()),
             workers: Mutex::new(tokio::task::JoinSet::new()),
             shutdown,
         });
-        for (peer, addrs) in inner.store.load_peers()? {
-            inner.core().add_peer(peer, addrs.clone());
-            inner.command(Command::DialPeer(peer, addrs));
+        for known in inner.store.load_peers()? {
+            if known.relay {
+                inner.learn_relay(known.id, known.addrs.clone());
+            }
+            inner.core().add_peer(known.id, known.addrs.clone());
+            inner.command(Command::AddKnown(known.id, known.addrs.clone()));
+            inner.command(Command::DialPeer(known.id, known.addrs));
+        }
+        for addr in &inner.config.relays {
+            let listen = lock(&inner.relays).configured(addr);
+            if let Some(listen) = listen {
+                inner.command(Command::ListenVia(listen));
+            }
         }
         for addr in &inner.config.bootstrap {
             inner.command(Command::Dial(addr.clone()));
         }
         let tasks = vec![
-            tokio::spawn(swarm::drive(swarm, command_rx, report_tx)),
+            tokio::spawn(swarm::drive(
+                swarm,
+                inner.config.timing.walk_interval,
+                command_rx,
+                report_tx,
+            )),
             tokio::spawn(watch_swarm(inner.clone(), report_rx)),
             tokio::spawn(serve_heads(inner.clone(), shutdown_rx.clone())),
             tokio::spawn(process_b(inner.clone(), shutdown_rx.clone())),
@@ -191,9 +221,18 @@ fn restore(
         )
     };
     match make(head, safety) {
-        Ok(core) => {
+        Ok(mut core) => {
             if head != genesis {
                 tracing::info!("restored head {head}");
+            }
+            match store.load_pending() {
+                Ok(Some(bytes)) => {
+                    if let Err(e) = core.restore_intents(&bytes) {
+                        tracing::warn!("stored pending transactions unusable: {e}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("reading pending transactions: {e}"),
             }
             Ok(core)
         }
@@ -235,7 +274,7 @@ fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) -> Result<H
         config.attach,
         policy,
         records,
-        store.load_pending()?,
+        store.load_pending_service()?,
     ))
 }
 
@@ -250,6 +289,11 @@ struct Inner {
     events: broadcast::Sender<NodeEvent>,
     local: PeerId,
     listen_addrs: Mutex<Vec<Multiaddr>>,
+    relays: Mutex<Relays>,
+    /// Held while a catch-up runs.
+    catching_up: tokio::sync::Mutex<()>,
+    /// Peers random walks found.
+    walked: Mutex<std::collections::BTreeSet<PeerId>>,
     rng: Mutex<StdRng>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Short-lived tasks (asks, answers), aborted at shutdown.
@@ -274,32 +318,77 @@ impl Inner {
         let _ = self.events.send(event);
     }
 
-    /// Writes head and safety point (one redb transaction).
+    /// Writes head, safety point and own pending transactions (one redb
+    /// transaction).
     fn persist(&self, core: &Core) {
         let mut roots = vec![(store::HEAD, core.head)];
         if let Some(safety) = core.safety() {
             roots.push((store::SAFETY, safety.root));
         }
-        if let Err(e) = self.store.set_roots(&roots) {
-            tracing::error!("persisting head and safety point: {e}");
+        let written = core
+            .encode_intents()
+            .and_then(|pending| self.store.set_roots_with_pending(&roots, pending));
+        if let Err(e) = written {
+            tracing::error!("persisting head, safety point and pending transactions: {e}");
         }
     }
 
     fn persist_pending(&self) {
-        if let Err(e) = self.store.save_pending(&self.host.pending()) {
+        if let Err(e) = self.store.save_pending_service(&self.host.pending()) {
             tracing::error!("persisting served downloads: {e}");
         }
     }
 
+    /// Writes the known peers and relays (one redb transaction).
     fn persist_peers(&self) {
-        let core = self.core();
-        if let Err(e) = self.store.save_peers(core.addresses.iter()) {
+        let peers = self.known_peers();
+        if let Err(e) = self.store.save_peers(&peers) {
             tracing::error!("persisting peers: {e}");
+        }
+    }
+
+    /// Known peers and relays, relays first (they are few and make a node
+    /// behind NAT reachable again after a restart).
+    fn known_peers(&self) -> Vec<store::KnownPeer> {
+        let relays = lock(&self.relays).known().clone();
+        let core = self.core();
+        let mut peers: Vec<store::KnownPeer> = relays
+            .iter()
+            .map(|(id, addrs)| store::KnownPeer {
+                id: *id,
+                addrs: addrs.clone(),
+                relay: true,
+            })
+            .collect();
+        peers.extend(
+            core.addresses
+                .iter()
+                .filter(|(id, _)| !relays.contains_key(id))
+                .map(|(id, addrs)| store::KnownPeer {
+                    id: *id,
+                    addrs: addrs.clone(),
+                    relay: false,
+                }),
+        );
+        peers
+    }
+
+    /// Records a relay; a node behind NAT listens through it if it holds
+    /// fewer than two reservations.
+    fn learn_relay(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if peer == self.local || self.core().marked.contains(&peer) {
+            return;
+        }
+        let listen = lock(&self.relays).learn(peer, addrs, self.config.behind_nat);
+        if let Some(listen) = listen {
+            tracing::info!(%peer, "listening through relay {listen}");
+            self.command(Command::ListenVia(listen));
         }
     }
 
     fn mark(&self, peer: PeerId, reason: String) {
         tracing::warn!(%peer, "peer marked: {reason}");
+        lock(&self.relays).remove(&peer);
         self.command(Command::Disconnect(peer));
         self.emit(NodeEvent::PeerMarked { peer, reason });
     }
@@ -307,7 +396,7 @@ impl Inner {
 
 /// Turns swarm reports into peer knowledge.
 async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<SwarmReport>) {
-    let mut known = 0usize;
+    let mut known = (0usize, 0usize);
     while let Some(report) = reports.recv().await {
         match report {
             SwarmReport::Connected(peer, addr) => {
@@ -319,7 +408,29 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
                 inner.core().add_peer(peer, addr);
                 inner.emit(NodeEvent::PeerConnected(peer));
             }
-            SwarmReport::Identified(peer, addrs) => inner.core().add_peer(peer, addrs),
+            SwarmReport::Identified(peer, identified) => {
+                if identified.relay {
+                    inner.learn_relay(peer, identified.addrs.clone());
+                }
+                inner.core().add_peer(peer, identified.addrs);
+            }
+            SwarmReport::Walked(found) => {
+                for (peer, addrs) in found {
+                    if peer == inner.local || inner.core().marked.contains(&peer) {
+                        continue;
+                    }
+                    inner.core().add_peer(peer, addrs);
+                    if lock(&inner.walked).insert(peer) {
+                        tracing::debug!(%peer, "found by a random walk");
+                        inner.emit(NodeEvent::PeerDiscovered(peer));
+                    }
+                }
+            }
+            SwarmReport::Reserved(relay) => {
+                tracing::info!(%relay, "relay reservation accepted");
+                lock(&inner.relays).reserved(relay);
+                inner.emit(NodeEvent::RelayReserved(relay));
+            }
             SwarmReport::Disconnected(peer) => inner.graphsync.peer_disconnected(&peer),
             SwarmReport::Listening(addr) => {
                 let mut addrs = lock(&inner.listen_addrs);
@@ -327,11 +438,15 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
                     addrs.push(addr);
                 }
             }
+            SwarmReport::ListenClosed(addr) => lock(&inner.listen_addrs).retain(|a| *a != addr),
             SwarmReport::DialFailed(peer, reason) => {
                 tracing::debug!(?peer, "dial failed: {reason}");
             }
         }
-        let now = inner.core().addresses.len();
+        let now = (
+            inner.core().addresses.len(),
+            lock(&inner.relays).known().len(),
+        );
         if now != known {
             known = now;
             inner.persist_peers();
@@ -558,6 +673,10 @@ async fn ask_peer(
         let received = inner.core().receive(peer, &answer);
         let target = match received {
             Received::Counted | Received::Ignored => return,
+            Received::CatchUp => {
+                catch_up(&inner, peer, answer.head).await;
+                return;
+            }
             Received::Forged(reason) => {
                 inner.mark(peer, format!("forged chain: {reason}"));
                 return;
@@ -584,6 +703,87 @@ async fn ask_peer(
             let fatal = is_forged_response(&e);
             let marked = inner.core().strike(peer, fatal);
             tracing::debug!(%peer, "fetching {target}: {e}");
+            if marked {
+                inner.mark(peer, format!("graphsync: {e}"));
+            }
+            return;
+        }
+    }
+}
+
+/// Bytes of an attachment upload buffered before they are written.
+const UPLOAD_BATCH_BYTES: usize = 8 << 20;
+
+/// Catch-up rounds per peer answer at most (each fetches what the walk back
+/// found missing).
+const CATCH_UP_ROUNDS: usize = 4096;
+
+/// Blocks above the safety point a catch-up follows at most.
+const CATCH_UP_BLOCKS: u64 = 1 << 20;
+
+/// Follows `peer`'s chain from `head` back to the safety point, fetching
+/// what is missing over Graphsync, and adopts it (see `catchup`). One
+/// catch-up runs at a time; other answers meanwhile only count as votes.
+async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
+    let Ok(_running) = inner.catching_up.try_lock() else {
+        return;
+    };
+    let timing = &inner.config.timing;
+    let selector = Selector::explore_all_recursively(timing.fetch_depth);
+    let mut last_missing = None;
+    for _ in 0..CATCH_UP_ROUNDS {
+        let step = {
+            let mut core = inner.core();
+            let step = core.catch_up(head, CATCH_UP_BLOCKS);
+            if let Ok(CatchUp::Adopted { .. }) = step {
+                inner.persist(&core);
+            }
+            step
+        };
+        let missing = match step {
+            Ok(CatchUp::Adopted {
+                head: (root, number),
+                reorg_depth,
+            }) => {
+                tracing::info!(%peer, number, reorg_depth, "caught up to {root}");
+                inner.emit(NodeEvent::HeadChanged {
+                    head: ChainPoint { root, number },
+                    reorg_depth,
+                });
+                return;
+            }
+            Ok(CatchUp::Missing(cid)) => cid,
+            Ok(CatchUp::Refused(reason)) => {
+                tracing::warn!(%peer, "not catching up with {head}: {reason}");
+                return;
+            }
+            Ok(CatchUp::Forged(reason)) => {
+                inner.core().strike(peer, true);
+                inner.mark(peer, format!("forged chain: {reason}"));
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%peer, "catching up with {head}: {e}");
+                return;
+            }
+        };
+        if last_missing == Some(missing) {
+            if inner.core().strike(peer, false) {
+                inner.mark(peer, "withholds blocks".into());
+            }
+            return;
+        }
+        last_missing = Some(missing);
+        let fetched = match inner
+            .graphsync
+            .request(peer, missing, &selector, Extensions::default())
+        {
+            Ok(handle) => handle.finish().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = fetched {
+            let marked = inner.core().strike(peer, is_forged_response(&e));
+            tracing::debug!(%peer, "catch-up fetch of {missing}: {e}");
             if marked {
                 inner.mark(peer, format!("graphsync: {e}"));
             }
@@ -643,10 +843,15 @@ impl NodeHandle {
     /// The first listen address with `/p2p/<peer id>`: what another node
     /// bootstraps from.
     pub fn dial_addr(&self) -> Option<Multiaddr> {
-        self.listen_addrs()
-            .into_iter()
-            .next()
-            .map(|a| a.with(Protocol::P2p(self.inner.local)))
+        let local = self.inner.local;
+        self.listen_addrs().into_iter().next().map(|a| {
+            // Circuit listen addresses end in the node's id already.
+            if crate::discovery::peer_of(&a) == Some(local) {
+                a
+            } else {
+                a.with(Protocol::P2p(local))
+            }
+        })
     }
 
     /// The chain over the node's store, for any read (history, proofs, outputs).
@@ -689,9 +894,10 @@ impl NodeHandle {
     /// free nonce, re-signed if the chain moves first, handed to every peer
     /// asked and put in this node's own blocks.
     pub fn send(&self, receiver: Address, amount: u64, fee: u64) -> Result<u64> {
-        self.inner
-            .core()
-            .submit(TxBody::Wiring { receiver, amount }, fee)
+        let mut core = self.inner.core();
+        let ticket = core.submit(TxBody::Wiring { receiver, amount }, fee)?;
+        self.inner.persist(&core);
+        Ok(ticket)
     }
 
     /// Publishes a message (opt 2), optionally with an attachment.
@@ -705,9 +911,10 @@ impl NodeHandle {
         if text.len() > self.inner.config.chain.max_message_len {
             return Err(Error::Config("message longer than max_message_len"));
         }
-        self.inner
-            .core()
-            .submit(TxBody::Message { text, attachment }, fee)
+        let mut core = self.inner.core();
+        let ticket = core.submit(TxBody::Message { text, attachment }, fee)?;
+        self.inner.persist(&core);
+        Ok(ticket)
     }
 
     /// For a ticket of [`send`](Self::send) or [`message`](Self::message):
@@ -727,10 +934,16 @@ impl NodeHandle {
         let store = self.inner.store.blocks().clone();
         let config = self.inner.config.attach;
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || tau_attach::upload(&store, &path, &config))
-            .await
-            .map_err(|e| Error::Network(format!("upload task: {e}")))?
-            .map_err(Error::from)
+        // Sections reach redb in batches (one transaction per flush), not one
+        // transaction each.
+        tokio::task::spawn_blocking(move || {
+            let batch = tau_hamt::blockstore::WriteBatch::new(&store, UPLOAD_BATCH_BYTES);
+            let uploaded = tau_attach::upload(&batch, &path, &config)?;
+            batch.flush()?;
+            Ok(uploaded)
+        })
+        .await
+        .map_err(|e| Error::Network(format!("upload task: {e}")))?
     }
 
     /// Process C: downloads the attachment `root` from `peers` over Graphsync
@@ -833,6 +1046,25 @@ impl NodeHandle {
     /// Peers known (with addresses).
     pub fn peers(&self) -> Vec<PeerId> {
         self.inner.core().addresses.keys().copied().collect()
+    }
+
+    /// Peers found by random walks of the Kademlia table.
+    pub fn discovered_peers(&self) -> Vec<PeerId> {
+        lock(&self.inner.walked).iter().copied().collect()
+    }
+
+    /// Relays known (found by identify, configured or persisted).
+    pub fn relays(&self) -> Vec<PeerId> {
+        lock(&self.inner.relays).known().keys().copied().collect()
+    }
+
+    /// Relays holding a reservation for this node.
+    pub fn relay_reservations(&self) -> Vec<PeerId> {
+        lock(&self.inner.relays)
+            .reservations()
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Peers marked dishonest.

@@ -21,6 +21,7 @@ pub(crate) const HEAD: &str = "tau-node/head";
 pub(crate) const SAFETY: &str = "tau-node/safety";
 pub(crate) const PEERS: &str = "tau-node/peers";
 pub(crate) const PENDING_SERVICE: &str = "tau-node/pending-service";
+pub(crate) const PENDING: &str = "tau-node/pending";
 
 /// The file inside the data directory.
 pub const STORE_FILE: &str = "blocks.redb";
@@ -39,6 +40,17 @@ pub(crate) struct NodeStore {
 struct PeerEntry {
     id: Bytes,
     addrs: Vec<Bytes>,
+    /// Serves circuit-relay v2 (absent in stores written before relays).
+    #[serde(default)]
+    relay: bool,
+}
+
+/// A peer as persisted: its addresses and whether it relays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KnownPeer {
+    pub(crate) id: PeerId,
+    pub(crate) addrs: Vec<Multiaddr>,
+    pub(crate) relay: bool,
 }
 
 impl NodeStore {
@@ -95,19 +107,45 @@ impl NodeStore {
         Ok(())
     }
 
-    /// Persists the known peers and their addresses.
-    pub(crate) fn save_peers<'a>(
+    /// Sets several roots and stores the node's own pending transactions
+    /// (`pending`, DAG-CBOR) under [`PENDING`], all in one transaction.
+    pub(crate) fn set_roots_with_pending(
         &self,
-        peers: impl Iterator<Item = (&'a PeerId, &'a Vec<Multiaddr>)>,
+        roots: &[(&str, Cid)],
+        pending: Vec<u8>,
     ) -> Result<()> {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
+        let cid = tau_hamt::block::cid_of(DAG_CBOR, &pending);
+        let mut all = roots.to_vec();
+        all.push((PENDING, cid));
+        redb.put_many_keyed_with_roots(&[(cid, pending)], &all)?;
+        Ok(())
+    }
+
+    /// The pending transactions stored by
+    /// [`set_roots_with_pending`](Self::set_roots_with_pending), if any.
+    pub(crate) fn load_pending(&self) -> Result<Option<Vec<u8>>> {
+        match self.root(PENDING)? {
+            Some(cid) => Ok(self.blocks.get(&cid)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Persists the known peers and relays with their addresses (one block
+    /// and its root in one transaction).
+    pub(crate) fn save_peers(&self, peers: &[KnownPeer]) -> Result<()> {
+        let Some(redb) = &self.redb else {
+            return Ok(());
+        };
         let entries: Vec<PeerEntry> = peers
+            .iter()
             .take(MAX_PERSISTED_PEERS)
-            .map(|(id, addrs)| PeerEntry {
-                id: Bytes(id.to_bytes()),
-                addrs: addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+            .map(|p| PeerEntry {
+                id: Bytes(p.id.to_bytes()),
+                addrs: p.addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+                relay: p.relay,
             })
             .collect();
         let bytes = serde_ipld_dagcbor::to_vec(&entries)
@@ -119,7 +157,7 @@ impl NodeStore {
 
     /// The peers persisted by [`save_peers`](Self::save_peers); entries that
     /// do not parse are skipped.
-    pub(crate) fn load_peers(&self) -> Result<Vec<(PeerId, Vec<Multiaddr>)>> {
+    pub(crate) fn load_peers(&self) -> Result<Vec<KnownPeer>> {
         let Some(cid) = self.root(PEERS)? else {
             return Ok(Vec::new());
         };
@@ -136,7 +174,11 @@ impl NodeStore {
                     .into_iter()
                     .filter_map(|a| Multiaddr::try_from(a.0).ok())
                     .collect();
-                Some((id, addrs))
+                Some(KnownPeer {
+                    id,
+                    addrs,
+                    relay: e.relay,
+                })
             })
             .collect())
     }
@@ -144,7 +186,10 @@ impl NodeStore {
 
 impl NodeStore {
     /// Persists the downloads served and not yet in a block.
-    pub(crate) fn save_pending(&self, records: &[tau_attach::ServedDownload]) -> Result<()> {
+    pub(crate) fn save_pending_service(
+        &self,
+        records: &[tau_attach::ServedDownload],
+    ) -> Result<()> {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
@@ -155,9 +200,9 @@ impl NodeStore {
         Ok(())
     }
 
-    /// The records saved by [`save_pending`](Self::save_pending) (none if
+    /// The records saved by [`save_pending_service`](Self::save_pending_service) (none if
     /// missing or unreadable: they are a host's own bookkeeping).
-    pub(crate) fn load_pending(&self) -> Result<Vec<tau_attach::ServedDownload>> {
+    pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_attach::ServedDownload>> {
         let Some(cid) = self.root(PENDING_SERVICE)? else {
             return Ok(Vec::new());
         };

@@ -1,15 +1,21 @@
-//! The libp2p swarm: tcp + noise + yamux with identify, ping and
-//! `libp2p-stream` (Graphsync and the head protocol), driven by one task
-//! that dials on command and reports peers to the node.
+//! The libp2p swarm: tcp + noise + yamux (directly or through a circuit
+//! relay) with identify, ping, Kademlia, circuit relay v2 (client always,
+//! server on relay routers) and `libp2p-stream` (Graphsync and the head
+//! protocol), driven by one task that dials on command, walks the Kademlia
+//! table and reports peers and relays to the node.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use libp2p::kad::{self, store::MemoryStore};
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{identify, noise, ping, relay, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::discovery::{self, Identified};
 use crate::{Error, Result};
 
 /// Identify's protocol version for TAU nodes.
@@ -23,7 +29,19 @@ const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 pub(crate) struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    kad: kad::Behaviour<MemoryStore>,
+    relay_client: relay::client::Behaviour,
+    relay_server: Toggle<relay::Behaviour>,
     pub(crate) stream: libp2p_stream::Behaviour,
+}
+
+/// How the swarm is set up.
+#[derive(Debug, Clone)]
+pub(crate) struct NetConfig {
+    /// Direct listen addresses (none: reachable only through relays).
+    pub(crate) listen: Vec<Multiaddr>,
+    /// Serve circuit-relay v2 reservations (a relay router).
+    pub(crate) relay_server: bool,
 }
 
 /// Commands to the swarm task.
@@ -34,6 +52,10 @@ pub(crate) enum Command {
     DialPeer(PeerId, Vec<Multiaddr>),
     /// Close every connection to a peer.
     Disconnect(PeerId),
+    /// Put a peer in the Kademlia table (bootstrap or persisted peers).
+    AddKnown(PeerId, Vec<Multiaddr>),
+    /// Listen through this relay (`…/p2p/<relay>/p2p-circuit`).
+    ListenVia(Multiaddr),
     /// Stop the task.
     Stop(oneshot::Sender<()>),
 }
@@ -43,12 +65,18 @@ pub(crate) enum Command {
 pub(crate) enum SwarmReport {
     /// A connection is up; `addr` is the peer's address if we dialed it.
     Connected(PeerId, Option<Multiaddr>),
-    /// Identify told us where the peer listens.
-    Identified(PeerId, Vec<Multiaddr>),
+    /// Identify told us where the peer listens and whether it relays.
+    Identified(PeerId, Identified),
+    /// A random walk found these peers (with their addresses).
+    Walked(Vec<(PeerId, Vec<Multiaddr>)>),
+    /// A relay accepted our reservation: we are reachable through it.
+    Reserved(PeerId),
     /// The last connection to a peer closed.
     Disconnected(PeerId),
     /// We listen on a new address.
     Listening(Multiaddr),
+    /// We no longer listen on this address (e.g. a relay dropped us).
+    ListenClosed(Multiaddr),
     /// A dial failed.
     DialFailed(Option<PeerId>, String),
 }
@@ -57,8 +85,11 @@ pub(crate) enum SwarmReport {
 /// addresses once they are known.
 pub(crate) async fn build(
     keypair: libp2p::identity::Keypair,
-    listen: &[Multiaddr],
+    config: &NetConfig,
 ) -> Result<(Swarm<Behaviour>, Vec<Multiaddr>)> {
+    let listen = &config.listen;
+    let reachable = !listen.is_empty();
+    let relay_server = config.relay_server;
     let net = |e: &dyn std::fmt::Display| Error::Network(e.to_string());
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -68,13 +99,21 @@ pub(crate) async fn build(
             yamux::Config::default,
         )
         .map_err(|e| net(&e))?
-        .with_behaviour(|key| Behaviour {
-            identify: identify::Behaviour::new(identify::Config::new(
-                IDENTIFY_PROTOCOL.into(),
-                key.public(),
-            )),
-            ping: ping::Behaviour::default(),
-            stream: libp2p_stream::Behaviour::new(),
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| net(&e))?
+        .with_behaviour(|key, relay_client| {
+            let local = key.public().to_peer_id();
+            Behaviour {
+                identify: identify::Behaviour::new(identify::Config::new(
+                    IDENTIFY_PROTOCOL.into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                kad: discovery::kademlia(local, reachable),
+                relay_client,
+                relay_server: relay_server.then(|| discovery::relay_server(local)).into(),
+                stream: libp2p_stream::Behaviour::new(),
+            }
         })
         .map_err(|e| net(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
@@ -108,46 +147,50 @@ pub(crate) async fn build(
             Err(_) => return Err(Error::Timeout("listening")),
         }
     }
+    if relay_server {
+        // A relay router is reachable at the addresses it listens on; the
+        // hop protocol is served only once the node has external addresses
+        // (they go into every reservation).
+        for addr in &addrs {
+            swarm.add_external_address(addr.clone());
+        }
+    }
     Ok((swarm, addrs))
 }
 
-/// Drives the swarm until stopped.
+/// Drives the swarm until stopped: events become reports, commands become
+/// dials, and every `walk_interval` a random walk asks the Kademlia table
+/// for the peers closest to a random id.
 pub(crate) async fn drive(
     mut swarm: Swarm<Behaviour>,
+    walk_interval: Duration,
     mut commands: mpsc::UnboundedReceiver<Command>,
     reports: mpsc::UnboundedSender<SwarmReport>,
 ) {
+    let mut walk = tokio::time::interval(walk_interval);
+    walk.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut walking = HashSet::new();
+    let mut relay_listens = HashMap::new();
     loop {
         tokio::select! {
             event = swarm.select_next_some() => {
-                let report = match event {
-                    SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
-                        let addr = endpoint.is_dialer().then(|| endpoint.get_remote_address().clone());
-                        Some(SwarmReport::Connected(peer_id, addr))
+                if let SwarmEvent::ConnectionEstablished { peer_id, .. } = &event {
+                    if let Some(addr) = relay_listens.remove(peer_id) {
+                        listen_via(&mut swarm, addr);
                     }
-                    SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                        Some(SwarmReport::Disconnected(peer_id))
-                    }
-                    SwarmEvent::NewListenAddr { address, .. } => Some(SwarmReport::Listening(address)),
-                    SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                        Some(SwarmReport::DialFailed(peer_id, error.to_string()))
-                    }
-                    SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
-                        peer_id, info, ..
-                    })) => {
-                        let addrs = info
-                            .listen_addrs
-                            .into_iter()
-                            .filter(is_dialable)
-                            .collect();
-                        Some(SwarmReport::Identified(peer_id, addrs))
-                    }
-                    _ => None,
+                }
+                let Some(report) = report_of(&mut swarm, &mut walking, event) else {
+                    continue;
                 };
-                if let Some(report) = report {
-                    if reports.send(report).is_err() {
-                        return;
-                    }
+                if reports.send(report).is_err() {
+                    return;
+                }
+            }
+            _ = walk.tick() => {
+                // One walk at a time; an empty table has no one to ask yet.
+                if walking.is_empty() && swarm.behaviour_mut().kad.kbuckets().next().is_some() {
+                    let query = swarm.behaviour_mut().kad.get_closest_peers(PeerId::random());
+                    walking.insert(query);
                 }
             }
             command = commands.recv() => match command {
@@ -156,25 +199,172 @@ pub(crate) async fn drive(
                     let _ = done.send(());
                     return;
                 }
-                Some(Command::Dial(addr)) => {
-                    if let Err(e) = swarm.dial(addr.clone()) {
-                        tracing::debug!("dialing {addr}: {e}");
-                    }
-                }
-                Some(Command::DialPeer(peer, addrs)) => {
-                    if swarm.is_connected(&peer) || addrs.is_empty() {
-                        continue;
-                    }
-                    let opts = DialOpts::peer_id(peer).addresses(addrs).build();
-                    if let Err(e) = swarm.dial(opts) {
-                        tracing::debug!(%peer, "dialing: {e}");
-                    }
-                }
-                Some(Command::Disconnect(peer)) => {
-                    let _ = swarm.disconnect_peer_id(peer);
-                }
+                Some(command) => execute(&mut swarm, &mut relay_listens, command),
             },
         }
+    }
+}
+
+/// Listens through a relay the swarm is connected to.
+fn listen_via(swarm: &mut Swarm<Behaviour>, addr: Multiaddr) {
+    if let Err(e) = swarm.listen_on(addr.clone()) {
+        tracing::warn!("listening through {addr}: {e}");
+    }
+}
+
+/// Carries out a command other than `Stop`. Listening through a relay waits
+/// for a direct connection to it (`relay_listens`), so the reservation goes
+/// over that connection instead of racing a second dial.
+fn execute(
+    swarm: &mut Swarm<Behaviour>,
+    relay_listens: &mut HashMap<PeerId, Multiaddr>,
+    command: Command,
+) {
+    match command {
+        Command::Dial(addr) => {
+            if let Some(peer) = discovery::peer_of(&addr) {
+                if !discovery::is_circuit(&addr) {
+                    swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+                }
+            }
+            if let Err(e) = swarm.dial(addr.clone()) {
+                tracing::debug!("dialing {addr}: {e}");
+            }
+        }
+        Command::DialPeer(peer, addrs) => {
+            if swarm.is_connected(&peer) || addrs.is_empty() {
+                return;
+            }
+            let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+            if let Err(e) = swarm.dial(opts) {
+                tracing::debug!(%peer, "dialing: {e}");
+            }
+        }
+        Command::Disconnect(peer) => {
+            swarm.behaviour_mut().kad.remove_peer(&peer);
+            let _ = swarm.disconnect_peer_id(peer);
+        }
+        Command::AddKnown(peer, addrs) => {
+            for addr in addrs.into_iter().filter(|a| !discovery::is_circuit(a)) {
+                swarm.behaviour_mut().kad.add_address(&peer, addr);
+            }
+        }
+        Command::ListenVia(addr) => {
+            let Some((relay, direct)) = relay_of(&addr) else {
+                return;
+            };
+            if swarm.is_connected(&relay) {
+                listen_via(swarm, addr);
+                return;
+            }
+            relay_listens.insert(relay, addr);
+            if let Err(e) = swarm.dial(direct.clone()) {
+                tracing::debug!("dialing relay {direct}: {e}");
+            }
+        }
+        Command::Stop(_) => {}
+    }
+}
+
+/// The relay a circuit listen address goes through and its direct address
+/// (everything before `/p2p-circuit`).
+fn relay_of(addr: &Multiaddr) -> Option<(PeerId, Multiaddr)> {
+    let direct: Multiaddr = addr
+        .iter()
+        .take_while(|p| !matches!(p, libp2p::multiaddr::Protocol::P2pCircuit))
+        .collect();
+    Some((discovery::peer_of(&direct)?, direct))
+}
+
+/// The report for a swarm event, if the node cares.
+fn report_of(
+    swarm: &mut Swarm<Behaviour>,
+    walking: &mut HashSet<kad::QueryId>,
+    event: SwarmEvent<BehaviourEvent>,
+) -> Option<SwarmReport> {
+    match event {
+        SwarmEvent::ConnectionEstablished {
+            peer_id, endpoint, ..
+        } => {
+            let addr = endpoint
+                .is_dialer()
+                .then(|| endpoint.get_remote_address().clone());
+            Some(SwarmReport::Connected(peer_id, addr))
+        }
+        SwarmEvent::ConnectionClosed {
+            peer_id,
+            num_established: 0,
+            ..
+        } => Some(SwarmReport::Disconnected(peer_id)),
+        SwarmEvent::NewListenAddr { address, .. } => Some(SwarmReport::Listening(address)),
+        SwarmEvent::ExpiredListenAddr { address, .. } => Some(SwarmReport::ListenClosed(address)),
+        SwarmEvent::ListenerClosed {
+            addresses, reason, ..
+        } => {
+            if let Err(e) = reason {
+                tracing::warn!("listener on {addresses:?} closed: {e}");
+            }
+            addresses.into_iter().next().map(SwarmReport::ListenClosed)
+        }
+        SwarmEvent::ListenerError { error, .. } => {
+            tracing::warn!("listener error: {error}");
+            None
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::RelayServer(event)) => {
+            tracing::debug!("relay: {event:?}");
+            None
+        }
+        SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+            Some(SwarmReport::DialFailed(peer_id, error.to_string()))
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+            peer_id,
+            info,
+            ..
+        })) => {
+            let identified = Identified::of(&info);
+            if identified.kad {
+                // Inbound peers reach the table only this way: their listen
+                // addresses (not the ephemeral port they dialed from).
+                for addr in identified
+                    .addrs
+                    .iter()
+                    .filter(|a| !discovery::is_circuit(a))
+                {
+                    swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, addr.clone());
+                }
+            }
+            Some(SwarmReport::Identified(peer_id, identified))
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+            id,
+            result: kad::QueryResult::GetClosestPeers(result),
+            step,
+            ..
+        })) => {
+            if step.last {
+                walking.remove(&id);
+            }
+            let peers = match result {
+                Ok(ok) => ok.peers,
+                Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+            };
+            let found: Vec<_> = peers
+                .into_iter()
+                .map(|p| {
+                    let addrs = p.addrs.into_iter().filter(discovery::is_dialable).collect();
+                    (p.peer_id, addrs)
+                })
+                .collect();
+            (!found.is_empty()).then_some(SwarmReport::Walked(found))
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+            relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+        )) => Some(SwarmReport::Reserved(relay_peer_id)),
+        _ => None,
     }
 }
 
@@ -201,12 +391,4 @@ fn check_port_free(addr: &Multiaddr) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether an address is worth dialing (not unspecified).
-fn is_dialable(addr: &Multiaddr) -> bool {
-    !addr.iter().any(|p| {
-        matches!(p, libp2p::multiaddr::Protocol::Ip4(ip) if ip.is_unspecified())
-            || matches!(p, libp2p::multiaddr::Protocol::Ip6(ip) if ip.is_unspecified())
-    })
 }

@@ -97,3 +97,60 @@ async fn a_port_in_use_is_a_clear_error() {
     assert!(matches!(err, tau_node::Error::Listen { .. }), "{err}");
     first.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_transaction_survives_a_restart_and_is_mined() {
+    bounded(Duration::from_secs(90), async {
+        let dir = tempfile::tempdir().unwrap();
+        let net = Net::new(2, 120);
+        let first = net.builder(0).start().await.unwrap();
+        first.set_mining(false);
+        let second = net
+            .builder(1)
+            .data_dir(dir.path())
+            .bootstrap(first.dial_addr().unwrap())
+            .start()
+            .await
+            .unwrap();
+        second.set_mining(false);
+        wait_for(
+            Duration::from_secs(10),
+            "the nodes to know each other",
+            || second.peers().contains(&first.peer_id()),
+        )
+        .await;
+        let ticket = second.send(net.keys[0].address(), 777, 3).unwrap();
+        assert_eq!(second.included(ticket), Some(None));
+        let started = std::time::Instant::now();
+        second.shutdown().await.unwrap();
+
+        let second = net.builder(1).data_dir(dir.path()).start().await.unwrap();
+        println!("restart took {:?}", started.elapsed());
+        assert_eq!(second.pending_transactions(), 1, "still pending");
+        assert_eq!(second.included(ticket), Some(None));
+        // The next ticket does not reuse the pending one's.
+        let next = second.send(net.keys[0].address(), 1, 1).unwrap();
+        assert!(next > ticket);
+
+        first.set_mining(true);
+        let nodes = [first, second];
+        wait_for(Duration::from_secs(60), "both transactions safe", || {
+            nodes[1].pending_transactions() == 0 && common_safety(&nodes, 1)
+        })
+        .await;
+        let safety = nodes[0].safety().unwrap();
+        let received = nodes[0]
+            .chain()
+            .balance(&safety.root, &net.keys[0].address())
+            .unwrap()
+            .unwrap();
+        assert!(
+            received >= common::FUNDS + 778,
+            "receiver balance {received}"
+        );
+        for n in nodes {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}

@@ -4,9 +4,11 @@
 //! the DAG and the node all read and write through it. Implementations store
 //! bytes under CIDs; [`Blockstore::get`] re-hashes every block it hands out.
 
+mod batch;
 mod memory;
 mod redb_store;
 
+pub use batch::WriteBatch;
 pub use memory::MemoryBlockstore;
 pub use redb_store::{RedbBlockstore, RedbOptions};
 

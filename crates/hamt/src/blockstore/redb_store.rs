@@ -207,14 +207,21 @@ impl RedbBlockstore {
             return Ok(());
         }
         let txn = self.begin_write()?;
+        let mut inserted = false;
         {
             let mut table = txn.open_table(BLOCKS)?;
             for (cid, data) in blocks {
                 let key = cid.to_bytes();
                 if table.get(key.as_slice())?.is_none() {
                     table.insert(key.as_slice(), data)?;
+                    inserted = true;
                 }
             }
+        }
+        if !inserted && roots.is_empty() {
+            // Every block was there already: nothing to make durable.
+            txn.abort()?;
+            return Ok(());
         }
         if !roots.is_empty() {
             let mut table = txn.open_table(ROOTS)?;
@@ -440,6 +447,21 @@ mod tests {
         let path = dir.path().join("junk");
         std::fs::write(&path, vec![0x5a; 10_000]).unwrap();
         assert!(RedbBlockstore::open(&path).is_err());
+    }
+
+    #[test]
+    fn re_putting_present_blocks_keeps_them_and_the_roots() {
+        let (_dir, path, store) = temp_store();
+        let cid = store.put(RAW, b"kept").unwrap();
+        store.put_root("head", &cid).unwrap();
+        // Nothing new: the write is dropped, not committed, and changes nothing.
+        store.put_keyed(&cid, b"kept").unwrap();
+        store.put_many_keyed(&[(cid, b"kept".to_vec())]).unwrap();
+        drop(store);
+        let store = RedbBlockstore::open(&path).unwrap();
+        assert_eq!(store.get(&cid).unwrap().unwrap(), b"kept");
+        assert_eq!(store.root("head").unwrap(), Some(cid));
+        assert_eq!(store.block_count().unwrap(), 1);
     }
 
     #[test]

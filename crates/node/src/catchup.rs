@@ -1,0 +1,235 @@
+//! Catch-up beyond the mutable range: a node that was offline longer than the
+//! mutable range sees peers' views that no longer reach its safety point, so
+//! fork choice cannot relate them to its chain. If a peer's chain extends the
+//! node's safety point, that is catch-up, not a reorganization: the node
+//! follows previous-state-root links from the peer's head back to its safety
+//! block, validating every state with tau-state, and then adopts the head. A
+//! chain that passes below the safety point without holding it is refused.
+
+use cid::Cid;
+use tau_cbc::{ValidatedRoots, ViewEntry};
+use tau_graphsync::net::SharedStore;
+use tau_state::Chain;
+
+/// Where a walk back from a peer's head got to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Walk {
+    /// Every state from the head down to the anchor is in the store and
+    /// valid; the roots above the anchor, newest first.
+    Reached(Vec<Cid>),
+    /// This block is missing: fetch it and walk again.
+    Missing(Cid),
+    /// The chain does not hold the anchor (it passes below it or ends at
+    /// another genesis): not a catch-up.
+    Refused(String),
+    /// A state failed validation: the chain is forged.
+    Forged(String),
+}
+
+/// Walks from `head` back to `anchor` (the node's safety block, or genesis),
+/// validating every state not validated before, oldest first, so each is
+/// checked against a previous state already known good. At most `limit`
+/// states are walked (a bound on work per peer answer).
+pub(crate) fn walk_back(
+    chain: &Chain<SharedStore>,
+    validated: &mut ValidatedRoots,
+    head: Cid,
+    anchor: &ViewEntry,
+    limit: u64,
+) -> Walk {
+    let mut roots = Vec::new();
+    let mut links = Vec::new();
+    let mut cursor = head;
+    while cursor != anchor.root {
+        let block = match chain.block(&cursor) {
+            Ok(block) => block,
+            Err(e) => {
+                return match missing(&e) {
+                    Some(cid) => Walk::Missing(cid),
+                    None => Walk::Forged(format!("state {cursor}: {e}")),
+                }
+            }
+        };
+        if block.number() <= anchor.number {
+            return Walk::Refused(format!(
+                "block {} at {cursor} passes the safety point {} without holding it",
+                block.number(),
+                anchor.number
+            ));
+        }
+        if roots.len() as u64 >= limit {
+            return Walk::Refused(format!("more than {limit} blocks above the safety point"));
+        }
+        let Some(previous) = block.unsigned.previous else {
+            return Walk::Refused(format!("another genesis at {cursor}"));
+        };
+        roots.push(cursor);
+        links.push((previous, cursor));
+        cursor = previous;
+    }
+    for (previous, root) in links.iter().rev() {
+        if validated.contains(root) {
+            continue;
+        }
+        match chain.validate_block(previous, root) {
+            Ok(_) => validated.insert(*root),
+            Err(e) => {
+                return match missing(&e) {
+                    Some(cid) => Walk::Missing(cid),
+                    None => Walk::Forged(format!("state {root}: {e}")),
+                }
+            }
+        }
+    }
+    Walk::Reached(roots)
+}
+
+/// Local blocks unwound when the head moves from `old_head` to a chain made
+/// of `new_chain` (roots above `anchor`): the old head's ancestors not on it.
+pub(crate) fn unwound(
+    chain: &Chain<SharedStore>,
+    old_head: Cid,
+    new_chain: &[Cid],
+    anchor: &ViewEntry,
+) -> u64 {
+    let mut depth = 0;
+    let mut cursor = old_head;
+    while cursor != anchor.root && !new_chain.contains(&cursor) {
+        let Ok(block) = chain.block(&cursor) else {
+            break;
+        };
+        let Some(previous) = block.unsigned.previous else {
+            break;
+        };
+        depth += 1;
+        cursor = previous;
+    }
+    depth
+}
+
+/// The CID a "missing block" error names.
+fn missing(e: &tau_state::Error) -> Option<Cid> {
+    match e {
+        tau_state::Error::MissingBlock(cid)
+        | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(cid)) => Some(**cid),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tau_hamt::MemoryBlockstore;
+    use tau_keys::Keypair;
+    use tau_state::Genesis;
+
+    use super::*;
+    use crate::core::entry_of;
+
+    struct Fixture {
+        chain: Chain<SharedStore>,
+        genesis: Cid,
+        keys: [Keypair; 2],
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let keys = [
+                Keypair::from_bytes(&[7; 32]).unwrap(),
+                Keypair::from_bytes(&[8; 32]).unwrap(),
+            ];
+            let (params, _) = crate::local_devnet(2);
+            let store: SharedStore = Arc::new(MemoryBlockstore::new());
+            let chain = Chain::new(store, params).unwrap();
+            let allocations = keys
+                .iter()
+                .fold(Genesis::new(1_000), |g, k| g.allocate(k.address(), 1_000));
+            let (genesis, _) = chain.genesis(&allocations, &keys[0]).unwrap();
+            Self {
+                chain,
+                genesis,
+                keys,
+            }
+        }
+
+        /// `n` blocks mined by key `miner` on `from`, oldest first.
+        fn mine(&self, from: Cid, miner: usize, n: usize) -> Vec<Cid> {
+            let key = &self.keys[miner];
+            let mut head = from;
+            let mut out = Vec::new();
+            for _ in 0..n {
+                let now = self
+                    .chain
+                    .eligibility(&head, &key.address())
+                    .unwrap()
+                    .earliest;
+                head = self
+                    .chain
+                    .produce_next_state(&head, key, &[], now)
+                    .unwrap()
+                    .root;
+                out.push(head);
+            }
+            out
+        }
+
+        fn entry(&self, root: Cid) -> ViewEntry {
+            entry_of(root, &self.chain.block(&root).unwrap())
+        }
+    }
+
+    #[test]
+    fn a_chain_holding_the_anchor_is_walked_and_validated() {
+        let f = Fixture::new();
+        let main = f.mine(f.genesis, 0, 4);
+        let anchor = f.entry(main[0]);
+        let mut validated = ValidatedRoots::new(f.genesis);
+        let walk = walk_back(&f.chain, &mut validated, main[3], &anchor, 100);
+        assert_eq!(walk, Walk::Reached(vec![main[3], main[2], main[1]]));
+        assert!(main[1..].iter().all(|r| validated.contains(r)));
+        assert!(
+            !validated.contains(&main[0]),
+            "the anchor is trusted, not re-run"
+        );
+        // The anchor itself: nothing to walk.
+        assert_eq!(
+            walk_back(&f.chain, &mut validated, main[0], &anchor, 100),
+            Walk::Reached(vec![])
+        );
+    }
+
+    #[test]
+    fn a_chain_passing_below_the_anchor_is_refused() {
+        let f = Fixture::new();
+        let main = f.mine(f.genesis, 0, 2);
+        let fork = f.mine(f.genesis, 1, 5);
+        let mut validated = ValidatedRoots::new(f.genesis);
+        let walk = walk_back(&f.chain, &mut validated, fork[4], &f.entry(main[1]), 100);
+        assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
+        // Too long a way back is refused as well.
+        let walk = walk_back(&f.chain, &mut validated, fork[4], &f.entry(f.genesis), 3);
+        assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
+    }
+
+    #[test]
+    fn a_missing_state_is_named() {
+        let f = Fixture::new();
+        let unknown = tau_hamt::block::cid_of(tau_hamt::block::DAG_CBOR, b"not stored");
+        let mut validated = ValidatedRoots::new(f.genesis);
+        assert_eq!(
+            walk_back(&f.chain, &mut validated, unknown, &f.entry(f.genesis), 100),
+            Walk::Missing(unknown)
+        );
+    }
+
+    #[test]
+    fn unwound_counts_the_local_blocks_off_the_new_chain() {
+        let f = Fixture::new();
+        let main = f.mine(f.genesis, 0, 3);
+        let fork = f.mine(main[0], 1, 2);
+        let anchor = f.entry(f.genesis);
+        assert_eq!(unwound(&f.chain, fork[1], &main, &anchor), 2);
+        assert_eq!(unwound(&f.chain, main[1], &main, &anchor), 0);
+    }
+}
