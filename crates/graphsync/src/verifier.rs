@@ -26,7 +26,16 @@ use crate::{Error, Result};
 /// The blocks of one message, by rebuilt CID, with a note of which were used.
 #[derive(Debug, Default)]
 pub struct BlockPool {
-    blocks: HashMap<Cid, (Vec<u8>, bool)>,
+    blocks: HashMap<Cid, Pooled>,
+}
+
+#[derive(Debug)]
+struct Pooled {
+    data: Vec<u8>,
+    used: bool,
+    /// Metadata entries of the message that may still take the block, if
+    /// known: the last one takes the bytes themselves instead of a copy.
+    takers: Option<usize>,
 }
 
 impl BlockPool {
@@ -36,9 +45,11 @@ impl BlockPool {
         let mut pool = BlockPool::default();
         for b in blocks {
             let cid = b.cid()?;
-            pool.blocks
-                .entry(cid)
-                .or_insert_with(|| (b.data.clone(), false));
+            pool.blocks.entry(cid).or_insert_with(|| Pooled {
+                data: b.data.clone(),
+                used: false,
+                takers: None,
+            });
         }
         Ok(pool)
     }
@@ -48,32 +59,71 @@ impl BlockPool {
         let mut pool = BlockPool::default();
         for b in blocks {
             let cid = b.cid()?;
-            pool.blocks.entry(cid).or_insert((b.data, false));
+            pool.blocks.entry(cid).or_insert(Pooled {
+                data: b.data,
+                used: false,
+                takers: None,
+            });
+        }
+        Ok(pool)
+    }
+
+    /// As [`from_blocks`](Self::from_blocks) for a message whose responses
+    /// are `responses`: a block named by one metadata entry only is handed
+    /// to it without a copy.
+    pub fn from_message(blocks: Vec<Block>, responses: &[Response]) -> Result<Self> {
+        let mut pool = Self::from_blocks(blocks)?;
+        for p in pool.blocks.values_mut() {
+            p.takers = Some(0);
+        }
+        let links = responses.iter().flat_map(|r| &r.metadata);
+        // The verifier takes blocks for `p` and `d` entries.
+        let takes = |md: &&Metadatum| {
+            matches!(
+                md.action,
+                LinkAction::Present | LinkAction::DuplicateNotSent
+            )
+        };
+        for md in links.filter(takes) {
+            if let Some(Pooled {
+                takers: Some(n), ..
+            }) = pool.blocks.get_mut(&md.link)
+            {
+                *n += 1;
+            }
         }
         Ok(pool)
     }
 
     /// Marks the block for `cid` used; whether the pool has it.
     fn mark(&mut self, cid: &Cid) -> bool {
-        self.blocks
-            .get_mut(cid)
-            .map(|(_, used)| *used = true)
-            .is_some()
+        self.blocks.get_mut(cid).map(|p| p.used = true).is_some()
     }
 
-    /// A copy of the block for `cid`, marking it used (responses of one
-    /// message may share a block).
+    /// The block for `cid`, marking it used: the bytes themselves for the
+    /// last metadata entry that may take them, a copy otherwise (responses of
+    /// one message may share a block).
     fn take(&mut self, cid: &Cid) -> Option<Vec<u8>> {
-        self.blocks.get_mut(cid).map(|(data, used)| {
-            *used = true;
-            data.clone()
+        self.blocks.get_mut(cid).map(|p| {
+            p.used = true;
+            match &mut p.takers {
+                Some(n) if *n <= 1 => {
+                    *n = 0;
+                    std::mem::take(&mut p.data)
+                }
+                Some(n) => {
+                    *n -= 1;
+                    p.data.clone()
+                }
+                None => p.data.clone(),
+            }
         })
     }
 
     /// Fails with [`Error::UnexpectedBlock`] if some block was used by no
     /// metadata entry (call after every response of the message was pushed).
     pub fn check_all_used(&self) -> Result<()> {
-        match self.blocks.iter().find(|(_, (_, used))| !used) {
+        match self.blocks.iter().find(|(_, p)| !p.used) {
             Some((cid, _)) => Err(Error::UnexpectedBlock(Box::new(*cid))),
             None => Ok(()),
         }
@@ -299,4 +349,52 @@ pub struct Received {
     pub blocks: Vec<(Cid, Vec<u8>)>,
     /// Set when the response ended the request.
     pub outcome: Option<Outcome>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::RequestId;
+    use tau_hamt::block::cid_of;
+
+    fn response(id: u8, links: &[(Cid, LinkAction)]) -> Response {
+        Response {
+            id: RequestId([id; 16]),
+            status: Status::CompletedFull,
+            metadata: links
+                .iter()
+                .map(|(link, action)| Metadatum {
+                    link: *link,
+                    action: *action,
+                })
+                .collect(),
+            extensions: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_block_shared_by_two_responses_reaches_both() {
+        let data = b"shared leaf".to_vec();
+        let cid = cid_of(RAW, &data);
+        let other = b"other leaf".to_vec();
+        let other_cid = cid_of(RAW, &other);
+        let responses = [
+            response(1, &[(cid, LinkAction::Present)]),
+            response(2, &[(cid, LinkAction::DuplicateNotSent)]),
+            response(3, &[(other_cid, LinkAction::Present)]),
+        ];
+        let blocks = vec![
+            Block::new(&cid, data.clone()),
+            Block::new(&other_cid, other.clone()),
+        ];
+        let mut pool = BlockPool::from_message(blocks, &responses).unwrap();
+        // The first taker of the shared block gets a copy, the last the bytes.
+        for (r, root, want) in [(0, cid, &data), (1, cid, &data), (2, other_cid, &other)] {
+            let mut v = Verifier::new(root, &Selector::Matcher, &Limits::default()).unwrap();
+            let got = v.receive(&responses[r], &mut pool).unwrap();
+            assert_eq!(got.blocks, vec![(root, want.clone())]);
+            assert_eq!(got.outcome.unwrap().status, Status::CompletedFull);
+        }
+        pool.check_all_used().unwrap();
+    }
 }

@@ -14,6 +14,7 @@
 //! cancels carry only `id` and `type`.
 
 mod block;
+mod encode;
 mod extensions;
 mod status;
 
@@ -121,17 +122,13 @@ pub struct Message {
 }
 
 impl Message {
-    /// The DAG-CBOR encoding (without framing).
-    pub fn encode(&self) -> Result<Vec<u8>> {
-        dagcbor::encode(&self.to_ipld())
-    }
-
     /// Decodes a message from untrusted DAG-CBOR bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         Self::from_ipld(dagcbor::decode(bytes)?)
     }
 
-    /// The message as IPLD.
+    /// The message as IPLD ([`encode`](Self::encode) writes the same bytes
+    /// without building it).
     pub fn to_ipld(&self) -> Ipld {
         let mut inner = BTreeMap::new();
         if !self.requests.is_empty() {

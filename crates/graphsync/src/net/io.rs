@@ -7,13 +7,13 @@
 
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::framing::encode_frame;
 use crate::message::Message;
 use crate::varint;
 use crate::{Error, Result};
 
-/// Initial capacity of a frame body buffer (it grows as bytes arrive).
-const INITIAL_BODY_CAPACITY: usize = 64 << 10;
+/// Body bytes read before the buffer grows further: it doubles with the
+/// bytes that actually arrive, from this size.
+const FIRST_CHUNK: usize = 64 << 10;
 
 /// Reads one frame body. `Ok(None)` at end of stream on a frame boundary (a
 /// normal end); end of stream inside a frame is [`Error::TruncatedFrame`]; a
@@ -25,6 +25,24 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     r: &mut R,
     max_size: usize,
 ) -> Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    let len = read_frame_into(r, max_size, &mut body).await?;
+    Ok(len.map(|len| {
+        body.truncate(len);
+        body
+    }))
+}
+
+/// As [`read_frame`], into `buffer`, so that one buffer serves a whole
+/// stream: returns the body's length `n` (the body is `buffer[..n]`), or
+/// `None` at a clean end of stream. The buffer grows only with the bytes
+/// that arrive (a peer announcing 4 MiB and sending nothing costs 64 KiB) and
+/// is never shrunk, so a stream of similar frames reads without allocating.
+pub async fn read_frame_into<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max_size: usize,
+    buffer: &mut Vec<u8>,
+) -> Result<Option<usize>> {
     let mut head = Vec::with_capacity(varint::MAX_LEN);
     let len = loop {
         let mut byte = [0u8; 1];
@@ -44,12 +62,21 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     }
     // `len <= max_size`, so it fits a usize.
     let want = len as usize;
-    let mut body = Vec::with_capacity(want.min(INITIAL_BODY_CAPACITY));
-    r.take(len).read_to_end(&mut body).await?;
-    if body.len() != want {
-        return Err(Error::TruncatedFrame);
+    let mut filled = 0;
+    while filled < want {
+        if buffer.len() == filled {
+            let grow = (want - filled).min(filled.max(FIRST_CHUNK));
+            buffer.resize(filled + grow, 0);
+        }
+        let end = buffer.len().min(want);
+        let part = buffer.get_mut(filled..end).unwrap_or_default();
+        r.read_exact(part).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::TruncatedFrame,
+            _ => Error::Io(e),
+        })?;
+        filled = end;
     }
-    Ok(Some(body))
+    Ok(Some(want))
 }
 
 /// Reads and decodes one message; `Ok(None)` at a clean end of stream.
@@ -80,15 +107,8 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
 /// The frame of `msg` (length prefix and DAG-CBOR); a message larger than
 /// `max_size` is refused.
 pub fn frame_message(msg: &Message, max_size: usize) -> Result<Vec<u8>> {
-    let body = msg.encode()?;
-    if body.len() > max_size {
-        return Err(Error::FrameTooLarge {
-            len: body.len() as u64,
-            max: max_size,
-        });
-    }
-    let mut frame = Vec::with_capacity(body.len() + varint::MAX_LEN);
-    encode_frame(&body, &mut frame);
+    let mut frame = Vec::new();
+    msg.encode_frame_into(max_size, &mut frame)?;
     Ok(frame)
 }
 

@@ -15,7 +15,6 @@ use futures::io::AsyncWriteExt;
 use libp2p::{PeerId, Stream};
 use tokio::sync::{mpsc, Notify};
 
-use super::io::frame_message;
 use super::service::Shared;
 use super::PROTOCOL;
 use crate::message::{Message, Request, Status};
@@ -143,6 +142,40 @@ impl PeerInner {
 /// Frames handed from the producer to the writer of one peer.
 const WRITE_AHEAD: usize = 2;
 
+/// Frame buffers kept for reuse by one peer's task: enough for the frames in
+/// the channel, the one being written and the one being encoded.
+const SPARE_BUFFERS: usize = WRITE_AHEAD + 2;
+
+/// Largest frame buffer kept for reuse: a frame of 512 KiB of blocks fits,
+/// and so does a single block up to the responder's default 2 MiB limit.
+const MAX_SPARE_CAPACITY: usize = (2 << 20) + (64 << 10);
+
+/// Frame buffers going round between the producer and the writer of one peer,
+/// so that a long response does not allocate (and fault in) a fresh buffer
+/// per message.
+#[derive(Default)]
+struct Buffers(Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    /// An empty buffer, recycled if one is spare.
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Gives a buffer back for reuse (dropped if enough are spare).
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < SPARE_BUFFERS && buffer.capacity() <= MAX_SPARE_CAPACITY {
+            spare.push(buffer);
+        }
+    }
+}
+
 enum Write {
     /// A framed message, with its block count for the counters.
     Frame { bytes: Vec<u8>, blocks: usize },
@@ -156,9 +189,14 @@ enum Write {
 /// [`Config::stream_idle_timeout`](super::Config::stream_idle_timeout).
 pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>) {
     let (tx, rx) = mpsc::channel(WRITE_AHEAD);
-    let writer = shared
-        .runtime()
-        .spawn(write(shared.clone(), peer, state.clone(), rx));
+    let buffers = Arc::new(Buffers::default());
+    let writer = shared.runtime().spawn(write(
+        shared.clone(),
+        peer,
+        state.clone(),
+        rx,
+        buffers.clone(),
+    ));
     let max = shared.config().max_message_size();
     loop {
         let next = state.lock().next(&peer, &shared);
@@ -180,14 +218,17 @@ pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>
         };
         // The bounded channel to the writer bounds what is buffered.
         state.lock().responder.acknowledge(&peer, block_bytes);
-        match frame_message(&message, max) {
-            Ok(bytes) => {
+        let mut bytes = buffers.take();
+        match message.encode_frame_into(max, &mut bytes) {
+            Ok(_) => {
                 let blocks = message.blocks.len();
+                drop(message); // the block bytes are in the frame now
                 if tx.send(Write::Frame { bytes, blocks }).await.is_err() {
                     break;
                 }
             }
             Err(e) => {
+                buffers.give(bytes);
                 // Our own message is too large for the peer (a configuration
                 // error): end what it carried rather than the stream.
                 let reason = e.to_string();
@@ -212,6 +253,7 @@ async fn write(
     peer: PeerId,
     state: Arc<PeerState>,
     mut rx: mpsc::Receiver<Write>,
+    buffers: Arc<Buffers>,
 ) {
     let mut control = shared.control();
     let mut stream: Option<Stream> = None;
@@ -246,6 +288,7 @@ async fn write(
                 shared.peer_failed(&peer, &state, format!("write failed: {e}"));
             }
         }
+        buffers.give(bytes);
     }
     if let Some(mut s) = stream {
         let _ = s.close().await;

@@ -120,7 +120,7 @@ impl Requests {
     /// the message's blocks are not required to be all used either.
     pub(crate) fn on_responses(&mut self, peer: PeerId, msg: Message) -> Vec<Delivery> {
         let mut results: Vec<(RequestId, Vec<Event>, Option<Result<Outcome>>)> = Vec::new();
-        let mut pool = match BlockPool::from_blocks(msg.blocks) {
+        let mut pool = match BlockPool::from_message(msg.blocks, &msg.responses) {
             Ok(pool) => Some(pool),
             Err(e) => {
                 let reason = e.to_string();

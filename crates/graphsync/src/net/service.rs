@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use libp2p::{PeerId, Stream};
 use tau_hamt::Blockstore;
 
-use super::io::read_message;
+use super::io::read_frame_into;
 use super::peer::{self, PeerInner, PeerState};
 use super::request::{new_request, RequestHandle, Requests};
 use super::{Config, SharedStore, PROTOCOL};
@@ -303,8 +303,15 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
     });
     let max = shared.config.max_message_size();
     let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
+    // One buffer for the stream's frames; decoding copies out of it.
+    let mut buffer = Vec::new();
     loop {
-        match read_message(&mut reader, max).await {
+        let read = read_frame_into(&mut reader, max, &mut buffer).await;
+        let decoded = read.and_then(|len| {
+            len.map(|n| Message::decode(buffer.get(..n).unwrap_or_default()))
+                .transpose()
+        });
+        match decoded {
             Ok(Some(msg)) => {
                 if tx.send(msg).await.is_err() {
                     break;

@@ -3,6 +3,17 @@
 //! [`Blockstore`] is the one storage abstraction of the workspace: the HAMT,
 //! the DAG and the node all read and write through it. Implementations store
 //! bytes under CIDs; [`Blockstore::get`] re-hashes every block it hands out.
+//!
+//! # Trust boundary
+//!
+//! A block is trusted only once it was hashed in this process:
+//! [`Blockstore::get`] always re-hashes; [`Blockstore::get_trusted`] may skip
+//! the hash for blocks the store itself hashed when they were written (the
+//! [`MemoryBlockstore`] does, for blocks stored with [`Blockstore::put`]), and
+//! re-hashes everything else, including every block read back from disk.
+//! Use `get_trusted` only to hand our own blocks to others (a Graphsync
+//! responder): whoever receives them must still hash each one against its CID
+//! before using it, as the Graphsync requester always does.
 
 mod batch;
 mod memory;
@@ -57,6 +68,13 @@ pub trait Blockstore {
         }
     }
 
+    /// The block stored under `cid`, to be served to others: as [`get`](Blockstore::get),
+    /// except that a store may skip the hash for a block it hashed itself when
+    /// it was written (see the module's trust boundary). The default verifies.
+    fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        self.get(cid)
+    }
+
     /// Stores `data` under its BLAKE2b-256 CIDv1 with `codec` and returns the CID.
     fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
         let cid = block::cid_of(codec, data);
@@ -82,6 +100,12 @@ macro_rules! forward_blockstore {
             }
             fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
                 (**self).get(cid)
+            }
+            fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+                (**self).get_trusted(cid)
+            }
+            fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
+                (**self).put(codec, data)
             }
         }
     )*};

@@ -59,7 +59,9 @@ impl RedbOptions {
 /// present are not rewritten.
 ///
 /// The store is `Send + Sync`; writers are serialized by redb, readers never block.
-/// Reads go through [`Blockstore::get`], which re-hashes every block.
+/// Reads go through [`Blockstore::get`], which re-hashes every block;
+/// [`Blockstore::get_trusted`] re-hashes too (bytes on disk can rot or be
+/// edited behind the process's back, so nothing read from the file is trusted).
 ///
 /// ```
 /// use tau_hamt::{Blockstore, RedbBlockstore, block::{cid_of, DAG_CBOR, RAW}};
