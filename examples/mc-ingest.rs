@@ -16,6 +16,14 @@
 //! stabilization with total order). Prints `name=value` lines: `units_per_s`,
 //! `ns_per_unit`, `index_bytes_per_unit` (DAG + main-chain index, not the unit
 //! bytes in the store), `stable_mci`, `main_chain_len`. Single-threaded.
+//!
+//! Before the main run, the first `--anchor` units (default 10,000) are
+//! ingested `--anchor-runs` times into fresh chains in the same process
+//! (`anchor_ns_per_unit` per run, the first one cold): `ratio_vs_anchor` is
+//! the main run's ns/unit over their median. On Linux the same figures are
+//! also given in CPU time of the thread (`cpu_ns_per_unit`,
+//! `cpu_ratio_vs_anchor`), which leaves out the time other jobs on a busy
+//! machine held the core.
 
 use std::error::Error;
 use std::time::Instant;
@@ -44,6 +52,19 @@ struct Args {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Before the main run, ingest the first this-many units into a fresh
+    /// chain, timed the same way: the same-process anchor for the per-unit
+    /// cost ratio (0: none).
+    #[arg(long, default_value_t = 10_000)]
+    anchor: usize,
+    /// How many anchor runs (each printed; the ratio uses their median).
+    #[arg(long, default_value_t = 3)]
+    anchor_runs: usize,
+    /// Generate and ingest in turns of this many units (0: generate all
+    /// first). Pre-generated units are cold in memory when a large run
+    /// reaches them; in turns they are as fresh as a node's received units.
+    #[arg(long, default_value_t = 0)]
+    batch: usize,
 }
 
 /// The attestor keys and set of a simulation.
@@ -55,6 +76,9 @@ pub fn attestor_keys(n: usize) -> (Vec<Keypair>, FixedAttestors) {
     (keys, set)
 }
 
+/// Where generated units go, genesis first.
+type Sink<'a> = &'a mut dyn FnMut(VerifiedUnit) -> Result<(), Box<dyn Error>>;
+
 /// Generates `n` units after genesis (see the module docs); returns genesis and them.
 pub fn generate(
     n: usize,
@@ -63,6 +87,25 @@ pub fn generate(
     trustme_every: usize,
     seed: u64,
 ) -> Result<(VerifiedUnit, Vec<VerifiedUnit>), Box<dyn Error>> {
+    let mut all = Vec::with_capacity(n + 1);
+    generate_into(n, attestors, width, trustme_every, seed, &mut |u| {
+        all.push(u);
+        Ok(())
+    })?;
+    let mut units = all.into_iter();
+    let genesis = units.next().ok_or("no genesis")?;
+    Ok((genesis, units.collect()))
+}
+
+/// [`generate`], handing each unit (genesis first) to `sink` as it is made.
+fn generate_into(
+    n: usize,
+    attestors: usize,
+    width: usize,
+    trustme_every: usize,
+    seed: u64,
+    sink: Sink<'_>,
+) -> Result<(), Box<dyn Error>> {
     let params = Params::mainnet();
     let (keys, set) = attestor_keys(attestors);
     let normal = Keypair::from_bytes(&[0xEE; 32])?;
@@ -97,9 +140,9 @@ pub fn generate(
     };
     let genesis = make(vec![], Some(0), 0)?;
     let mut dag = Dag::new(MemoryBlockstore::new(), params.clone(), genesis.clone())?;
+    sink(genesis)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut lanes = vec![0u32; width.max(1)];
-    let mut units = Vec::with_capacity(n);
     for i in 0..n {
         let stamp = i as u64 + 1;
         let lane = rng.random_range(0..lanes.len());
@@ -122,9 +165,31 @@ pub fn generate(
         };
         let num = dag.insert(unit.clone(), &set)?.accepted[0].num;
         lanes[lane] = num;
-        units.push(unit);
+        sink(unit)?;
     }
-    Ok((genesis, units))
+    Ok(())
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux `schedstat`; `None`
+/// elsewhere): unlike the wall clock it does not count time other jobs on a
+/// busy machine held the core.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Wall-clock and CPU nanoseconds per unit of `f` over `n` units.
+fn timed<T>(
+    n: usize,
+    f: impl FnOnce() -> Result<T, Box<dyn Error>>,
+) -> Result<(T, f64, Option<f64>), Box<dyn Error>> {
+    let (c, t) = (cpu_ns(), Instant::now());
+    let out = f()?;
+    let wall = t.elapsed().as_nanos() as f64 / n as f64;
+    let cpu = c
+        .zip(cpu_ns())
+        .map(|(a, b)| b.saturating_sub(a) as f64 / n as f64);
+    Ok((out, wall, cpu))
 }
 
 /// Inserts every unit into a fresh main chain; returns it.
@@ -141,6 +206,62 @@ pub fn ingest(
     Ok(chain)
 }
 
+/// A main chain with wall-clock and CPU ns per unit of its ingest.
+type Measured = (MainChain<MemoryBlockstore>, f64, Option<f64>);
+
+/// `--batch`: generates and ingests in turns of `batch` units, timing only
+/// the ingest; returns the chain and the summed wall and CPU ns per unit.
+fn ingest_in_batches(
+    args: &Args,
+    set: &FixedAttestors,
+    batch: usize,
+) -> Result<Measured, Box<dyn Error>> {
+    let mut chain: Option<MainChain<MemoryBlockstore>> = None;
+    let mut pending = Vec::with_capacity(batch);
+    let (mut wall, mut cpu) = (0.0, Some(0.0));
+    let mut flush = |chain: &mut MainChain<MemoryBlockstore>,
+                     pending: &mut Vec<VerifiedUnit>|
+     -> Result<(), Box<dyn Error>> {
+        let k = pending.len();
+        let units = std::mem::take(pending);
+        let (_, w, c) = timed(k.max(1), || {
+            for unit in units {
+                chain.insert(unit, set)?;
+            }
+            Ok(())
+        })?;
+        wall += w * k as f64;
+        cpu = cpu.zip(c).map(|(a, b)| a + b * k as f64);
+        Ok(())
+    };
+    generate_into(
+        args.units,
+        args.attestors,
+        args.width,
+        args.trustme_every,
+        args.seed,
+        &mut |unit| {
+            match chain.as_mut() {
+                None => {
+                    let dag = Dag::new(MemoryBlockstore::new(), Params::mainnet(), unit)?;
+                    chain = Some(MainChain::new(dag, tau::mainchain::Params::mainnet())?.0);
+                }
+                Some(c) => {
+                    pending.push(unit);
+                    if pending.len() >= batch {
+                        flush(c, &mut pending)?;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut chain = chain.ok_or("no genesis")?;
+    flush(&mut chain, &mut pending)?;
+    let n = args.units.max(1) as f64;
+    Ok((chain, wall / n, cpu.map(|c| c / n)))
+}
+
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
@@ -155,15 +276,47 @@ fn main() -> Result<(), Box<dyn Error>> {
     eprintln!("generated {} units in {:.1?}", units.len(), t.elapsed());
     let (_, set) = attestor_keys(args.attestors);
     let n = units.len();
-    let t = Instant::now();
-    let chain = ingest(&genesis, units, &set)?;
-    let elapsed = t.elapsed();
+    let anchor_n = args.anchor.min(n);
+    let (mut anchor_wall, mut anchor_cpu) = (Vec::new(), Vec::new());
+    if anchor_n > 0 {
+        for _ in 0..args.anchor_runs {
+            let prefix = units[..anchor_n].to_vec();
+            let (chain, wall, cpu) = timed(anchor_n, || ingest(&genesis, prefix, &set))?;
+            drop(chain);
+            println!("anchor_ns_per_unit={wall:.0}");
+            anchor_wall.push(wall);
+            if let Some(cpu) = cpu {
+                println!("anchor_cpu_ns_per_unit={cpu:.0}");
+                anchor_cpu.push(cpu);
+            }
+        }
+    }
+    let (chain, ns_per_unit, cpu_per_unit) = if args.batch > 0 {
+        drop(units);
+        ingest_in_batches(&args, &set, args.batch)?
+    } else {
+        timed(n, || ingest(&genesis, units, &set))?
+    };
     let index = chain.dag().index_bytes() + chain.index_bytes();
     println!("units={n}");
     println!("attestors={}", args.attestors);
     println!("width={}", args.width);
-    println!("units_per_s={:.0}", n as f64 / elapsed.as_secs_f64());
-    println!("ns_per_unit={:.0}", elapsed.as_nanos() as f64 / n as f64);
+    println!("units_per_s={:.0}", 1e9 / ns_per_unit);
+    println!("ns_per_unit={ns_per_unit:.0}");
+    if let Some(cpu) = cpu_per_unit {
+        println!("cpu_ns_per_unit={cpu:.0}");
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    if let Some(m) = median(&mut anchor_wall) {
+        println!("anchor_units={anchor_n}");
+        println!("ratio_vs_anchor={:.2}", ns_per_unit / m);
+    }
+    if let (Some(m), Some(cpu)) = (median(&mut anchor_cpu), cpu_per_unit) {
+        println!("cpu_ratio_vs_anchor={:.2}", cpu / m);
+    }
     println!(
         "index_bytes_per_unit={:.0}",
         index as f64 / chain.dag().len() as f64

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 
 use cid::Cid;
 use hashbrown::HashTable;
+use tau_hamt::keyed_hash::HashKey;
 use tau_hamt::Blockstore;
 
 use crate::attestors::Attestors;
@@ -71,13 +72,39 @@ pub struct Candidate<'a> {
 /// The caller's admission check: `true` admits the candidate.
 pub type Admit<'f, BS> = &'f mut dyn FnMut(&Dag<BS>, &Candidate<'_>) -> bool;
 
+/// An entry of the id table: a unit number and the low half of its hash.
+#[derive(Debug, Clone, Copy)]
+struct Indexed {
+    num: u32,
+    hash: u32,
+}
+
+/// Entries of [`Dag`]'s cache of recent ids (a power of two).
+const RECENT: usize = 4096;
+
+/// The table hash of an entry: its 32 bits in both halves (hashbrown takes
+/// the bucket from the low bits and a tag from the top ones).
+fn table_hash(h: u32) -> u64 {
+    u64::from(h) << 32 | u64::from(h)
+}
+
 /// A TrustME DAG over a block store.
 #[derive(Debug)]
 pub struct Dag<BS> {
     store: BS,
     params: Params,
     digests: Vec<Digest>,
-    table: HashTable<u32>,
+    /// Unit numbers by digest, hashed with `key` (random per DAG: ids can be
+    /// ground for colliding bits, the key cannot be guessed), each with 32
+    /// bits of its hash so that growing the table and most mismatches never
+    /// read the digest array.
+    table: HashTable<Indexed>,
+    key: HashKey,
+    /// The last unit pushed at each `hash % RECENT` (`NONE`: empty): parents
+    /// are nearly always recent units, and this small array stays in cache
+    /// where the table, once it holds millions, does not. Checked against
+    /// the digest, so a stale or colliding entry only falls back to `table`.
+    recent: Vec<Indexed>,
     level: Vec<u32>,
     wl: Vec<u32>,
     best_parent: Vec<u32>,
@@ -95,12 +122,6 @@ pub struct Dag<BS> {
     orphans: OrphanPool,
 }
 
-fn hash(d: &Digest) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    u64::from_le_bytes(b)
-}
-
 impl<BS: Blockstore> Dag<BS> {
     /// A DAG holding only `genesis` (a unit without parents), stored in `store`.
     pub fn new(store: BS, params: Params, genesis: VerifiedUnit) -> Result<Self> {
@@ -114,6 +135,8 @@ impl<BS: Blockstore> Dag<BS> {
             params,
             digests: Vec::new(),
             table: HashTable::new(),
+            key: HashKey::random(),
+            recent: vec![Indexed { num: NONE, hash: 0 }; RECENT],
             level: Vec::new(),
             wl: Vec::new(),
             best_parent: Vec::new(),
@@ -334,10 +357,14 @@ impl<BS: Blockstore> Dag<BS> {
             }
         }
         self.digests.push(digest);
-        let digests = &self.digests;
-        self.table.insert_unique(hash(&digest), n, |&x| {
-            digests.get(x as usize).map(hash).unwrap_or(0)
-        });
+        let hash = self.key.hash_bytes(&digest) as u32;
+        if let Some(r) = self.recent.get_mut(hash as usize % RECENT) {
+            *r = Indexed { num: n, hash };
+        }
+        self.table
+            .insert_unique(table_hash(hash), Indexed { num: n, hash }, |e| {
+                table_hash(e.hash)
+            });
         self.level.push(level);
         self.wl.push(wl);
         self.best_parent.push(best);
@@ -453,11 +480,17 @@ impl<BS: Blockstore> Dag<BS> {
     }
 
     fn lookup(&self, digest: &Digest) -> Option<u32> {
+        let hash = self.key.hash_bytes(digest) as u32;
+        if let Some(r) = self.recent.get(hash as usize % RECENT) {
+            if r.hash == hash && self.digests.get(r.num as usize) == Some(digest) {
+                return Some(r.num);
+            }
+        }
         self.table
-            .find(hash(digest), |&n| {
-                self.digests.get(n as usize) == Some(digest)
+            .find(table_hash(hash), |e| {
+                e.hash == hash && self.digests.get(e.num as usize) == Some(digest)
             })
-            .copied()
+            .map(|e| e.num)
     }
 
     fn rank(&self, n: u32) -> RankKey {
@@ -636,7 +669,8 @@ impl<BS: Blockstore> Dag<BS> {
         u32s * 4
             + self.flags.capacity()
             + self.digests.capacity() * size_of::<Digest>()
-            + self.table.capacity() * (size_of::<u32>() + 1)
+            + self.table.capacity() * (size_of::<Indexed>() + 1)
+            + self.recent.capacity() * size_of::<Indexed>()
             + self.attestations.heap_bytes()
             + self.free.len() * (size_of::<RankKey>() + 8)
     }

@@ -23,6 +23,7 @@
 
 use std::collections::HashMap;
 
+use tau_hamt::keyed_hash::KeyedState;
 use tau_keys::Address;
 
 use crate::attestors::Attestors;
@@ -50,7 +51,7 @@ struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Attestations {
     authors: Vec<Address>,
-    author_ids: HashMap<Address, u32>,
+    author_ids: HashMap<Address, u32, KeyedState>,
     slots: Vec<Slot>,
     entries: Vec<Entry>,
 }

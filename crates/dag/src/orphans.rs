@@ -5,19 +5,21 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use tau_hamt::keyed_hash::KeyedState;
+
 use crate::id::Digest;
 use crate::unit::VerifiedUnit;
 
 #[derive(Debug, Default)]
 pub(crate) struct OrphanPool {
-    units: HashMap<Digest, VerifiedUnit>,
-    waiting: HashMap<Digest, Vec<Digest>>,
+    units: HashMap<Digest, VerifiedUnit, KeyedState>,
+    waiting: HashMap<Digest, Vec<Digest>, KeyedState>,
     arrival: VecDeque<Digest>,
 }
 
 impl OrphanPool {
     pub(crate) fn contains(&self, digest: &Digest) -> bool {
-        self.units.contains_key(digest)
+        !self.units.is_empty() && self.units.contains_key(digest)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -65,6 +67,9 @@ impl OrphanPool {
 
     /// The orphans that were waiting for `parent` (they may still miss others).
     pub(crate) fn children_of(&mut self, parent: &Digest) -> Vec<Digest> {
+        if self.waiting.is_empty() {
+            return Vec::new();
+        }
         self.waiting.remove(parent).unwrap_or_default()
     }
 

@@ -49,6 +49,7 @@ mod error;
 mod hamt;
 mod hash_bits;
 mod iter;
+pub mod keyed_hash;
 mod node;
 mod proof;
 pub mod vectors;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use cid::Cid;
 use tau_dag::{Attestors, Candidate, Dag, UnitNum, VerifiedUnit};
+use tau_hamt::keyed_hash::KeyedState;
 use tau_hamt::Blockstore;
 
 use crate::order::{InputKey, StableMci};
@@ -62,9 +63,9 @@ pub struct MainChain<BS> {
     pub(crate) order: Vec<u32>,
     pub(crate) order_start: Vec<u32>,
     /// Outputs spent by units not yet stable.
-    pub(crate) inputs: HashMap<u32, Vec<InputKey>>,
+    pub(crate) inputs: HashMap<u32, Vec<InputKey>, KeyedState>,
     /// Outputs spent by stable good units.
-    pub(crate) spent: HashMap<InputKey, u32>,
+    pub(crate) spent: HashMap<InputKey, u32, KeyedState>,
 }
 
 impl<BS: Blockstore> MainChain<BS> {
@@ -86,8 +87,8 @@ impl<BS: Blockstore> MainChain<BS> {
             unstable: VecDeque::new(),
             order: vec![0],
             order_start: vec![0, 1],
-            inputs: HashMap::new(),
-            spent: HashMap::new(),
+            inputs: HashMap::default(),
+            spent: HashMap::default(),
         };
         chain.index_existing();
         chain.update_main_chain()?;

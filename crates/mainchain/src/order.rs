@@ -79,7 +79,12 @@ impl<BS: Blockstore> MainChain<BS> {
                 self.limci[u as usize] = l;
             }
             let mut bad = false;
-            if let Some(keys) = self.inputs.remove(&u) {
+            let keys = if self.inputs.is_empty() {
+                None
+            } else {
+                self.inputs.remove(&u)
+            };
+            if let Some(keys) = keys {
                 let mut own = std::collections::HashSet::new();
                 bad = keys
                     .iter()

@@ -19,7 +19,18 @@ impl<BS: Blockstore> MainChain<BS> {
     /// may find none.
     pub(crate) fn min_mc_al(&self) -> Option<u32> {
         let from = self.wl(self.tip);
-        let start = self.mc.partition_point(|&u| self.level(u) < from);
+        // Levels rise along the MC; scan back from the tip (the segment is
+        // read anyway, and a binary search over the whole MC would touch
+        // cold memory at every step once the chain is long).
+        let mut start = self.mc.len();
+        while start > 0
+            && self
+                .mc
+                .get(start - 1)
+                .is_some_and(|&u| self.level(u) >= from)
+        {
+            start -= 1;
+        }
         let segment = self.mc.get(start..).unwrap_or(&[]);
         match self.params.rule {
             StabilityRule::Tr => segment.iter().map(|&u| self.wl(u)).min(),

@@ -1,21 +1,190 @@
 //! An in-memory block store.
+//!
+//! Blocks are appended to an arena of large chunks (one record = the CID's
+//! bytes, then the block's) and found through one hash table of small fixed
+//! slots, keyed by a per-store random [`HashKey`]. Storing a block is a copy
+//! into the current chunk, not an allocation of its own, and the table never
+//! moves the blocks when it grows: a store of a million blocks costs about
+//! the same per block as one of a thousand.
 
-use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
 use cid::Cid;
+use hashbrown::HashTable;
 
 use super::Blockstore;
+use crate::keyed_hash::HashKey;
 use crate::{block, Result};
+
+/// Size of the first arena chunk; each next chunk doubles, up to [`MAX_CHUNK`].
+const FIRST_CHUNK: usize = 4 << 10;
+/// Largest arena chunk; a record larger than a quarter of it gets a chunk of its own.
+const MAX_CHUNK: usize = 1 << 20;
+/// Room for any CID's binary form (version, codec, hash code and size
+/// varints and a digest of at most 64 bytes).
+const MAX_CID_BYTES: usize = 128;
+
+/// Where a block lives in the arena.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u64,
+    chunk: u32,
+    /// Offset of the record in its chunk: the CID bytes, then the block.
+    offset: u32,
+    cid_len: u32,
+    len: u32,
+    /// Whether this store computed the CID from the block (then the block is
+    /// known to match it, and `get_trusted` skips the re-hash).
+    hashed: bool,
+}
+
+#[derive(Default)]
+struct Blocks {
+    key: HashKey,
+    table: HashTable<Slot>,
+    chunks: Vec<Vec<u8>>,
+    /// The chunk small records are appended to.
+    current: Option<usize>,
+    total: usize,
+}
+
+/// The binary form of `cid` in a stack buffer.
+fn cid_bytes(cid: &Cid, buf: &mut [u8; MAX_CID_BYTES]) -> usize {
+    let mut out = &mut buf[..];
+    // Cannot fail for a buffer of MAX_CID_BYTES (multihash digests are at most 64 bytes).
+    cid.write_bytes(&mut out).unwrap_or(0)
+}
+
+/// The CID bytes and the block of a slot's record.
+fn record<'a>(chunks: &'a [Vec<u8>], s: &Slot) -> Option<(&'a [u8], &'a [u8])> {
+    let chunk = chunks.get(s.chunk as usize)?;
+    let start = s.offset as usize;
+    let mid = start + s.cid_len as usize;
+    let end = mid + s.len as usize;
+    Some((chunk.get(start..mid)?, chunk.get(mid..end)?))
+}
+
+impl Blocks {
+    fn record(&self, s: &Slot) -> Option<(&[u8], &[u8])> {
+        record(&self.chunks, s)
+    }
+
+    fn find(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
+        self.table.find(hash, |s| {
+            s.hash == hash && self.record(s).is_some_and(|(k, _)| k == key)
+        })
+    }
+
+    fn get(&self, cid: &Cid) -> Option<&[u8]> {
+        self.get_entry(cid).map(|(data, _)| data)
+    }
+
+    /// The block under `cid` and whether this store hashed it itself.
+    fn get_entry(&self, cid: &Cid) -> Option<(&[u8], bool)> {
+        let mut buf = [0u8; MAX_CID_BYTES];
+        let n = cid_bytes(cid, &mut buf);
+        let key = &buf[..n];
+        let hash = self.key.hash_bytes(key);
+        let slot = self.find(hash, key)?;
+        self.record(slot).map(|(_, data)| (data, slot.hashed))
+    }
+
+    /// Stores `data` under `cid` unless a block is already stored there.
+    /// With `hashed` (the caller computed `cid` from `data`) an entry a keyed
+    /// put stored earlier becomes trusted, its bytes replaced if they differ.
+    fn put(&mut self, cid: &Cid, data: &[u8], hashed: bool) -> Result<()> {
+        let mut buf = [0u8; MAX_CID_BYTES];
+        let n = cid_bytes(cid, &mut buf);
+        let key = &buf[..n];
+        let hash = self.key.hash_bytes(key);
+        let Self {
+            table,
+            chunks,
+            current,
+            total,
+            ..
+        } = self;
+        let entry = table.entry(
+            hash,
+            |s| s.hash == hash && record(chunks, s).is_some_and(|(k, _)| k == key),
+            |s| s.hash,
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let (chunk, offset) = append(chunks, current, key, data)?;
+                vacant.insert(Slot {
+                    hash,
+                    chunk,
+                    offset,
+                    cid_len: n as u32,
+                    len: u32::try_from(data.len()).map_err(|_| too_large(data.len()))?,
+                    hashed,
+                });
+                *total += data.len();
+            }
+            hashbrown::hash_table::Entry::Occupied(mut occupied) => {
+                let slot = occupied.get_mut();
+                if !hashed || slot.hashed {
+                    // First write wins.
+                    return Ok(());
+                }
+                // The caller hashed `data`: the entry becomes trusted, and
+                // bytes a keyed put stored under the wrong CID are replaced.
+                if record(chunks, slot).is_none_or(|(_, old)| old != data) {
+                    let (chunk, offset) = append(chunks, current, key, data)?;
+                    *total = total.saturating_sub(slot.len as usize) + data.len();
+                    slot.chunk = chunk;
+                    slot.offset = offset;
+                    slot.len = u32::try_from(data.len()).map_err(|_| too_large(data.len()))?;
+                }
+                slot.hashed = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends one record (`key` then `data`) to the arena; its chunk and offset.
+fn append(
+    chunks: &mut Vec<Vec<u8>>,
+    current: &mut Option<usize>,
+    key: &[u8],
+    data: &[u8],
+) -> Result<(u32, u32)> {
+    let need = key.len() + data.len();
+    let index = if need > MAX_CHUNK / 4 {
+        // A large record gets a chunk of its own; the current one stays.
+        chunks.push(Vec::with_capacity(need));
+        chunks.len() - 1
+    } else {
+        let open = current.and_then(|i| chunks.get(i).map(|c| (i, c)));
+        match open {
+            Some((i, c)) if c.capacity() - c.len() >= need => i,
+            _ => {
+                let size = open.map_or(FIRST_CHUNK, |(_, c)| (c.capacity() * 2).min(MAX_CHUNK));
+                chunks.push(Vec::with_capacity(size.max(need)));
+                *current = Some(chunks.len() - 1);
+                chunks.len() - 1
+            }
+        }
+    };
+    let chunk_index = u32::try_from(index).map_err(|_| too_large(need))?;
+    let chunk = chunks.get_mut(index).ok_or_else(|| too_large(need))?;
+    let offset = u32::try_from(chunk.len()).map_err(|_| too_large(need))?;
+    chunk.extend_from_slice(key);
+    chunk.extend_from_slice(data);
+    Ok((chunk_index, offset))
+}
+
+fn too_large(size: usize) -> crate::Error {
+    crate::Error::CorruptStore(format!(
+        "a block of {size} bytes does not fit the memory store"
+    ))
+}
 
 /// A block store in memory: the embedded default and the store of tests.
 ///
-/// It is `Send + Sync`; clones of the bytes are handed out on `get`. It
-/// remembers which blocks it hashed itself ([`put`](Blockstore::put)
-/// computes the CID) and hands those out without re-hashing from
-/// [`get_trusted`](Blockstore::get_trusted); blocks stored with
-/// [`put_keyed`](Blockstore::put_keyed) (the caller vouches for the CID) are
-/// re-hashed there as everywhere else.
+/// It is `Send + Sync`; clones of the bytes are handed out on `get`.
 ///
 /// ```
 /// use tau_hamt::{Blockstore, MemoryBlockstore, block::RAW};
@@ -24,26 +193,17 @@ use crate::{block, Result};
 /// assert_eq!(store.get(&cid)?.as_deref(), Some(&b"chunk"[..]));
 /// # Ok::<(), tau_hamt::Error>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryBlockstore {
-    blocks: RwLock<HashMap<Cid, Entry>>,
+    blocks: RwLock<Blocks>,
 }
 
-/// One stored block.
-#[derive(Debug)]
-struct Entry {
-    data: Vec<u8>,
-    /// Whether this store computed the CID from `data` (then `data` is known
-    /// to match it).
-    hashed: bool,
-}
-
-impl Entry {
-    fn keyed(data: &[u8]) -> Self {
-        Entry {
-            data: data.to_vec(),
-            hashed: false,
-        }
+impl std::fmt::Debug for MemoryBlockstore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBlockstore")
+            .field("blocks", &self.len())
+            .field("bytes", &self.total_bytes())
+            .finish()
     }
 }
 
@@ -58,6 +218,7 @@ impl MemoryBlockstore {
         self.blocks
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .table
             .len()
     }
 
@@ -68,33 +229,34 @@ impl MemoryBlockstore {
 
     /// Total size in bytes of the stored blocks.
     pub fn total_bytes(&self) -> usize {
-        let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
-        blocks.values().map(|e| e.data.len()).sum()
+        self.blocks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .total
     }
 }
 
 impl Blockstore for MemoryBlockstore {
     fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
         let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(blocks.get(cid).map(|e| e.data.clone()))
+        Ok(blocks.get(cid).map(<[u8]>::to_vec))
     }
 
     fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
         let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
-        match blocks.get(cid) {
+        match blocks.get_entry(cid) {
             None => Ok(None),
-            Some(e) if e.hashed => Ok(Some(e.data.clone())),
-            Some(e) => {
-                block::verify(cid, &e.data)?;
-                Ok(Some(e.data.clone()))
+            Some((data, true)) => Ok(Some(data.to_vec())),
+            Some((data, false)) => {
+                block::verify(cid, data)?;
+                Ok(Some(data.to_vec()))
             }
         }
     }
 
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
-        blocks.entry(*cid).or_insert_with(|| Entry::keyed(block));
-        Ok(())
+        blocks.put(cid, block, false)
     }
 
     /// Hashes `data` here, so the block is trusted by
@@ -103,25 +265,19 @@ impl Blockstore for MemoryBlockstore {
     fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
         let cid = block::cid_of(codec, data);
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
-        let entry = blocks.entry(cid).or_insert_with(|| Entry::keyed(data));
-        if !entry.hashed {
-            if entry.data != data {
-                entry.data = data.to_vec();
-            }
-            entry.hashed = true;
-        }
+        blocks.put(&cid, data, true)?;
         Ok(cid)
     }
 
     fn has(&self, cid: &Cid) -> Result<bool> {
         let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(blocks.contains_key(cid))
+        Ok(blocks.get(cid).is_some())
     }
 
     fn put_many_keyed(&self, batch: &[(Cid, Vec<u8>)]) -> Result<()> {
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         for (cid, data) in batch {
-            blocks.entry(*cid).or_insert_with(|| Entry::keyed(data));
+            blocks.put(cid, data, false)?;
         }
         Ok(())
     }
@@ -130,8 +286,9 @@ impl Blockstore for MemoryBlockstore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::{cid_of, RAW};
+    use crate::block::{cid_of, DAG_CBOR, RAW};
     use crate::Error;
+    use proptest::prelude::*;
 
     #[test]
     fn get_verifies_blocks() {
@@ -168,6 +325,65 @@ mod tests {
         // Through an `Arc`, `put` still reaches the store's own (hashing) put.
         let shared = std::sync::Arc::new(MemoryBlockstore::new());
         let cid = shared.put(RAW, b"x").unwrap();
-        assert!(shared.blocks.read().unwrap().get(&cid).unwrap().hashed);
+        assert!(shared.blocks.read().unwrap().get_entry(&cid).unwrap().1);
+    }
+
+    #[test]
+    fn first_write_wins_and_sizes_add_up() {
+        let store = MemoryBlockstore::new();
+        let cid = cid_of(RAW, b"one");
+        store.put_keyed(&cid, b"one").unwrap();
+        store.put_keyed(&cid, b"other bytes").unwrap();
+        assert_eq!(store.get_raw(&cid).unwrap().unwrap(), b"one");
+        assert_eq!((store.len(), store.total_bytes()), (1, 3));
+        // The same digest under another codec is another block.
+        let cbor = store.put(DAG_CBOR, b"one").unwrap();
+        assert_ne!(cbor, cid);
+        assert_eq!((store.len(), store.total_bytes()), (2, 6));
+    }
+
+    #[test]
+    fn large_blocks_and_many_chunks() {
+        let store = MemoryBlockstore::new();
+        let big = vec![7u8; 3 * MAX_CHUNK];
+        let mut cids = Vec::new();
+        for i in 0..5000u32 {
+            let data = if i % 1000 == 500 {
+                let mut b = big.clone();
+                b[..4].copy_from_slice(&i.to_le_bytes());
+                b
+            } else {
+                vec![(i % 251) as u8; (i % 700) as usize + 1]
+            };
+            cids.push((store.put(RAW, &data).unwrap(), data));
+        }
+        let total: usize = cids.iter().map(|(_, d)| d.len()).sum();
+        assert_eq!((store.len(), store.total_bytes()), (cids.len(), total));
+        for (cid, data) in &cids {
+            assert_eq!(store.get(cid).unwrap().as_ref(), Some(data));
+        }
+    }
+
+    proptest! {
+        /// Differential against a `HashMap`: the same puts give the same gets.
+        #[test]
+        fn behaves_like_a_map(blocks in proptest::collection::vec(
+            (0u8..40, proptest::collection::vec(any::<u8>(), 0..300)), 0..200)) {
+            let store = MemoryBlockstore::new();
+            let mut model = std::collections::HashMap::new();
+            for (name, data) in &blocks {
+                // Few distinct CIDs, so the same CID is written with other bytes.
+                let cid = cid_of(RAW, &[*name]);
+                store.put_keyed(&cid, data).unwrap();
+                model.entry(cid).or_insert_with(|| data.clone());
+            }
+            prop_assert_eq!(store.len(), model.len());
+            prop_assert_eq!(store.total_bytes(), model.values().map(Vec::len).sum::<usize>());
+            for name in 0u8..40 {
+                let cid = cid_of(RAW, &[name]);
+                prop_assert_eq!(store.get_raw(&cid).unwrap(), model.get(&cid).cloned());
+                prop_assert_eq!(store.has(&cid).unwrap(), model.contains_key(&cid));
+            }
+        }
     }
 }
