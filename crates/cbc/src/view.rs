@@ -25,7 +25,8 @@ pub struct ViewEntry {
 }
 
 impl ViewEntry {
-    fn of(root: Cid, block: &Block) -> Self {
+    /// The entry of `block`, whose state root is `root`.
+    pub fn of(root: Cid, block: &Block) -> Self {
         Self {
             number: block.number(),
             root,

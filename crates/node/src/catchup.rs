@@ -11,6 +11,8 @@ use tau_cbc::{ValidatedRoots, ViewEntry};
 use tau_graphsync::net::SharedStore;
 use tau_state::Chain;
 
+use crate::core::missing_cid;
+
 /// Where a walk back from a peer's head got to.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Walk {
@@ -44,7 +46,7 @@ pub(crate) fn walk_back(
         let block = match chain.block(&cursor) {
             Ok(block) => block,
             Err(e) => {
-                return match missing(&e) {
+                return match missing_cid(&e) {
                     Some(cid) => Walk::Missing(cid),
                     None => Walk::Forged(format!("state {cursor}: {e}")),
                 }
@@ -74,7 +76,7 @@ pub(crate) fn walk_back(
         match chain.validate_block(previous, root) {
             Ok(_) => validated.insert(*root),
             Err(e) => {
-                return match missing(&e) {
+                return match missing_cid(&e) {
                     Some(cid) => Walk::Missing(cid),
                     None => Walk::Forged(format!("state {root}: {e}")),
                 }
@@ -107,15 +109,6 @@ pub(crate) fn unwound(
     depth
 }
 
-/// The CID a "missing block" error names.
-fn missing(e: &tau_state::Error) -> Option<Cid> {
-    match e {
-        tau_state::Error::MissingBlock(cid)
-        | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(cid)) => Some(**cid),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -125,7 +118,6 @@ mod tests {
     use tau_state::Genesis;
 
     use super::*;
-    use crate::core::entry_of;
 
     struct Fixture {
         chain: Chain<SharedStore>,
@@ -175,7 +167,7 @@ mod tests {
         }
 
         fn entry(&self, root: Cid) -> ViewEntry {
-            entry_of(root, &self.chain.block(&root).unwrap())
+            ViewEntry::of(root, &self.chain.block(&root).unwrap())
         }
     }
 

@@ -138,7 +138,7 @@ impl Core {
             let block = chain.block(&root)?;
             tracker.update_with(
                 SafetyPoint {
-                    entry: entry_of(root, &block),
+                    entry: ViewEntry::of(root, &block),
                     support: 0,
                     traversed: 0,
                     fault_tolerance: None,
@@ -304,7 +304,10 @@ impl Core {
     fn anchor(&self) -> Result<ViewEntry> {
         match self.safety() {
             Some(entry) => Ok(entry.clone()),
-            None => Ok(entry_of(self.genesis, &self.chain.block(&self.genesis)?)),
+            None => Ok(ViewEntry::of(
+                self.genesis,
+                &self.chain.block(&self.genesis)?,
+            )),
         }
     }
 
@@ -333,7 +336,7 @@ impl Core {
             Walk::Refused(reason) => return Ok(CatchUp::Refused(reason)),
             Walk::Forged(reason) => return Ok(CatchUp::Forged(reason)),
         };
-        let entry = entry_of(head, &self.chain.block(&head)?);
+        let entry = ViewEntry::of(head, &self.chain.block(&head)?);
         if !entry.preference(self.view.head()).is_gt() {
             return Ok(CatchUp::Refused(
                 "no longer heavier than the local chain".into(),
@@ -659,19 +662,8 @@ impl Core {
     }
 }
 
-/// The view entry of `block` at `root`.
-pub(crate) fn entry_of(root: Cid, block: &tau_state::Block) -> ViewEntry {
-    ViewEntry {
-        number: block.number(),
-        root,
-        cumulative_difficulty: block.cumulative_difficulty(),
-        miner: block.unsigned.miner,
-        signature: block.signature,
-    }
-}
-
 /// The CID a "missing block" error names.
-fn missing_cid(e: &tau_state::Error) -> Option<Cid> {
+pub(crate) fn missing_cid(e: &tau_state::Error) -> Option<Cid> {
     match e {
         tau_state::Error::MissingBlock(cid)
         | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(cid)) => Some(**cid),
