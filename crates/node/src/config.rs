@@ -1,6 +1,7 @@
 //! Node configuration: the builder, parameter presets, timing and genesis.
 
 use std::path::PathBuf;
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use cid::Cid;
@@ -32,7 +33,7 @@ impl GenesisBlocks {
         let blocks = store
             .blocks
             .into_inner()
-            .map_err(|_| Error::Config("genesis recorder poisoned"))?;
+            .unwrap_or_else(PoisonError::into_inner);
         Ok(Self { root, blocks })
     }
 }
@@ -45,14 +46,14 @@ struct Recorder {
 
 impl Blockstore for Recorder {
     fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
-        let blocks = self.blocks.lock().map_err(|_| tau_hamt::Error::Unflushed)?;
+        let blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(blocks
             .iter()
             .find(|(c, _)| c == cid)
             .map(|(_, d)| d.clone()))
     }
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
-        let mut blocks = self.blocks.lock().map_err(|_| tau_hamt::Error::Unflushed)?;
+        let mut blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
         if !blocks.iter().any(|(c, _)| c == cid) {
             blocks.push((*cid, block.to_vec()));
         }

@@ -29,6 +29,9 @@ const MAX_MEMPOOL: usize = 4096;
 const MAX_VERSIONS: usize = 8;
 /// Graphsync or head-protocol failures in a row before a peer is marked.
 pub(crate) const MAX_STRIKES: u32 = 3;
+/// Most peers whose addresses are kept: beyond it, new peers are not
+/// learned (discovery and gossip cannot grow the table without bound).
+pub(crate) const MAX_KNOWN_PEERS: usize = 1024;
 
 /// A transaction this node's user asked for. Its nonce depends on the head
 /// (mining bumps the miner's nonce too), so it is re-signed with the next
@@ -206,6 +209,9 @@ impl Core {
     /// Learns a peer and its addresses; a peer not known to be light is asked.
     pub(crate) fn add_peer(&mut self, peer: PeerId, addrs: impl IntoIterator<Item = Multiaddr>) {
         if peer == self.local || self.marked.contains(&peer) {
+            return;
+        }
+        if !self.addresses.contains_key(&peer) && self.addresses.len() >= MAX_KNOWN_PEERS {
             return;
         }
         let known = self.addresses.entry(peer).or_default();
@@ -676,4 +682,43 @@ pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tau_hamt::MemoryBlockstore;
+    use tau_state::Genesis;
+
+    use super::*;
+
+    fn core() -> Core {
+        let key = Keypair::from_bytes(&[7; 32]).unwrap();
+        let (params, cbc) = crate::local_devnet(1);
+        let store: SharedStore = Arc::new(MemoryBlockstore::new());
+        let chain = Chain::new(store, params).unwrap();
+        let (genesis, _) = chain
+            .genesis(&Genesis::new(1_000).allocate(key.address(), 1_000), &key)
+            .unwrap();
+        let local = PeerId::random();
+        Core::new(chain, key, Mode::Mining, cbc, local, genesis, genesis, None).unwrap()
+    }
+
+    #[test]
+    fn the_known_peer_table_is_bounded_but_known_peers_still_learn_addresses() {
+        let mut core = core();
+        let addr = |i: u16| -> Multiaddr { format!("/ip4/127.0.0.1/tcp/{i}").parse().unwrap() };
+        let first = PeerId::random();
+        core.add_peer(first, [addr(1)]);
+        for i in 0..MAX_KNOWN_PEERS + 10 {
+            core.add_peer(PeerId::random(), [addr(i as u16)]);
+        }
+        assert_eq!(core.addresses.len(), MAX_KNOWN_PEERS);
+        core.add_peer(first, [addr(2)]);
+        assert_eq!(core.addresses.get(&first), Some(&vec![addr(1), addr(2)]));
+        let local = core.local;
+        core.add_peer(local, [addr(3)]);
+        assert!(!core.addresses.contains_key(&local));
+    }
 }
