@@ -4,7 +4,7 @@
 //! finds both (seed 000: "random walk combined").
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use libp2p::kad::{self, store::MemoryStore};
 use libp2p::multiaddr::Protocol;
@@ -91,6 +91,8 @@ pub(crate) struct Relays {
     known: BTreeMap<PeerId, Vec<Multiaddr>>,
     requested: BTreeSet<PeerId>,
     reserved: BTreeSet<PeerId>,
+    /// Relays that dropped us, and when they may be asked again.
+    retry_after: BTreeMap<PeerId, Instant>,
 }
 
 impl Relays {
@@ -139,6 +141,36 @@ impl Relays {
     /// Forgets a relay (marked dishonest).
     pub(crate) fn remove(&mut self, peer: &PeerId) {
         self.known.remove(peer);
+        self.retry_after.remove(peer);
+    }
+
+    /// The listener through `relay` closed (the relay dropped the
+    /// connection or refused the reservation): the reservation is gone, and
+    /// `relay` is not asked again before `retry_at`.
+    pub(crate) fn dropped(&mut self, relay: PeerId, retry_at: Instant) {
+        self.requested.remove(&relay);
+        self.reserved.remove(&relay);
+        if self.known.contains_key(&relay) {
+            self.retry_after.insert(relay, retry_at);
+        }
+    }
+
+    /// The next relay to ask for a reservation when a node `behind_nat`
+    /// holds fewer than [`MAX_RESERVATIONS`]: a known relay not asked yet
+    /// (in id order), skipping those that dropped us less than their retry
+    /// delay ago. Returns the address to listen through.
+    pub(crate) fn next_request(&mut self, behind_nat: bool, now: Instant) -> Option<Multiaddr> {
+        if !behind_nat || self.requested.len() >= MAX_RESERVATIONS {
+            return None;
+        }
+        self.retry_after.retain(|_, at| *at > now);
+        let (peer, addr) = self.known.iter().find_map(|(peer, addrs)| {
+            let free = !self.requested.contains(peer) && !self.retry_after.contains_key(peer);
+            free.then(|| addrs.first().map(|a| (*peer, a)))?
+        })?;
+        let listen = circuit_listen_addr(peer, addr);
+        self.requested.insert(peer);
+        Some(listen)
     }
 
     /// Known relays and their addresses.
@@ -184,6 +216,16 @@ pub(crate) fn is_circuit(addr: &Multiaddr) -> bool {
     addr.iter().any(|p| matches!(p, Protocol::P2pCircuit))
 }
 
+/// The relay a circuit address goes through and its direct address
+/// (everything before `/p2p-circuit`, ending in the relay's id).
+pub(crate) fn relay_of(addr: &Multiaddr) -> Option<(PeerId, Multiaddr)> {
+    let direct: Multiaddr = addr
+        .iter()
+        .take_while(|p| !matches!(p, Protocol::P2pCircuit))
+        .collect();
+    Some((peer_of(&direct)?, direct))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +267,48 @@ mod tests {
         let circuit_only = circuit_listen_addr(first, &addr(5));
         let mut fresh = Relays::default();
         assert_eq!(fresh.learn(PeerId::random(), [circuit_only], true), None);
+    }
+
+    #[test]
+    fn a_dropped_reservation_is_asked_again_after_its_delay() {
+        let addr =
+            |port: u16| -> Multiaddr { format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap() };
+        let now = Instant::now();
+        let mut relays = Relays::default();
+        let (a, b, c) = (PeerId::random(), PeerId::random(), PeerId::random());
+        assert!(relays.learn(a, [addr(1)], true).is_some());
+        assert!(relays.learn(b, [addr(2)], true).is_some());
+        assert_eq!(relays.learn(c, [addr(3)], true), None, "two held already");
+        assert_eq!(relays.next_request(true, now), None);
+        relays.reserved(a);
+        relays.reserved(b);
+
+        // `a` drops us: the free slot goes to `c`, never back to `a` at once.
+        let later = now + Duration::from_secs(5);
+        relays.dropped(a, later);
+        assert!(!relays.reservations().contains(&a));
+        assert_eq!(
+            relays.next_request(true, now),
+            Some(circuit_listen_addr(c, &addr(3)))
+        );
+        assert_eq!(relays.next_request(true, now), None, "two asked again");
+
+        // `c` refuses too: `a` is still waiting out its delay, then asked.
+        let much_later = later + Duration::from_secs(5);
+        relays.dropped(c, much_later);
+        assert_eq!(relays.next_request(true, now), None);
+        assert_eq!(
+            relays.next_request(true, later + Duration::from_millis(1)),
+            Some(circuit_listen_addr(a, &addr(1)))
+        );
+        // A node not behind NAT never asks; a forgotten relay is not asked.
+        relays.dropped(a, now);
+        relays.remove(&a);
+        assert_eq!(relays.next_request(false, later), None);
+        assert_eq!(
+            relays.next_request(true, much_later + Duration::from_millis(1)),
+            Some(circuit_listen_addr(c, &addr(3)))
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cid::Cid;
 use futures::StreamExt as _;
@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
 use crate::core::{unix_now, CatchUp, Core, Received};
-use crate::discovery::Relays;
+use crate::discovery::{self, Relays};
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::serve::Host;
 use crate::source::GraphsyncSource;
@@ -373,6 +373,17 @@ impl Inner {
         peers
     }
 
+    /// A node behind NAT that holds fewer reservations than it wants (a
+    /// relay dropped it, or too few relays were known) asks the next known
+    /// relay.
+    fn renew_relays(&self) {
+        let listen = lock(&self.relays).next_request(self.config.behind_nat, Instant::now());
+        if let Some(listen) = listen {
+            tracing::info!("listening through relay {listen}");
+            self.command(Command::ListenVia(listen));
+        }
+    }
+
     /// Records a relay; a node behind NAT listens through it if it holds
     /// fewer than two reservations.
     fn learn_relay(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
@@ -420,7 +431,9 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
                         continue;
                     }
                     inner.core().add_peer(peer, addrs);
-                    if lock(&inner.walked).insert(peer) {
+                    let mut walked = lock(&inner.walked);
+                    if walked.len() < crate::core::MAX_KNOWN_PEERS && walked.insert(peer) {
+                        drop(walked);
                         tracing::debug!(%peer, "found by a random walk");
                         inner.emit(NodeEvent::PeerDiscovered(peer));
                     }
@@ -438,7 +451,16 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
                     addrs.push(addr);
                 }
             }
-            SwarmReport::ListenClosed(addr) => lock(&inner.listen_addrs).retain(|a| *a != addr),
+            SwarmReport::ListenClosed(addr) => {
+                lock(&inner.listen_addrs).retain(|a| *a != addr);
+                if let Some((relay, _)) =
+                    discovery::relay_of(&addr).filter(|_| discovery::is_circuit(&addr))
+                {
+                    tracing::info!(%relay, "relay reservation lost; asking again later");
+                    let retry_at = Instant::now() + inner.config.timing.walk_interval;
+                    lock(&inner.relays).dropped(relay, retry_at);
+                }
+            }
             SwarmReport::DialFailed(peer, reason) => {
                 tracing::debug!(?peer, "dial failed: {reason}");
             }
@@ -570,6 +592,7 @@ async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
+        inner.renew_relays();
         let mut events = Vec::new();
         let asks = {
             let mut core = inner.core();
@@ -846,7 +869,7 @@ impl NodeHandle {
         let local = self.inner.local;
         self.listen_addrs().into_iter().next().map(|a| {
             // Circuit listen addresses end in the node's id already.
-            if crate::discovery::peer_of(&a) == Some(local) {
+            if discovery::peer_of(&a) == Some(local) {
                 a
             } else {
                 a.with(Protocol::P2p(local))

@@ -250,7 +250,7 @@ fn execute(
             }
         }
         Command::ListenVia(addr) => {
-            let Some((relay, direct)) = relay_of(&addr) else {
+            let Some((relay, direct)) = discovery::relay_of(&addr) else {
                 return;
             };
             if swarm.is_connected(&relay) {
@@ -264,16 +264,6 @@ fn execute(
         }
         Command::Stop(_) => {}
     }
-}
-
-/// The relay a circuit listen address goes through and its direct address
-/// (everything before `/p2p-circuit`).
-fn relay_of(addr: &Multiaddr) -> Option<(PeerId, Multiaddr)> {
-    let direct: Multiaddr = addr
-        .iter()
-        .take_while(|p| !matches!(p, libp2p::multiaddr::Protocol::P2pCircuit))
-        .collect();
-    Some((discovery::peer_of(&direct)?, direct))
 }
 
 /// The report for a swarm event, if the node cares.

@@ -1,7 +1,8 @@
 //! Kademlia random walks and circuit relay v2 on 127.0.0.1: a node finds a
 //! peer it was never told of, a node behind NAT is reached through a relay
-//! (Graphsync over the circuit), and a relay found by a walk survives a
-//! restart. All stop by themselves.
+//! (Graphsync over the circuit), a relay found by a walk survives a
+//! restart, and a reservation lost with its relay moves to another relay.
+//! All stop by themselves.
 
 mod common;
 
@@ -177,6 +178,77 @@ async fn a_relay_found_by_a_walk_survives_a_restart() {
         })
         .await;
         for n in [restarted, relay, a] {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_nat_replaces_a_relay_that_went_away() {
+    logs();
+    bounded(Duration::from_secs(60), async {
+        let net = Net::new(4, 110);
+        let mut relays = Vec::new();
+        for i in 0..3 {
+            let relay = net
+                .builder(i)
+                .relay_server(true)
+                .mode(Mode::Light)
+                .start()
+                .await
+                .unwrap();
+            relays.push(relay);
+        }
+        // C holds two reservations (both configured relays) and knows a
+        // third relay through identify, with no slot left for it.
+        let hidden = fast_walks(net.builder(3))
+            .behind_nat(true)
+            .relay(relays[0].dial_addr().unwrap())
+            .relay(relays[1].dial_addr().unwrap())
+            .bootstrap(relays[2].dial_addr().unwrap())
+            .start()
+            .await
+            .unwrap();
+        let ids: Vec<_> = relays.iter().map(|r| r.peer_id()).collect();
+        wait_for(
+            Duration::from_secs(20),
+            "reservations on two relays",
+            || {
+                let held = hidden.relay_reservations();
+                held.contains(&ids[0])
+                    && held.contains(&ids[1])
+                    && hidden.relays().contains(&ids[2])
+            },
+        )
+        .await;
+        assert!(!hidden.relay_reservations().contains(&ids[2]));
+
+        // The first relay goes away: its circuit listener closes and the
+        // freed slot goes to the third relay.
+        let gone = relays.remove(0);
+        gone.shutdown().await.unwrap();
+        wait_for(
+            Duration::from_secs(20),
+            "a reservation on the third relay",
+            || {
+                let held = hidden.relay_reservations();
+                held.contains(&ids[2]) && !held.contains(&ids[0])
+            },
+        )
+        .await;
+        wait_for(
+            Duration::from_secs(10),
+            "listening through the third relay",
+            || {
+                hidden
+                    .listen_addrs()
+                    .iter()
+                    .any(|a| a.to_string().contains(&ids[2].to_string()))
+            },
+        )
+        .await;
+        for n in relays.into_iter().chain([hidden]) {
             n.shutdown().await.unwrap();
         }
     })
