@@ -155,6 +155,14 @@ impl Relays {
         }
     }
 
+    /// Dialing `peer` failed: if it is a relay asked for a reservation that
+    /// it has not granted yet, the slot is freed as if it had dropped us.
+    pub(crate) fn unreachable(&mut self, peer: PeerId, retry_at: Instant) {
+        if self.requested.contains(&peer) && !self.reserved.contains(&peer) {
+            self.dropped(peer, retry_at);
+        }
+    }
+
     /// The next relay to ask for a reservation when a node `behind_nat`
     /// holds fewer than [`MAX_RESERVATIONS`]: a known relay not asked yet
     /// (in id order), skipping those that dropped us less than their retry
@@ -301,6 +309,13 @@ mod tests {
             relays.next_request(true, later + Duration::from_millis(1)),
             Some(circuit_listen_addr(a, &addr(1)))
         );
+        // A relay that cannot be dialed frees its slot; a reserved one does
+        // not lose its reservation over a failed extra dial.
+        relays.unreachable(a, much_later);
+        assert_eq!(relays.next_request(true, now), None, "a and c both wait");
+        relays.reserved(b);
+        relays.unreachable(b, much_later);
+        assert!(relays.reservations().contains(&b));
         // A node not behind NAT never asks; a forgotten relay is not asked.
         relays.dropped(a, now);
         relays.remove(&a);

@@ -463,6 +463,10 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
             }
             SwarmReport::DialFailed(peer, reason) => {
                 tracing::debug!(?peer, "dial failed: {reason}");
+                if let Some(peer) = peer {
+                    let retry_at = Instant::now() + inner.config.timing.walk_interval;
+                    lock(&inner.relays).unreachable(peer, retry_at);
+                }
             }
         }
         let now = (
