@@ -9,7 +9,8 @@
 //! into its bucket of the next list beside a tree naming the pair (bucket,
 //! sorted position, distance). Pairs equal on all remaining bits are dropped:
 //! they can only lead to repeated indices. The last round keeps the pairs that
-//! are equal on everything that is left; their trees are unfolded into 2^k
+//! are equal on everything that is left (it sorts each bucket aside and names
+//! a pair by the entries' raw slots, leaving the list as filed); their trees are unfolded into 2^k
 //! leaf indices in canonical order (at every node the subtree with the smaller
 //! first index goes left), those with a repeated index are discarded, and the
 //! rest are returned sorted and deduplicated in the minimal encoding. The
@@ -256,15 +257,16 @@ impl Solver {
         }
     }
 
-    /// The 2^k leaf indices of the final pair of slots `a`, `b` of `bucket`
-    /// in canonical order, or `None` if an index repeats.
+    /// The 2^k leaf indices of the final pair at raw places `a`, `b` of
+    /// `bucket` (the last list is never sorted in place) in canonical order,
+    /// or `None` if an index repeats.
     fn indices(&self, bucket: usize, a: u32, b: u32) -> Option<Vec<u32>> {
         let top = self.params.k() as usize - 1;
         let half = 1usize << top;
         let mut indices = vec![0u32; 2 * half];
         let (left, right) = indices.split_at_mut(half);
-        self.subtree(top, bucket, a, left)?;
-        self.subtree(top, bucket, b, right)?;
+        self.unfold(top, self.raw_tree(top, bucket, a)?, left)?;
+        self.unfold(top, self.raw_tree(top, bucket, b)?, right)?;
         canonical(&mut indices)?;
         let mut sorted = indices.clone();
         sorted.sort_unstable();
@@ -279,6 +281,12 @@ impl Solver {
     /// found on the way or a tree that points nowhere.
     fn subtree(&self, list: usize, bucket: usize, slot: u32, out: &mut [u32]) -> Option<()> {
         let tree = self.tree(list, bucket, slot)?;
+        self.unfold(list, tree, out)
+    }
+
+    /// Writes the 2^list leaf indices under `tree`, an entry of list `list`,
+    /// into `out`, in canonical order (as [`Solver::subtree`]).
+    fn unfold(&self, list: usize, tree: [u32; 2], out: &mut [u32]) -> Option<()> {
         if list == 0 {
             *out.first_mut()? = tree[0];
             return Some(());
@@ -288,6 +296,18 @@ impl Solver {
         self.subtree(list - 1, below, a, left)?;
         self.subtree(list - 1, below, b, right)?;
         canonical(out)
+    }
+
+    /// The tree in the live slot at raw place `place` (`u · cap + s`: slot
+    /// `s` of sub-heap `u`) of `bucket` in list `list`, one not sorted in place.
+    fn raw_tree(&self, list: usize, bucket: usize, place: u32) -> Option<[u32; 2]> {
+        let g = &self.geometry;
+        let place = place as usize;
+        let heap = self.heaps[list % 2].get(place / g.cap)?.words();
+        let at =
+            bucket * g.bucket_words(list) + g.trees_at(list) + (place % g.cap) * g.slot_len(list);
+        let words = heap.get(at..at + g.tree_words)?;
+        Some([words[0], words.get(1).copied().unwrap_or(0)])
     }
 
     /// The tree of sorted position `pos` of `bucket` in list `list`.

@@ -109,7 +109,18 @@ impl<const W: usize> Sorter<W> {
     /// sub-heap) and writes its trees back in sorted order, in the place of
     /// the slots just read. Afterwards key `k`'s group is
     /// `starts[k]..starts[k + 1]` of `hashes`.
-    fn sort(&mut self, g: &Geometry, list: usize, bucket: &mut Bucket<'_>, counts: &[&[u32]]) {
+    ///
+    /// With `write_back` false (the last round) the bucket is left as it is
+    /// and `trees[p]` holds the raw place of sorted entry `p` instead of its
+    /// tree: `u · cap + s` for slot `s` of sub-heap `u`.
+    fn sort(
+        &mut self,
+        g: &Geometry,
+        list: usize,
+        bucket: &mut Bucket<'_>,
+        counts: &[&[u32]],
+        write_back: bool,
+    ) {
         let tw = g.tree_words;
         let len = g.slot_len(list);
         let at = g.trees_at(list);
@@ -153,7 +164,7 @@ impl<const W: usize> Sorter<W> {
         let mut keys = self.keys.iter();
         for (u, part) in bucket.parts.iter().enumerate() {
             let slots = part.get(at..at + size(u) * len).unwrap_or_default();
-            for slot in slots.chunks_exact(len) {
+            for (s, slot) in slots.chunks_exact(len).enumerate() {
                 let Some(&key) = keys.next() else { break };
                 let Some(p) = self.starts.get_mut(usize::from(key)) else {
                     continue;
@@ -162,8 +173,12 @@ impl<const W: usize> Sorter<W> {
                 *p += 1;
                 let (tree, hash) = slot.split_at(tw);
                 if let (Some(t), Some(h)) = (self.trees.get_mut(pos), self.hashes.get_mut(pos)) {
-                    t[0] = tree.first().copied().unwrap_or(0);
-                    t[1] = tree.get(1).copied().unwrap_or(0);
+                    if write_back {
+                        t[0] = tree.first().copied().unwrap_or(0);
+                        t[1] = tree.get(1).copied().unwrap_or(0);
+                    } else {
+                        t[0] = (u * g.cap + s) as u32;
+                    }
                     if let ([src], _) = hash.as_chunks::<W>() {
                         *h = *src;
                     }
@@ -174,6 +189,9 @@ impl<const W: usize> Sorter<W> {
         self.starts.rotate_right(1);
         if let Some(first) = self.starts.first_mut() {
             *first = 0;
+        }
+        if !write_back {
+            return;
         }
         // Trees back, sorted: position p goes to sub-heap p / cap, slot p % cap.
         for (part, trees) in bucket.parts.iter_mut().zip(self.trees.chunks(g.cap)) {
@@ -272,7 +290,7 @@ pub(crate) fn collide<const W: usize, const WO: usize>(
     let bucket_bits = g.bucket_bits;
     let mut sorter = Sorter::<W>::new(g);
     for bucket in buckets {
-        sorter.sort(g, list, bucket, counts);
+        sorter.sort(g, list, bucket, counts, true);
         let index = bucket.index;
         sorter.pairs(|a, b, left, right| {
             let x: [u32; W] = std::array::from_fn(|i| left[i] ^ right[i]);
@@ -296,8 +314,10 @@ pub(crate) fn collide<const W: usize, const WO: usize>(
 }
 
 /// The final round over the worker's `buckets` of list `list` (k − 1): sorts
-/// each bucket, writes its trees back, and reports the pairs equal on all
-/// their remaining bits as (bucket, position, position).
+/// each bucket (without writing its trees back: nothing reads them by sorted
+/// position) and reports the pairs equal on all their remaining bits as
+/// (bucket, raw place, raw place), a raw place being `u · cap + s` for slot
+/// `s` of sub-heap `u`.
 pub(crate) fn last<const W: usize>(
     g: &Geometry,
     list: usize,
@@ -307,11 +327,14 @@ pub(crate) fn last<const W: usize>(
 ) {
     let mut sorter = Sorter::<W>::new(g);
     for bucket in buckets {
-        sorter.sort(g, list, bucket, counts);
+        sorter.sort(g, list, bucket, counts, false);
         let index = bucket.index;
+        let places = &sorter.trees;
         sorter.pairs(|a, b, left, right| {
             if left == right {
-                found.push((index, a as u32, b as u32));
+                if let (Some(a), Some(b)) = (places.get(a), places.get(b)) {
+                    found.push((index, a[0], b[0]));
+                }
             }
         });
     }
