@@ -272,8 +272,8 @@ pub(crate) fn leaves<const W: usize>(
                 }
                 // The leaf is bits [from, from + 8·hb) of the digest.
                 let from = j as usize * hb * 8;
-                let bucket = u64::from(window(&padded, from / 8) << (from % 8) >> 32)
-                    >> (32 - g.bucket_bits);
+                let bucket =
+                    (window(&padded, from / 8) << (from % 8) >> 32) >> (32 - g.bucket_bits);
                 let start = from + bucket_bits;
                 let (byte, shift) = (start / 8, start % 8);
                 let mut hash: [u32; W] =
