@@ -423,11 +423,10 @@ fn parallel<T: Send>(items: impl Iterator<Item = T>, f: impl Fn(T) + Sync) -> Ve
             .into_iter()
             .map(|item| scope.spawn(move || timed(item)))
             .collect();
-        // A worker that panicked has already propagated its panic through
-        // the scope; its time counts as zero.
+        // A worker's panic goes on to the caller, as an unjoined one would.
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }
