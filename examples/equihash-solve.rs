@@ -24,6 +24,9 @@
 //! - `phase_min_ms=`: each phase's minimum over the runs after the first
 //!   ([`tau::pow::Phases`]: leaf hashing, each round, the last round and the
 //!   candidates, and their sum) — the noise-free shape of a run;
+//! - `worker_busy_min_ms=w0:…,w1:…`: each worker's time in its own share of
+//!   all phases, minimum over the same runs ([`tau::pow::Phases::busy`]); the
+//!   phase sum minus it is that worker's waiting at the phase ends;
 //! - `dropped_entries=`: entries dropped for full buckets over all runs (0 in
 //!   practice; otherwise a run may have missed a solution);
 //! - `us_per_verification=` (mean over all solutions);
@@ -91,6 +94,7 @@ fn min_phases(a: &Phases, b: &Phases) -> Phases {
             .collect(),
         last: a.last.min(b.last),
         dropped: a.dropped.max(b.dropped),
+        busy: a.busy.iter().zip(&b.busy).map(|(x, y)| *x.min(y)).collect(),
     }
 }
 
@@ -204,6 +208,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     if let Some(phases) = &fastest {
         println!("phase_min_ms={}", show_phases(phases));
+        let busy: Vec<String> = phases
+            .busy
+            .iter()
+            .enumerate()
+            .map(|(w, d)| format!("w{w}:{:.1}", d.as_secs_f64() * 1e3))
+            .collect();
+        println!("worker_busy_min_ms={}", busy.join(","));
     }
     println!("dropped_entries={dropped}");
     if solutions > 0 {

@@ -9,7 +9,8 @@
 //! into its bucket of the next list beside a tree naming the pair (bucket,
 //! sorted position, distance). Pairs equal on all remaining bits are dropped:
 //! they can only lead to repeated indices. The last round keeps the pairs that
-//! are equal on everything that is left; their trees are unfolded into 2^k
+//! are equal on everything that is left (it sorts each bucket aside and names
+//! a pair by the entries' raw slots, leaving the list as filed); their trees are unfolded into 2^k
 //! leaf indices in canonical order (at every node the subtree with the smaller
 //! first index goes left), those with a repeated index are discarded, and the
 //! rest are returned sorted and deduplicated in the minimal encoding. The
@@ -109,6 +110,10 @@ pub struct Phases {
     /// Entries dropped because their bucket was full, over all lists. Zero
     /// in practice; otherwise the run may have missed a solution.
     pub dropped: u64,
+    /// Each worker's time in its own share of every phase, summed over the
+    /// run: the phase total minus this is what the worker spent waiting for
+    /// the others (or for a core) at the end of each phase.
+    pub busy: Vec<Duration>,
 }
 
 impl Solver {
@@ -166,7 +171,10 @@ impl Solver {
     /// without duplicates.
     pub fn solve(&mut self, input: &[u8], nonce: &[u8]) -> Vec<Vec<u8>> {
         let mut clock = Instant::now();
-        let mut phases = Phases::default();
+        let mut phases = Phases {
+            busy: vec![Duration::ZERO; self.threads],
+            ..Phases::default()
+        };
         self.allocate();
         let p = self.params;
         let g = &self.geometry;
@@ -178,12 +186,13 @@ impl Solver {
         let [heaps0, heaps1] = &mut self.heaps;
         let [counts0, counts1] = &mut self.counts;
         let work = heaps0.iter_mut().zip(counts0.iter_mut()).enumerate();
-        parallel(work, |(w, (heap, counts))| {
+        let busy = parallel(work, |(w, (heap, counts))| {
             let range = share(groups, w, t);
             let mut writer = Writer::new(g, 0, heap.words_mut(), counts);
             let groups = range.start as u32..range.end as u32;
             with_words!(g.words[0], W => round::leaves::<W>(&p, g, &hasher, groups, &mut writer));
         });
+        add(&mut phases.busy, &busy);
         phases.leaves = lap(&mut clock);
         phases.dropped += overflow(&counts0[..], g.cap);
 
@@ -200,10 +209,11 @@ impl Solver {
                 .into_iter()
                 .zip(write.iter_mut().zip(write_counts.iter_mut()));
             let counts = &counts;
-            parallel(work, |(mut mine, (heap, next_counts))| {
+            let busy = parallel(work, |(mut mine, (heap, next_counts))| {
                 let mut writer = Writer::new(g, list + 1, heap.words_mut(), next_counts);
                 collide_dispatch(w_in, w_out, g, list, &mut mine, counts, &mut writer);
             });
+            add(&mut phases.busy, &busy);
             phases.rounds.push(lap(&mut clock));
             phases.dropped += overflow(write_counts, g.cap);
         }
@@ -217,7 +227,7 @@ impl Solver {
         let shares = buckets_by_worker(g, last, heaps, t);
         let mut found: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); t];
         let counts = &counts;
-        parallel(
+        let busy = parallel(
             shares.into_iter().zip(found.iter_mut()),
             |(mut mine, found)| {
                 with_words!(g.words[last], W => round::last::<W>(g, last, &mut mine, counts, found));
@@ -227,7 +237,8 @@ impl Solver {
         // Each worker unfolds the candidates it found.
         let mut encoded: Vec<Vec<Vec<u8>>> = vec![Vec::new(); t];
         let this = &*self;
-        parallel(found.iter().zip(encoded.iter_mut()), |(found, out)| {
+        add(&mut phases.busy, &busy);
+        let busy = parallel(found.iter().zip(encoded.iter_mut()), |(found, out)| {
             out.extend(
                 found
                     .iter()
@@ -235,6 +246,7 @@ impl Solver {
                     .map(|indices| minimal::encode(&p, &indices)),
             );
         });
+        add(&mut phases.busy, &busy);
         let mut solutions: Vec<Vec<u8>> = encoded.into_iter().flatten().collect();
         solutions.sort_unstable();
         solutions.dedup();
@@ -256,15 +268,16 @@ impl Solver {
         }
     }
 
-    /// The 2^k leaf indices of the final pair of slots `a`, `b` of `bucket`
-    /// in canonical order, or `None` if an index repeats.
+    /// The 2^k leaf indices of the final pair at raw places `a`, `b` of
+    /// `bucket` (the last list is never sorted in place) in canonical order,
+    /// or `None` if an index repeats.
     fn indices(&self, bucket: usize, a: u32, b: u32) -> Option<Vec<u32>> {
         let top = self.params.k() as usize - 1;
         let half = 1usize << top;
         let mut indices = vec![0u32; 2 * half];
         let (left, right) = indices.split_at_mut(half);
-        self.subtree(top, bucket, a, left)?;
-        self.subtree(top, bucket, b, right)?;
+        self.unfold(top, self.raw_tree(top, bucket, a)?, left)?;
+        self.unfold(top, self.raw_tree(top, bucket, b)?, right)?;
         canonical(&mut indices)?;
         let mut sorted = indices.clone();
         sorted.sort_unstable();
@@ -279,6 +292,12 @@ impl Solver {
     /// found on the way or a tree that points nowhere.
     fn subtree(&self, list: usize, bucket: usize, slot: u32, out: &mut [u32]) -> Option<()> {
         let tree = self.tree(list, bucket, slot)?;
+        self.unfold(list, tree, out)
+    }
+
+    /// Writes the 2^list leaf indices under `tree`, an entry of list `list`,
+    /// into `out`, in canonical order (as [`Solver::subtree`]).
+    fn unfold(&self, list: usize, tree: [u32; 2], out: &mut [u32]) -> Option<()> {
         if list == 0 {
             *out.first_mut()? = tree[0];
             return Some(());
@@ -288,6 +307,18 @@ impl Solver {
         self.subtree(list - 1, below, a, left)?;
         self.subtree(list - 1, below, b, right)?;
         canonical(out)
+    }
+
+    /// The tree in the live slot at raw place `place` (`u · cap + s`: slot
+    /// `s` of sub-heap `u`) of `bucket` in list `list`, one not sorted in place.
+    fn raw_tree(&self, list: usize, bucket: usize, place: u32) -> Option<[u32; 2]> {
+        let g = &self.geometry;
+        let place = place as usize;
+        let heap = self.heaps[list % 2].get(place / g.cap)?.words();
+        let at =
+            bucket * g.bucket_words(list) + g.trees_at(list) + (place % g.cap) * g.slot_len(list);
+        let words = heap.get(at..at + g.tree_words)?;
+        Some([words[0], words.get(1).copied().unwrap_or(0)])
     }
 
     /// The tree of sorted position `pos` of `bucket` in list `list`.
@@ -374,19 +405,37 @@ fn share(total: usize, w: usize, t: usize) -> Range<usize> {
     total * w / t..total * (w + 1) / t
 }
 
-/// Runs `f` on every item, one thread per item (inline when there is one).
-fn parallel<T: Send>(items: impl Iterator<Item = T>, f: impl Fn(T) + Sync) {
+/// Runs `f` on every item, one thread per item (inline when there is one),
+/// and returns the time each item took.
+fn parallel<T: Send>(items: impl Iterator<Item = T>, f: impl Fn(T) + Sync) -> Vec<Duration> {
+    let timed = |item: T| {
+        let start = Instant::now();
+        f(item);
+        start.elapsed()
+    };
     let items: Vec<T> = items.collect();
     if items.len() <= 1 {
-        items.into_iter().for_each(f);
-        return;
+        return items.into_iter().map(timed).collect();
     }
     std::thread::scope(|scope| {
-        let f = &f;
-        for item in items {
-            scope.spawn(move || f(item));
-        }
-    });
+        let timed = &timed;
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| scope.spawn(move || timed(item)))
+            .collect();
+        // A worker's panic goes on to the caller, as an unjoined one would.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Adds each worker's time `phase` to its running total in `busy`.
+fn add(busy: &mut [Duration], phase: &[Duration]) {
+    for (total, d) in busy.iter_mut().zip(phase) {
+        *total += *d;
+    }
 }
 
 /// Puts the two halves of `indices` (two sibling subtrees) in canonical

@@ -109,7 +109,18 @@ impl<const W: usize> Sorter<W> {
     /// sub-heap) and writes its trees back in sorted order, in the place of
     /// the slots just read. Afterwards key `k`'s group is
     /// `starts[k]..starts[k + 1]` of `hashes`.
-    fn sort(&mut self, g: &Geometry, list: usize, bucket: &mut Bucket<'_>, counts: &[&[u32]]) {
+    ///
+    /// With `write_back` false (the last round) the bucket is left as it is
+    /// and `trees[p]` holds the raw place of sorted entry `p` instead of its
+    /// tree: `u · cap + s` for slot `s` of sub-heap `u`.
+    fn sort(
+        &mut self,
+        g: &Geometry,
+        list: usize,
+        bucket: &mut Bucket<'_>,
+        counts: &[&[u32]],
+        write_back: bool,
+    ) {
         let tw = g.tree_words;
         let len = g.slot_len(list);
         let at = g.trees_at(list);
@@ -153,7 +164,7 @@ impl<const W: usize> Sorter<W> {
         let mut keys = self.keys.iter();
         for (u, part) in bucket.parts.iter().enumerate() {
             let slots = part.get(at..at + size(u) * len).unwrap_or_default();
-            for slot in slots.chunks_exact(len) {
+            for (s, slot) in slots.chunks_exact(len).enumerate() {
                 let Some(&key) = keys.next() else { break };
                 let Some(p) = self.starts.get_mut(usize::from(key)) else {
                     continue;
@@ -162,8 +173,12 @@ impl<const W: usize> Sorter<W> {
                 *p += 1;
                 let (tree, hash) = slot.split_at(tw);
                 if let (Some(t), Some(h)) = (self.trees.get_mut(pos), self.hashes.get_mut(pos)) {
-                    t[0] = tree.first().copied().unwrap_or(0);
-                    t[1] = tree.get(1).copied().unwrap_or(0);
+                    if write_back {
+                        t[0] = tree.first().copied().unwrap_or(0);
+                        t[1] = tree.get(1).copied().unwrap_or(0);
+                    } else {
+                        t[0] = (u * g.cap + s) as u32;
+                    }
                     if let ([src], _) = hash.as_chunks::<W>() {
                         *h = *src;
                     }
@@ -174,6 +189,9 @@ impl<const W: usize> Sorter<W> {
         self.starts.rotate_right(1);
         if let Some(first) = self.starts.first_mut() {
             *first = 0;
+        }
+        if !write_back {
+            return;
         }
         // Trees back, sorted: position p goes to sub-heap p / cap, slot p % cap.
         for (part, trees) in bucket.parts.iter_mut().zip(self.trees.chunks(g.cap)) {
@@ -228,32 +246,53 @@ pub(crate) fn leaves<const W: usize>(
     let hb = params.hash_bytes();
     let per = params.hashes_per_digest();
     let leaves = params.list_size();
+    let bucket_bits = g.bucket_bits as usize;
+    // Bits of a leaf after its bucket bits; the last word keeps only the
+    // first `tail` of its bits (the rest belong to the next leaf).
+    let kept = hb * 8 - bucket_bits;
+    let tail = kept - 32 * (kept.div_ceil(32) - 1);
+    let tail_mask = if tail >= 32 {
+        u32::MAX
+    } else {
+        !(u32::MAX >> tail)
+    };
     let mut digests = [[0u8; 64]; GROUPS];
+    // A digest with 8 zero bytes behind it: every 8-byte window is in bounds.
+    let mut padded = [0u8; 72];
     for first in groups.clone().step_by(GROUPS) {
         hasher.digests(first, &mut digests);
         for (group, digest) in (first..groups.end).zip(&digests) {
+            if let Some(head) = padded.get_mut(..64) {
+                head.copy_from_slice(digest);
+            }
             for j in 0..per {
                 let index = u64::from(group) * u64::from(per) + u64::from(j);
                 if index >= leaves {
                     break;
                 }
-                // Bits [from, end) of the digest are the leaf; bits past `end`
-                // (the next leaf) are masked off the last word.
+                // The leaf is bits [from, from + 8·hb) of the digest.
                 let from = j as usize * hb * 8;
-                let end = from + hb * 8;
-                let bucket = u64::from(bits32(digest, from)) >> (32 - g.bucket_bits);
-                let hash: [u32; W] = std::array::from_fn(|w| {
-                    let start = from + g.bucket_bits as usize + 32 * w;
-                    let word = bits32(digest, start);
-                    match end.saturating_sub(start) {
-                        0 => 0,
-                        left if left < 32 => word & !(u32::MAX >> left),
-                        _ => word,
-                    }
-                });
+                let bucket =
+                    (window(&padded, from / 8) << (from % 8) >> 32) >> (32 - g.bucket_bits);
+                let start = from + bucket_bits;
+                let (byte, shift) = (start / 8, start % 8);
+                let mut hash: [u32; W] =
+                    std::array::from_fn(|w| (window(&padded, byte + 4 * w) << shift >> 32) as u32);
+                if let Some(last) = hash.last_mut() {
+                    *last &= tail_mask;
+                }
                 writer.push(bucket as usize, [index as u32, 0], &hash);
             }
         }
+    }
+}
+
+/// The 8 bytes of `bytes` from `at`, big-endian (zero past the end).
+#[inline(always)]
+fn window(bytes: &[u8; 72], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(b) => u64::from_be_bytes(b.try_into().unwrap_or([0; 8])),
+        None => 0,
     }
 }
 
@@ -272,7 +311,7 @@ pub(crate) fn collide<const W: usize, const WO: usize>(
     let bucket_bits = g.bucket_bits;
     let mut sorter = Sorter::<W>::new(g);
     for bucket in buckets {
-        sorter.sort(g, list, bucket, counts);
+        sorter.sort(g, list, bucket, counts, true);
         let index = bucket.index;
         sorter.pairs(|a, b, left, right| {
             let x: [u32; W] = std::array::from_fn(|i| left[i] ^ right[i]);
@@ -296,8 +335,10 @@ pub(crate) fn collide<const W: usize, const WO: usize>(
 }
 
 /// The final round over the worker's `buckets` of list `list` (k − 1): sorts
-/// each bucket, writes its trees back, and reports the pairs equal on all
-/// their remaining bits as (bucket, position, position).
+/// each bucket (without writing its trees back: nothing reads them by sorted
+/// position) and reports the pairs equal on all their remaining bits as
+/// (bucket, raw place, raw place), a raw place being `u · cap + s` for slot
+/// `s` of sub-heap `u`.
 pub(crate) fn last<const W: usize>(
     g: &Geometry,
     list: usize,
@@ -307,31 +348,17 @@ pub(crate) fn last<const W: usize>(
 ) {
     let mut sorter = Sorter::<W>::new(g);
     for bucket in buckets {
-        sorter.sort(g, list, bucket, counts);
+        sorter.sort(g, list, bucket, counts, false);
         let index = bucket.index;
+        let places = &sorter.trees;
         sorter.pairs(|a, b, left, right| {
             if left == right {
-                found.push((index, a as u32, b as u32));
+                if let (Some(a), Some(b)) = (places.get(a), places.get(b)) {
+                    found.push((index, a[0], b[0]));
+                }
             }
         });
     }
-}
-
-/// 32 bits of `bytes` from bit `start` (most significant first; zero past the end).
-#[inline(always)]
-fn bits32(bytes: &[u8], start: usize) -> u32 {
-    let first = start / 8;
-    let window = match bytes.get(first..first + 8) {
-        Some(b) => u64::from_be_bytes(b.try_into().unwrap_or([0; 8])),
-        None => {
-            let mut b = [0u8; 8];
-            for (d, s) in b.iter_mut().zip(bytes.iter().skip(first)) {
-                *d = *s;
-            }
-            u64::from_be_bytes(b)
-        }
-    };
-    ((window << (start % 8)) >> 32) as u32
 }
 
 #[cfg(test)]
@@ -339,11 +366,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bit_windows() {
-        let bytes = [0b1011_0011, 0b0100_0000, 0xff, 0x00, 0x12];
-        assert_eq!(bits32(&bytes, 0), 0b1011_0011_0100_0000_1111_1111_0000_0000);
-        assert_eq!(bits32(&bytes, 4), 0b0011_0100_0000_1111_1111_0000_0000_0001);
-        assert_eq!(bits32(&bytes, 24), 0x0012_0000);
-        assert_eq!(bits32(&bytes, 40), 0);
+    fn byte_windows() {
+        let mut bytes = [0u8; 72];
+        bytes[..5].copy_from_slice(&[0b1011_0011, 0b0100_0000, 0xff, 0x00, 0x12]);
+        bytes[71] = 0xab;
+        assert_eq!(
+            window(&bytes, 0) >> 32,
+            0b1011_0011_0100_0000_1111_1111_0000_0000
+        );
+        assert_eq!(
+            window(&bytes, 0) << 4 >> 32,
+            0b0011_0100_0000_1111_1111_0000_0000_0001
+        );
+        assert_eq!(window(&bytes, 3) >> 32, 0x0012_0000);
+        assert_eq!(window(&bytes, 64), 0xab);
+        assert_eq!(window(&bytes, 65), 0);
     }
 }
