@@ -173,7 +173,13 @@ fn generate_into(
 /// Nanoseconds this thread has run on a CPU (Linux `schedstat`; `None`
 /// elsewhere): unlike the wall clock it does not count time other jobs on a
 /// busy machine held the core.
+///
+/// The kernel brings that sum up to date only at a scheduler tick or a
+/// context switch, so a plain read lags by up to one tick (4 ms, 400 ns per
+/// unit of a 10,000-unit run); yielding first makes the scheduler account
+/// the running slice, and the read is exact.
 fn cpu_ns() -> Option<u64> {
+    std::thread::yield_now();
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     text.split_whitespace().next()?.parse().ok()
 }

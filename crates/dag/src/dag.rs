@@ -8,13 +8,13 @@
 use std::cmp::Ordering;
 
 use cid::Cid;
-use hashbrown::HashTable;
 use tau_hamt::keyed_hash::HashKey;
 use tau_hamt::Blockstore;
 
 use crate::attestors::Attestors;
 use crate::best_parent::{FreeSet, RankKey};
 use crate::id::{cid_of_digest, digest_of, Digest};
+use crate::id_table::IdTable;
 use crate::level::{Attestations, NONE};
 use crate::orphans::OrphanPool;
 use crate::params::Params;
@@ -72,7 +72,7 @@ pub struct Candidate<'a> {
 /// The caller's admission check: `true` admits the candidate.
 pub type Admit<'f, BS> = &'f mut dyn FnMut(&Dag<BS>, &Candidate<'_>) -> bool;
 
-/// An entry of the id table: a unit number and the low half of its hash.
+/// An entry of the recent-id cache: a unit number and the low half of its hash.
 #[derive(Debug, Clone, Copy)]
 struct Indexed {
     num: u32,
@@ -81,12 +81,6 @@ struct Indexed {
 
 /// Entries of [`Dag`]'s cache of recent ids (a power of two).
 const RECENT: usize = 4096;
-
-/// The table hash of an entry: its 32 bits in both halves (hashbrown takes
-/// the bucket from the low bits and a tag from the top ones).
-fn table_hash(h: u32) -> u64 {
-    u64::from(h) << 32 | u64::from(h)
-}
 
 /// A TrustME DAG over a block store.
 #[derive(Debug)]
@@ -97,8 +91,9 @@ pub struct Dag<BS> {
     /// Unit numbers by digest, hashed with `key` (random per DAG: ids can be
     /// ground for colliding bits, the key cannot be guessed), each with 32
     /// bits of its hash so that growing the table and most mismatches never
-    /// read the digest array.
-    table: HashTable<Indexed>,
+    /// read the digest array; the duplicate check of a new unit and its
+    /// insert touch the same slot.
+    table: IdTable,
     key: HashKey,
     /// The last unit pushed at each `hash % RECENT` (`NONE`: empty): parents
     /// are nearly always recent units, and this small array stays in cache
@@ -134,7 +129,7 @@ impl<BS: Blockstore> Dag<BS> {
             store,
             params,
             digests: Vec::new(),
-            table: HashTable::new(),
+            table: IdTable::default(),
             key: HashKey::random(),
             recent: vec![Indexed { num: NONE, hash: 0 }; RECENT],
             level: Vec::new(),
@@ -361,10 +356,7 @@ impl<BS: Blockstore> Dag<BS> {
         if let Some(r) = self.recent.get_mut(hash as usize % RECENT) {
             *r = Indexed { num: n, hash };
         }
-        self.table
-            .insert_unique(table_hash(hash), Indexed { num: n, hash }, |e| {
-                table_hash(e.hash)
-            });
+        self.table.insert(hash, n);
         self.level.push(level);
         self.wl.push(wl);
         self.best_parent.push(best);
@@ -487,10 +479,7 @@ impl<BS: Blockstore> Dag<BS> {
             }
         }
         self.table
-            .find(table_hash(hash), |e| {
-                e.hash == hash && self.digests.get(e.num as usize) == Some(digest)
-            })
-            .map(|e| e.num)
+            .find(hash, |n| self.digests.get(n as usize) == Some(digest))
     }
 
     fn rank(&self, n: u32) -> RankKey {
@@ -669,7 +658,7 @@ impl<BS: Blockstore> Dag<BS> {
         u32s * 4
             + self.flags.capacity()
             + self.digests.capacity() * size_of::<Digest>()
-            + self.table.capacity() * (size_of::<Indexed>() + 1)
+            + self.table.capacity() * size_of::<u64>()
             + self.recent.capacity() * size_of::<Indexed>()
             + self.attestations.heap_bytes()
             + self.free.len() * (size_of::<RankKey>() + 8)

@@ -59,6 +59,7 @@ mod best_parent;
 mod dag;
 mod error;
 pub mod id;
+mod id_table;
 mod level;
 mod message;
 mod orphans;

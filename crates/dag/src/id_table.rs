@@ -1,0 +1,162 @@
+//! The DAG's id table: unit numbers by 32 bits of their keyed hash, in one
+//! open-addressing array of 8-byte slots (linear probing).
+//!
+//! A `hashbrown` table keeps its control bytes and its entries in two
+//! separate regions, so in a table of a million units the duplicate check of
+//! a new unit (a probe of the control bytes) and its insert (a write of the
+//! entry, elsewhere) are two cache misses. Here a slot holds the hash bits
+//! and the number together: the check walks from the home slot to the first
+//! empty one, and the insert writes that same slot, already in cache — one
+//! miss per new unit instead of two. The table never removes entries (units
+//! are never removed from a DAG), so no tombstones are needed.
+//!
+//! The table compares only hash bits; the caller's `eq` settles a match
+//! against the digest array. Its load stays at most 3/4.
+
+/// Marks an empty slot (the number `u32::MAX` is never a unit: the DAG is
+/// full before).
+const EMPTY: u64 = u64::MAX;
+/// Slots of the first allocation (a power of two).
+const FIRST: usize = 64;
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IdTable {
+    /// `hash << 32 | num`, or [`EMPTY`]; the length is 0 or a power of two.
+    slots: Vec<u64>,
+    len: usize,
+}
+
+#[inline]
+fn pack(hash: u32, num: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(num)
+}
+
+#[inline]
+fn hash_of(slot: u64) -> u32 {
+    (slot >> 32) as u32
+}
+
+#[inline]
+fn num_of(slot: u64) -> u32 {
+    slot as u32
+}
+
+impl IdTable {
+    /// Number of entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Slots allocated (8 bytes each).
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// The number of the entry with this hash that `eq` accepts.
+    #[inline]
+    pub(crate) fn find(&self, hash: u32, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = *self.slots.get(i)?;
+            if slot == EMPTY {
+                return None;
+            }
+            if hash_of(slot) == hash && eq(num_of(slot)) {
+                return Some(num_of(slot));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds `num` under `hash`; the caller has checked that it is absent
+    /// (with [`find`](Self::find), which leaves the slot this fills in cache).
+    /// `num` must not be `u32::MAX` with `hash` `u32::MAX`.
+    pub(crate) fn insert(&mut self, hash: u32, num: u32) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        Self::place(&mut self.slots, pack(hash, num));
+        self.len += 1;
+    }
+
+    /// Writes `slot` into the first empty slot from its home.
+    fn place(slots: &mut [u64], slot: u64) {
+        let Some(mask) = slots.len().checked_sub(1) else {
+            return;
+        };
+        let mut i = hash_of(slot) as usize & mask;
+        // The load is at most 3/4, so an empty slot exists.
+        while let Some(s) = slots.get_mut(i) {
+            if *s == EMPTY {
+                *s = slot;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Doubles the slots and places every entry again (the entries carry
+    /// their hash bits: no digest is read).
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(FIRST);
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
+        for slot in old.into_iter().filter(|&s| s != EMPTY) {
+            Self::place(&mut self.slots, slot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        /// Against a HashMap from key to number, with hashes from a tiny
+        /// range so that equal hash bits (settled by `eq`) and long probe
+        /// runs across the wrap-around are common.
+        #[test]
+        fn matches_a_hash_map(
+            keys in proptest::collection::vec(0u32..3_000, 0..3_000),
+            hash_bits in 0u32..16,
+            probes in proptest::collection::vec(0u32..3_500, 0..200),
+        ) {
+            let hash = |k: u32| k.wrapping_mul(0x9E37_79B9) >> (32 - hash_bits.max(1));
+            let mut table = IdTable::default();
+            let mut reference: HashMap<u32, u32> = HashMap::new();
+            // Entry n holds key keys_by_num[n], as the DAG's digest array does.
+            let mut keys_by_num: Vec<u32> = Vec::new();
+            for k in keys {
+                let found = table.find(hash(k), |n| keys_by_num.get(n as usize) == Some(&k));
+                prop_assert_eq!(found, reference.get(&k).copied());
+                if found.is_none() {
+                    let n = keys_by_num.len() as u32;
+                    keys_by_num.push(k);
+                    table.insert(hash(k), n);
+                    reference.insert(k, n);
+                }
+            }
+            prop_assert_eq!(table.len(), reference.len());
+            prop_assert!(table.capacity() * 3 >= table.len() * 4);
+            for k in probes {
+                let found = table.find(hash(k), |n| keys_by_num.get(n as usize) == Some(&k));
+                prop_assert_eq!(found, reference.get(&k).copied());
+            }
+        }
+    }
+
+    #[test]
+    fn empty_table_finds_nothing_and_grows_on_first_insert() {
+        let mut t = IdTable::default();
+        assert_eq!(t.find(5, |_| true), None);
+        assert_eq!(t.capacity(), 0);
+        t.insert(5, 0);
+        assert_eq!(t.find(5, |n| n == 0), Some(0));
+        assert_eq!(t.find(5, |_| false), None);
+        assert_eq!(t.find(6, |_| true), None);
+        assert!(t.capacity() >= FIRST);
+    }
+}
