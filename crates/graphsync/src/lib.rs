@@ -68,6 +68,7 @@ pub mod traversal;
 pub mod varint;
 pub mod verifier;
 
+pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use message::{
     Block, CidPrefix, Extensions, LinkAction, Message, Metadatum, Request, RequestId, RequestKind,
