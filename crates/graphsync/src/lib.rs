@@ -48,7 +48,7 @@
 //! let got = fetch(&mut responder, &store, root, &selector, Extensions::default(), &[], |_| {})?;
 //! assert_eq!(got.outcome.status, Status::CompletedFull);
 //! let (_, contract) = got.blocks.last().unwrap();
-//! assert_eq!(contract, b"contract 42");
+//! assert_eq!(contract, &b"contract 42"[..]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

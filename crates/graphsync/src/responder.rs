@@ -140,7 +140,7 @@ struct Peer {
 /// assert!(responder.receive(&"peer", vec![request]).is_none());
 /// let msg = responder.poll(&"peer", &store).unwrap();
 /// assert_eq!(msg.responses[0].status, Status::CompletedFull);
-/// assert_eq!(msg.blocks[0].data, b"hello");
+/// assert_eq!(msg.blocks[0].data, &b"hello"[..]);
 /// assert!(responder.poll(&"peer", &store).is_none());
 /// # Ok::<(), tau_hamt::Error>(())
 /// ```
