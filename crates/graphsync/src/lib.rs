@@ -48,7 +48,7 @@
 //! let got = fetch(&mut responder, &store, root, &selector, Extensions::default(), &[], |_| {})?;
 //! assert_eq!(got.outcome.status, Status::CompletedFull);
 //! let (_, contract) = got.blocks.last().unwrap();
-//! assert_eq!(contract, b"contract 42");
+//! assert_eq!(contract, &b"contract 42"[..]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -68,6 +68,7 @@ pub mod traversal;
 pub mod varint;
 pub mod verifier;
 
+pub use bytes::Bytes;
 pub use error::{Error, Result};
 pub use message::{
     Block, CidPrefix, Extensions, LinkAction, Message, Metadatum, Request, RequestId, RequestKind,

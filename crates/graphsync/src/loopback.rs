@@ -17,7 +17,7 @@ use crate::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
     /// Verified blocks, in traversal order.
-    pub blocks: Vec<(Cid, Vec<u8>)>,
+    pub blocks: Vec<(Cid, crate::Bytes)>,
     /// How the request ended.
     pub outcome: Outcome,
     /// Response messages received.

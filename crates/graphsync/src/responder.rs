@@ -106,7 +106,7 @@ struct Task {
     any_missing: bool,
     root_missing: bool,
     /// A block loaded but not yet placed in a message (it did not fit).
-    carry: Option<(Cid, Option<Vec<u8>>)>,
+    carry: Option<(Cid, Option<bytes::Bytes>)>,
 }
 
 #[derive(Debug, Default)]
@@ -140,7 +140,7 @@ struct Peer {
 /// assert!(responder.receive(&"peer", vec![request]).is_none());
 /// let msg = responder.poll(&"peer", &store).unwrap();
 /// assert_eq!(msg.responses[0].status, Status::CompletedFull);
-/// assert_eq!(msg.blocks[0].data, b"hello");
+/// assert_eq!(msg.blocks[0].data, &b"hello"[..]);
 /// assert!(responder.poll(&"peer", &store).is_none());
 /// # Ok::<(), tau_hamt::Error>(())
 /// ```
@@ -415,7 +415,7 @@ fn step_task<BS: Blockstore + ?Sized>(
                 Err(_) => break Status::Unknown,
                 // Our own blocks, to be hashed by the requester: a store may
                 // skip re-hashing the ones it hashed itself.
-                Ok(Some(cid)) => match store.get_trusted(&cid) {
+                Ok(Some(cid)) => match store.get_trusted_shared(&cid) {
                     Ok(Some(data)) if data.len() <= config.max_block_size => (cid, Some(data)),
                     Ok(_) | Err(tau_hamt::Error::CidMismatch { .. }) => (cid, None),
                     Err(_) => break Status::Unknown,
@@ -431,7 +431,7 @@ fn step_task<BS: Blockstore + ?Sized>(
             }
             None => false,
         };
-        let len = data.as_ref().map_or(0, Vec::len);
+        let len = data.as_ref().map_or(0, bytes::Bytes::len);
         if send && !blocks.is_empty() && block_bytes + len > config.max_block_bytes_per_message {
             task.loads -= 1;
             task.carry = Some((cid, data));

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use cid::Cid;
 use tau_hamt::block::RAW;
 use tau_hamt::Blockstore;
@@ -24,6 +25,8 @@ use crate::traversal::{Limits, Traversal};
 use crate::{Error, Result};
 
 /// The blocks of one message, by rebuilt CID, with a note of which were used.
+/// Block bytes are shared buffers: handing a block to several metadata
+/// entries (responses of one message may share a block) copies nothing.
 #[derive(Debug, Default)]
 pub struct BlockPool {
     blocks: HashMap<Cid, Pooled>,
@@ -31,30 +34,18 @@ pub struct BlockPool {
 
 #[derive(Debug)]
 struct Pooled {
-    data: Vec<u8>,
+    data: Bytes,
     used: bool,
-    /// Metadata entries of the message that may still take the block, if
-    /// known: the last one takes the bytes themselves instead of a copy.
-    takers: Option<usize>,
 }
 
 impl BlockPool {
     /// Rebuilds each block's CID from its prefix and data. A block whose prefix
     /// names an unsupported hash is an error; a block sent twice is kept once.
     pub fn new(blocks: &[Block]) -> Result<Self> {
-        let mut pool = BlockPool::default();
-        for b in blocks {
-            let cid = b.cid()?;
-            pool.blocks.entry(cid).or_insert_with(|| Pooled {
-                data: b.data.clone(),
-                used: false,
-                takers: None,
-            });
-        }
-        Ok(pool)
+        Self::from_blocks(blocks.to_vec())
     }
 
-    /// As [`new`](Self::new), taking the blocks (no copy of their data).
+    /// As [`new`](Self::new), taking the blocks.
     pub fn from_blocks(blocks: Vec<Block>) -> Result<Self> {
         let mut pool = BlockPool::default();
         for b in blocks {
@@ -62,35 +53,7 @@ impl BlockPool {
             pool.blocks.entry(cid).or_insert(Pooled {
                 data: b.data,
                 used: false,
-                takers: None,
             });
-        }
-        Ok(pool)
-    }
-
-    /// As [`from_blocks`](Self::from_blocks) for a message whose responses
-    /// are `responses`: a block named by one metadata entry only is handed
-    /// to it without a copy.
-    pub fn from_message(blocks: Vec<Block>, responses: &[Response]) -> Result<Self> {
-        let mut pool = Self::from_blocks(blocks)?;
-        for p in pool.blocks.values_mut() {
-            p.takers = Some(0);
-        }
-        let links = responses.iter().flat_map(|r| &r.metadata);
-        // The verifier takes blocks for `p` and `d` entries.
-        let takes = |md: &&Metadatum| {
-            matches!(
-                md.action,
-                LinkAction::Present | LinkAction::DuplicateNotSent
-            )
-        };
-        for md in links.filter(takes) {
-            if let Some(Pooled {
-                takers: Some(n), ..
-            }) = pool.blocks.get_mut(&md.link)
-            {
-                *n += 1;
-            }
         }
         Ok(pool)
     }
@@ -100,23 +63,11 @@ impl BlockPool {
         self.blocks.get_mut(cid).map(|p| p.used = true).is_some()
     }
 
-    /// The block for `cid`, marking it used: the bytes themselves for the
-    /// last metadata entry that may take them, a copy otherwise (responses of
-    /// one message may share a block).
-    fn take(&mut self, cid: &Cid) -> Option<Vec<u8>> {
+    /// The block for `cid` (its shared bytes), marking it used.
+    fn take(&mut self, cid: &Cid) -> Option<Bytes> {
         self.blocks.get_mut(cid).map(|p| {
             p.used = true;
-            match &mut p.takers {
-                Some(n) if *n <= 1 => {
-                    *n = 0;
-                    std::mem::take(&mut p.data)
-                }
-                Some(n) => {
-                    *n -= 1;
-                    p.data.clone()
-                }
-                None => p.data.clone(),
-            }
+            p.data.clone()
         })
     }
 
@@ -153,7 +104,7 @@ pub struct Outcome {
 /// let mut v = Verifier::new(root, &Selector::Matcher, &Limits::default())?;
 /// let meta = [Metadatum { link: root, action: LinkAction::Present }];
 /// let mut pool = BlockPool::new(&[Block::new(&root, data.clone())])?;
-/// assert_eq!(v.push(&meta, &mut pool)?, vec![(root, data)]);
+/// assert_eq!(v.push(&meta, &mut pool)?, vec![(root, data.into())]);
 /// pool.check_all_used()?;
 /// assert!(v.finish(Status::CompletedFull)?.missing.is_empty());
 /// # Ok::<(), tau_graphsync::Error>(())
@@ -163,7 +114,7 @@ pub struct Verifier {
     traversal: Traversal,
     /// Structured blocks accepted or known, kept to walk them again when the
     /// DAG repeats a link. Raw blocks are leaves and are not kept.
-    have: HashMap<Cid, Vec<u8>>,
+    have: HashMap<Cid, Bytes>,
     /// CIDs of raw blocks accepted or known.
     have_raw: std::collections::HashSet<Cid>,
     missing: Vec<Cid>,
@@ -187,11 +138,11 @@ impl Verifier {
     /// `do-not-send-cids`); it is checked against its CID.
     pub fn add_known(&mut self, cid: Cid, data: Vec<u8>) -> Result<()> {
         tau_hamt::block::verify(&cid, &data)?;
-        self.remember(cid, data);
+        self.remember(cid, data.into());
         Ok(())
     }
 
-    fn remember(&mut self, cid: Cid, data: Vec<u8>) {
+    fn remember(&mut self, cid: Cid, data: Bytes) {
         if cid.codec() == RAW {
             self.have_raw.insert(cid);
         } else {
@@ -201,11 +152,7 @@ impl Verifier {
 
     /// Checks one response's metadata against the local traversal, taking
     /// blocks from `pool`. Returns the newly verified blocks, in traversal order.
-    pub fn push(
-        &mut self,
-        meta: &[Metadatum],
-        pool: &mut BlockPool,
-    ) -> Result<Vec<(Cid, Vec<u8>)>> {
+    pub fn push(&mut self, meta: &[Metadatum], pool: &mut BlockPool) -> Result<Vec<(Cid, Bytes)>> {
         self.push_with_store(meta, pool, None)
     }
 
@@ -219,7 +166,7 @@ impl Verifier {
         meta: &[Metadatum],
         pool: &mut BlockPool,
         local: Option<&dyn Blockstore>,
-    ) -> Result<Vec<(Cid, Vec<u8>)>> {
+    ) -> Result<Vec<(Cid, Bytes)>> {
         if self.finished {
             return Err(Error::Finished);
         }
@@ -261,7 +208,7 @@ impl Verifier {
                         };
                         let data = stored.ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?;
                         self.traversal.provide(Some(&data))?;
-                        self.remember(cid, data);
+                        self.remember(cid, data.into());
                     }
                 }
                 LinkAction::Missing | LinkAction::DuplicateDagSkipped => {
@@ -346,7 +293,7 @@ impl Verifier {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Received {
     /// Newly verified blocks, in traversal order.
-    pub blocks: Vec<(Cid, Vec<u8>)>,
+    pub blocks: Vec<(Cid, Bytes)>,
     /// Set when the response ended the request.
     pub outcome: Option<Outcome>,
 }
@@ -387,12 +334,11 @@ mod tests {
             Block::new(&cid, data.clone()),
             Block::new(&other_cid, other.clone()),
         ];
-        let mut pool = BlockPool::from_message(blocks, &responses).unwrap();
-        // The first taker of the shared block gets a copy, the last the bytes.
+        let mut pool = BlockPool::from_blocks(blocks).unwrap();
         for (r, root, want) in [(0, cid, &data), (1, cid, &data), (2, other_cid, &other)] {
             let mut v = Verifier::new(root, &Selector::Matcher, &Limits::default()).unwrap();
             let got = v.receive(&responses[r], &mut pool).unwrap();
-            assert_eq!(got.blocks, vec![(root, want.clone())]);
+            assert_eq!(got.blocks, vec![(root, Bytes::from(want.clone()))]);
             assert_eq!(got.outcome.unwrap().status, Status::CompletedFull);
         }
         pool.check_all_used().unwrap();

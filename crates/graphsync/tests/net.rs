@@ -111,7 +111,7 @@ async fn run(
     let mut messages = 0;
     while let Some(event) = handle.next().await {
         match event {
-            Event::Block { cid, data } => blocks.push((cid, data)),
+            Event::Block { cid, data } => blocks.push((cid, data.to_vec())),
             Event::Progress(p) => messages = p.messages,
             Event::Finished(result) => return (blocks, messages, result),
         }
@@ -278,7 +278,9 @@ async fn a_lying_responder_is_caught_and_named() {
     // [root, L0, L1], [L2, L3], [L4, L5].
     fn honest(_: &mut Vec<Message>) {}
     fn wrong_block(m: &mut Vec<Message>) {
-        m[1].blocks[0].data[7] ^= 1;
+        let mut data = m[1].blocks[0].data.to_vec();
+        data[7] ^= 1;
+        m[1].blocks[0].data = data.into();
     }
     fn extra_block(m: &mut Vec<Message>) {
         let data = b"not asked for".to_vec();

@@ -109,7 +109,8 @@ fn one_request_fetches_the_block_under_a_hamt_key_with_its_proof() {
     .unwrap();
     assert_eq!(got.outcome.status, Status::CompletedFull);
     assert_eq!(got.messages, 1);
-    let (path, value) = got.blocks.split_at(got.blocks.len() - 1);
+    let blocks: Vec<(Cid, Vec<u8>)> = got.blocks.iter().map(|(c, d)| (*c, d.to_vec())).collect();
+    let (path, value) = blocks.split_at(blocks.len() - 1);
     assert_eq!(value[0], (contract, b"contract 1234".to_vec()));
     // The path blocks are exactly tau-hamt's proof, and check offline.
     assert_eq!(
@@ -231,7 +232,11 @@ fn tampered(tamper: impl Fn(&mut Message)) -> Result<tau_graphsync::loopback::Fe
 #[test]
 fn verifier_rejects_dishonest_responses() {
     // A flipped byte: the rebuilt CID is not the announced link.
-    let r = tampered(|m| m.blocks[2].data[0] ^= 1);
+    let r = tampered(|m| {
+        let mut data = m.blocks[2].data.to_vec();
+        data[0] ^= 1;
+        m.blocks[2].data = data.into();
+    });
     assert!(matches!(r, Err(Error::BlockNotReceived(_))), "{r:?}");
     // An extra, well-formed block nobody asked for.
     let r = tampered(|m| {

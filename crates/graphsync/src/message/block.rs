@@ -1,6 +1,7 @@
 //! Blocks on the wire: a CID prefix and the data, from which the receiver
 //! rebuilds the CID by hashing.
 
+use bytes::Bytes;
 use cid::{Cid, Version};
 use multihash::Multihash;
 use tau_hamt::block::{blake2b_256, BLAKE2B_256, IDENTITY, SHA2_256};
@@ -128,16 +129,17 @@ impl CidPrefix {
 pub struct Block {
     /// The CID prefix.
     pub prefix: CidPrefix,
-    /// The block bytes.
-    pub data: Vec<u8>,
+    /// The block bytes, shared with the store that served them or the
+    /// message they were decoded from.
+    pub data: Bytes,
 }
 
 impl Block {
     /// The wire block for `data` stored under `cid`.
-    pub fn new(cid: &Cid, data: Vec<u8>) -> Self {
+    pub fn new(cid: &Cid, data: impl Into<Bytes>) -> Self {
         Block {
             prefix: CidPrefix::of(cid),
-            data,
+            data: data.into(),
         }
     }
 

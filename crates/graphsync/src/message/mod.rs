@@ -146,7 +146,7 @@ impl Message {
                 .map(|b| {
                     Ipld::List(vec![
                         Ipld::Bytes(b.prefix.to_bytes()),
-                        Ipld::Bytes(b.data.clone()),
+                        Ipld::Bytes(b.data.to_vec()),
                     ])
                 })
                 .collect();
@@ -192,7 +192,8 @@ fn block_from_ipld(value: Ipld) -> Result<Block> {
     let data = as_bytes(data, "block data").map_err(Error::InvalidMessage)?;
     Ok(Block {
         prefix: CidPrefix::from_bytes(&prefix)?,
-        data,
+        // The decoded vector itself, shared from here on (no copy).
+        data: data.into(),
     })
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use cid::Cid;
 use libp2p::PeerId;
 use tokio::sync::{mpsc, oneshot};
@@ -26,8 +27,8 @@ pub enum Event {
     Block {
         /// Its CID.
         cid: Cid,
-        /// Its bytes.
-        data: Vec<u8>,
+        /// Its bytes (shared with the store they were put in).
+        data: Bytes,
     },
     /// A response message was processed (sent after its blocks).
     Progress(Progress),
@@ -120,7 +121,7 @@ impl Requests {
     /// the message's blocks are not required to be all used either.
     pub(crate) fn on_responses(&mut self, peer: PeerId, msg: Message) -> Vec<Delivery> {
         let mut results: Vec<(RequestId, Vec<Event>, Option<Result<Outcome>>)> = Vec::new();
-        let mut pool = match BlockPool::from_message(msg.blocks, &msg.responses) {
+        let mut pool = match BlockPool::from_blocks(msg.blocks) {
             Ok(pool) => Some(pool),
             Err(e) => {
                 let reason = e.to_string();
@@ -145,7 +146,7 @@ impl Requests {
                 let local: &dyn tau_hamt::Blockstore = &*p.store;
                 match p.verifier.receive_with_store(response, pool, Some(local)) {
                     Ok(received) => {
-                        if let Err(e) = p.store.put_many_keyed(&received.blocks) {
+                        if let Err(e) = p.store.put_many_keyed_shared(&received.blocks) {
                             end = Some(Err(Error::Store(e)));
                         }
                         p.progress.messages += 1;

@@ -5,10 +5,14 @@
 //! slots, keyed by a per-store random [`HashKey`]. Storing a block is a copy
 //! into the current chunk, not an allocation of its own, and the table never
 //! moves the blocks when it grows: a store of a million blocks costs about
-//! the same per block as one of a thousand.
+//! the same per block as one of a thousand. A large block (over a quarter of
+//! the largest chunk) is kept in a shared buffer of its own instead, so that
+//! [`Blockstore::get_trusted_shared`] hands it out and
+//! [`Blockstore::put_many_keyed_shared`] takes it without a copy.
 
 use std::sync::{PoisonError, RwLock};
 
+use bytes::Bytes;
 use cid::Cid;
 use hashbrown::HashTable;
 
@@ -42,10 +46,18 @@ struct Slot {
 struct Blocks {
     key: HashKey,
     table: HashTable<Slot>,
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<Chunk>,
     /// The chunk small records are appended to.
     current: Option<usize>,
     total: usize,
+}
+
+/// One chunk of the arena.
+enum Chunk {
+    /// Small records appended one after the other.
+    Arena(Vec<u8>),
+    /// One large record: the CID's bytes, and the block in a shared buffer.
+    Large { key: Box<[u8]>, data: Bytes },
 }
 
 /// The binary form of `cid` in a stack buffer.
@@ -56,12 +68,16 @@ fn cid_bytes(cid: &Cid, buf: &mut [u8; MAX_CID_BYTES]) -> usize {
 }
 
 /// The CID bytes and the block of a slot's record.
-fn record<'a>(chunks: &'a [Vec<u8>], s: &Slot) -> Option<(&'a [u8], &'a [u8])> {
-    let chunk = chunks.get(s.chunk as usize)?;
-    let start = s.offset as usize;
-    let mid = start + s.cid_len as usize;
-    let end = mid + s.len as usize;
-    Some((chunk.get(start..mid)?, chunk.get(mid..end)?))
+fn record<'a>(chunks: &'a [Chunk], s: &Slot) -> Option<(&'a [u8], &'a [u8])> {
+    match chunks.get(s.chunk as usize)? {
+        Chunk::Arena(chunk) => {
+            let start = s.offset as usize;
+            let mid = start + s.cid_len as usize;
+            let end = mid + s.len as usize;
+            Some((chunk.get(start..mid)?, chunk.get(mid..end)?))
+        }
+        Chunk::Large { key, data } => Some((key, data)),
+    }
 }
 
 impl Blocks {
@@ -81,18 +97,37 @@ impl Blocks {
 
     /// The block under `cid` and whether this store hashed it itself.
     fn get_entry(&self, cid: &Cid) -> Option<(&[u8], bool)> {
+        let slot = self.slot(cid)?;
+        self.record(slot).map(|(_, data)| (data, slot.hashed))
+    }
+
+    fn slot(&self, cid: &Cid) -> Option<&Slot> {
         let mut buf = [0u8; MAX_CID_BYTES];
         let n = cid_bytes(cid, &mut buf);
         let key = &buf[..n];
         let hash = self.key.hash_bytes(key);
-        let slot = self.find(hash, key)?;
-        self.record(slot).map(|(_, data)| (data, slot.hashed))
+        self.find(hash, key)
+    }
+
+    /// As [`get_entry`](Self::get_entry), in a shared buffer: a large block's
+    /// own, a copy of a small one.
+    fn get_shared(&self, cid: &Cid) -> Option<(Bytes, bool)> {
+        let slot = self.slot(cid)?;
+        match self.chunks.get(slot.chunk as usize)? {
+            Chunk::Large { data, .. } => Some((data.clone(), slot.hashed)),
+            Chunk::Arena(_) => {
+                let (_, data) = self.record(slot)?;
+                Some((Bytes::copy_from_slice(data), slot.hashed))
+            }
+        }
     }
 
     /// Stores `data` under `cid` unless a block is already stored there.
     /// With `hashed` (the caller computed `cid` from `data`) an entry a keyed
     /// put stored earlier becomes trusted, its bytes replaced if they differ.
-    fn put(&mut self, cid: &Cid, data: &[u8], hashed: bool) -> Result<()> {
+    /// `shared`, if given, holds the same bytes as `data` and is kept instead
+    /// of a copy when the block is large.
+    fn put(&mut self, cid: &Cid, data: &[u8], shared: Option<&Bytes>, hashed: bool) -> Result<()> {
         let mut buf = [0u8; MAX_CID_BYTES];
         let n = cid_bytes(cid, &mut buf);
         let key = &buf[..n];
@@ -111,7 +146,7 @@ impl Blocks {
         );
         match entry {
             hashbrown::hash_table::Entry::Vacant(vacant) => {
-                let (chunk, offset) = append(chunks, current, key, data)?;
+                let (chunk, offset) = append(chunks, current, key, data, shared)?;
                 vacant.insert(Slot {
                     hash,
                     chunk,
@@ -131,7 +166,7 @@ impl Blocks {
                 // The caller hashed `data`: the entry becomes trusted, and
                 // bytes a keyed put stored under the wrong CID are replaced.
                 if record(chunks, slot).is_none_or(|(_, old)| old != data) {
-                    let (chunk, offset) = append(chunks, current, key, data)?;
+                    let (chunk, offset) = append(chunks, current, key, data, shared)?;
                     *total = total.saturating_sub(slot.len as usize) + data.len();
                     slot.chunk = chunk;
                     slot.offset = offset;
@@ -145,31 +180,45 @@ impl Blocks {
 }
 
 /// Appends one record (`key` then `data`) to the arena; its chunk and offset.
+/// A large record gets a chunk of its own (the current one stays), holding
+/// `shared` if given (the same bytes as `data`), else a copy of `data`.
 fn append(
-    chunks: &mut Vec<Vec<u8>>,
+    chunks: &mut Vec<Chunk>,
     current: &mut Option<usize>,
     key: &[u8],
     data: &[u8],
+    shared: Option<&Bytes>,
 ) -> Result<(u32, u32)> {
     let need = key.len() + data.len();
-    let index = if need > MAX_CHUNK / 4 {
-        // A large record gets a chunk of its own; the current one stays.
-        chunks.push(Vec::with_capacity(need));
-        chunks.len() - 1
-    } else {
-        let open = current.and_then(|i| chunks.get(i).map(|c| (i, c)));
-        match open {
-            Some((i, c)) if c.capacity() - c.len() >= need => i,
-            _ => {
-                let size = open.map_or(FIRST_CHUNK, |(_, c)| (c.capacity() * 2).min(MAX_CHUNK));
-                chunks.push(Vec::with_capacity(size.max(need)));
-                *current = Some(chunks.len() - 1);
-                chunks.len() - 1
-            }
+    if need > MAX_CHUNK / 4 {
+        let data = match shared {
+            Some(shared) => shared.clone(),
+            None => Bytes::copy_from_slice(data),
+        };
+        let index = u32::try_from(chunks.len()).map_err(|_| too_large(need))?;
+        chunks.push(Chunk::Large {
+            key: key.into(),
+            data,
+        });
+        return Ok((index, 0));
+    }
+    let open = current.and_then(|i| match chunks.get(i) {
+        Some(Chunk::Arena(c)) => Some((i, c)),
+        _ => None,
+    });
+    let index = match open {
+        Some((i, c)) if c.capacity() - c.len() >= need => i,
+        _ => {
+            let size = open.map_or(FIRST_CHUNK, |(_, c)| (c.capacity() * 2).min(MAX_CHUNK));
+            chunks.push(Chunk::Arena(Vec::with_capacity(size.max(need))));
+            *current = Some(chunks.len() - 1);
+            chunks.len() - 1
         }
     };
     let chunk_index = u32::try_from(index).map_err(|_| too_large(need))?;
-    let chunk = chunks.get_mut(index).ok_or_else(|| too_large(need))?;
+    let Some(Chunk::Arena(chunk)) = chunks.get_mut(index) else {
+        return Err(too_large(need));
+    };
     let offset = u32::try_from(chunk.len()).map_err(|_| too_large(need))?;
     chunk.extend_from_slice(key);
     chunk.extend_from_slice(data);
@@ -256,7 +305,7 @@ impl Blockstore for MemoryBlockstore {
 
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
-        blocks.put(cid, block, false)
+        blocks.put(cid, block, None, false)
     }
 
     /// Hashes `data` here, so the block is trusted by
@@ -265,7 +314,7 @@ impl Blockstore for MemoryBlockstore {
     fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
         let cid = block::cid_of(codec, data);
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
-        blocks.put(&cid, data, true)?;
+        blocks.put(&cid, data, None, true)?;
         Ok(cid)
     }
 
@@ -277,9 +326,32 @@ impl Blockstore for MemoryBlockstore {
     fn put_many_keyed(&self, batch: &[(Cid, Vec<u8>)]) -> Result<()> {
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         for (cid, data) in batch {
-            blocks.put(cid, data, false)?;
+            blocks.put(cid, data, None, false)?;
         }
         Ok(())
+    }
+
+    /// Keeps large blocks' buffers themselves (no copy); small ones are
+    /// copied into the arena.
+    fn put_many_keyed_shared(&self, batch: &[(Cid, Bytes)]) -> Result<()> {
+        let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
+        for (cid, data) in batch {
+            blocks.put(cid, data, Some(data), false)?;
+        }
+        Ok(())
+    }
+
+    /// A large block's own shared buffer (no copy), a copy of a small one.
+    fn get_trusted_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+        match blocks.get_shared(cid) {
+            None => Ok(None),
+            Some((data, true)) => Ok(Some(data)),
+            Some((data, false)) => {
+                block::verify(cid, &data)?;
+                Ok(Some(data))
+            }
+        }
     }
 }
 
@@ -364,7 +436,72 @@ mod tests {
         }
     }
 
+    #[test]
+    fn shared_reads_and_writes_do_not_copy_large_blocks() {
+        let store = MemoryBlockstore::new();
+        let large = Bytes::from(vec![3u8; MAX_CHUNK / 4 + 1]);
+        let small = Bytes::from_static(b"small");
+        let (lc, sc) = (cid_of(RAW, &large), cid_of(RAW, &small));
+        store
+            .put_many_keyed_shared(&[(lc, large.clone()), (sc, small.clone())])
+            .unwrap();
+        let got = store.get_trusted_shared(&lc).unwrap().unwrap();
+        assert_eq!(got, large);
+        // The very buffer that was put: no copy either way.
+        assert_eq!(got.as_ptr(), large.as_ptr());
+        assert_eq!(store.get_trusted_shared(&sc).unwrap().unwrap(), small);
+        assert_eq!(store.get_raw(&lc).unwrap().unwrap(), large.to_vec());
+        // A keyed block under a wrong CID is caught on a trusted read, shared or not.
+        let wrong = cid_of(RAW, b"other");
+        store
+            .put_many_keyed_shared(&[(wrong, large.clone())])
+            .unwrap();
+        assert!(matches!(
+            store.get_trusted_shared(&wrong),
+            Err(Error::CidMismatch { .. })
+        ));
+        assert_eq!(
+            store.get_trusted_shared(&cid_of(RAW, b"absent")).unwrap(),
+            None
+        );
+    }
+
     proptest! {
+        /// The shared and the copying paths store and hand out the same
+        /// bytes, for blocks on both sides of the large-block threshold.
+        #[test]
+        fn shared_paths_agree_with_copying_ones(blocks in proptest::collection::vec(
+            (0u8..12, any::<bool>(), 0usize..3, any::<u8>()), 0..24)) {
+            let (copied, shared) = (MemoryBlockstore::new(), MemoryBlockstore::new());
+            for (name, trusted, size, fill) in &blocks {
+                let len = [*fill as usize, MAX_CHUNK / 4 - 40, MAX_CHUNK / 4 + *fill as usize][*size];
+                let data = vec![*fill; len];
+                if *trusted {
+                    copied.put(RAW, &data).unwrap();
+                    shared.put(RAW, &data).unwrap();
+                } else {
+                    // Few distinct CIDs: the same CID is written with other bytes.
+                    let cid = cid_of(RAW, &[*name]);
+                    copied.put_many_keyed(&[(cid, data.clone())]).unwrap();
+                    shared.put_many_keyed_shared(&[(cid, Bytes::from(data))]).unwrap();
+                }
+            }
+            prop_assert_eq!(copied.len(), shared.len());
+            prop_assert_eq!(copied.total_bytes(), shared.total_bytes());
+            let names = (0u8..12).map(|n| cid_of(RAW, &[n]));
+            let contents = blocks.iter().map(|(_, _, size, fill)| {
+                let len = [*fill as usize, MAX_CHUNK / 4 - 40, MAX_CHUNK / 4 + *fill as usize][*size];
+                cid_of(RAW, &vec![*fill; len])
+            });
+            for cid in names.chain(contents) {
+                let want = copied.get_raw(&cid).unwrap();
+                prop_assert_eq!(&shared.get_raw(&cid).unwrap(), &want);
+                let a = copied.get_trusted(&cid).map_err(|e| e.to_string());
+                let b = shared.get_trusted_shared(&cid).map(|o| o.map(|d| d.to_vec())).map_err(|e| e.to_string());
+                prop_assert_eq!(a, b);
+            }
+        }
+
         /// Differential against a `HashMap`: the same puts give the same gets.
         #[test]
         fn behaves_like_a_map(blocks in proptest::collection::vec(

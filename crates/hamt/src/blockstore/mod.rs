@@ -26,6 +26,7 @@ pub use redb_store::{RedbBlockstore, RedbOptions};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use cid::Cid;
 
 use crate::{block, Result};
@@ -75,6 +76,23 @@ pub trait Blockstore {
         self.get(cid)
     }
 
+    /// As [`get_trusted`](Blockstore::get_trusted), in a shared buffer: a
+    /// store that keeps blocks in shared buffers (the [`MemoryBlockstore`]
+    /// does for large ones) hands them out without a copy. Same bytes, same
+    /// checks; the default wraps `get_trusted`'s vector (no copy either).
+    fn get_trusted_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        Ok(self.get_trusted(cid)?.map(Bytes::from))
+    }
+
+    /// As [`put_many_keyed`](Blockstore::put_many_keyed), for blocks in shared
+    /// buffers: a store that keeps shared buffers may keep these (and so the
+    /// buffers they are slices of) instead of copying them. Same atomicity;
+    /// the default copies them into vectors for `put_many_keyed`.
+    fn put_many_keyed_shared(&self, blocks: &[(Cid, Bytes)]) -> Result<()> {
+        let owned: Vec<(Cid, Vec<u8>)> = blocks.iter().map(|(c, d)| (*c, d.to_vec())).collect();
+        self.put_many_keyed(&owned)
+    }
+
     /// Stores `data` under its BLAKE2b-256 CIDv1 with `codec` and returns the CID.
     fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
         let cid = block::cid_of(codec, data);
@@ -103,6 +121,12 @@ macro_rules! forward_blockstore {
             }
             fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
                 (**self).get_trusted(cid)
+            }
+            fn get_trusted_shared(&self, cid: &Cid) -> Result<Option<Bytes>> {
+                (**self).get_trusted_shared(cid)
+            }
+            fn put_many_keyed_shared(&self, blocks: &[(Cid, Bytes)]) -> Result<()> {
+                (**self).put_many_keyed_shared(blocks)
             }
             fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
                 (**self).put(codec, data)

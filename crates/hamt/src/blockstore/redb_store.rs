@@ -290,6 +290,11 @@ impl Blockstore for RedbBlockstore {
     fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
         self.put_many_keyed_with_roots(blocks, &[])
     }
+
+    /// One transaction, as `put_many_keyed`, without copying the blocks first.
+    fn put_many_keyed_shared(&self, blocks: &[(Cid, bytes::Bytes)]) -> Result<()> {
+        self.write(blocks.iter().map(|(cid, data)| (cid, &data[..])), &[])
+    }
 }
 
 #[cfg(test)]
