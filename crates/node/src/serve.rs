@@ -8,10 +8,13 @@
 //! chain itself has no raw blocks, so chain sync stays free), or a stored
 //! attachment manifest. The attachment it belongs to is the request's
 //! [`ATTACHMENT_EXTENSION`] if it names one (tau-node's downloader does), the
-//! root otherwise. A request is admitted while the visitor has quota left, so
-//! a visitor may end over it by at most the requests it has in flight.
+//! root otherwise. Each admitted request for a raw section reserves a
+//! section's worth of the visitor's quota until it ends (then what it really
+//! served is charged), so concurrent requests cannot all be admitted on the
+//! same remaining quota: a visitor ends over its quota by less than one
+//! section per request, never by its whole attachment.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use cid::Cid;
@@ -20,7 +23,7 @@ use libp2p::PeerId;
 use tau_attach::{QuotaPolicy, ServedDownload, ServiceLog};
 use tau_graphsync::net::SharedStore;
 use tau_graphsync::responder::{Admission, Incoming, ServeHook, Served};
-use tau_graphsync::{Extensions, Status};
+use tau_graphsync::{Extensions, RequestId, Status};
 use tau_hamt::block::RAW;
 use tau_keys::Address;
 use tau_state::ServiceRecord;
@@ -40,6 +43,10 @@ const MAX_PENDING: usize = 1 << 16;
 
 /// Manifest checks remembered.
 const MAX_KNOWN_ROOTS: usize = 4096;
+
+/// Charged requests in flight tracked, at most (a request whose end is never
+/// reported cannot hold quota forever: the oldest reservations go first).
+const MAX_IN_FLIGHT: usize = 4096;
 
 /// The extensions naming `root` as the attachment requested.
 pub(crate) fn attachment_extensions(root: Cid) -> Extensions {
@@ -62,6 +69,38 @@ struct HostState {
     pending: Vec<ServedDownload>,
     /// Roots checked: whether each is a stored attachment manifest.
     manifests: HashMap<Cid, bool>,
+    /// Quota reserved by admitted requests not ended yet, by visitor and
+    /// request id, in admission order.
+    in_flight: VecDeque<InFlight>,
+}
+
+/// An admitted, charged request that has not ended.
+struct InFlight {
+    visitor: Address,
+    id: RequestId,
+    reserved: u64,
+}
+
+impl HostState {
+    /// Quota `visitor`'s requests in flight hold.
+    fn reserved(&self, visitor: &Address) -> u64 {
+        self.in_flight
+            .iter()
+            .filter(|r| r.visitor == *visitor)
+            .map(|r| r.reserved)
+            .sum()
+    }
+
+    /// Ends the reservation of request `id` of `visitor`, if any.
+    fn release(&mut self, visitor: &Address, id: &RequestId) {
+        if let Some(i) = self
+            .in_flight
+            .iter()
+            .position(|r| r.visitor == *visitor && r.id == *id)
+        {
+            self.in_flight.remove(i);
+        }
+    }
 }
 
 /// The serving side of attachments: quota, served downloads, pending records.
@@ -91,6 +130,7 @@ impl Host {
                 log,
                 pending,
                 manifests: HashMap::new(),
+                in_flight: VecDeque::new(),
             }),
         }
     }
@@ -191,8 +231,25 @@ impl ServeHook<PeerId> for Host {
                 reason: format!("attachments are served to TAU addresses; peer id {peer} carries no secp256k1 key"),
             };
         };
-        match state.log.admit(&visitor, 1) {
-            Ok(()) => Admission::Allow,
+        // A section request may serve up to a section; a manifest is small.
+        let estimate = if request.root.codec() == RAW {
+            self.attach.section_size()
+        } else {
+            0
+        };
+        let held = state.reserved(&visitor);
+        match state.log.admit(&visitor, held.saturating_add(1)) {
+            Ok(()) => {
+                if state.in_flight.len() >= MAX_IN_FLIGHT {
+                    state.in_flight.pop_front();
+                }
+                state.in_flight.push_back(InFlight {
+                    visitor,
+                    id: request.id,
+                    reserved: estimate,
+                });
+                Admission::Allow
+            }
             Err(tau_attach::Error::QuotaExceeded { used, quota, .. }) => Admission::Reject {
                 status: Status::Rejected,
                 reason: format!(
@@ -207,10 +264,13 @@ impl ServeHook<PeerId> for Host {
     }
 
     fn served(&self, peer: &PeerId, served: &Served<'_>) {
+        let mut state = self.lock();
+        if let Some(visitor) = peer_address(peer) {
+            state.release(&visitor, &served.id);
+        }
         if served.bytes == 0 {
             return;
         }
-        let mut state = self.lock();
         let Some(root) = self.charged(&mut state, served.root, served.extensions) else {
             return;
         };
@@ -343,5 +403,65 @@ mod tests {
         host.included(covered);
         assert!(host.pending().is_empty());
         assert_eq!(host.used(&key.address()), 110);
+    }
+
+    #[test]
+    fn requests_in_flight_reserve_a_section_of_quota_each() {
+        const SECTION: u64 = 64 * 1024;
+        let store: SharedStore = Arc::new(MemoryBlockstore::new());
+        let section = store.put(RAW, b"section").unwrap();
+        let policy = QuotaPolicy {
+            free_per_address: 100_000,
+            ..QuotaPolicy::default()
+        };
+        let attach = tau_attach::Config::builder()
+            .section_size(SECTION)
+            .build()
+            .unwrap();
+        let host = Host::new(store, attach, policy, Vec::new(), Vec::new());
+        let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
+        let peer = crate::identity::peer_id_of(&key).unwrap();
+        let ext = Extensions::default();
+        let selector = Ipld::Null;
+        let admit = |id: u8| {
+            host.admit(
+                &peer,
+                &Incoming {
+                    id: RequestId([id; 16]),
+                    root: &section,
+                    selector: &selector,
+                    extensions: &ext,
+                },
+            ) == Admission::Allow
+        };
+        let end = |id: u8, bytes| {
+            host.served(
+                &peer,
+                &Served {
+                    id: RequestId([id; 16]),
+                    root: &section,
+                    extensions: &ext,
+                    bytes,
+                    blocks: 1,
+                    status: Some(Status::CompletedFull),
+                },
+            )
+        };
+        // 100,000 bytes of quota: two concurrent section requests fit
+        // (nothing used, then one section held), a third does not.
+        assert!(admit(1));
+        assert!(admit(2));
+        assert!(!admit(3), "a third section on the same remaining quota");
+        // Request 1 served its section: used plus request 2's hold is over.
+        end(1, SECTION);
+        assert_eq!(host.used(&key.address()), SECTION);
+        assert!(!admit(4));
+        // An end never admitted (a refused request) changes nothing held.
+        end(3, 0);
+        assert!(!admit(5));
+        // Request 2 served little: its hold is gone, the rest is usable.
+        end(2, 10);
+        assert_eq!(host.used(&key.address()), SECTION + 10);
+        assert!(admit(6));
     }
 }
