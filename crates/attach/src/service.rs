@@ -18,7 +18,9 @@ pub const DEFAULT_FREE_QUOTA: u64 = 1 << 30;
 pub struct ServedDownload {
     /// Who downloaded.
     pub visitor: Address,
-    /// The attachment root.
+    /// The attachment root. Named, not linked: chain sync never
+    /// descends into attachment data ([`tau_hamt::cid_as_bytes`]).
+    #[serde(with = "tau_hamt::cid_as_bytes")]
     pub root: Cid,
     /// Bytes served.
     pub bytes: u64,

@@ -43,6 +43,7 @@ mod bucket;
 mod bulk;
 pub mod canonical;
 mod cbor;
+pub mod cid_as_bytes;
 mod config;
 mod diff;
 mod error;

@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{bounded, wait_for, Net};
+use tau_hamt::Blockstore;
 use tau_node::{peer_address, Error, Mode};
 
 const SECTION: u64 = 64 * 1024;
@@ -128,6 +129,26 @@ async fn served_downloads_are_logged_in_state_and_quota_is_enforced() {
         }
         assert!(with_log >= 1);
         drop(chain); // it holds the store open
+
+        // The visitor follows the chain that carries the log, which names B:
+        // chain sync must not fetch B's sections through it (a link would
+        // let any explore-all request take them free of quota).
+        wait_for(Duration::from_secs(60), "the visitor to follow", || {
+            visitor.head().number >= head.number
+        })
+        .await;
+        let held = {
+            let store = visitor.chain().store().clone();
+            let manifest = tau_attach::Manifest::load(&store, &b.root, &attach).unwrap();
+            let sections = tau_attach::section_cids(&store, &manifest, &attach).unwrap();
+            let held = sections.iter().filter(|c| store.has(c).unwrap()).count();
+            assert!(
+                held < sections.len(),
+                "all {held} sections of B arrived free"
+            );
+            held as u64
+        };
+        assert!(held * SECTION <= used - served_a, "held {held} sections");
 
         // Restart: usage comes back from the state; the visitor is still refused.
         host.shutdown().await.unwrap();

@@ -25,7 +25,9 @@ use crate::{Error, Result};
 pub struct ServiceRecord {
     /// The visitor's address.
     pub visitor: Address,
-    /// The attachment root.
+    /// The attachment root. Named, not linked: chain sync never
+    /// descends into attachment data ([`tau_hamt::cid_as_bytes`]).
+    #[serde(with = "tau_hamt::cid_as_bytes")]
     pub root: Cid,
     /// Bytes served.
     pub bytes: u64,

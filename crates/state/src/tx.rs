@@ -157,7 +157,9 @@ impl<'de> Deserialize<'de> for TxBody {
 /// An attachment carried by a message: its root CID and total size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct AttachmentRef {
-    /// Root of the attachment (a HAMT of sections, see tau-attach).
+    /// Root of the attachment (a HAMT of sections, see tau-attach). Named, not linked: chain sync never
+    /// descends into attachment data ([`tau_hamt::cid_as_bytes`]).
+    #[serde(with = "tau_hamt::cid_as_bytes")]
     pub root: Cid,
     /// Size in bytes.
     pub size: u64,

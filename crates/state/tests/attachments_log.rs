@@ -150,3 +150,76 @@ fn records_encode_as_tau_attach_does() {
     longer.push(0);
     assert!(tau_state::decode_attachments_log(&longer).is_err());
 }
+
+/// Every block reachable from `root` by following DAG-CBOR links.
+fn reachable<BS: Blockstore>(store: &BS, root: cid::Cid) -> std::collections::HashSet<cid::Cid> {
+    use ipld_core::ipld::Ipld;
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![root];
+    while let Some(cid) = todo.pop() {
+        if !seen.insert(cid) || cid.codec() != DAG_CBOR {
+            continue;
+        }
+        let Some(bytes) = store.get(&cid).unwrap() else {
+            continue;
+        };
+        let ipld: Ipld = serde_ipld_dagcbor::from_slice(&bytes).unwrap();
+        let mut stack = vec![ipld];
+        while let Some(node) = stack.pop() {
+            match node {
+                Ipld::Link(link) => todo.push(link),
+                Ipld::List(items) => stack.extend(items),
+                Ipld::Map(map) => stack.extend(map.into_values()),
+                _ => {}
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn attachments_are_named_not_linked_so_chain_sync_never_reaches_them() {
+    let (chain, g, k) = devnet(2, 1_000);
+    let p = chain.params().clone();
+    let t = earliest(&chain, &g, &k[1]);
+    // The attachments are in the store: a link would make them reachable.
+    let announced = chain.store().put(DAG_CBOR, &[0x81, 0x01]).unwrap();
+    let served = chain.store().put(RAW, b"section").unwrap();
+    let mut tx = wiring(&p, &k[0], k[0].address(), 1, 0, 4, t);
+    let attachment = tau_state::AttachmentRef {
+        root: announced,
+        size: 2,
+    };
+    tx.body = tau_state::TxBody::Message {
+        text: "media".into(),
+        attachment: Some(attachment),
+    };
+    let log = vec![ServiceRecord {
+        visitor: k[0].address(),
+        root: served,
+        bytes: 7,
+        time: t,
+    }];
+    let next = chain
+        .produce_next_state_with_log(&g, &k[1], &[tx.sign(&k[0]).unwrap()], &log, t)
+        .unwrap();
+    assert!(next.skipped.is_empty());
+    chain.validate_block(&g, &next.root).unwrap();
+    // The state names both…
+    let out = chain
+        .tx_output(&next.root, &k[0].address(), 1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.attachment, Some(attachment));
+    assert_eq!(
+        chain.attachments_logs(&next.root, &k[1].address()).unwrap(),
+        log
+    );
+    // …and a traversal that follows every link from the state root (and so
+    // through the block, its transactions and its log) reaches neither.
+    let reached = reachable(chain.store(), next.root);
+    assert!(reached.contains(&next.block.unsigned.attachments_log.unwrap()));
+    assert!(reached.contains(&g), "the traversal follows the chain");
+    assert!(!reached.contains(&announced));
+    assert!(!reached.contains(&served));
+}
