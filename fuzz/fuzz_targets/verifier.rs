@@ -41,8 +41,14 @@ fuzz_target!(|data: &[u8]| {
             match verifier.receive(response, &mut pool) {
                 Ok(received) => {
                     for (cid, bytes) in &received.blocks {
-                        assert!(verify(cid, bytes).is_ok(), "accepted a block that does not hash to its CID");
-                        assert!(honest.contains(cid), "accepted a block the traversal never asked for");
+                        assert!(
+                            verify(cid, bytes).is_ok(),
+                            "accepted a block that does not hash to its CID"
+                        );
+                        assert!(
+                            honest.contains(cid),
+                            "accepted a block the traversal never asked for"
+                        );
                     }
                     if received.outcome.is_some() {
                         return;
