@@ -38,9 +38,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngCore, SeedableRng};
 use tau::attach::{download, export, upload, Config, DownloadOptions, Progress, Source};
-use tau::graphsync::net::{self, Graphsync, Multiaddr, PeerId, SharedStore, TcpNode};
-use tau::graphsync::{Extensions, Selector};
+use tau::graphsync::net::{self, Multiaddr, PeerId, SharedStore, TcpNode};
 use tau::hamt::{Blockstore, Cid, MemoryBlockstore, RedbBlockstore};
+use tau::node::GraphsyncSource;
 
 /// How long one section request may go without an answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -109,38 +109,6 @@ impl<BS: Blockstore + Send + Sync> Source for StorePeer<BS> {
     }
 }
 
-/// A peer on the network: each block is one Graphsync request (selector:
-/// the block itself), verified and stored by the service, then read back.
-struct NetPeer {
-    graphsync: Graphsync,
-    store: SharedStore,
-    peer: PeerId,
-    runtime: tokio::runtime::Handle,
-}
-
-impl Source for NetPeer {
-    fn name(&self) -> String {
-        self.peer.to_string()
-    }
-
-    fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, String> {
-        if let Ok(Some(data)) = self.store.get(cid) {
-            return Ok(data);
-        }
-        let request = self
-            .graphsync
-            .request(self.peer, *cid, &Selector::Matcher, Extensions::default())
-            .map_err(|e| e.to_string())?;
-        self.runtime
-            .block_on(request.finish())
-            .map_err(|e| e.to_string())?;
-        self.store
-            .get(cid)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{} did not send {cid}", self.peer))
-    }
-}
-
 /// Serves `store` on `listen` until Ctrl-C.
 fn serve(store: SharedStore, listen: Multiaddr) -> Result<(), Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -205,15 +173,19 @@ fn main() -> Result<(), Box<dyn Error>> {
                 }
                 Ok::<_, Box<dyn Error>>((node, graphsync))
             })?;
-            let peers: Vec<NetPeer> = peers
+            // Each block is one verified Graphsync request naming the
+            // attachment, so a tau-node host charges and logs it under `root`.
+            let peers: Vec<GraphsyncSource> = peers
                 .iter()
                 .map(|addr| {
-                    Ok(NetPeer {
-                        graphsync: graphsync.clone(),
-                        store: mine.clone(),
-                        peer: peer_of(addr)?,
-                        runtime: runtime.handle().clone(),
-                    })
+                    Ok(GraphsyncSource::new(
+                        graphsync.clone(),
+                        mine.clone(),
+                        peer_of(addr)?,
+                        runtime.handle().clone(),
+                        REQUEST_TIMEOUT,
+                        root,
+                    ))
                 })
                 .collect::<Result<_, Box<dyn Error>>>()?;
             let sources: Vec<&dyn Source> = peers.iter().map(|p| p as &dyn Source).collect();

@@ -99,6 +99,7 @@ pub use identity::{peer_address, peer_id_of};
 pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
 pub use protocol::HEAD_PROTOCOL;
 pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
+pub use source::GraphsyncSource;
 pub use store::{open_stored, StoredChain, STORE_FILE};
 pub use swarm::IDENTIFY_PROTOCOL;
 

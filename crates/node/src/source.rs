@@ -14,8 +14,10 @@ use libp2p::PeerId;
 use tau_graphsync::net::{Graphsync, SharedStore};
 use tau_graphsync::Selector;
 
-/// One peer as a block source for attachment downloads.
-pub(crate) struct GraphsyncSource {
+/// One peer as a block source for attachment downloads: each missing block
+/// is one verified Graphsync request naming the attachment (so a host logs
+/// and charges the download under it), stored in `store`, then read back.
+pub struct GraphsyncSource {
     graphsync: Graphsync,
     store: SharedStore,
     peer: PeerId,
@@ -26,7 +28,9 @@ pub(crate) struct GraphsyncSource {
 }
 
 impl GraphsyncSource {
-    pub(crate) fn new(
+    /// A source asking `peer` over `graphsync` for blocks of `attachment`,
+    /// blocking on `runtime`, giving up on a request after `timeout`.
+    pub fn new(
         graphsync: Graphsync,
         store: SharedStore,
         peer: PeerId,
@@ -46,12 +50,12 @@ impl GraphsyncSource {
     }
 
     /// The peer.
-    pub(crate) fn peer(&self) -> PeerId {
+    pub fn peer(&self) -> PeerId {
         self.peer
     }
 
     /// The reason of the last refusal this peer gave, if any.
-    pub(crate) fn refusal(&self) -> Option<String> {
+    pub fn refusal(&self) -> Option<String> {
         self.refusal
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
