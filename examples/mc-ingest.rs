@@ -19,11 +19,20 @@
 //!
 //! Before the main run, the first `--anchor` units (default 10,000) are
 //! ingested `--anchor-runs` times into fresh chains in the same process
-//! (`anchor_ns_per_unit` per run, the first one cold): `ratio_vs_anchor` is
-//! the main run's ns/unit over their median. On Linux the same figures are
-//! also given in CPU time of the thread (`cpu_ns_per_unit`,
-//! `cpu_ratio_vs_anchor`), which leaves out the time other jobs on a busy
-//! machine held the core.
+//! (`anchor_ns_per_unit` per run, the first one cold), and as many times
+//! again after it, once its chain is dropped (`anchor_after_ns_per_unit`):
+//! `ratio_vs_anchor` is the main run's ns/unit over the median of all of
+//! them, so that a drift of the machine during the process weighs on both
+//! sides. On Linux the same figures are also given in CPU time of the
+//! thread (`cpu_ns_per_unit`, `anchor_cpu_ns_per_unit`,
+//! `anchor_after_cpu_ns_per_unit`, `cpu_ratio_vs_anchor`), which leaves out
+//! the time other jobs on a busy machine held the core.
+//!
+//! Informative, not the target figure: `tail_cpu_ns_per_unit` (and
+//! `tail_ns_per_unit`, wall clock) is the marginal cost of the last 10 % of
+//! the main run's units, inserted into a DAG of 0.9 N units, and
+//! `tail_cpu_ratio_vs_anchor` its ratio to the anchors' median (not given
+//! with `--batch`).
 
 use std::error::Error;
 use std::time::Instant;
@@ -57,7 +66,8 @@ struct Args {
     /// cost ratio (0: none).
     #[arg(long, default_value_t = 10_000)]
     anchor: usize,
-    /// How many anchor runs (each printed; the ratio uses their median).
+    /// How many anchor runs before the main run, and again after it (each
+    /// printed; the ratio uses the median of all of them).
     #[arg(long, default_value_t = 3)]
     anchor_runs: usize,
     /// Generate and ingest in turns of this many units (0: generate all
@@ -204,12 +214,34 @@ pub fn ingest(
     units: Vec<VerifiedUnit>,
     set: &FixedAttestors,
 ) -> Result<MainChain<MemoryBlockstore>, Box<dyn Error>> {
+    Ok(ingest_marked(genesis, units, set, usize::MAX)?.0)
+}
+
+/// Wall-clock and CPU nanoseconds (the latter where available) spent on
+/// the units from a mark to the end of a run.
+type Tail = (u128, Option<u64>);
+
+/// [`ingest`], also timing the units from index `mark` on (if there are any).
+fn ingest_marked(
+    genesis: &VerifiedUnit,
+    units: Vec<VerifiedUnit>,
+    set: &FixedAttestors,
+    mark: usize,
+) -> Result<(MainChain<MemoryBlockstore>, Option<Tail>), Box<dyn Error>> {
     let dag = Dag::new(MemoryBlockstore::new(), Params::mainnet(), genesis.clone())?;
     let (mut chain, _) = MainChain::new(dag, tau::mainchain::Params::mainnet())?;
-    for unit in units {
+    let mut start = None;
+    for (i, unit) in units.into_iter().enumerate() {
+        if i == mark {
+            start = Some((cpu_ns(), Instant::now()));
+        }
         chain.insert(unit, set)?;
     }
-    Ok(chain)
+    let tail = start.map(|(c, t)| {
+        let cpu = c.zip(cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+        (t.elapsed().as_nanos(), cpu)
+    });
+    Ok((chain, tail))
 }
 
 /// A main chain with wall-clock and CPU ns per unit of its ingest.
@@ -283,27 +315,46 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (_, set) = attestor_keys(args.attestors);
     let n = units.len();
     let anchor_n = args.anchor.min(n);
+    let anchor_units = units[..anchor_n].to_vec();
     let (mut anchor_wall, mut anchor_cpu) = (Vec::new(), Vec::new());
-    if anchor_n > 0 {
+    let mut anchors = |name: &str| -> Result<(), Box<dyn Error>> {
+        if anchor_n == 0 {
+            return Ok(());
+        }
         for _ in 0..args.anchor_runs {
-            let prefix = units[..anchor_n].to_vec();
+            let prefix = anchor_units.clone();
             let (chain, wall, cpu) = timed(anchor_n, || ingest(&genesis, prefix, &set))?;
             drop(chain);
-            println!("anchor_ns_per_unit={wall:.0}");
+            println!("{name}_ns_per_unit={wall:.0}");
             anchor_wall.push(wall);
             if let Some(cpu) = cpu {
-                println!("anchor_cpu_ns_per_unit={cpu:.0}");
+                println!("{name}_cpu_ns_per_unit={cpu:.0}");
                 anchor_cpu.push(cpu);
             }
         }
-    }
+        Ok(())
+    };
+    anchors("anchor")?;
+    let tail_n = n / 10;
+    let mut tail = None;
     let (chain, ns_per_unit, cpu_per_unit) = if args.batch > 0 {
         drop(units);
         ingest_in_batches(&args, &set, args.batch)?
     } else {
-        timed(n, || ingest(&genesis, units, &set))?
+        timed(n, || {
+            let (chain, t) = ingest_marked(&genesis, units, &set, n - tail_n)?;
+            tail = t.filter(|_| tail_n > 0);
+            Ok(chain)
+        })?
     };
     let index = chain.dag().index_bytes() + chain.index_bytes();
+    let dag_len = chain.dag().len() as f64;
+    let store_bytes = chain.dag().store().total_bytes();
+    let stable_mci = chain.last_stable_mci();
+    let main_chain_len = chain.main_chain().len();
+    let free_units = chain.dag().free_count();
+    drop(chain);
+    anchors("anchor_after")?;
     println!("units={n}");
     println!("attestors={}", args.attestors);
     println!("width={}", args.width);
@@ -312,27 +363,37 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Some(cpu) = cpu_per_unit {
         println!("cpu_ns_per_unit={cpu:.0}");
     }
+    let tail_cpu = tail.and_then(|(wall, cpu)| {
+        println!("tail_ns_per_unit={:.0}", wall as f64 / tail_n as f64);
+        cpu.map(|c| c as f64 / tail_n as f64)
+    });
+    if let Some(c) = tail_cpu {
+        println!("tail_cpu_ns_per_unit={c:.0}");
+    }
     let median = |v: &mut Vec<f64>| {
+        // The mean of the middle two for an even count.
         v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied()
+        let hi = v.get(v.len() / 2).copied()?;
+        let lo = v.get((v.len() - 1) / 2).copied()?;
+        Some((lo + hi) / 2.0)
     };
     if let Some(m) = median(&mut anchor_wall) {
         println!("anchor_units={anchor_n}");
         println!("ratio_vs_anchor={:.2}", ns_per_unit / m);
     }
-    if let (Some(m), Some(cpu)) = (median(&mut anchor_cpu), cpu_per_unit) {
-        println!("cpu_ratio_vs_anchor={:.2}", cpu / m);
+    if let Some(m) = median(&mut anchor_cpu) {
+        println!("anchor_cpu_median_ns_per_unit={m:.0}");
+        if let Some(cpu) = cpu_per_unit {
+            println!("cpu_ratio_vs_anchor={:.2}", cpu / m);
+        }
+        if let Some(c) = tail_cpu {
+            println!("tail_cpu_ratio_vs_anchor={:.2}", c / m);
+        }
     }
-    println!(
-        "index_bytes_per_unit={:.0}",
-        index as f64 / chain.dag().len() as f64
-    );
-    println!(
-        "store_bytes_per_unit={:.0}",
-        chain.dag().store().total_bytes() as f64 / chain.dag().len() as f64
-    );
-    println!("stable_mci={}", chain.last_stable_mci());
-    println!("main_chain_len={}", chain.main_chain().len());
-    println!("free_units={}", chain.dag().free_count());
+    println!("index_bytes_per_unit={:.0}", index as f64 / dag_len);
+    println!("store_bytes_per_unit={:.0}", store_bytes as f64 / dag_len);
+    println!("stable_mci={stable_mci}");
+    println!("main_chain_len={main_chain_len}");
+    println!("free_units={free_units}");
     Ok(())
 }

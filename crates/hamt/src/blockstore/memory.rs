@@ -1,12 +1,15 @@
 //! An in-memory block store.
 //!
-//! Blocks are appended to an arena of large chunks (one record = the CID's
-//! bytes, then the block's) and found through one hash table of small fixed
-//! slots, keyed by a per-store random [`HashKey`]. Storing a block is a copy
-//! into the current chunk, not an allocation of its own, and the table never
-//! moves the blocks when it grows: a store of a million blocks costs about
-//! the same per block as one of a thousand. A large block (over a quarter of
-//! the largest chunk) is kept in a shared buffer of its own instead, so that
+//! Blocks are appended to an arena of large chunks (one record = a 5-byte
+//! header with the block's length and the CID's, the CID's bytes, then the
+//! block's) and found through one open-addressing table of 16-byte slots
+//! ([`SlotTable`]: hash bits, trusted flag, the record's place), keyed by a
+//! per-store random [`HashKey`]. Storing a new block is a probe that ends on
+//! the empty slot it then fills (one random cache line) and a copy to the
+//! arena's tail, not an allocation of its own; the table never moves the
+//! blocks when it grows: a store of a million blocks costs about the same
+//! per block as one of a thousand. A large block (over a quarter of the
+//! largest chunk) is kept in a shared buffer of its own instead, so that
 //! [`Blockstore::get_trusted_shared`] hands it out and
 //! [`Blockstore::put_many_keyed_shared`] takes it without a copy.
 
@@ -14,8 +17,8 @@ use std::sync::{PoisonError, RwLock};
 
 use bytes::Bytes;
 use cid::Cid;
-use hashbrown::HashTable;
 
+use super::slot_table::{Loc, Probe, SlotTable};
 use super::Blockstore;
 use crate::keyed_hash::HashKey;
 use crate::{block, Result};
@@ -27,25 +30,14 @@ const MAX_CHUNK: usize = 1 << 20;
 /// Room for any CID's binary form (version, codec, hash code and size
 /// varints and a digest of at most 64 bytes).
 const MAX_CID_BYTES: usize = 128;
-
-/// Where a block lives in the arena.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    hash: u64,
-    chunk: u32,
-    /// Offset of the record in its chunk: the CID bytes, then the block.
-    offset: u32,
-    cid_len: u32,
-    len: u32,
-    /// Whether this store computed the CID from the block (then the block is
-    /// known to match it, and `get_trusted` skips the re-hash).
-    hashed: bool,
-}
+/// An arena record's header: the block's length (4 bytes, little endian),
+/// then the CID's (1 byte).
+const HEADER: usize = 5;
 
 #[derive(Default)]
 struct Blocks {
     key: HashKey,
-    table: HashTable<Slot>,
+    table: SlotTable,
     chunks: Vec<Chunk>,
     /// The chunk small records are appended to.
     current: Option<usize>,
@@ -67,28 +59,41 @@ fn cid_bytes(cid: &Cid, buf: &mut [u8; MAX_CID_BYTES]) -> usize {
     cid.write_bytes(&mut out).unwrap_or(0)
 }
 
-/// The CID bytes and the block of a slot's record.
-fn record<'a>(chunks: &'a [Chunk], s: &Slot) -> Option<(&'a [u8], &'a [u8])> {
-    match chunks.get(s.chunk as usize)? {
+/// The CID bytes and the block of the record at `loc`.
+fn record(chunks: &[Chunk], loc: Loc) -> Option<(&[u8], &[u8])> {
+    match chunks.get(loc.chunk as usize)? {
         Chunk::Arena(chunk) => {
-            let start = s.offset as usize;
-            let mid = start + s.cid_len as usize;
-            let end = mid + s.len as usize;
-            Some((chunk.get(start..mid)?, chunk.get(mid..end)?))
+            let start = loc.offset as usize;
+            let head = chunk.get(start..start.checked_add(HEADER)?)?;
+            let [a, b, c, d, cid_len] = *<&[u8; HEADER]>::try_from(head).ok()?;
+            let len = u32::from_le_bytes([a, b, c, d]) as usize;
+            let mid = start + HEADER + cid_len as usize;
+            let end = mid.checked_add(len)?;
+            Some((chunk.get(start + HEADER..mid)?, chunk.get(mid..end)?))
         }
         Chunk::Large { key, data } => Some((key, data)),
     }
 }
 
 impl Blocks {
-    fn record(&self, s: &Slot) -> Option<(&[u8], &[u8])> {
-        record(&self.chunks, s)
+    /// The binary form of `cid` in `buf` (its length) and its keyed hash.
+    fn key_of(&self, cid: &Cid, buf: &mut [u8; MAX_CID_BYTES]) -> (usize, u64) {
+        let n = cid_bytes(cid, buf);
+        (n, self.key.hash_bytes(buf.get(..n).unwrap_or_default()))
     }
 
-    fn find(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
-        self.table.find(hash, |s| {
-            s.hash == hash && self.record(s).is_some_and(|(k, _)| k == key)
-        })
+    /// The place of the block under `cid` and whether this store hashed it.
+    fn find(&self, cid: &Cid) -> Option<(Loc, bool)> {
+        let mut buf = [0u8; MAX_CID_BYTES];
+        let (n, hash) = self.key_of(cid, &mut buf);
+        let key = buf.get(..n)?;
+        let chunks = &self.chunks;
+        match self.table.probe(hash, |loc| {
+            record(chunks, loc).is_some_and(|(k, _)| k == key)
+        })? {
+            Probe::Found(i) => self.table.get(i),
+            Probe::Vacant(_) => None,
+        }
     }
 
     fn get(&self, cid: &Cid) -> Option<&[u8]> {
@@ -97,27 +102,19 @@ impl Blocks {
 
     /// The block under `cid` and whether this store hashed it itself.
     fn get_entry(&self, cid: &Cid) -> Option<(&[u8], bool)> {
-        let slot = self.slot(cid)?;
-        self.record(slot).map(|(_, data)| (data, slot.hashed))
-    }
-
-    fn slot(&self, cid: &Cid) -> Option<&Slot> {
-        let mut buf = [0u8; MAX_CID_BYTES];
-        let n = cid_bytes(cid, &mut buf);
-        let key = &buf[..n];
-        let hash = self.key.hash_bytes(key);
-        self.find(hash, key)
+        let (loc, hashed) = self.find(cid)?;
+        record(&self.chunks, loc).map(|(_, data)| (data, hashed))
     }
 
     /// As [`get_entry`](Self::get_entry), in a shared buffer: a large block's
     /// own, a copy of a small one.
     fn get_shared(&self, cid: &Cid) -> Option<(Bytes, bool)> {
-        let slot = self.slot(cid)?;
-        match self.chunks.get(slot.chunk as usize)? {
-            Chunk::Large { data, .. } => Some((data.clone(), slot.hashed)),
+        let (loc, hashed) = self.find(cid)?;
+        match self.chunks.get(loc.chunk as usize)? {
+            Chunk::Large { data, .. } => Some((data.clone(), hashed)),
             Chunk::Arena(_) => {
-                let (_, data) = self.record(slot)?;
-                Some((Bytes::copy_from_slice(data), slot.hashed))
+                let (_, data) = record(&self.chunks, loc)?;
+                Some((Bytes::copy_from_slice(data), hashed))
             }
         }
     }
@@ -129,9 +126,8 @@ impl Blocks {
     /// of a copy when the block is large.
     fn put(&mut self, cid: &Cid, data: &[u8], shared: Option<&Bytes>, hashed: bool) -> Result<()> {
         let mut buf = [0u8; MAX_CID_BYTES];
-        let n = cid_bytes(cid, &mut buf);
-        let key = &buf[..n];
-        let hash = self.key.hash_bytes(key);
+        let (n, hash) = self.key_of(cid, &mut buf);
+        let key = buf.get(..n).unwrap_or_default();
         let Self {
             table,
             chunks,
@@ -139,47 +135,44 @@ impl Blocks {
             total,
             ..
         } = self;
-        let entry = table.entry(
-            hash,
-            |s| s.hash == hash && record(chunks, s).is_some_and(|(k, _)| k == key),
-            |s| s.hash,
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Vacant(vacant) => {
-                let (chunk, offset) = append(chunks, current, key, data, shared)?;
-                vacant.insert(Slot {
-                    hash,
-                    chunk,
-                    offset,
-                    cid_len: n as u32,
-                    len: u32::try_from(data.len()).map_err(|_| too_large(data.len()))?,
-                    hashed,
-                });
+        let probe = table.probe(hash, |loc| {
+            record(chunks, loc).is_some_and(|(k, _)| k == key)
+        });
+        let found = match probe {
+            Some(Probe::Found(i)) => table.get(i).map(|entry| (i, entry)),
+            _ => None,
+        };
+        match found {
+            None => {
+                let loc = append(chunks, current, key, data, shared)?;
+                table.insert(probe, hash, loc, hashed);
                 *total += data.len();
             }
-            hashbrown::hash_table::Entry::Occupied(mut occupied) => {
-                let slot = occupied.get_mut();
-                if !hashed || slot.hashed {
-                    // First write wins.
-                    return Ok(());
-                }
+            Some((_, (_, true))) => {
+                // First write wins; a trusted entry is final.
+            }
+            Some((_, (_, false))) if !hashed => {
+                // First write wins.
+            }
+            Some((i, (loc, false))) => {
                 // The caller hashed `data`: the entry becomes trusted, and
                 // bytes a keyed put stored under the wrong CID are replaced.
-                if record(chunks, slot).is_none_or(|(_, old)| old != data) {
-                    let (chunk, offset) = append(chunks, current, key, data, shared)?;
-                    *total = total.saturating_sub(slot.len as usize) + data.len();
-                    slot.chunk = chunk;
-                    slot.offset = offset;
-                    slot.len = u32::try_from(data.len()).map_err(|_| too_large(data.len()))?;
+                match record(chunks, loc) {
+                    Some((_, old)) if old == data => table.update(i, loc, true),
+                    old => {
+                        let old_len = old.map_or(0, |(_, d)| d.len());
+                        let new = append(chunks, current, key, data, shared)?;
+                        *total = total.saturating_sub(old_len) + data.len();
+                        table.update(i, new, true);
+                    }
                 }
-                slot.hashed = true;
             }
         }
         Ok(())
     }
 }
 
-/// Appends one record (`key` then `data`) to the arena; its chunk and offset.
+/// Appends one record (header, `key`, then `data`) to the arena; its place.
 /// A large record gets a chunk of its own (the current one stays), holding
 /// `shared` if given (the same bytes as `data`), else a copy of `data`.
 fn append(
@@ -188,20 +181,29 @@ fn append(
     key: &[u8],
     data: &[u8],
     shared: Option<&Bytes>,
-) -> Result<(u32, u32)> {
-    let need = key.len() + data.len();
+) -> Result<Loc> {
+    let need = HEADER + key.len() + data.len();
+    // The last chunk number is the table's mark of an empty slot.
+    let next = u32::try_from(chunks.len())
+        .ok()
+        .filter(|&i| i < u32::MAX)
+        .ok_or_else(|| too_large(need))?;
     if need > MAX_CHUNK / 4 {
         let data = match shared {
             Some(shared) => shared.clone(),
             None => Bytes::copy_from_slice(data),
         };
-        let index = u32::try_from(chunks.len()).map_err(|_| too_large(need))?;
         chunks.push(Chunk::Large {
             key: key.into(),
             data,
         });
-        return Ok((index, 0));
+        return Ok(Loc {
+            chunk: next,
+            offset: 0,
+        });
     }
+    let cid_len = u8::try_from(key.len()).map_err(|_| too_large(need))?;
+    let len = u32::try_from(data.len()).map_err(|_| too_large(need))?;
     let open = current.and_then(|i| match chunks.get(i) {
         Some(Chunk::Arena(c)) => Some((i, c)),
         _ => None,
@@ -220,9 +222,14 @@ fn append(
         return Err(too_large(need));
     };
     let offset = u32::try_from(chunk.len()).map_err(|_| too_large(need))?;
+    chunk.extend_from_slice(&len.to_le_bytes());
+    chunk.push(cid_len);
     chunk.extend_from_slice(key);
     chunk.extend_from_slice(data);
-    Ok((chunk_index, offset))
+    Ok(Loc {
+        chunk: chunk_index,
+        offset,
+    })
 }
 
 fn too_large(size: usize) -> crate::Error {
@@ -499,6 +506,101 @@ mod tests {
                 let a = copied.get_trusted(&cid).map_err(|e| e.to_string());
                 let b = shared.get_trusted_shared(&cid).map(|o| o.map(|d| d.to_vec())).map_err(|e| e.to_string());
                 prop_assert_eq!(a, b);
+            }
+        }
+
+        /// Differential against a model `HashMap<Cid, (Vec<u8>, trusted)>`
+        /// over every write and read path: hashing, keyed, batched and
+        /// shared puts (duplicates, right and wrong bytes under a CID), small
+        /// blocks, blocks at and past the large-block threshold, enough
+        /// distinct blocks to grow the table several times.
+        #[test]
+        fn every_path_behaves_like_the_model(ops in proptest::collection::vec(
+            (0u8..6, 0u16..400, 0u8..8, any::<u8>()), 0..400)) {
+            let store = MemoryBlockstore::new();
+            let mut model: std::collections::HashMap<Cid, (Vec<u8>, bool)> =
+                std::collections::HashMap::new();
+            let mut seen = Vec::new();
+            for (op, name, size, fill) in ops {
+                // Mostly small blocks, some near and past the threshold.
+                let len = match size {
+                    0 => MAX_CHUNK / 4 + usize::from(fill),
+                    1 => MAX_CHUNK / 4 - HEADER - 36,
+                    _ => usize::from(fill) + usize::from(name % 97),
+                };
+                let mut data = vec![fill; len];
+                if let Some(first) = data.first_mut() {
+                    *first = name as u8;
+                }
+                // A CID by name (often not the data's) or the data's own.
+                let named = cid_of(RAW, &name.to_le_bytes());
+                let own = cid_of(RAW, &data);
+                seen.extend([named, own]);
+                let keyed = |model: &mut std::collections::HashMap<_, _>, cid: Cid, data: &Vec<u8>| {
+                    model.entry(cid).or_insert_with(|| (data.clone(), false));
+                };
+                match op {
+                    0 => {
+                        prop_assert_eq!(store.put(RAW, &data).unwrap(), own);
+                        let entry = model.entry(own).or_insert_with(|| (data.clone(), true));
+                        *entry = (data.clone(), true);
+                    }
+                    1 => {
+                        store.put_keyed(&named, &data).unwrap();
+                        keyed(&mut model, named, &data);
+                    }
+                    2 => {
+                        store.put_keyed(&own, &data).unwrap();
+                        keyed(&mut model, own, &data);
+                    }
+                    3 => {
+                        store.put_many_keyed(&[(named, data.clone()), (own, data.clone())]).unwrap();
+                        keyed(&mut model, named, &data);
+                        keyed(&mut model, own, &data);
+                    }
+                    4 => {
+                        let shared = Bytes::from(data.clone());
+                        store.put_many_keyed_shared(&[(named, shared.clone()), (own, shared)]).unwrap();
+                        keyed(&mut model, named, &data);
+                        keyed(&mut model, own, &data);
+                    }
+                    _ => {
+                        // Reads only.
+                        let want = model.get(&named).map(|(d, _)| d.clone());
+                        prop_assert_eq!(store.get_raw(&named).unwrap(), want);
+                        prop_assert_eq!(store.has(&own).unwrap(), model.contains_key(&own));
+                    }
+                }
+            }
+            prop_assert_eq!(store.len(), model.len());
+            prop_assert_eq!(store.total_bytes(), model.values().map(|(d, _)| d.len()).sum::<usize>());
+            seen.push(cid_of(RAW, b"never stored"));
+            for cid in &seen {
+                let want = model.get(cid);
+                prop_assert_eq!(store.get_raw(cid).unwrap(), want.map(|(d, _)| d.clone()));
+                prop_assert_eq!(store.has(cid).unwrap(), want.is_some());
+                let matches = want.is_some_and(|(d, trusted)| *trusted || cid_of(RAW, d) == *cid);
+                let trusted = store.get_trusted(cid).map_err(|e| matches!(e, Error::CidMismatch { .. }));
+                let shared = store.get_trusted_shared(cid).map(|o| o.map(|b| b.to_vec()))
+                    .map_err(|e| matches!(e, Error::CidMismatch { .. }));
+                let get = store.get(cid).map_err(|e| matches!(e, Error::CidMismatch { .. }));
+                match want {
+                    None => {
+                        prop_assert_eq!(trusted, Ok(None));
+                        prop_assert_eq!(shared, Ok(None));
+                        prop_assert_eq!(get, Ok(None));
+                    }
+                    Some((d, _)) if matches => {
+                        prop_assert_eq!(trusted, Ok(Some(d.clone())));
+                        prop_assert_eq!(shared, Ok(Some(d.clone())));
+                        prop_assert_eq!(get, Ok(Some(d.clone())));
+                    }
+                    Some(_) => {
+                        prop_assert_eq!(trusted, Err(true));
+                        prop_assert_eq!(shared, Err(true));
+                        prop_assert_eq!(get, Err(true));
+                    }
+                }
             }
         }
 

@@ -18,6 +18,7 @@
 mod batch;
 mod memory;
 mod redb_store;
+mod slot_table;
 
 pub use batch::WriteBatch;
 pub use memory::MemoryBlockstore;

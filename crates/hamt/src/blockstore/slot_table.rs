@@ -1,0 +1,250 @@
+//! The memory store's table: where each block's record lives, by the keyed
+//! hash of its CID, in one open-addressing array of 16-byte slots (linear
+//! probing, load at most 3/4, growth by doubling).
+//!
+//! A `hashbrown` table keeps its control bytes and its entries in two
+//! regions, so storing a new block in a table that has outgrown the caches
+//! costs two misses: the probe of the control bytes and the write of the
+//! entry. Here a slot holds 63 hash bits, the trusted flag and the record's
+//! place together: the probe for a new block ends on the empty slot its
+//! insert then writes, one cache line (four slots to a line). A lookup reads
+//! the slot, then the record, whose CID bytes settle a match of the hash
+//! bits. Entries are never removed, so no tombstones are needed; growing
+//! re-places the slots by their hash bits without reading a record.
+
+/// Slots of the first allocation (a power of two).
+const FIRST: usize = 64;
+/// The chunk number of an empty slot (never a chunk: the arena refuses to
+/// number one `u32::MAX`).
+const EMPTY_CHUNK: u32 = u32::MAX;
+
+/// Where a record lives: its arena chunk and its offset in that chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Loc {
+    pub chunk: u32,
+    pub offset: u32,
+}
+
+/// One slot: `tag` is the hash with bit 0 replaced by the trusted flag.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    tag: u64,
+    loc: Loc,
+}
+
+const EMPTY: Slot = Slot {
+    tag: 0,
+    loc: Loc {
+        chunk: EMPTY_CHUNK,
+        offset: 0,
+    },
+};
+
+impl Slot {
+    fn is_empty(&self) -> bool {
+        self.loc.chunk == EMPTY_CHUNK
+    }
+
+    fn hashed(&self) -> bool {
+        self.tag & 1 == 1
+    }
+}
+
+/// Whether `tag` carries the hash bits of `hash` (all but bit 0).
+#[inline]
+fn same_hash(tag: u64, hash: u64) -> bool {
+    (tag ^ hash) >> 1 == 0
+}
+
+/// The home slot of `hash` in a table of `mask + 1` slots.
+#[inline]
+fn home(hash: u64, mask: usize) -> usize {
+    (hash >> 1) as usize & mask
+}
+
+/// What a probe found: the slot holding the key, or the empty slot where it
+/// would go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Probe {
+    Found(usize),
+    Vacant(usize),
+}
+
+#[derive(Debug, Default)]
+pub(super) struct SlotTable {
+    /// The slots; the length is 0 or a power of two.
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+impl SlotTable {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The slot of the entry with this hash that `eq` accepts (given its
+    /// record's place), or the empty slot where it would be inserted.
+    /// `None` only for a table that has no slot yet.
+    #[inline]
+    pub fn probe(&self, hash: u64, mut eq: impl FnMut(Loc) -> bool) -> Option<Probe> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = home(hash, mask);
+        // The load is at most 3/4, so the walk meets an empty slot.
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.is_empty() {
+                return Some(Probe::Vacant(i));
+            }
+            if same_hash(slot.tag, hash) && eq(slot.loc) {
+                return Some(Probe::Found(i));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The place and trusted flag of the entry in slot `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<(Loc, bool)> {
+        self.slots
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| (s.loc, s.hashed()))
+    }
+
+    /// Moves the entry in slot `i` to another record, and sets its trusted flag.
+    pub fn update(&mut self, i: usize, loc: Loc, hashed: bool) {
+        if let Some(slot) = self.slots.get_mut(i).filter(|s| !s.is_empty()) {
+            slot.loc = loc;
+            slot.tag = slot.tag & !1 | u64::from(hashed);
+        }
+    }
+
+    /// Adds an entry for `hash` at `vacant`, the slot a [`probe`](Self::probe)
+    /// for it just returned (or anywhere it fits, if the table must grow
+    /// first). `loc.chunk` must not be `u32::MAX`.
+    pub fn insert(&mut self, vacant: Option<Probe>, hash: u64, loc: Loc, hashed: bool) {
+        let slot = Slot {
+            tag: hash & !1 | u64::from(hashed),
+            loc,
+        };
+        if slot.is_empty() {
+            return;
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+            Self::place(&mut self.slots, slot);
+        } else {
+            match vacant.and_then(|p| match p {
+                Probe::Vacant(i) => self.slots.get_mut(i).filter(|s| s.is_empty()),
+                Probe::Found(_) => None,
+            }) {
+                Some(s) => *s = slot,
+                None => Self::place(&mut self.slots, slot),
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Writes `slot` into the first empty slot from its home.
+    fn place(slots: &mut [Slot], slot: Slot) {
+        let Some(mask) = slots.len().checked_sub(1) else {
+            return;
+        };
+        let mut i = home(slot.tag, mask);
+        // The load is at most 3/4, so an empty slot exists.
+        while let Some(s) = slots.get_mut(i) {
+            if s.is_empty() {
+                *s = slot;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Doubles the slots and places every entry again by its hash bits.
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(FIRST);
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
+        for slot in old.into_iter().filter(|s| !s.is_empty()) {
+            Self::place(&mut self.slots, slot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn slots_are_a_quarter_of_a_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
+    }
+
+    #[test]
+    fn empty_table_finds_nothing_and_grows_on_first_insert() {
+        let mut t = SlotTable::default();
+        assert_eq!(t.probe(5, |_| true), None);
+        let loc = Loc {
+            chunk: 1,
+            offset: 2,
+        };
+        t.insert(None, 5, loc, true);
+        let Some(Probe::Found(i)) = t.probe(5, |l| l == loc) else {
+            panic!("inserted entry not found");
+        };
+        assert_eq!(t.get(i), Some((loc, true)));
+        assert!(matches!(t.probe(5, |_| false), Some(Probe::Vacant(_))));
+        assert_eq!(t.len(), 1);
+        assert!(t.slots.len() >= FIRST);
+    }
+
+    proptest! {
+        /// Against a HashMap from key to (place, trusted), with hashes from a
+        /// tiny range so that equal hash bits (settled by `eq`) and long
+        /// probe runs across the wrap-around are common.
+        #[test]
+        fn matches_a_hash_map(
+            ops in proptest::collection::vec((0u32..2_000, any::<bool>(), any::<bool>()), 0..2_500),
+            hash_bits in 1u32..14,
+        ) {
+            let hash = |k: u32| u64::from(k.wrapping_mul(0x9E37_79B9)) >> (32 - hash_bits) << 1;
+            let mut table = SlotTable::default();
+            let mut model: HashMap<u32, (Loc, bool)> = HashMap::new();
+            // The key of each record, as the store's arena holds it.
+            let mut key_at: Vec<u32> = Vec::new();
+            for (k, hashed, update) in ops {
+                let probe = table.probe(hash(k), |l| key_at.get(l.offset as usize) == Some(&k));
+                let found = match probe {
+                    Some(Probe::Found(i)) => table.get(i),
+                    _ => None,
+                };
+                prop_assert_eq!(found, model.get(&k).copied());
+                let loc = Loc { chunk: k % 7, offset: key_at.len() as u32 };
+                key_at.push(k);
+                match probe {
+                    Some(Probe::Found(i)) if update => {
+                        table.update(i, loc, hashed);
+                        model.insert(k, (loc, hashed));
+                    }
+                    Some(Probe::Found(_)) => {}
+                    _ => {
+                        table.insert(probe, hash(k), loc, hashed);
+                        model.insert(k, (loc, hashed));
+                    }
+                }
+                prop_assert!(table.len() * 4 <= table.slots.len() * 3);
+            }
+            prop_assert_eq!(table.len(), model.len());
+            for (k, want) in &model {
+                let probe = table.probe(hash(*k), |l| key_at.get(l.offset as usize) == Some(k));
+                let Some(Probe::Found(i)) = probe else {
+                    return Err(TestCaseError::fail("entry lost"));
+                };
+                prop_assert_eq!(table.get(i), Some(*want));
+            }
+        }
+    }
+}
