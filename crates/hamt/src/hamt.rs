@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::block::{self, DAG_CBOR};
 use crate::blockstore::Blockstore;
+use crate::cached_tree::CachedTree;
 use crate::cbor::Reader;
 use crate::config::Config;
 use crate::hash_bits;
@@ -204,6 +205,35 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
                 self.flushed = None;
                 Err(e)
             }
+        }
+    }
+
+    /// Detaches the decoded nodes from the store, if the map is flushed (no
+    /// change since the last [`flush`](Hamt::flush) or load, and no failed
+    /// write pending); `None` otherwise, and the tree is dropped.
+    pub fn into_cached_tree(self) -> Option<CachedTree> {
+        match (self.flushed, self.unwritten.is_empty()) {
+            (Some(cid), true) => Some(CachedTree {
+                root: self.root,
+                cid,
+                config: self.config,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The map of `tree` over `store`, which must hold the blocks of
+    /// [`tree.root()`](CachedTree::root) (nodes the tree does not hold are
+    /// read from it when used). Nothing is read now.
+    pub fn from_cached_tree(store: BS, tree: CachedTree) -> Self {
+        Hamt {
+            store,
+            config: tree.config,
+            root: tree.root,
+            flushed: Some(tree.cid),
+            scratch: Vec::new(),
+            unwritten: Vec::new(),
+            _values: PhantomData,
         }
     }
 

@@ -41,6 +41,7 @@ pub mod block;
 pub mod blockstore;
 mod bucket;
 mod bulk;
+mod cached_tree;
 pub mod canonical;
 mod cbor;
 pub mod cid_as_bytes;
@@ -56,6 +57,7 @@ mod proof;
 pub mod vectors;
 
 pub use blockstore::{Blockstore, MemoryBlockstore, RedbBlockstore};
+pub use cached_tree::CachedTree;
 pub use cid::Cid;
 pub use config::{Config, ConfigBuilder, KeyHash};
 pub use diff::{diff, diff_encoded, Change};
