@@ -16,6 +16,7 @@ use crate::record::TxOutput;
 use crate::state::{load_block, store_block, State};
 use crate::state_key::StateKey;
 use crate::tx::SignedTransaction;
+use crate::warm::{WarmState, DEFAULT_WARM_STATE_NODES};
 use crate::{Error, Result};
 
 /// The result of [`Chain::produce_next_state`].
@@ -37,17 +38,51 @@ pub struct Produced {
 
 /// A TAU chain over a block store: genesis, block production (process A),
 /// validation, history and wallet queries. Pure: the clock is an argument.
+///
+/// The chain keeps the decoded HAMT of the state it last produced or
+/// validated (its *warm head state*, bounded by
+/// [`with_warm_state_nodes`](Chain::with_warm_state_nodes)), so the next
+/// block built or validated on that state does not read, re-hash and decode
+/// the same nodes again. It changes no result: roots and blocks are the ones
+/// a chain without it computes. A clone starts without it.
 #[derive(Debug, Clone)]
 pub struct Chain<BS> {
     store: BS,
     params: Params,
+    warm: WarmState,
 }
 
 impl<BS: Blockstore> Chain<BS> {
-    /// A chain over `store` with `params` (checked with [`Params::validate`]).
+    /// A chain over `store` with `params` (checked with [`Params::validate`]),
+    /// keeping a warm head state of at most [`DEFAULT_WARM_STATE_NODES`].
     pub fn new(store: BS, params: Params) -> Result<Self> {
         params.validate()?;
-        Ok(Self { store, params })
+        Ok(Self {
+            store,
+            params,
+            warm: WarmState::new(DEFAULT_WARM_STATE_NODES),
+        })
+    }
+
+    /// Bounds the warm head state to `max_nodes` decoded HAMT nodes: a state
+    /// holding more after a block keeps only its root node decoded. Zero
+    /// turns it off (every block reads its previous state from the store).
+    pub fn with_warm_state_nodes(self, max_nodes: usize) -> Self {
+        Self {
+            warm: WarmState::new(max_nodes),
+            ..self
+        }
+    }
+
+    /// The bound set by [`with_warm_state_nodes`](Chain::with_warm_state_nodes).
+    pub fn warm_state_nodes(&self) -> usize {
+        self.warm.max_nodes()
+    }
+
+    /// The root of the warm head state and how many decoded nodes it holds,
+    /// if the chain holds one.
+    pub fn warm_state(&self) -> Option<(Cid, usize)> {
+        self.warm.held()
     }
 
     /// The parameters.
@@ -90,8 +125,9 @@ impl<BS: Blockstore> Chain<BS> {
         let cid = store_block(&overlay, &block)?;
         state.set(&StateKey::Contract(self.params.chain_id.clone()), &cid)?;
         let root = state.flush()?;
-        drop(state);
+        let tree = state.into_cached_tree();
         overlay.commit()?;
+        self.warm.keep(tree);
         Ok((root, block))
     }
 
@@ -142,6 +178,7 @@ impl<BS: Blockstore> Chain<BS> {
         let overlay = Overlay::new(&self.store);
         let draft = execute::draft(
             &overlay,
+            self.warm.take(previous_root),
             &self.params,
             previous_root,
             &miner.address(),
@@ -170,8 +207,10 @@ impl<BS: Blockstore> Chain<BS> {
             &block_cid,
         )?;
         let root = state.flush()?;
-        drop(state);
+        let tree = state.into_cached_tree();
         let bytes_written = overlay.commit()?;
+        // Committed: the new root's blocks are all in the store.
+        self.warm.keep(tree);
         Ok(Produced {
             root,
             block_cid,
@@ -215,6 +254,7 @@ impl<BS: Blockstore> Chain<BS> {
         }
         let draft = execute::draft(
             &overlay,
+            self.warm.take(previous_root),
             &self.params,
             previous_root,
             &claimed.miner,
@@ -259,6 +299,13 @@ impl<BS: Blockstore> Chain<BS> {
                 claimed: Box::new(*new_root),
                 computed: Box::new(root),
             });
+        }
+        // Nothing is written, so the tree is kept only if the store already
+        // holds every node it computed (it does when it holds all of `new_root`).
+        // (A store that cannot answer just leaves the chain without it.)
+        let tree = state.into_cached_tree();
+        if matches!(overlay.all_in_base(), Ok(true)) {
+            self.warm.keep(tree);
         }
         Ok(block)
     }

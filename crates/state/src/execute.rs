@@ -114,9 +114,12 @@ pub(crate) struct Draft<S> {
 }
 
 /// Computes the block `miner` makes at `timestamp` on `previous_root` with
-/// `transactions`, applying them to the state.
+/// `transactions`, applying them to the state (which starts from `warm`'s
+/// decoded nodes if it holds `previous_root`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn draft<BS: Blockstore>(
     store: BS,
+    warm: Option<tau_hamt::CachedTree>,
     params: &Params,
     previous_root: &Cid,
     miner: &Address,
@@ -124,7 +127,7 @@ pub(crate) fn draft<BS: Blockstore>(
     transactions: &[SignedTransaction],
     mode: Mode,
 ) -> Result<Draft<BS>> {
-    let mut state = State::load(store, params, previous_root)?;
+    let mut state = State::load_warm(store, params, previous_root, warm)?;
     let (_, previous) = state
         .block()?
         .ok_or_else(|| Error::NotAChainState(Box::new(*previous_root)))?;

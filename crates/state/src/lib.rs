@@ -79,6 +79,7 @@ mod record;
 mod state;
 mod state_key;
 mod tx;
+mod warm;
 
 pub use attachments_log::{decode_attachments_log, encode_attachments_log, ServiceRecord};
 pub use block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
@@ -93,3 +94,4 @@ pub use record::TxOutput;
 pub use state::State;
 pub use state_key::StateKey;
 pub use tx::{AttachmentRef, OptCode, Profile, SignedTransaction, Transaction, TxBody, TxRef};
+pub use warm::DEFAULT_WARM_STATE_NODES;

@@ -22,6 +22,16 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
         }
     }
 
+    /// Whether every buffered block is already in the base store.
+    pub(crate) fn all_in_base(&self) -> tau_hamt::Result<bool> {
+        for cid in self.writes.borrow().keys() {
+            if !self.base.has(cid)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Writes every buffered block to the base store in one batch (atomic on
     /// persistent stores). Returns the number of bytes written.
     pub(crate) fn commit(self) -> tau_hamt::Result<usize> {

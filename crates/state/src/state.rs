@@ -3,7 +3,7 @@
 use cid::Cid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tau_hamt::{Blockstore, Hamt};
+use tau_hamt::{Blockstore, CachedTree, Hamt};
 use tau_keys::Address;
 
 use crate::block::Block;
@@ -39,6 +39,31 @@ impl<BS: Blockstore> State<BS> {
             contract_key: StateKey::Contract(params.chain_id.clone()).to_bytes(),
             scratch: Vec::new(),
         })
+    }
+
+    /// The state at `root`, starting from `tree`'s decoded nodes if `tree`
+    /// holds that root with the chain's HAMT shape (else `tree` is dropped and
+    /// the root is read from the store, as [`load`](State::load) does).
+    pub(crate) fn load_warm(
+        store: BS,
+        params: &Params,
+        root: &Cid,
+        tree: Option<CachedTree>,
+    ) -> Result<Self> {
+        match tree {
+            Some(tree) if tree.root() == root && *tree.config() == params.hamt => Ok(Self {
+                hamt: Hamt::from_cached_tree(store, tree),
+                contract_key: StateKey::Contract(params.chain_id.clone()).to_bytes(),
+                scratch: Vec::new(),
+            }),
+            _ => Self::load(store, params, root),
+        }
+    }
+
+    /// The decoded nodes of this state, if it is flushed (see
+    /// [`Hamt::into_cached_tree`]).
+    pub(crate) fn into_cached_tree(self) -> Option<CachedTree> {
+        self.hamt.into_cached_tree()
     }
 
     /// The store.
