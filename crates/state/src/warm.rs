@@ -6,9 +6,10 @@ use std::sync::{Mutex, PoisonError};
 use cid::Cid;
 use tau_hamt::CachedTree;
 
-/// Default bound of the warm head state in decoded HAMT nodes (a node of the
-/// devnet shape takes ≈ 0.2–2.5 KiB; a 100,000-account state has ≈ 20,000).
-pub const DEFAULT_WARM_STATE_NODES: usize = 1 << 17;
+/// Default bound of the warm head state in decoded HAMT nodes: 65,536, about
+/// 64 MiB (a devnet state of 100,000 accounts is ≈ 13,300 nodes, ≈ 1 KiB each
+/// when decoded).
+pub const DEFAULT_WARM_STATE_NODES: usize = 1 << 16;
 
 /// One slot holding the decoded tree of one state root whose blocks are all
 /// in the chain's store. Execution takes the tree (a move, no copy) and gives
