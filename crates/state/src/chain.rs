@@ -79,6 +79,17 @@ impl<BS: Blockstore> Chain<BS> {
         self.warm.max_nodes()
     }
 
+    /// The warm head state if it holds `root`, and an upper bound of its
+    /// decoded nodes (0 without it): every node the execution decodes or
+    /// creates is read from or written to its overlay, so the bound after the
+    /// execution is this plus the overlay's count.
+    fn take_warm(&self, root: &Cid) -> (Option<tau_hamt::CachedTree>, usize) {
+        match self.warm.take(root) {
+            Some(taken) => (Some(taken.tree), taken.at_most),
+            None => (None, 0),
+        }
+    }
+
     /// The root of the warm head state and how many decoded nodes it holds,
     /// if the chain holds one.
     pub fn warm_state(&self) -> Option<(Cid, usize)> {
@@ -126,8 +137,9 @@ impl<BS: Blockstore> Chain<BS> {
         state.set(&StateKey::Contract(self.params.chain_id.clone()), &cid)?;
         let root = state.flush()?;
         let tree = state.into_cached_tree();
+        let at_most = overlay.touched();
         overlay.commit()?;
-        self.warm.keep(tree);
+        self.warm.keep(tree, at_most);
         Ok((root, block))
     }
 
@@ -176,9 +188,10 @@ impl<BS: Blockstore> Chain<BS> {
         now: u64,
     ) -> Result<Produced> {
         let overlay = Overlay::new(&self.store);
+        let (warm, held) = self.take_warm(previous_root);
         let draft = execute::draft(
             &overlay,
-            self.warm.take(previous_root),
+            warm,
             &self.params,
             previous_root,
             &miner.address(),
@@ -208,9 +221,10 @@ impl<BS: Blockstore> Chain<BS> {
         )?;
         let root = state.flush()?;
         let tree = state.into_cached_tree();
+        let at_most = held.saturating_add(overlay.touched());
         let bytes_written = overlay.commit()?;
         // Committed: the new root's blocks are all in the store.
-        self.warm.keep(tree);
+        self.warm.keep(tree, at_most);
         Ok(Produced {
             root,
             block_cid,
@@ -252,9 +266,10 @@ impl<BS: Blockstore> Chain<BS> {
                 max: self.params.max_block_transactions,
             });
         }
+        let (warm, held) = self.take_warm(previous_root);
         let draft = execute::draft(
             &overlay,
-            self.warm.take(previous_root),
+            warm,
             &self.params,
             previous_root,
             &claimed.miner,
@@ -305,7 +320,7 @@ impl<BS: Blockstore> Chain<BS> {
         // (A store that cannot answer just leaves the chain without it.)
         let tree = state.into_cached_tree();
         if matches!(overlay.all_in_base(), Ok(true)) {
-            self.warm.keep(tree);
+            self.warm.keep(tree, held.saturating_add(overlay.touched()));
         }
         Ok(block)
     }

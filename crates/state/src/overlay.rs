@@ -1,7 +1,7 @@
 //! A write buffer over a block store: execution writes here, and the writes
 //! reach the store in one batch only when the result is kept.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use cid::Cid;
@@ -12,6 +12,8 @@ use tau_hamt::Blockstore;
 pub(crate) struct Overlay<'a, BS> {
     base: &'a BS,
     writes: RefCell<HashMap<Cid, Vec<u8>>>,
+    /// Blocks read and written through the overlay (counted per call).
+    touched: Cell<usize>,
 }
 
 impl<'a, BS: Blockstore> Overlay<'a, BS> {
@@ -19,7 +21,18 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
         Self {
             base,
             writes: RefCell::new(HashMap::new()),
+            touched: Cell::new(0),
         }
+    }
+
+    /// How many blocks were read or written through the overlay: an upper
+    /// bound of the HAMT nodes an execution decoded or created.
+    pub(crate) fn touched(&self) -> usize {
+        self.touched.get()
+    }
+
+    fn touch(&self, n: usize) {
+        self.touched.set(self.touched.get().saturating_add(n));
     }
 
     /// Whether every buffered block is already in the base store.
@@ -44,6 +57,7 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
 
 impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
     fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+        self.touch(1);
         if let Some(data) = self.writes.borrow().get(cid) {
             return Ok(Some(data.clone()));
         }
@@ -51,6 +65,7 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
     }
 
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        self.touch(1);
         self.writes.borrow_mut().insert(*cid, block.to_vec());
         Ok(())
     }
@@ -60,6 +75,7 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
     }
 
     fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_hamt::Result<()> {
+        self.touch(blocks.len());
         let mut writes = self.writes.borrow_mut();
         for (cid, data) in blocks {
             writes.insert(*cid, data.clone());

@@ -16,8 +16,22 @@ pub const DEFAULT_WARM_STATE_NODES: usize = 1 << 16;
 /// back the tree of the new root only on success, so a failed execution never
 /// leaves a half-changed tree behind.
 pub(crate) struct WarmState {
-    slot: Mutex<Option<CachedTree>>,
+    slot: Mutex<Option<Held>>,
     max_nodes: usize,
+}
+
+/// A tree and an upper bound of its decoded nodes (counting them is a walk
+/// over the whole tree, so it is done only when the bound passes the limit).
+struct Held {
+    tree: CachedTree,
+    at_most: usize,
+}
+
+/// A tree taken out of the slot for one execution.
+pub(crate) struct Taken {
+    pub(crate) tree: CachedTree,
+    /// Upper bound of its decoded nodes.
+    pub(crate) at_most: usize,
 }
 
 impl WarmState {
@@ -33,32 +47,38 @@ impl WarmState {
     }
 
     /// Takes the tree if it holds `root`; otherwise leaves the slot as it is.
-    pub(crate) fn take(&self, root: &Cid) -> Option<CachedTree> {
+    pub(crate) fn take(&self, root: &Cid) -> Option<Taken> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|tree| tree.root() == root) {
-            slot.take()
+        if slot.as_ref().is_some_and(|held| held.tree.root() == root) {
+            slot.take().map(|held| Taken {
+                tree: held.tree,
+                at_most: held.at_most,
+            })
         } else {
             None
         }
     }
 
-    /// Keeps `tree` (its blocks must be in the store), trimmed to the bound;
-    /// with a bound of zero keeps nothing.
-    pub(crate) fn keep(&self, tree: Option<CachedTree>) {
-        let tree = tree.filter(|_| self.max_nodes > 0).map(|mut tree| {
-            tree.trim(self.max_nodes);
-            tree
-        });
-        if let Some(tree) = tree {
-            *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(tree);
-        }
+    /// Keeps `tree` (its blocks must be in the store), which holds at most
+    /// `at_most` decoded nodes, trimmed to the bound; with a bound of zero
+    /// keeps nothing.
+    pub(crate) fn keep(&self, tree: Option<CachedTree>, at_most: usize) {
+        let Some(mut tree) = tree.filter(|_| self.max_nodes > 0) else {
+            return;
+        };
+        let at_most = if at_most > self.max_nodes {
+            tree.trim(self.max_nodes)
+        } else {
+            at_most
+        };
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Held { tree, at_most });
     }
 
-    /// The root held and its number of decoded nodes.
+    /// The root held and its number of decoded nodes (counted).
     pub(crate) fn held(&self) -> Option<(Cid, usize)> {
         let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.as_ref()
-            .map(|tree| (*tree.root(), tree.decoded_nodes()))
+            .map(|held| (*held.tree.root(), held.tree.decoded_nodes()))
     }
 }
 

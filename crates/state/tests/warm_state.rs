@@ -352,16 +352,42 @@ fn the_warm_state_stays_within_its_node_bound() {
                 assert_eq!(nodes, if all <= bound { all } else { 1 });
             }
         }
-        let t = earliest(&chain, &root, &keys[1]);
+        // Blocks that add keys (new nodes): the bound holds after each, and
+        // the roots are those of the chain that keeps every node.
         let p = chain.params().clone();
-        let txs = vec![pay(&p, &keys[2], keys[3].address(), 1, 10, 1, t)];
-        let a = chain.produce_next_state(&root, &keys[1], &txs, t).unwrap();
-        let b = unbounded
-            .produce_next_state(&root, &keys[1], &txs, t)
-            .unwrap();
-        assert_eq!(a.root, b.root);
-        if let Some((_, nodes)) = chain.warm_state() {
-            assert!(nodes <= bound.max(1));
+        let (mut a_root, mut b_root) = (root, root);
+        for n in 1..=4u64 {
+            let t = earliest(&chain, &a_root, &keys[1]);
+            let txs: Vec<_> = (0..20u8)
+                .map(|i| {
+                    let mut to = [0xee; 20];
+                    to[0] = i;
+                    to[1] = n as u8;
+                    pay(
+                        &p,
+                        &keys[2],
+                        Address::new(to),
+                        n * 20 - 19 + u64::from(i),
+                        1,
+                        1,
+                        t,
+                    )
+                })
+                .collect();
+            let a = chain
+                .produce_next_state(&a_root, &keys[1], &txs, t)
+                .unwrap();
+            let b = unbounded
+                .produce_next_state(&b_root, &keys[1], &txs, t)
+                .unwrap();
+            assert!(a.skipped.is_empty(), "{:?}", a.skipped);
+            assert_eq!(a.root, b.root);
+            assert_eq!(a.block.encode().unwrap(), b.block.encode().unwrap());
+            (a_root, b_root) = (a.root, b.root);
+            if let Some((held, nodes)) = chain.warm_state() {
+                assert_eq!(held, a_root);
+                assert!(nodes <= bound.max(1), "{nodes} nodes, bound {bound}");
+            }
         }
     }
 }
