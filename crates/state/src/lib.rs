@@ -79,6 +79,7 @@ mod record;
 mod state;
 mod state_key;
 mod tx;
+mod tx_list;
 
 pub use attachments_log::{decode_attachments_log, encode_attachments_log, ServiceRecord};
 pub use block::{decode_transactions, encode_transactions, Block, UnsignedBlock};

@@ -5,20 +5,21 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use cid::Cid;
+use tau_hamt::keyed_hash::KeyedState;
 use tau_hamt::Blockstore;
 
 /// Reads fall through to `base`; writes stay in memory until [`commit`](Overlay::commit).
 /// Validating a block that turns out invalid leaves nothing in the store.
 pub(crate) struct Overlay<'a, BS> {
     base: &'a BS,
-    writes: RefCell<HashMap<Cid, Vec<u8>>>,
+    writes: RefCell<HashMap<Cid, Vec<u8>, KeyedState>>,
 }
 
 impl<'a, BS: Blockstore> Overlay<'a, BS> {
     pub(crate) fn new(base: &'a BS) -> Self {
         Self {
             base,
-            writes: RefCell::new(HashMap::new()),
+            writes: RefCell::new(HashMap::default()),
         }
     }
 
@@ -54,6 +55,13 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
         for (cid, data) in blocks {
             writes.insert(*cid, data.clone());
         }
+        Ok(())
+    }
+
+    /// Takes the blocks as they are: the HAMT's flush hands its new nodes
+    /// over without a copy.
+    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_hamt::Result<()> {
+        self.writes.borrow_mut().extend(blocks.drain(..));
         Ok(())
     }
 }
