@@ -53,6 +53,7 @@ mod hash_bits;
 mod iter;
 pub mod keyed_hash;
 mod node;
+mod prepared_key;
 mod proof;
 pub mod vectors;
 
@@ -64,4 +65,5 @@ pub use diff::{diff, diff_encoded, Change};
 pub use error::{Error, Result};
 pub use hamt::Hamt;
 pub use iter::{Cursor, Iter, RawIter};
+pub use prepared_key::PreparedKey;
 pub use proof::{prove, verify_proof, verify_proof_encoded, Proof};

@@ -81,6 +81,7 @@ mod record;
 mod state;
 mod state_key;
 mod tx;
+mod tx_list;
 mod warm;
 
 pub use attachments_log::{decode_attachments_log, encode_attachments_log, ServiceRecord};

@@ -5,13 +5,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use cid::Cid;
+use tau_hamt::keyed_hash::KeyedState;
 use tau_hamt::Blockstore;
 
 /// Reads fall through to `base`; writes stay in memory until [`commit`](Overlay::commit).
 /// Validating a block that turns out invalid leaves nothing in the store.
 pub(crate) struct Overlay<'a, BS> {
     base: &'a BS,
-    writes: RefCell<HashMap<Cid, Vec<u8>>>,
+    writes: RefCell<HashMap<Cid, Vec<u8>, KeyedState>>,
     /// Blocks read and written through the overlay (counted per call).
     touched: Cell<usize>,
 }
@@ -20,7 +21,7 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
     pub(crate) fn new(base: &'a BS) -> Self {
         Self {
             base,
-            writes: RefCell::new(HashMap::new()),
+            writes: RefCell::new(HashMap::default()),
             touched: Cell::new(0),
         }
     }
@@ -80,6 +81,14 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
         for (cid, data) in blocks {
             writes.insert(*cid, data.clone());
         }
+        Ok(())
+    }
+
+    /// Takes the blocks as they are: the HAMT's flush hands its new nodes
+    /// over without a copy.
+    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_hamt::Result<()> {
+        self.touch(blocks.len());
+        self.writes.borrow_mut().extend(blocks.drain(..));
         Ok(())
     }
 }

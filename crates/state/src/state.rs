@@ -3,7 +3,7 @@
 use cid::Cid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tau_hamt::{Blockstore, CachedTree, Hamt};
+use tau_hamt::{Blockstore, CachedTree, Hamt, PreparedKey};
 use tau_keys::Address;
 
 use crate::block::Block;
@@ -78,27 +78,32 @@ impl<BS: Blockstore> State<BS> {
 
     /// The value under `key`, decoded as `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &StateKey) -> Result<Option<T>> {
-        let Some(bytes) = self.hamt.get_encoded(key.to_bytes())? else {
-            return Ok(None);
-        };
-        serde_ipld_dagcbor::from_slice(bytes)
-            .map(Some)
-            .map_err(|e| Error::BadValue {
-                key: key.to_string(),
-                reason: e.to_string(),
-            })
+        decode_value(key, self.hamt.get_encoded(key.to_bytes())?)
     }
 
     /// Sets `key` to `value`.
     pub fn set<T: Serialize>(&mut self, key: &StateKey, value: &T) -> Result<()> {
-        self.scratch.clear();
-        serde_ipld_dagcbor::to_writer(&mut self.scratch, value).map_err(|e| {
-            tau_hamt::canonical::CodecError::Encode {
-                what: "state value",
-                reason: e.to_string(),
-            }
-        })?;
+        encode_value(&mut self.scratch, value)?;
         self.hamt.set_encoded(key.to_bytes(), &self.scratch)?;
+        Ok(())
+    }
+
+    /// `key` with its HAMT index hash computed once, for a read and a
+    /// write of the same key ([`get_slot`](Self::get_slot), [`set_slot`](Self::set_slot)).
+    pub(crate) fn slot(&self, key: StateKey) -> Result<Slot> {
+        let prepared = PreparedKey::new(self.hamt.config().key_hash(), key.to_bytes())?;
+        Ok(Slot { key, prepared })
+    }
+
+    /// [`get`](Self::get) of a prepared key.
+    pub(crate) fn get_slot<T: DeserializeOwned>(&self, slot: &Slot) -> Result<Option<T>> {
+        decode_value(&slot.key, self.hamt.get_prepared(&slot.prepared)?)
+    }
+
+    /// [`set`](Self::set) of a prepared key.
+    pub(crate) fn set_slot<T: Serialize>(&mut self, slot: &Slot, value: &T) -> Result<()> {
+        encode_value(&mut self.scratch, value)?;
+        self.hamt.set_prepared(&slot.prepared, &self.scratch)?;
         Ok(())
     }
 
@@ -159,6 +164,35 @@ impl<BS: Blockstore> State<BS> {
         }
         Ok(out)
     }
+}
+
+/// A state key and its HAMT index hash (see [`State::slot`]).
+pub(crate) struct Slot {
+    key: StateKey,
+    prepared: PreparedKey,
+}
+
+fn decode_value<T: DeserializeOwned>(key: &StateKey, bytes: Option<&[u8]>) -> Result<Option<T>> {
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    serde_ipld_dagcbor::from_slice(bytes)
+        .map(Some)
+        .map_err(|e| Error::BadValue {
+            key: key.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+fn encode_value<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<()> {
+    out.clear();
+    serde_ipld_dagcbor::to_writer(&mut *out, value).map_err(|e| {
+        tau_hamt::canonical::CodecError::Encode {
+            what: "state value",
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(())
 }
 
 /// Loads and decodes the block `cid` (verified against its CID by the store).
