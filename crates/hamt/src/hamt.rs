@@ -8,12 +8,17 @@ use serde::Serialize;
 
 use crate::block::{self, DAG_CBOR};
 use crate::blockstore::Blockstore;
+use crate::cached_tree::CachedTree;
 use crate::cbor::Reader;
 use crate::config::Config;
 use crate::hash_bits;
 use crate::iter::{Cursor, Iter, RawIter};
 use crate::node::Node;
+use crate::prepared_key::PreparedKey;
 use crate::{Error, Result};
+
+/// Blocks with their CIDs, as a flush hands them to the store.
+type Blocks = Vec<(Cid, Vec<u8>)>;
 
 /// A HAMT from byte keys to values of type `V`, stored in a [`Blockstore`].
 ///
@@ -127,6 +132,21 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         self.root.get(&self.store, &self.config, &hash, key)
     }
 
+    /// The DAG-CBOR encoding of the value of a [`PreparedKey`], without
+    /// hashing the key again.
+    pub fn get_prepared(&self, key: &PreparedKey) -> Result<Option<&[u8]>> {
+        let hash = key.hash_for(self.config.key_hash())?;
+        self.root.get(&self.store, &self.config, &hash, key.key())
+    }
+
+    /// [`set_encoded`](Hamt::set_encoded) of a [`PreparedKey`], without
+    /// hashing the key again.
+    pub fn set_prepared(&mut self, key: &PreparedKey, encoded: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_one_item(encoded)?;
+        let hash = key.hash_for(self.config.key_hash())?;
+        Ok(self.put_hashed(&hash, key.key(), encoded, true)?.old)
+    }
+
     /// Whether `key` is present.
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         Ok(self.get_encoded(key)?.is_some())
@@ -145,7 +165,42 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         if let (Some(cid), true) = (self.flushed, self.unwritten.is_empty()) {
             return Ok(cid);
         }
-        self.flush_with(|store, blocks, _| store.put_many_keyed(blocks))
+        // The blocks move into the store (no copy where it can keep them).
+        let (mut batch, cid) = self.changed_blocks()?;
+        match self.store.put_many_owned(&mut batch) {
+            Ok(()) => {
+                self.flushed = Some(cid);
+                Ok(cid)
+            }
+            Err(e) => {
+                self.unwritten = batch;
+                self.flushed = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Encodes the changed nodes (children first, root last) and turns them
+    /// into links; returns them with the new root. On error the blocks
+    /// already linked are kept in `unwritten` for the next flush.
+    fn changed_blocks(&mut self) -> Result<(Blocks, Cid)> {
+        let mut batch = std::mem::take(&mut self.unwritten);
+        let encoded = self.root.flush_children(&mut batch).and_then(|()| {
+            let mut bytes = Vec::new();
+            self.root.encode(&mut bytes)?;
+            Ok(bytes)
+        });
+        let bytes = match encoded {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // Children already turned into links must still be written.
+                self.unwritten = batch;
+                return Err(e);
+            }
+        };
+        let cid = block::cid_of(DAG_CBOR, &bytes);
+        batch.push((cid, bytes));
+        Ok((batch, cid))
     }
 
     /// Like [`flush`](Hamt::flush), but hands the changed blocks (children
@@ -178,22 +233,7 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
             commit(&self.store, &[], &cid)?;
             return Ok(cid);
         }
-        let mut batch = std::mem::take(&mut self.unwritten);
-        let encoded = self.root.flush_children(&mut batch).and_then(|()| {
-            let mut bytes = Vec::new();
-            self.root.encode(&mut bytes)?;
-            Ok(bytes)
-        });
-        let bytes = match encoded {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                // Children already turned into links must still be written.
-                self.unwritten = batch;
-                return Err(e);
-            }
-        };
-        let cid = block::cid_of(DAG_CBOR, &bytes);
-        batch.push((cid, bytes));
+        let (batch, cid) = self.changed_blocks()?;
         match commit(&self.store, &batch, &cid) {
             Ok(()) => {
                 self.flushed = Some(cid);
@@ -204,6 +244,35 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
                 self.flushed = None;
                 Err(e)
             }
+        }
+    }
+
+    /// Detaches the decoded nodes from the store, if the map is flushed (no
+    /// change since the last [`flush`](Hamt::flush) or load, and no failed
+    /// write pending); `None` otherwise, and the tree is dropped.
+    pub fn into_cached_tree(self) -> Option<CachedTree> {
+        match (self.flushed, self.unwritten.is_empty()) {
+            (Some(cid), true) => Some(CachedTree {
+                root: self.root,
+                cid,
+                config: self.config,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The map of `tree` over `store`, which must hold the blocks of
+    /// [`tree.root()`](CachedTree::root) (nodes the tree does not hold are
+    /// read from it when used). Nothing is read now.
+    pub fn from_cached_tree(store: BS, tree: CachedTree) -> Self {
+        Hamt {
+            store,
+            config: tree.config,
+            root: tree.root,
+            flushed: Some(tree.cid),
+            scratch: Vec::new(),
+            unwritten: Vec::new(),
+            _values: PhantomData,
         }
     }
 
@@ -264,9 +333,19 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         overwrite: bool,
     ) -> Result<crate::node::Put> {
         let hash = hash_bits::digest(self.config.key_hash(), key)?;
+        self.put_hashed(&hash, key, value, overwrite)
+    }
+
+    fn put_hashed(
+        &mut self,
+        hash: &hash_bits::KeyDigest,
+        key: &[u8],
+        value: &[u8],
+        overwrite: bool,
+    ) -> Result<crate::node::Put> {
         let put = self
             .root
-            .put(&self.store, &self.config, &hash, 0, key, value, overwrite)?;
+            .put(&self.store, &self.config, hash, 0, key, value, overwrite)?;
         if put.changed {
             self.flushed = None;
         }
@@ -383,9 +462,9 @@ impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
         let merged = builder.merge(&mut self.root, 0, &batch, batch.entries());
         // The tree links to these blocks even after a partial merge; if they
         // cannot be written now, the next flush writes them.
-        let blocks = builder.blocks;
+        let mut blocks = builder.blocks;
         if !blocks.is_empty() {
-            if let Err(e) = self.store.put_many_keyed(&blocks) {
+            if let Err(e) = self.store.put_many_owned(&mut blocks) {
                 self.unwritten.extend(blocks);
                 return Err(e);
             }

@@ -459,6 +459,36 @@ impl Node {
         Ok(node)
     }
 
+    /// The number of decoded nodes in this subtree (itself, dirty children
+    /// and cached linked children).
+    pub(crate) fn decoded_nodes(&self) -> usize {
+        let mut n = 1;
+        for pointer in &self.pointers {
+            match pointer {
+                Pointer::Bucket(_) => {}
+                Pointer::Link(link) => {
+                    if let Some(child) = link.cache.get() {
+                        n += child.decoded_nodes();
+                    }
+                }
+                Pointer::Dirty(child) => n += child.decoded_nodes(),
+            }
+        }
+        n
+    }
+
+    /// Drops the decoded children of links (not dirty children, which are
+    /// not stored yet): they are loaded again on first use.
+    pub(crate) fn drop_cached_children(&mut self) {
+        for pointer in &mut self.pointers {
+            match pointer {
+                Pointer::Bucket(_) => {}
+                Pointer::Link(link) => drop(link.cache.take()),
+                Pointer::Dirty(child) => child.drop_cached_children(),
+            }
+        }
+    }
+
     /// Writes every dirty descendant into `batch` (children first) and turns the
     /// pointers into cached links.
     pub(crate) fn flush_children(&mut self, batch: &mut Vec<(Cid, Vec<u8>)>) -> Result<()> {

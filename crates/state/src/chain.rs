@@ -16,6 +16,7 @@ use crate::record::TxOutput;
 use crate::state::{load_block, store_block, State};
 use crate::state_key::StateKey;
 use crate::tx::SignedTransaction;
+use crate::warm::{WarmState, DEFAULT_WARM_STATE_NODES};
 use crate::{Error, Result};
 
 /// The result of [`Chain::produce_next_state`].
@@ -37,17 +38,62 @@ pub struct Produced {
 
 /// A TAU chain over a block store: genesis, block production (process A),
 /// validation, history and wallet queries. Pure: the clock is an argument.
+///
+/// The chain keeps the decoded HAMT of the state it last produced or
+/// validated (its *warm head state*, bounded by
+/// [`with_warm_state_nodes`](Chain::with_warm_state_nodes)), so the next
+/// block built or validated on that state does not read, re-hash and decode
+/// the same nodes again. It changes no result: roots and blocks are the ones
+/// a chain without it computes. A clone starts without it.
 #[derive(Debug, Clone)]
 pub struct Chain<BS> {
     store: BS,
     params: Params,
+    warm: WarmState,
 }
 
 impl<BS: Blockstore> Chain<BS> {
-    /// A chain over `store` with `params` (checked with [`Params::validate`]).
+    /// A chain over `store` with `params` (checked with [`Params::validate`]),
+    /// keeping a warm head state of at most [`DEFAULT_WARM_STATE_NODES`].
     pub fn new(store: BS, params: Params) -> Result<Self> {
         params.validate()?;
-        Ok(Self { store, params })
+        Ok(Self {
+            store,
+            params,
+            warm: WarmState::new(DEFAULT_WARM_STATE_NODES),
+        })
+    }
+
+    /// Bounds the warm head state to `max_nodes` decoded HAMT nodes: a state
+    /// holding more after a block keeps only its root node decoded. Zero
+    /// turns it off (every block reads its previous state from the store).
+    pub fn with_warm_state_nodes(self, max_nodes: usize) -> Self {
+        Self {
+            warm: WarmState::new(max_nodes),
+            ..self
+        }
+    }
+
+    /// The bound set by [`with_warm_state_nodes`](Chain::with_warm_state_nodes).
+    pub fn warm_state_nodes(&self) -> usize {
+        self.warm.max_nodes()
+    }
+
+    /// The warm head state if it holds `root`, and an upper bound of its
+    /// decoded nodes (0 without it): every node the execution decodes or
+    /// creates is read from or written to its overlay, so the bound after the
+    /// execution is this plus the overlay's count.
+    fn take_warm(&self, root: &Cid) -> (Option<tau_hamt::CachedTree>, usize) {
+        match self.warm.take(root) {
+            Some(taken) => (Some(taken.tree), taken.at_most),
+            None => (None, 0),
+        }
+    }
+
+    /// The root of the warm head state and how many decoded nodes it holds,
+    /// if the chain holds one.
+    pub fn warm_state(&self) -> Option<(Cid, usize)> {
+        self.warm.held()
     }
 
     /// The parameters.
@@ -90,8 +136,10 @@ impl<BS: Blockstore> Chain<BS> {
         let cid = store_block(&overlay, &block)?;
         state.set(&StateKey::Contract(self.params.chain_id.clone()), &cid)?;
         let root = state.flush()?;
-        drop(state);
+        let tree = state.into_cached_tree();
+        let at_most = overlay.touched();
         overlay.commit()?;
+        self.warm.keep(tree, at_most);
         Ok((root, block))
     }
 
@@ -140,8 +188,10 @@ impl<BS: Blockstore> Chain<BS> {
         now: u64,
     ) -> Result<Produced> {
         let overlay = Overlay::new(&self.store);
+        let (warm, held) = self.take_warm(previous_root);
         let draft = execute::draft(
             &overlay,
+            warm,
             &self.params,
             previous_root,
             &miner.address(),
@@ -170,8 +220,11 @@ impl<BS: Blockstore> Chain<BS> {
             &block_cid,
         )?;
         let root = state.flush()?;
-        drop(state);
+        let tree = state.into_cached_tree();
+        let at_most = held.saturating_add(overlay.touched());
         let bytes_written = overlay.commit()?;
+        // Committed: the new root's blocks are all in the store.
+        self.warm.keep(tree, at_most);
         Ok(Produced {
             root,
             block_cid,
@@ -213,8 +266,10 @@ impl<BS: Blockstore> Chain<BS> {
                 max: self.params.max_block_transactions,
             });
         }
+        let (warm, held) = self.take_warm(previous_root);
         let draft = execute::draft(
             &overlay,
+            warm,
             &self.params,
             previous_root,
             &claimed.miner,
@@ -259,6 +314,13 @@ impl<BS: Blockstore> Chain<BS> {
                 claimed: Box::new(*new_root),
                 computed: Box::new(root),
             });
+        }
+        // Nothing is written, so the tree is kept only if the store already
+        // holds every node it computed (it does when it holds all of `new_root`).
+        // (A store that cannot answer just leaves the chain without it.)
+        let tree = state.into_cached_tree();
+        if matches!(overlay.all_in_base(), Ok(true)) {
+            self.warm.keep(tree, held.saturating_add(overlay.touched()));
         }
         Ok(block)
     }

@@ -19,6 +19,7 @@ use crate::record::TxOutput;
 use crate::state::State;
 use crate::state_key::StateKey;
 use crate::tx::{OptCode, SignedTransaction, TxBody};
+use crate::tx_list::{TxHashes, TxList};
 use crate::{Error, Result};
 
 /// A pending transaction that was not applied, and why.
@@ -114,9 +115,12 @@ pub(crate) struct Draft<S> {
 }
 
 /// Computes the block `miner` makes at `timestamp` on `previous_root` with
-/// `transactions`, applying them to the state.
+/// `transactions`, applying them to the state (which starts from `warm`'s
+/// decoded nodes if it holds `previous_root`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn draft<BS: Blockstore>(
     store: BS,
+    warm: Option<tau_hamt::CachedTree>,
     params: &Params,
     previous_root: &Cid,
     miner: &Address,
@@ -124,7 +128,7 @@ pub(crate) fn draft<BS: Blockstore>(
     transactions: &[SignedTransaction],
     mode: Mode,
 ) -> Result<Draft<BS>> {
-    let mut state = State::load(store, params, previous_root)?;
+    let mut state = State::load_warm(store, params, previous_root, warm)?;
     let (_, previous) = state
         .block()?
         .ok_or_else(|| Error::NotAChainState(Box::new(*previous_root)))?;
@@ -169,6 +173,7 @@ pub(crate) fn draft<BS: Blockstore>(
         timestamp,
     };
     let mut applied = Vec::with_capacity(transactions.len());
+    let mut list = TxList::with_capacity(transactions.len());
     let mut skipped = Vec::new();
     let mut fees: u64 = 0;
     for (index, signed) in transactions.iter().enumerate() {
@@ -179,8 +184,12 @@ pub(crate) fn draft<BS: Blockstore>(
             });
             continue;
         }
-        match apply(&mut state, &context, signed)? {
+        let hashes = list
+            .append(signed)
+            .map_err(|e| TxError::Encode(e.to_string()));
+        match apply(&mut state, &context, signed, hashes)? {
             Ok(()) => {
+                list.keep();
                 fees = fees
                     .checked_add(signed.tx.fee)
                     .ok_or(Error::Overflow("fees"))?;
@@ -212,8 +221,9 @@ pub(crate) fn draft<BS: Blockstore>(
         },
     )?;
 
-    let list = crate::block::encode_transactions(&applied)?;
-    let transactions = state.store().put(tau_hamt::block::DAG_CBOR, &list)?;
+    let transactions = state
+        .store()
+        .put(tau_hamt::block::DAG_CBOR, &list.finish())?;
     let unsigned = UnsignedBlock {
         version: params.version,
         chain_id: params.chain_id.clone(),
@@ -245,21 +255,39 @@ struct Context<'p> {
 /// Applies one transaction. The outer `Result` is a store failure (fatal);
 /// the inner one says why the transaction is invalid, in which case the state
 /// is unchanged.
+///
+/// `hashes` are the transaction's signed digest and id, computed from its
+/// one encoding (see [`TxList`]): the signature is recovered once, here.
 fn apply<BS: Blockstore>(
     state: &mut State<BS>,
     cx: &Context<'_>,
     signed: &SignedTransaction,
+    hashes: std::result::Result<TxHashes, TxError>,
 ) -> Result<std::result::Result<(), TxError>> {
     let tx = &signed.tx;
-    if let Err(e) = tx
+    let checked = tx
         .check_static(cx.params)
         .and_then(|()| tx.check_time(cx.params, cx.timestamp))
-        .and_then(|()| signed.verify_signature())
-    {
-        return Ok(Err(e));
-    }
+        .and(hashes)
+        .and_then(|hashes| {
+            tau_keys::verify(
+                hashes.signing_digest.as_bytes(),
+                &signed.signature,
+                &tx.sender,
+            )?;
+            Ok(hashes)
+        });
+    let hashes = match checked {
+        Ok(hashes) => hashes,
+        Err(e) => return Ok(Err(e)),
+    };
     let sender = tx.sender;
-    let expected = state.nonce(&sender)?.saturating_add(1);
+    // Each key read here is written below: its HAMT index is hashed once.
+    let nonce_slot = state.slot(StateKey::Nonce(sender))?;
+    let expected = state
+        .get_slot::<u64>(&nonce_slot)?
+        .unwrap_or(0)
+        .saturating_add(1);
     if tx.nonce != expected {
         return Ok(Err(TxError::WrongNonce {
             sender,
@@ -267,7 +295,8 @@ fn apply<BS: Blockstore>(
             found: tx.nonce,
         }));
     }
-    let balance = state.balance(&sender)?.unwrap_or(0);
+    let balance_slot = state.slot(StateKey::Balance(sender))?;
+    let balance = state.get_slot::<u64>(&balance_slot)?.unwrap_or(0);
     let amount = tx.body.amount();
     let needed = amount.checked_add(tx.fee);
     let Some(needed) = needed.filter(|n| *n <= balance) else {
@@ -292,30 +321,31 @@ fn apply<BS: Blockstore>(
     };
     match &tx.body {
         TxBody::Wiring { receiver, .. } if *receiver != sender => {
-            let current = state.balance(receiver)?.unwrap_or(0);
+            let receiver_slot = state.slot(StateKey::Balance(*receiver))?;
+            let current = state.get_slot::<u64>(&receiver_slot)?.unwrap_or(0);
             let Some(credited) = current.checked_add(amount) else {
                 return Ok(Err(TxError::Overflow));
             };
-            state.set(&StateKey::Balance(*receiver), &credited)?;
-            state.set(&StateKey::Balance(sender), &(balance - needed))?;
+            state.set_slot(&receiver_slot, &credited)?;
+            state.set_slot(&balance_slot, &(balance - needed))?;
             output.counterparty = Some(*receiver);
         }
         TxBody::Wiring { receiver, .. } => {
             // To self: only the fee leaves.
-            state.set(&StateKey::Balance(sender), &(balance - tx.fee))?;
+            state.set_slot(&balance_slot, &(balance - tx.fee))?;
             output.counterparty = Some(*receiver);
         }
         TxBody::Message { text, attachment } => {
-            state.set(&StateKey::Balance(sender), &(balance - needed))?;
+            state.set_slot(&balance_slot, &(balance - needed))?;
             output.message = Some(text.clone());
             output.attachment = *attachment;
         }
     }
-    state.set(&StateKey::Nonce(sender), &tx.nonce)?;
+    state.set_slot(&nonce_slot, &tx.nonce)?;
     if let Some(profile) = &tx.profile {
         state.set(&StateKey::Profile(sender), profile)?;
     }
-    output.tx = Some(signed.id()?);
+    output.tx = Some(hashes.id);
     state.set(&StateKey::TxOutput(sender, tx.nonce), &output)?;
     Ok(Ok(()))
 }

@@ -10,7 +10,9 @@
 //!   messages with optional attachments (opt 2), signed with tau-keys;
 //! * blocks ([`Block`]) and Proof-of-Transaction ([`pot`]), integer-only;
 //! * execution (process A, [`Chain::produce_next_state`]) and validation by
-//!   re-execution ([`Chain::validate_block`]);
+//!   re-execution ([`Chain::validate_block`]); the chain keeps the decoded
+//!   HAMT of the state it last produced or validated, so the next block on it
+//!   starts from memory ([`Chain::with_warm_state_nodes`]);
 //! * attachment logs (proof of service): the downloads a miner served, carried
 //!   by its block and kept under its `AttachmentsLog` key
 //!   ([`Chain::produce_next_state_with_log`], [`ServiceRecord`]);
@@ -79,6 +81,8 @@ mod record;
 mod state;
 mod state_key;
 mod tx;
+mod tx_list;
+mod warm;
 
 pub use attachments_log::{decode_attachments_log, encode_attachments_log, ServiceRecord};
 pub use block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
@@ -93,3 +97,4 @@ pub use record::TxOutput;
 pub use state::State;
 pub use state_key::StateKey;
 pub use tx::{AttachmentRef, OptCode, Profile, SignedTransaction, Transaction, TxBody, TxRef};
+pub use warm::DEFAULT_WARM_STATE_NODES;

@@ -1,25 +1,49 @@
 //! A write buffer over a block store: execution writes here, and the writes
 //! reach the store in one batch only when the result is kept.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use cid::Cid;
+use tau_hamt::keyed_hash::KeyedState;
 use tau_hamt::Blockstore;
 
 /// Reads fall through to `base`; writes stay in memory until [`commit`](Overlay::commit).
 /// Validating a block that turns out invalid leaves nothing in the store.
 pub(crate) struct Overlay<'a, BS> {
     base: &'a BS,
-    writes: RefCell<HashMap<Cid, Vec<u8>>>,
+    writes: RefCell<HashMap<Cid, Vec<u8>, KeyedState>>,
+    /// Blocks read and written through the overlay (counted per call).
+    touched: Cell<usize>,
 }
 
 impl<'a, BS: Blockstore> Overlay<'a, BS> {
     pub(crate) fn new(base: &'a BS) -> Self {
         Self {
             base,
-            writes: RefCell::new(HashMap::new()),
+            writes: RefCell::new(HashMap::default()),
+            touched: Cell::new(0),
         }
+    }
+
+    /// How many blocks were read or written through the overlay: an upper
+    /// bound of the HAMT nodes an execution decoded or created.
+    pub(crate) fn touched(&self) -> usize {
+        self.touched.get()
+    }
+
+    fn touch(&self, n: usize) {
+        self.touched.set(self.touched.get().saturating_add(n));
+    }
+
+    /// Whether every buffered block is already in the base store.
+    pub(crate) fn all_in_base(&self) -> tau_hamt::Result<bool> {
+        for cid in self.writes.borrow().keys() {
+            if !self.base.has(cid)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Writes every buffered block to the base store in one batch (atomic on
@@ -34,6 +58,7 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
 
 impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
     fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+        self.touch(1);
         if let Some(data) = self.writes.borrow().get(cid) {
             return Ok(Some(data.clone()));
         }
@@ -41,6 +66,7 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
     }
 
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        self.touch(1);
         self.writes.borrow_mut().insert(*cid, block.to_vec());
         Ok(())
     }
@@ -50,10 +76,19 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
     }
 
     fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_hamt::Result<()> {
+        self.touch(blocks.len());
         let mut writes = self.writes.borrow_mut();
         for (cid, data) in blocks {
             writes.insert(*cid, data.clone());
         }
+        Ok(())
+    }
+
+    /// Takes the blocks as they are: the HAMT's flush hands its new nodes
+    /// over without a copy.
+    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_hamt::Result<()> {
+        self.touch(blocks.len());
+        self.writes.borrow_mut().extend(blocks.drain(..));
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use cid::Cid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tau_hamt::{Blockstore, Hamt};
+use tau_hamt::{Blockstore, CachedTree, Hamt, PreparedKey};
 use tau_keys::Address;
 
 use crate::block::Block;
@@ -41,6 +41,31 @@ impl<BS: Blockstore> State<BS> {
         })
     }
 
+    /// The state at `root`, starting from `tree`'s decoded nodes if `tree`
+    /// holds that root with the chain's HAMT shape (else `tree` is dropped and
+    /// the root is read from the store, as [`load`](State::load) does).
+    pub(crate) fn load_warm(
+        store: BS,
+        params: &Params,
+        root: &Cid,
+        tree: Option<CachedTree>,
+    ) -> Result<Self> {
+        match tree {
+            Some(tree) if tree.root() == root && *tree.config() == params.hamt => Ok(Self {
+                hamt: Hamt::from_cached_tree(store, tree),
+                contract_key: StateKey::Contract(params.chain_id.clone()).to_bytes(),
+                scratch: Vec::new(),
+            }),
+            _ => Self::load(store, params, root),
+        }
+    }
+
+    /// The decoded nodes of this state, if it is flushed (see
+    /// [`Hamt::into_cached_tree`]).
+    pub(crate) fn into_cached_tree(self) -> Option<CachedTree> {
+        self.hamt.into_cached_tree()
+    }
+
     /// The store.
     pub fn store(&self) -> &BS {
         self.hamt.store()
@@ -53,27 +78,32 @@ impl<BS: Blockstore> State<BS> {
 
     /// The value under `key`, decoded as `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &StateKey) -> Result<Option<T>> {
-        let Some(bytes) = self.hamt.get_encoded(key.to_bytes())? else {
-            return Ok(None);
-        };
-        serde_ipld_dagcbor::from_slice(bytes)
-            .map(Some)
-            .map_err(|e| Error::BadValue {
-                key: key.to_string(),
-                reason: e.to_string(),
-            })
+        decode_value(key, self.hamt.get_encoded(key.to_bytes())?)
     }
 
     /// Sets `key` to `value`.
     pub fn set<T: Serialize>(&mut self, key: &StateKey, value: &T) -> Result<()> {
-        self.scratch.clear();
-        serde_ipld_dagcbor::to_writer(&mut self.scratch, value).map_err(|e| {
-            tau_hamt::canonical::CodecError::Encode {
-                what: "state value",
-                reason: e.to_string(),
-            }
-        })?;
+        encode_value(&mut self.scratch, value)?;
         self.hamt.set_encoded(key.to_bytes(), &self.scratch)?;
+        Ok(())
+    }
+
+    /// `key` with its HAMT index hash computed once, for a read and a
+    /// write of the same key ([`get_slot`](Self::get_slot), [`set_slot`](Self::set_slot)).
+    pub(crate) fn slot(&self, key: StateKey) -> Result<Slot> {
+        let prepared = PreparedKey::new(self.hamt.config().key_hash(), key.to_bytes())?;
+        Ok(Slot { key, prepared })
+    }
+
+    /// [`get`](Self::get) of a prepared key.
+    pub(crate) fn get_slot<T: DeserializeOwned>(&self, slot: &Slot) -> Result<Option<T>> {
+        decode_value(&slot.key, self.hamt.get_prepared(&slot.prepared)?)
+    }
+
+    /// [`set`](Self::set) of a prepared key.
+    pub(crate) fn set_slot<T: Serialize>(&mut self, slot: &Slot, value: &T) -> Result<()> {
+        encode_value(&mut self.scratch, value)?;
+        self.hamt.set_prepared(&slot.prepared, &self.scratch)?;
         Ok(())
     }
 
@@ -134,6 +164,35 @@ impl<BS: Blockstore> State<BS> {
         }
         Ok(out)
     }
+}
+
+/// A state key and its HAMT index hash (see [`State::slot`]).
+pub(crate) struct Slot {
+    key: StateKey,
+    prepared: PreparedKey,
+}
+
+fn decode_value<T: DeserializeOwned>(key: &StateKey, bytes: Option<&[u8]>) -> Result<Option<T>> {
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    serde_ipld_dagcbor::from_slice(bytes)
+        .map(Some)
+        .map_err(|e| Error::BadValue {
+            key: key.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+fn encode_value<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<()> {
+    out.clear();
+    serde_ipld_dagcbor::to_writer(&mut *out, value).map_err(|e| {
+        tau_hamt::canonical::CodecError::Encode {
+            what: "state value",
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(())
 }
 
 /// Loads and decodes the block `cid` (verified against its CID by the store).

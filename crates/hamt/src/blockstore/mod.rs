@@ -58,6 +58,17 @@ pub trait Blockstore {
         Ok(())
     }
 
+    /// Stores every `(cid, block)` pair of `blocks`, as
+    /// [`put_many_keyed`](Blockstore::put_many_keyed) does, and empties
+    /// `blocks`: a store that can keep the bytes as they are (a write buffer)
+    /// takes them without a copy. On error `blocks` still holds every block
+    /// not known to be stored, for a retry.
+    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> Result<()> {
+        self.put_many_keyed(blocks)?;
+        blocks.clear();
+        Ok(())
+    }
+
     /// The block stored under `cid`, verified against it: a block whose hash does
     /// not match is an error ([`Error::CidMismatch`](crate::Error::CidMismatch)), never handed out.
     fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
@@ -116,6 +127,9 @@ macro_rules! forward_blockstore {
             }
             fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
                 (**self).put_many_keyed(blocks)
+            }
+            fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> Result<()> {
+                (**self).put_many_owned(blocks)
             }
             fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
                 (**self).get(cid)
