@@ -1,7 +1,7 @@
 //! Main-chain ingest throughput: units per second and index bytes per unit.
 //!
 //! ```text
-//! cargo run --release --example mc-ingest -- --units N [--attestors 20] [--width 8] [--trustme-every 4] [--seed 1]
+//! cargo run --release --example mc-ingest -- --units N [--attestors 20] [--width 8] [--trustme-every 4] [--seed 1] [--anchor-runs 3] [--anchor-every K]
 //! ```
 //!
 //! First generates N units (not timed) with an honest simulation: `width`
@@ -23,7 +23,10 @@
 //! again after it, once its chain is dropped (`anchor_after_ns_per_unit`):
 //! `ratio_vs_anchor` is the main run's ns/unit over the median of all of
 //! them, so that a drift of the machine during the process weighs on both
-//! sides. On Linux the same figures are also given in CPU time of the
+//! sides. With `--anchor-every K` the main run also pauses every K units
+//! for one more anchor run (`anchor_during_ns_per_unit`), left out of the
+//! main run's time and counted in the median, so the anchors also sample
+//! the machine while the main run is going on. On Linux the same figures are also given in CPU time of the
 //! thread (`cpu_ns_per_unit`, `anchor_cpu_ns_per_unit`,
 //! `anchor_after_cpu_ns_per_unit`, `cpu_ratio_vs_anchor`), which leaves out
 //! the time other jobs on a busy machine held the core.
@@ -75,6 +78,11 @@ struct Args {
     /// reaches them; in turns they are as fresh as a node's received units.
     #[arg(long, default_value_t = 0)]
     batch: usize,
+    /// Also pause the main run every this-many units for one more anchor run
+    /// (not counted in the main run's time; 0: none), so the anchors sample
+    /// the machine while the main run is going on, not only before and after.
+    #[arg(long, default_value_t = 0)]
+    anchor_every: usize,
 }
 
 /// The attestor keys and set of a simulation.
@@ -228,20 +236,55 @@ fn ingest_marked(
     set: &FixedAttestors,
     mark: usize,
 ) -> Result<(MainChain<MemoryBlockstore>, Option<Tail>), Box<dyn Error>> {
+    let mut no_pause = |_: usize| Ok(());
+    let (chain, tail, _) = ingest_paused(genesis, units, set, mark, 0, &mut no_pause)?;
+    Ok((chain, tail))
+}
+
+/// [`ingest_marked`], calling `pause(i)` before unit `i` for every nonzero
+/// multiple `i` of `every` (0: never). Returns also the wall and CPU
+/// nanoseconds spent in the pauses, which the caller leaves out of its
+/// figures; the tail's figures already leave them out.
+fn ingest_paused(
+    genesis: &VerifiedUnit,
+    units: Vec<VerifiedUnit>,
+    set: &FixedAttestors,
+    mark: usize,
+    every: usize,
+    pause: &mut dyn FnMut(usize) -> Result<(), Box<dyn Error>>,
+) -> Result<(MainChain<MemoryBlockstore>, Option<Tail>, Tail), Box<dyn Error>> {
     let dag = Dag::new(MemoryBlockstore::new(), Params::mainnet(), genesis.clone())?;
     let (mut chain, _) = MainChain::new(dag, tau::mainchain::Params::mainnet())?;
     let mut start = None;
+    let (mut paused_wall, mut paused_cpu) = (0u128, Some(0u64));
+    let mut paused_since_mark: Tail = (0, Some(0));
     for (i, unit) in units.into_iter().enumerate() {
+        if every > 0 && i > 0 && i % every == 0 {
+            let (c, t) = (cpu_ns(), Instant::now());
+            pause(i)?;
+            let wall = t.elapsed().as_nanos();
+            let cpu = c.zip(cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+            paused_wall += wall;
+            paused_cpu = paused_cpu.zip(cpu).map(|(a, b)| a + b);
+            if start.is_some() {
+                paused_since_mark.0 += wall;
+                paused_since_mark.1 = paused_since_mark.1.zip(cpu).map(|(a, b)| a + b);
+            }
+        }
         if i == mark {
             start = Some((cpu_ns(), Instant::now()));
         }
         chain.insert(unit, set)?;
     }
     let tail = start.map(|(c, t)| {
-        let cpu = c.zip(cpu_ns()).map(|(a, b)| b.saturating_sub(a));
-        (t.elapsed().as_nanos(), cpu)
+        let cpu = c
+            .zip(cpu_ns())
+            .map(|(a, b)| b.saturating_sub(a))
+            .zip(paused_since_mark.1)
+            .map(|(a, p)| a.saturating_sub(p));
+        (t.elapsed().as_nanos().saturating_sub(paused_since_mark.0), cpu)
     });
-    Ok((chain, tail))
+    Ok((chain, tail, (paused_wall, paused_cpu)))
 }
 
 /// A main chain with wall-clock and CPU ns per unit of its ingest.
@@ -316,20 +359,25 @@ fn main() -> Result<(), Box<dyn Error>> {
     let n = units.len();
     let anchor_n = args.anchor.min(n);
     let anchor_units = units[..anchor_n].to_vec();
-    let (mut anchor_wall, mut anchor_cpu) = (Vec::new(), Vec::new());
-    let mut anchors = |name: &str| -> Result<(), Box<dyn Error>> {
-        if anchor_n == 0 {
-            return Ok(());
+    let anchor_wall = std::cell::RefCell::new(Vec::new());
+    let anchor_cpu = std::cell::RefCell::new(Vec::new());
+    // One anchor run into a fresh chain, dropped after; printed as `name`.
+    let anchor_run = |name: &str| -> Result<(), Box<dyn Error>> {
+        let prefix = anchor_units.clone();
+        let (chain, wall, cpu) = timed(anchor_n, || ingest(&genesis, prefix, &set))?;
+        drop(chain);
+        println!("{name}_ns_per_unit={wall:.0}");
+        anchor_wall.borrow_mut().push(wall);
+        if let Some(cpu) = cpu {
+            println!("{name}_cpu_ns_per_unit={cpu:.0}");
+            anchor_cpu.borrow_mut().push(cpu);
         }
-        for _ in 0..args.anchor_runs {
-            let prefix = anchor_units.clone();
-            let (chain, wall, cpu) = timed(anchor_n, || ingest(&genesis, prefix, &set))?;
-            drop(chain);
-            println!("{name}_ns_per_unit={wall:.0}");
-            anchor_wall.push(wall);
-            if let Some(cpu) = cpu {
-                println!("{name}_cpu_ns_per_unit={cpu:.0}");
-                anchor_cpu.push(cpu);
+        Ok(())
+    };
+    let anchors = |name: &str| -> Result<(), Box<dyn Error>> {
+        if anchor_n > 0 {
+            for _ in 0..args.anchor_runs {
+                anchor_run(name)?;
             }
         }
         Ok(())
@@ -341,11 +389,20 @@ fn main() -> Result<(), Box<dyn Error>> {
         drop(units);
         ingest_in_batches(&args, &set, args.batch)?
     } else {
-        timed(n, || {
-            let (chain, t) = ingest_marked(&genesis, units, &set, n - tail_n)?;
+        let every = if anchor_n > 0 { args.anchor_every } else { 0 };
+        let mut pause = |_: usize| anchor_run("anchor_during");
+        let mut paused: Tail = (0, Some(0));
+        let (chain, wall, cpu) = timed(n, || {
+            let (chain, t, p) =
+                ingest_paused(&genesis, units, &set, n - tail_n, every, &mut pause)?;
             tail = t.filter(|_| tail_n > 0);
+            paused = p;
             Ok(chain)
-        })?
+        })?;
+        let per_unit = n.max(1) as f64;
+        let wall = wall - paused.0 as f64 / per_unit;
+        let cpu = cpu.zip(paused.1).map(|(c, p)| c - p as f64 / per_unit);
+        (chain, wall, cpu)
     };
     let index = chain.dag().index_bytes() + chain.index_bytes();
     let dag_len = chain.dag().len() as f64;
@@ -377,6 +434,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let lo = v.get((v.len() - 1) / 2).copied()?;
         Some((lo + hi) / 2.0)
     };
+    let (mut anchor_wall, mut anchor_cpu) = (anchor_wall.take(), anchor_cpu.take());
     if let Some(m) = median(&mut anchor_wall) {
         println!("anchor_units={anchor_n}");
         println!("ratio_vs_anchor={:.2}", ns_per_unit / m);
