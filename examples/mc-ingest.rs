@@ -282,7 +282,10 @@ fn ingest_paused(
             .map(|(a, b)| b.saturating_sub(a))
             .zip(paused_since_mark.1)
             .map(|(a, p)| a.saturating_sub(p));
-        (t.elapsed().as_nanos().saturating_sub(paused_since_mark.0), cpu)
+        (
+            t.elapsed().as_nanos().saturating_sub(paused_since_mark.0),
+            cpu,
+        )
     });
     Ok((chain, tail, (paused_wall, paused_cpu)))
 }
