@@ -241,6 +241,9 @@ fn ingest_marked(
     Ok((chain, tail))
 }
 
+/// A main chain, its tail's figures and the time spent in pauses.
+type Paused = (MainChain<MemoryBlockstore>, Option<Tail>, Tail);
+
 /// [`ingest_marked`], calling `pause(i)` before unit `i` for every nonzero
 /// multiple `i` of `every` (0: never). Returns also the wall and CPU
 /// nanoseconds spent in the pauses, which the caller leaves out of its
@@ -252,7 +255,7 @@ fn ingest_paused(
     mark: usize,
     every: usize,
     pause: &mut dyn FnMut(usize) -> Result<(), Box<dyn Error>>,
-) -> Result<(MainChain<MemoryBlockstore>, Option<Tail>, Tail), Box<dyn Error>> {
+) -> Result<Paused, Box<dyn Error>> {
     let dag = Dag::new(MemoryBlockstore::new(), Params::mainnet(), genesis.clone())?;
     let (mut chain, _) = MainChain::new(dag, tau::mainchain::Params::mainnet())?;
     let mut start = None;
