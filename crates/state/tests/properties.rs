@@ -13,36 +13,8 @@ use tau_state::SignedTransaction;
 const KEYS: u8 = 4;
 const START: u64 = 1_000;
 
-/// One random transaction: sender, receiver, amount, fee, and a nonce skew
-/// (0 = the right nonce, otherwise off by that much).
-#[derive(Debug, Clone)]
-struct Op {
-    from: u8,
-    to: u8,
-    amount: u64,
-    fee: u64,
-    skew: i8,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    (
-        0..KEYS,
-        0..KEYS,
-        prop_oneof![0u64..50, 0u64..2_000],
-        0u64..20,
-        prop_oneof![4 => Just(0i8), 1 => -2i8..3],
-    )
-        .prop_map(|(from, to, amount, fee, skew)| Op {
-            from,
-            to,
-            amount,
-            fee,
-            skew,
-        })
-}
-
 fn blocks() -> impl Strategy<Value = Vec<(u8, Vec<Op>)>> {
-    proptest::collection::vec((0..KEYS, proptest::collection::vec(op(), 0..8)), 1..6)
+    proptest::collection::vec((0..KEYS, proptest::collection::vec(op(KEYS), 0..8)), 1..6)
 }
 
 /// The model: what a block should do to balances and nonces.

@@ -90,32 +90,6 @@ fn forge_on<BS: Blockstore>(
     }
 }
 
-#[derive(Debug, Clone)]
-struct Op {
-    from: u8,
-    to: u8,
-    amount: u64,
-    fee: u64,
-    skew: i8,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    (
-        0..KEYS,
-        0..KEYS,
-        prop_oneof![0u64..50, 0u64..2_000],
-        0u64..20,
-        prop_oneof![4 => Just(0i8), 1 => -2i8..3],
-    )
-        .prop_map(|(from, to, amount, fee, skew)| Op {
-            from,
-            to,
-            amount,
-            fee,
-            skew,
-        })
-}
-
 /// How a step's block reaches the chains.
 #[derive(Debug, Clone, Copy)]
 enum Role {
@@ -144,7 +118,7 @@ fn steps() -> impl Strategy<Value = Vec<(u8, Vec<Op>, Role, bool)>> {
     proptest::collection::vec(
         (
             0..KEYS,
-            proptest::collection::vec(op(), 0..8),
+            proptest::collection::vec(op(KEYS), 0..8),
             role(),
             prop::bool::weighted(0.15),
         ),

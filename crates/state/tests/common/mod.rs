@@ -116,3 +116,34 @@ pub fn put_block<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid, bytes:
         .unwrap();
     state.flush().unwrap()
 }
+
+/// One random transaction: sender, receiver, amount, fee, and a nonce skew
+/// (0 = the right nonce, otherwise off by that much).
+#[derive(Debug, Clone)]
+pub struct Op {
+    pub from: u8,
+    pub to: u8,
+    pub amount: u64,
+    pub fee: u64,
+    pub skew: i8,
+}
+
+/// A random [`Op`] between keys `0..keys`: mostly right nonces, small and
+/// sometimes unaffordable amounts.
+pub fn op(keys: u8) -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    (
+        0..keys,
+        0..keys,
+        prop_oneof![0u64..50, 0u64..2_000],
+        0u64..20,
+        prop_oneof![4 => Just(0i8), 1 => -2i8..3],
+    )
+        .prop_map(|(from, to, amount, fee, skew)| Op {
+            from,
+            to,
+            amount,
+            fee,
+            skew,
+        })
+}
