@@ -167,12 +167,22 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         }
         // The blocks move into the store (no copy where it can keep them).
         let (mut batch, cid) = self.changed_blocks()?;
-        match self.store.put_many_owned(&mut batch) {
+        let written = self.store.put_many_owned(&mut batch);
+        self.settle(written, batch, cid)
+    }
+
+    /// Records the outcome of writing a flush's `batch` for root `cid`: on
+    /// success the map is flushed at `cid`; on error the blocks not known to
+    /// be stored stay in `unwritten` for the next flush — all but the root
+    /// block, which every flush encodes again (kept, it went out twice).
+    fn settle(&mut self, written: Result<()>, mut batch: Blocks, cid: Cid) -> Result<Cid> {
+        match written {
             Ok(()) => {
                 self.flushed = Some(cid);
                 Ok(cid)
             }
             Err(e) => {
+                batch.retain(|(c, _)| *c != cid);
                 self.unwritten = batch;
                 self.flushed = None;
                 Err(e)
@@ -234,17 +244,8 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
             return Ok(cid);
         }
         let (batch, cid) = self.changed_blocks()?;
-        match commit(&self.store, &batch, &cid) {
-            Ok(()) => {
-                self.flushed = Some(cid);
-                Ok(cid)
-            }
-            Err(e) => {
-                self.unwritten = batch;
-                self.flushed = None;
-                Err(e)
-            }
-        }
+        let written = commit(&self.store, &batch, &cid);
+        self.settle(written, batch, cid)
     }
 
     /// Detaches the decoded nodes from the store, if the map is flushed (no
@@ -592,6 +593,33 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, vec![(1, root), (0, root)]);
+    }
+
+    #[test]
+    fn a_failed_flush_with_commit_hands_the_same_blocks_over_again() {
+        let store = MemoryBlockstore::new();
+        let mut map: Hamt<_, u64> = Hamt::new(&store);
+        for i in 0u64..500 {
+            map.set(i.to_be_bytes(), i).unwrap();
+        }
+        let mut first = Vec::new();
+        let failed = map.flush_with(|_, blocks, _| {
+            first = blocks.to_vec();
+            Err(Error::CorruptStore("refused".into()))
+        });
+        assert!(matches!(failed, Err(Error::CorruptStore(_))));
+        assert!(first.len() > 1);
+        let mut second = Vec::new();
+        let root = map
+            .flush_with(|store, blocks, _| {
+                second = blocks.to_vec();
+                store.put_many_keyed(blocks)
+            })
+            .unwrap();
+        assert_eq!(first, second);
+        let reloaded: Hamt<_, u64> = Hamt::load(&store, &root).unwrap();
+        assert_eq!(reloaded.get(7u64.to_be_bytes()).unwrap(), Some(7));
+        assert_eq!(map.flush().unwrap(), root);
     }
 
     #[test]
