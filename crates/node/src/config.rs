@@ -139,6 +139,7 @@ pub struct NodeConfig {
     pub(crate) relay_server: bool,
     pub(crate) relays: Vec<Multiaddr>,
     pub(crate) behind_nat: bool,
+    pub(crate) warm_state_nodes: usize,
 }
 
 /// Builds a node: key, data directory, listen addresses, bootstrap peers,
@@ -171,6 +172,7 @@ impl Default for NodeBuilder {
                 relay_server: false,
                 relays: Vec::new(),
                 behind_nat: false,
+                warm_state_nodes: tau_state::DEFAULT_WARM_STATE_NODES,
             },
         }
     }
@@ -262,6 +264,16 @@ impl NodeBuilder {
     /// reservations). Incompatible with [`listen`](Self::listen).
     pub fn behind_nat(mut self, behind: bool) -> Self {
         self.config.behind_nat = behind;
+        self
+    }
+
+    /// Bounds the chain's warm head state (the decoded HAMT of the state the
+    /// node last mined or validated, reused by the next block) to this many
+    /// decoded nodes, about 1 KiB each; 0 turns it off. Default
+    /// [`DEFAULT_WARM_STATE_NODES`](tau_state::DEFAULT_WARM_STATE_NODES).
+    /// It changes no result, only memory and speed.
+    pub fn warm_state_nodes(mut self, max_nodes: usize) -> Self {
+        self.config.warm_state_nodes = max_nodes;
         self
     }
 

@@ -106,7 +106,8 @@ impl Node {
             }
         }
         store.set_roots(&[(store::GENESIS, genesis.root)])?;
-        let chain = Chain::new(store.blocks().clone(), config.chain.clone())?;
+        let chain = Chain::new(store.blocks().clone(), config.chain.clone())?
+            .with_warm_state_nodes(config.warm_state_nodes);
 
         let keypair = crate::identity::libp2p_identity(&config.key)?;
         let local = keypair.public().to_peer_id();

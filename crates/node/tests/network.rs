@@ -1,5 +1,6 @@
-//! Four nodes on 127.0.0.1: mining, a transfer, a small attachment fetched
-//! over Graphsync, and a common safety point. Stops by itself.
+//! Four nodes on 127.0.0.1 (one without a warm head state): mining, a
+//! transfer, a small attachment fetched over Graphsync, and a common safety
+//! point. Stops by itself.
 
 mod common;
 
@@ -11,7 +12,16 @@ use common::{bounded, common_safety, wait_for, Net, FUNDS};
 async fn four_nodes_mine_transfer_share_and_agree() {
     bounded(Duration::from_secs(60), async {
         let net = Net::new(4, 10);
-        let nodes = net.start(4).await;
+        // Node 3 keeps no warm head state: it reads every previous state from
+        // its store, and must still agree with the others on every block.
+        let nodes = net
+            .start_with(4, |i, b| if i == 3 { b.warm_state_nodes(0) } else { b })
+            .await;
+        assert_eq!(nodes[3].chain().warm_state_nodes(), 0);
+        assert_eq!(
+            nodes[0].chain().warm_state_nodes(),
+            tau_state::DEFAULT_WARM_STATE_NODES
+        );
         wait_for(Duration::from_secs(20), "first blocks", || {
             nodes.iter().all(|n| n.head().number >= 2)
         })

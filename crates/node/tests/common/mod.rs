@@ -47,13 +47,21 @@ impl Net {
 
     /// Starts nodes 0..n, each bootstrapping from node 0.
     pub async fn start(&self, n: usize) -> Vec<NodeHandle> {
-        let first = self.builder(0).start().await.unwrap();
+        self.start_with(n, |_, b| b).await
+    }
+
+    /// [`start`](Self::start), with node `i`'s builder passed through `tweak`.
+    pub async fn start_with(
+        &self,
+        n: usize,
+        tweak: impl Fn(usize, NodeBuilder) -> NodeBuilder,
+    ) -> Vec<NodeHandle> {
+        let first = tweak(0, self.builder(0)).start().await.unwrap();
         let addr = first.dial_addr().unwrap();
         let mut nodes = vec![first];
         for i in 1..n {
             nodes.push(
-                self.builder(i)
-                    .bootstrap(addr.clone())
+                tweak(i, self.builder(i).bootstrap(addr.clone()))
                     .start()
                     .await
                     .unwrap(),
