@@ -39,7 +39,27 @@ pub enum CodecError {
 
 /// The DAG-CBOR encoding of `value` (`what` names it in errors).
 pub fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
-    serde_ipld_dagcbor::to_vec(value).map_err(|e| CodecError::Encode {
+    let mut out = Vec::new();
+    encode_into(what, value, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the DAG-CBOR encoding of `value` to `out` (a reused buffer; on
+/// error `out` may hold part of it).
+///
+/// ```
+/// let mut out = vec![0x82];
+/// tau_hamt::canonical::encode_into("pair", &1u8, &mut out)?;
+/// tau_hamt::canonical::encode_into("pair", &"a", &mut out)?;
+/// assert_eq!(out, [0x82, 0x01, 0x61, b'a']);
+/// # Ok::<(), tau_hamt::canonical::CodecError>(())
+/// ```
+pub fn encode_into<T: Serialize>(
+    what: &'static str,
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    serde_ipld_dagcbor::to_writer(out, value).map_err(|e| CodecError::Encode {
         what,
         reason: e.to_string(),
     })

@@ -186,13 +186,7 @@ fn decode_value<T: DeserializeOwned>(key: &StateKey, bytes: Option<&[u8]>) -> Re
 
 fn encode_value<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<()> {
     out.clear();
-    serde_ipld_dagcbor::to_writer(&mut *out, value).map_err(|e| {
-        tau_hamt::canonical::CodecError::Encode {
-            what: "state value",
-            reason: e.to_string(),
-        }
-    })?;
-    Ok(())
+    Ok(tau_hamt::canonical::encode_into("state value", value, out)?)
 }
 
 /// Loads and decodes the block `cid` (verified against its CID by the store).

@@ -93,13 +93,11 @@ impl TxList {
 }
 
 fn write<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<()> {
-    serde_ipld_dagcbor::to_writer(&mut *out, value).map_err(|e| {
-        tau_hamt::canonical::CodecError::Encode {
-            what: "signed transaction",
-            reason: e.to_string(),
-        }
-    })?;
-    Ok(())
+    Ok(tau_hamt::canonical::encode_into(
+        "signed transaction",
+        value,
+        out,
+    )?)
 }
 
 /// The shortest CBOR header of an array of `len` items (major type 4).
