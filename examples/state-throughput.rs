@@ -4,29 +4,33 @@
 //! cargo run --release --example state-throughput -- [--accounts N] [--blocks B] [--txs T] [--seed S] [--bitwidth B] [--warm-nodes W]
 //! ```
 //!
-//! Defaults: `--accounts 100000 --blocks 10 --txs 1000 --seed 1`, the devnet
+//! Defaults: `--accounts 100000 --blocks 10 --seed 1`, full blocks (`--txs`
+//! defaults to the parameters' `max_block_transactions`, 10,000), the devnet
 //! HAMT shape (`--bitwidth B` to try another) and the default bound of the
-//! chain's warm head state (`--warm-nodes 0`: every block reads its previous
-//! state from the store). Builds a devnet genesis with N funded accounts,
-//! signs B blocks of T wirings between random accounts (senders drawn from the
-//! first `B·T` accounts, so most send once), then runs two passes over the
-//! blocks. Each pass interleaves, block by block, the anchor and the
-//! execution, and sums each one's time over all blocks, so both see the same
-//! machine noise:
+//! warm head state (`--warm-nodes 0`: every block reads its previous state
+//! from the store). Builds a devnet genesis with N funded accounts, signs B
+//! blocks of T wirings between random accounts (senders drawn from the first
+//! `B·T` accounts, so most send once), then, block by block:
 //!
-//! 1. production pass, for each block: recover the signer of each of its
-//!    transactions with tau-keys alone (the anchor: the floor any execution
-//!    pays), then `Chain::produce_next_state` (signature recovery, nonce and
-//!    balance checks, HAMT updates, flush, block signing and the store write);
-//! 2. validation pass, for each block: the same recovery, then
-//!    `Chain::validate_block` (re-execution).
+//! 1. recovers the signer of each of the block's transactions with tau-keys
+//!    alone (the anchor: the floor any execution pays), then produces the
+//!    block with `Chain::produce_next_state` (signature recovery, nonce and
+//!    balance checks, HAMT updates, flush, block signing and the store
+//!    write);
+//! 2. recovers the same signatures again, then validates the block with
+//!    `Chain::validate_block` (re-execution) on a second chain over the same
+//!    store: a validator following the producer, with its own warm head
+//!    state.
+//!
+//! Each of the four is summed over all blocks, so the anchor and the
+//! execution see the same machine noise.
 //!
 //! Output: one `name=value` line per figure: `recover_per_s` and
-//! `produce_tx_per_s` (pass 1), `produce_vs_recover` (their ratio, from the
+//! `produce_tx_per_s` (step 1), `produce_vs_recover` (their ratio, from the
 //! summed times), `validate_recover_per_s`, `validate_tx_per_s` and
-//! `validate_vs_recover` (pass 2), and `bytes_per_tx`: bytes of new blocks
+//! `validate_vs_recover` (step 2), and `bytes_per_tx`: bytes of new blocks
 //! written by production per transaction; `warm_nodes_held`: decoded HAMT
-//! nodes the chain's warm head state holds at the end. Single-threaded.
+//! nodes the producer's warm head state holds at the end. Single-threaded.
 
 use std::error::Error;
 use std::time::Instant;
@@ -45,9 +49,9 @@ struct Args {
     /// Blocks to execute.
     #[arg(long, default_value_t = 10)]
     blocks: usize,
-    /// Transactions per block.
-    #[arg(long, default_value_t = 1_000)]
-    txs: usize,
+    /// Transactions per block (default: the parameters' maximum).
+    #[arg(long)]
+    txs: Option<usize>,
     /// Seed of the key and transaction generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -61,19 +65,22 @@ struct Args {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
+    let mut params = Params::devnet();
+    if let Some(bits) = args.bitwidth {
+        params.hamt = tau::hamt::Config::builder().bit_width(bits).build()?;
+    }
+    println!("bit_width={}", params.hamt.bit_width());
+    let per_block = args.txs.unwrap_or(params.max_block_transactions);
+    println!("txs_per_block={per_block}");
+
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
-    let senders = (args.blocks * args.txs).min(args.accounts).max(1);
+    let senders = (args.blocks * per_block).min(args.accounts).max(1);
     let keys: Vec<Keypair> = (0..senders).map(|_| Keypair::generate(&mut rng)).collect();
     let mut addresses: Vec<_> = keys.iter().map(Keypair::address).collect();
     while addresses.len() < args.accounts {
         addresses.push(tau::keys::Address::new(rng.random()));
     }
 
-    let mut params = Params::devnet();
-    if let Some(bits) = args.bitwidth {
-        params.hamt = tau::hamt::Config::builder().bit_width(bits).build()?;
-    }
-    println!("bit_width={}", params.hamt.bit_width());
     let chain =
         Chain::new(MemoryBlockstore::new(), params.clone())?.with_warm_state_nodes(args.warm_nodes);
     println!("warm_nodes={}", args.warm_nodes);
@@ -91,8 +98,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     nonces[0] = u64::MAX; // the miner does not send: its nonce moves each block
     let mut blocks: Vec<Vec<SignedTransaction>> = Vec::new();
     for _ in 0..args.blocks {
-        let mut txs = Vec::with_capacity(args.txs);
-        while txs.len() < args.txs {
+        let mut txs = Vec::with_capacity(per_block);
+        while txs.len() < per_block {
             let from = rng.random_range(1..senders.max(2)).min(senders - 1);
             if nonces[from] == u64::MAX {
                 continue;
@@ -116,7 +123,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
         blocks.push(txs);
     }
-    let total = (args.blocks * args.txs) as f64;
+    let total = (args.blocks * per_block) as f64;
     println!("transactions={total}");
 
     // The anchor's input: each block's (digest, signature) pairs.
@@ -136,10 +143,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         Ok(start.elapsed().as_secs_f64())
     };
 
-    // Pass 1: recovery then production, block by block.
-    let mut roots = vec![root];
+    // Block by block: recovery then production; recovery then validation
+    // by a second chain following the first.
+    let validator =
+        Chain::new(chain.store(), params.clone())?.with_warm_state_nodes(args.warm_nodes);
     let mut bytes = 0usize;
     let (mut recover_s, mut produce_s) = (0.0, 0.0);
+    let (mut validate_recover_s, mut validate_s) = (0.0, 0.0);
     for (i, txs) in blocks.iter().enumerate() {
         recover_s += recover_block(i)?;
         let when = chain.eligibility(&root, &miner.address())?.earliest;
@@ -155,24 +165,19 @@ fn main() -> Result<(), Box<dyn Error>> {
             .into());
         }
         bytes += produced.bytes_written;
+
+        validate_recover_s += recover_block(i)?;
+        let start = Instant::now();
+        validator.validate_block(&root, &produced.root)?;
+        validate_s += start.elapsed().as_secs_f64();
         root = produced.root;
-        roots.push(root);
     }
     println!("recover_per_s={:.0}", total / recover_s);
     println!("produce_tx_per_s={:.0}", total / produce_s);
     println!("produce_vs_recover={:.2}", recover_s / produce_s);
-
-    // Pass 2: recovery then validation, block by block.
-    let (mut recover_s, mut validate_s) = (0.0, 0.0);
-    for (i, pair) in roots.windows(2).enumerate() {
-        recover_s += recover_block(i)?;
-        let start = Instant::now();
-        chain.validate_block(&pair[0], &pair[1])?;
-        validate_s += start.elapsed().as_secs_f64();
-    }
-    println!("validate_recover_per_s={:.0}", total / recover_s);
+    println!("validate_recover_per_s={:.0}", total / validate_recover_s);
     println!("validate_tx_per_s={:.0}", total / validate_s);
-    println!("validate_vs_recover={:.2}", recover_s / validate_s);
+    println!("validate_vs_recover={:.2}", validate_recover_s / validate_s);
     println!("bytes_per_tx={:.0}", bytes as f64 / total);
     let held = chain.warm_state().map_or(0, |(_, nodes)| nodes);
     println!("warm_nodes_held={held}");
