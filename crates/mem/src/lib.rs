@@ -6,13 +6,14 @@
 //! store's slot table, an Equihash heap) misses the TLB on nearly every probe
 //! once it outgrows what 4 KiB pages cover, and in a virtual machine every
 //! miss is a nested page walk. [`HugeBuffer`] puts such a table on 2 MiB
-//! pages: at and above [`MAP_THRESHOLD`] bytes it is an anonymous memory map
-//! (zeroed by the OS, so allocating it writes nothing), started on a 2 MiB
-//! boundary and advised `MADV_HUGEPAGE` on Linux, which transparent huge
-//! pages honour in their `madvise` mode as well as in `always`. Below the
-//! threshold, or where the map fails, it is an ordinary vector of zeroes:
-//! small tables must not cost a map each. Either way the contents are the
-//! same slice of `T`.
+//! pages (and a large append-only arena too: one page fault per 2 MiB
+//! written instead of per 4 KiB): at and above [`MAP_THRESHOLD`] bytes it
+//! is an anonymous memory map (zeroed by the OS, so allocating it writes
+//! nothing), started on a 2 MiB boundary and advised `MADV_HUGEPAGE` on
+//! Linux, which transparent huge pages honour in their `madvise` mode as
+//! well as in `always`. Below the threshold, or where the map fails, it is
+//! an ordinary vector of zeroes: small tables must not cost a map each.
+//! Either way the contents are the same slice of `T`.
 //!
 //! No `unsafe`: the map is `memmap2`'s, the view of its bytes as `T` is a
 //! checked `bytemuck` cast, so `T` must be [`Pod`] (any bit pattern valid,
@@ -97,7 +98,7 @@ impl<T: Pod> HugeBuffer<T> {
         // Room to start on a huge-page boundary; the slack is never touched,
         // so it costs address space only.
         let map = MmapMut::map_anon(bytes.checked_add(HUGE_PAGE)?).ok()?;
-        let start = map.as_ptr().align_offset(HUGE_PAGE);
+        let start = (HUGE_PAGE - map.as_ptr() as usize % HUGE_PAGE) % HUGE_PAGE;
         // The cast also checks alignment and size once, here: every later
         // view of the same bytes succeeds.
         let _: &[T] = bytemuck::try_cast_slice(map.get(start..start.checked_add(bytes)?)?).ok()?;
