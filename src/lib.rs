@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`keys`] | `tau-keys` | secp256k1 keys, 20-byte addresses, 65-byte recoverable signatures |
 //! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT, block stores, proofs, diff |
+//! | [`mem`] | `tau-mem` | zeroed buffers on huge pages where the OS offers them (the big random-access tables) |
 //! | [`pow`] | `tau-pow` | Equihash solver and verification, compact-bits targets, retargeting |
 //! | [`attach`] | `tau-attach` | TGZ attachments chunked into a HAMT, multi-peer resumable download, safe export, attachment logs |
 //! | [`cbc`] | `tau-cbc` | validated peer chain views, the TAU vote rule, a Casper-CBC clique oracle, fork choice, process-B planner, simulator |
@@ -36,6 +37,7 @@ pub use tau_graphsync as graphsync;
 pub use tau_hamt as hamt;
 pub use tau_keys as keys;
 pub use tau_mainchain as mainchain;
+pub use tau_mem as mem;
 pub use tau_node as node;
 pub use tau_pow as pow;
 pub use tau_state as state;

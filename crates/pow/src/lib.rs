@@ -14,8 +14,8 @@
 //!   `tiny()` (48, 5).
 //!
 //! The solver's only `unsafe` is one call into the AVX2 BLAKE2b kernel after
-//! `is_x86_feature_detected!("avx2")`; its heaps are anonymous maps with a
-//! huge-page hint (`memmap2`), viewed as words through `bytemuck`. The
+//! `is_x86_feature_detected!("avx2")`; its heaps are tau-mem's zeroed
+//! buffers on huge pages (anonymous maps with a huge-page hint). The
 //! default feature `fast-verify` turns on the `equihash` crate's
 //! `unsafe-verifier` (its SIMD path, about 1.5× faster on (200,9)); build with
 //! `default-features = false` for the portable verifier.

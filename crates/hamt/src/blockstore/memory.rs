@@ -8,8 +8,9 @@
 //! the empty slot it then fills (one random cache line) and a copy to the
 //! arena's tail, not an allocation of its own; the table never moves the
 //! blocks when it grows: a store of a million blocks costs about the same
-//! per block as one of a thousand. A large block (over a quarter of the
-//! largest chunk) is kept in a shared buffer of its own instead, so that
+//! per block as one of a thousand. The chunks from 1 MiB up are tau-mem
+//! buffers, on huge pages where the OS offers them. A large block (over
+//! 256 KiB) is kept in a shared buffer of its own instead, so that
 //! [`Blockstore::get_trusted_shared`] hands it out and
 //! [`Blockstore::put_many_keyed_shared`] takes it without a copy.
 
@@ -18,6 +19,8 @@ use std::sync::{PoisonError, RwLock};
 use bytes::Bytes;
 use cid::Cid;
 
+use tau_mem::HugeBuffer;
+
 use super::slot_table::{Loc, Probe, SlotTable};
 use super::Blockstore;
 use crate::keyed_hash::HashKey;
@@ -25,8 +28,12 @@ use crate::{block, Result};
 
 /// Size of the first arena chunk; each next chunk doubles, up to [`MAX_CHUNK`].
 const FIRST_CHUNK: usize = 4 << 10;
-/// Largest arena chunk; a record larger than a quarter of it gets a chunk of its own.
-const MAX_CHUNK: usize = 1 << 20;
+/// Largest arena chunk: two huge pages (chunks from 1 MiB up are tau-mem
+/// maps, so a large store is written on 2 MiB pages, one page fault per
+/// 2 MiB instead of per 4 KiB).
+const MAX_CHUNK: usize = 4 << 20;
+/// A record larger than this gets a chunk of its own.
+const LARGE_RECORD: usize = 256 << 10;
 /// Room for any CID's binary form (version, codec, hash code and size
 /// varints and a digest of at most 64 bytes).
 const MAX_CID_BYTES: usize = 128;
@@ -46,8 +53,9 @@ struct Blocks {
 
 /// One chunk of the arena.
 enum Chunk {
-    /// Small records appended one after the other.
-    Arena(Vec<u8>),
+    /// Small records appended one after the other: `len` bytes of `buf`
+    /// are written, the rest is zero.
+    Arena { buf: HugeBuffer<u8>, len: usize },
     /// One large record: the CID's bytes, and the block in a shared buffer.
     Large { key: Box<[u8]>, data: Bytes },
 }
@@ -62,7 +70,8 @@ fn cid_bytes(cid: &Cid, buf: &mut [u8; MAX_CID_BYTES]) -> usize {
 /// The CID bytes and the block of the record at `loc`.
 fn record(chunks: &[Chunk], loc: Loc) -> Option<(&[u8], &[u8])> {
     match chunks.get(loc.chunk as usize)? {
-        Chunk::Arena(chunk) => {
+        Chunk::Arena { buf, len } => {
+            let chunk = buf.get(..*len)?;
             let start = loc.offset as usize;
             let head = chunk.get(start..start.checked_add(HEADER)?)?;
             let [a, b, c, d, cid_len] = *<&[u8; HEADER]>::try_from(head).ok()?;
@@ -112,7 +121,7 @@ impl Blocks {
         let (loc, hashed) = self.find(cid)?;
         match self.chunks.get(loc.chunk as usize)? {
             Chunk::Large { data, .. } => Some((data.clone(), hashed)),
-            Chunk::Arena(_) => {
+            Chunk::Arena { .. } => {
                 let (_, data) = record(&self.chunks, loc)?;
                 Some((Bytes::copy_from_slice(data), hashed))
             }
@@ -188,7 +197,7 @@ fn append(
         .ok()
         .filter(|&i| i < u32::MAX)
         .ok_or_else(|| too_large(need))?;
-    if need > MAX_CHUNK / 4 {
+    if need > LARGE_RECORD {
         let data = match shared {
             Some(shared) => shared.clone(),
             None => Bytes::copy_from_slice(data),
@@ -205,27 +214,38 @@ fn append(
     let cid_len = u8::try_from(key.len()).map_err(|_| too_large(need))?;
     let len = u32::try_from(data.len()).map_err(|_| too_large(need))?;
     let open = current.and_then(|i| match chunks.get(i) {
-        Some(Chunk::Arena(c)) => Some((i, c)),
+        Some(Chunk::Arena { buf, len }) => Some((i, buf.len(), *len)),
         _ => None,
     });
     let index = match open {
-        Some((i, c)) if c.capacity() - c.len() >= need => i,
+        Some((i, size, used)) if size - used >= need => i,
         _ => {
-            let size = open.map_or(FIRST_CHUNK, |(_, c)| (c.capacity() * 2).min(MAX_CHUNK));
-            chunks.push(Chunk::Arena(Vec::with_capacity(size.max(need))));
+            let size = open.map_or(FIRST_CHUNK, |(_, size, _)| (size * 2).min(MAX_CHUNK));
+            chunks.push(Chunk::Arena {
+                buf: HugeBuffer::zeroed(size.max(need)),
+                len: 0,
+            });
             *current = Some(chunks.len() - 1);
             chunks.len() - 1
         }
     };
     let chunk_index = u32::try_from(index).map_err(|_| too_large(need))?;
-    let Some(Chunk::Arena(chunk)) = chunks.get_mut(index) else {
+    let Some(Chunk::Arena { buf, len: used }) = chunks.get_mut(index) else {
         return Err(too_large(need));
     };
-    let offset = u32::try_from(chunk.len()).map_err(|_| too_large(need))?;
-    chunk.extend_from_slice(&len.to_le_bytes());
-    chunk.push(cid_len);
-    chunk.extend_from_slice(key);
-    chunk.extend_from_slice(data);
+    let offset = u32::try_from(*used).map_err(|_| too_large(need))?;
+    let (head, rest) = buf
+        .get_mut(*used..*used + need)
+        .and_then(|dst| dst.split_at_mut_checked(HEADER))
+        .ok_or_else(|| too_large(need))?;
+    let [a, b, c, d] = len.to_le_bytes();
+    head.copy_from_slice(&[a, b, c, d, cid_len]);
+    let (k, v) = rest
+        .split_at_mut_checked(key.len())
+        .ok_or_else(|| too_large(need))?;
+    k.copy_from_slice(key);
+    v.copy_from_slice(data);
+    *used += need;
     Ok(Loc {
         chunk: chunk_index,
         offset,
@@ -424,10 +444,11 @@ mod tests {
     #[test]
     fn large_blocks_and_many_chunks() {
         let store = MemoryBlockstore::new();
-        let big = vec![7u8; 3 * MAX_CHUNK];
+        let big = vec![7u8; 12 * LARGE_RECORD];
         let mut cids = Vec::new();
-        for i in 0..5000u32 {
-            let data = if i % 1000 == 500 {
+        // About 7 MB of small records: chunks up to the largest, mapped ones included.
+        for i in 0..20_000u32 {
+            let data = if i % 5000 == 500 {
                 let mut b = big.clone();
                 b[..4].copy_from_slice(&i.to_le_bytes());
                 b
@@ -446,7 +467,7 @@ mod tests {
     #[test]
     fn shared_reads_and_writes_do_not_copy_large_blocks() {
         let store = MemoryBlockstore::new();
-        let large = Bytes::from(vec![3u8; MAX_CHUNK / 4 + 1]);
+        let large = Bytes::from(vec![3u8; LARGE_RECORD + 1]);
         let small = Bytes::from_static(b"small");
         let (lc, sc) = (cid_of(RAW, &large), cid_of(RAW, &small));
         store
@@ -481,7 +502,7 @@ mod tests {
             (0u8..12, any::<bool>(), 0usize..3, any::<u8>()), 0..24)) {
             let (copied, shared) = (MemoryBlockstore::new(), MemoryBlockstore::new());
             for (name, trusted, size, fill) in &blocks {
-                let len = [*fill as usize, MAX_CHUNK / 4 - 40, MAX_CHUNK / 4 + *fill as usize][*size];
+                let len = [*fill as usize, LARGE_RECORD - 40, LARGE_RECORD + *fill as usize][*size];
                 let data = vec![*fill; len];
                 if *trusted {
                     copied.put(RAW, &data).unwrap();
@@ -497,7 +518,7 @@ mod tests {
             prop_assert_eq!(copied.total_bytes(), shared.total_bytes());
             let names = (0u8..12).map(|n| cid_of(RAW, &[n]));
             let contents = blocks.iter().map(|(_, _, size, fill)| {
-                let len = [*fill as usize, MAX_CHUNK / 4 - 40, MAX_CHUNK / 4 + *fill as usize][*size];
+                let len = [*fill as usize, LARGE_RECORD - 40, LARGE_RECORD + *fill as usize][*size];
                 cid_of(RAW, &vec![*fill; len])
             });
             for cid in names.chain(contents) {
@@ -524,8 +545,8 @@ mod tests {
             for (op, name, size, fill) in ops {
                 // Mostly small blocks, some near and past the threshold.
                 let len = match size {
-                    0 => MAX_CHUNK / 4 + usize::from(fill),
-                    1 => MAX_CHUNK / 4 - HEADER - 36,
+                    0 => LARGE_RECORD + usize::from(fill),
+                    1 => LARGE_RECORD - HEADER - 36,
                     _ => usize::from(fill) + usize::from(name % 97),
                 };
                 let mut data = vec![fill; len];

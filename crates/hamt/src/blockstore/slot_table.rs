@@ -11,12 +11,16 @@
 //! the slot, then the record, whose CID bytes settle a match of the hash
 //! bits. Entries are never removed, so no tombstones are needed; growing
 //! re-places the slots by their hash bits without reading a record.
+//!
+//! The slots are a [`HugeBuffer`]: a store of a million blocks has a table
+//! of 32 MiB, probed at random, and on 2 MiB pages its probes stop missing
+//! the TLB. An all-zero slot is empty, so a new table is the OS's zeroed
+//! memory, written by nobody.
+
+use tau_mem::HugeBuffer;
 
 /// Slots of the first allocation (a power of two).
 const FIRST: usize = 64;
-/// The chunk number of an empty slot (never a chunk: the arena refuses to
-/// number one `u32::MAX`).
-const EMPTY_CHUNK: u32 = u32::MAX;
 
 /// Where a record lives: its arena chunk and its offset in that chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,29 +29,34 @@ pub(super) struct Loc {
     pub offset: u32,
 }
 
-/// One slot: `tag` is the hash with bit 0 replaced by the trusted flag.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    tag: u64,
-    loc: Loc,
+/// One slot as stored: `[tag, (chunk + 1) << 32 | offset]`, where `tag` is
+/// the hash with bit 0 replaced by the trusted flag. A slot whose chunk half
+/// is zero is empty, so the OS's zeroed memory is an empty table. (The arena
+/// refuses to number a chunk `u32::MAX`, so `chunk + 1` fits.)
+type Slot = [u64; 2];
+
+#[inline]
+fn is_empty(slot: &Slot) -> bool {
+    slot[1] >> 32 == 0
 }
 
-const EMPTY: Slot = Slot {
-    tag: 0,
-    loc: Loc {
-        chunk: EMPTY_CHUNK,
-        offset: 0,
-    },
-};
+#[inline]
+fn hashed(slot: &Slot) -> bool {
+    slot[0] & 1 == 1
+}
 
-impl Slot {
-    fn is_empty(&self) -> bool {
-        self.loc.chunk == EMPTY_CHUNK
+#[inline]
+fn loc_of(slot: &Slot) -> Loc {
+    Loc {
+        chunk: ((slot[1] >> 32) as u32).wrapping_sub(1),
+        offset: slot[1] as u32,
     }
+}
 
-    fn hashed(&self) -> bool {
-        self.tag & 1 == 1
-    }
+/// The second word of a slot at `loc`; `None` for chunk `u32::MAX`.
+#[inline]
+fn loc_word(loc: Loc) -> Option<u64> {
+    Some(u64::from(loc.chunk.checked_add(1)?) << 32 | u64::from(loc.offset))
 }
 
 /// Whether `tag` carries the hash bits of `hash` (all but bit 0).
@@ -72,8 +81,9 @@ pub(super) enum Probe {
 
 #[derive(Debug, Default)]
 pub(super) struct SlotTable {
-    /// The slots; the length is 0 or a power of two.
-    slots: Vec<Slot>,
+    /// The slots (on huge pages once large: they are probed at random); the
+    /// length is 0 or a power of two.
+    slots: HugeBuffer<Slot>,
     len: usize,
 }
 
@@ -93,10 +103,10 @@ impl SlotTable {
         // The load is at most 3/4, so the walk meets an empty slot.
         loop {
             let slot = self.slots.get(i)?;
-            if slot.is_empty() {
+            if is_empty(slot) {
                 return Some(Probe::Vacant(i));
             }
-            if same_hash(slot.tag, hash) && eq(slot.loc) {
+            if same_hash(slot[0], hash) && eq(loc_of(slot)) {
                 return Some(Probe::Found(i));
             }
             i = (i + 1) & mask;
@@ -108,35 +118,35 @@ impl SlotTable {
     pub fn get(&self, i: usize) -> Option<(Loc, bool)> {
         self.slots
             .get(i)
-            .filter(|s| !s.is_empty())
-            .map(|s| (s.loc, s.hashed()))
+            .filter(|s| !is_empty(s))
+            .map(|s| (loc_of(s), hashed(s)))
     }
 
     /// Moves the entry in slot `i` to another record, and sets its trusted flag.
+    /// (Chunk `u32::MAX` is never a chunk: ignored.)
     pub fn update(&mut self, i: usize, loc: Loc, hashed: bool) {
-        if let Some(slot) = self.slots.get_mut(i).filter(|s| !s.is_empty()) {
-            slot.loc = loc;
-            slot.tag = slot.tag & !1 | u64::from(hashed);
+        let Some(word) = loc_word(loc) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(i).filter(|s| !is_empty(s)) {
+            *slot = [slot[0] & !1 | u64::from(hashed), word];
         }
     }
 
     /// Adds an entry for `hash` at `vacant`, the slot a [`probe`](Self::probe)
     /// for it just returned (or anywhere it fits, if the table must grow
-    /// first). `loc.chunk` must not be `u32::MAX`.
+    /// first). `loc.chunk` must not be `u32::MAX` (never a chunk: ignored).
     pub fn insert(&mut self, vacant: Option<Probe>, hash: u64, loc: Loc, hashed: bool) {
-        let slot = Slot {
-            tag: hash & !1 | u64::from(hashed),
-            loc,
-        };
-        if slot.is_empty() {
+        let Some(word) = loc_word(loc) else {
             return;
-        }
+        };
+        let slot = [hash & !1 | u64::from(hashed), word];
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
             Self::place(&mut self.slots, slot);
         } else {
             match vacant.and_then(|p| match p {
-                Probe::Vacant(i) => self.slots.get_mut(i).filter(|s| s.is_empty()),
+                Probe::Vacant(i) => self.slots.get_mut(i).filter(|s| is_empty(s)),
                 Probe::Found(_) => None,
             }) {
                 Some(s) => *s = slot,
@@ -151,10 +161,10 @@ impl SlotTable {
         let Some(mask) = slots.len().checked_sub(1) else {
             return;
         };
-        let mut i = home(slot.tag, mask);
+        let mut i = home(slot[0], mask);
         // The load is at most 3/4, so an empty slot exists.
         while let Some(s) = slots.get_mut(i) {
-            if s.is_empty() {
+            if is_empty(s) {
                 *s = slot;
                 return;
             }
@@ -165,8 +175,8 @@ impl SlotTable {
     /// Doubles the slots and places every entry again by its hash bits.
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(FIRST);
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
-        for slot in old.into_iter().filter(|s| !s.is_empty()) {
+        let old = std::mem::replace(&mut self.slots, HugeBuffer::zeroed(size));
+        for &slot in old.iter().filter(|s| !is_empty(s)) {
             Self::place(&mut self.slots, slot);
         }
     }
@@ -199,6 +209,36 @@ mod tests {
         assert!(matches!(t.probe(5, |_| false), Some(Probe::Vacant(_))));
         assert_eq!(t.len(), 1);
         assert!(t.slots.len() >= FIRST);
+    }
+
+    #[test]
+    fn a_large_table_keeps_every_entry_and_the_last_chunk_is_refused() {
+        // 100,000 entries: 2^17 slots of 16 bytes, a mapped buffer.
+        let mut t = SlotTable::default();
+        let hash = |k: u64| k.wrapping_mul(0x9E37_79B9_7F4A_7C15) & !1;
+        let loc = |k: u64| Loc {
+            chunk: (k % 1000) as u32,
+            offset: (k * 3) as u32,
+        };
+        for k in 0..100_000u64 {
+            let probe = t.probe(hash(k), |l| l == loc(k));
+            t.insert(probe, hash(k), loc(k), k % 2 == 0);
+        }
+        assert!(t.slots.is_mapped() || cfg!(not(unix)));
+        assert_eq!(t.len(), 100_000);
+        for k in (0..100_000u64).step_by(13) {
+            let Some(Probe::Found(i)) = t.probe(hash(k), |l| l == loc(k)) else {
+                panic!("entry {k} lost");
+            };
+            assert_eq!(t.get(i), Some((loc(k), k % 2 == 0)));
+        }
+        let last = Loc {
+            chunk: u32::MAX,
+            offset: 0,
+        };
+        let probe = t.probe(7 << 1, |_| false);
+        t.insert(probe, 7 << 1, last, true);
+        assert_eq!(t.len(), 100_000);
     }
 
     proptest! {

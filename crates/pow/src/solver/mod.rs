@@ -42,7 +42,6 @@ macro_rules! with_words {
 }
 
 mod geometry;
-mod heap;
 mod round;
 
 use std::ops::Range;
@@ -54,8 +53,8 @@ use crate::params::Params;
 use crate::{Error, Result};
 
 use geometry::Geometry;
-use heap::Heap;
 use round::{Bucket, Writer};
+use tau_mem::HugeBuffer;
 
 /// Largest list the solver accepts (2^26 leaves): memory is proportional to it.
 const MAX_LIST_BITS: u32 = 26;
@@ -88,7 +87,7 @@ pub struct Solver {
     geometry: Geometry,
     /// `heaps[parity][worker]`: the worker's sub-heap of the lists of that
     /// parity (empty until the first run).
-    heaps: [Vec<Heap>; 2],
+    heaps: [Vec<HugeBuffer<u32>>; 2],
     /// `counts[parity][worker][bucket]`: entries the worker filed in the
     /// bucket for the current list of that parity.
     counts: [Vec<Vec<u32>>; 2],
@@ -188,7 +187,7 @@ impl Solver {
         let work = heaps0.iter_mut().zip(counts0.iter_mut()).enumerate();
         let busy = parallel(work, |(w, (heap, counts))| {
             let range = share(groups, w, t);
-            let mut writer = Writer::new(g, 0, heap.words_mut(), counts);
+            let mut writer = Writer::new(g, 0, heap.as_mut_slice(), counts);
             let groups = range.start as u32..range.end as u32;
             with_words!(g.words[0], W => round::leaves::<W>(&p, g, &hasher, groups, &mut writer));
         });
@@ -210,7 +209,7 @@ impl Solver {
                 .zip(write.iter_mut().zip(write_counts.iter_mut()));
             let counts = &counts;
             let busy = parallel(work, |(mut mine, (heap, next_counts))| {
-                let mut writer = Writer::new(g, list + 1, heap.words_mut(), next_counts);
+                let mut writer = Writer::new(g, list + 1, heap.as_mut_slice(), next_counts);
                 collide_dispatch(w_in, w_out, g, list, &mut mine, counts, &mut writer);
             });
             add(&mut phases.busy, &busy);
@@ -261,7 +260,7 @@ impl Solver {
         for parity in 0..2 {
             if self.heaps[parity].len() != self.threads {
                 self.heaps[parity] = (0..self.threads)
-                    .map(|_| Heap::zeroed(g.heap_words(parity)))
+                    .map(|_| HugeBuffer::zeroed(g.heap_words(parity)))
                     .collect();
                 self.counts[parity] = vec![vec![0u32; g.buckets]; self.threads];
             }
@@ -314,7 +313,7 @@ impl Solver {
     fn raw_tree(&self, list: usize, bucket: usize, place: u32) -> Option<[u32; 2]> {
         let g = &self.geometry;
         let place = place as usize;
-        let heap = self.heaps[list % 2].get(place / g.cap)?.words();
+        let heap = self.heaps[list % 2].get(place / g.cap)?.as_slice();
         let at =
             bucket * g.bucket_words(list) + g.trees_at(list) + (place % g.cap) * g.slot_len(list);
         let words = heap.get(at..at + g.tree_words)?;
@@ -325,7 +324,7 @@ impl Solver {
     fn tree(&self, list: usize, bucket: usize, pos: u32) -> Option<[u32; 2]> {
         let g = &self.geometry;
         let pos = pos as usize;
-        let heap = self.heaps[list % 2].get(pos / g.cap)?.words();
+        let heap = self.heaps[list % 2].get(pos / g.cap)?.as_slice();
         let at = bucket * g.bucket_words(list) + g.trees_at(list) + (pos % g.cap) * g.tree_words;
         let words = heap.get(at..at + g.tree_words)?;
         Some([words[0], words.get(1).copied().unwrap_or(0)])
@@ -337,7 +336,7 @@ impl Solver {
 fn buckets_by_worker<'a>(
     g: &Geometry,
     list: usize,
-    heaps: &'a mut [Heap],
+    heaps: &'a mut [HugeBuffer<u32>],
     t: usize,
 ) -> Vec<Vec<Bucket<'a>>> {
     let bucket_words = g.bucket_words(list);
@@ -350,7 +349,7 @@ fn buckets_by_worker<'a>(
     for heap in heaps.iter_mut() {
         for (bucket, part) in buckets
             .iter_mut()
-            .zip(heap.words_mut().chunks_mut(bucket_words))
+            .zip(heap.as_mut_slice().chunks_mut(bucket_words))
         {
             bucket.parts.push(part);
         }
