@@ -65,6 +65,18 @@ pub fn encode_into<T: Serialize>(
     })
 }
 
+/// Appends the shortest CBOR header of an array of `len` items, for callers
+/// that write an array's items themselves (already encoded).
+///
+/// ```
+/// let mut out = Vec::new();
+/// tau_hamt::canonical::write_array_header(&mut out, 300);
+/// assert_eq!(out, [0x99, 0x01, 0x2c]);
+/// ```
+pub fn write_array_header(out: &mut Vec<u8>, len: u64) {
+    crate::cbor::write_header(out, crate::cbor::MAJOR_ARRAY, len);
+}
+
 /// Decodes `bytes` as a `T` and requires them to be its canonical encoding.
 ///
 /// ```
@@ -93,6 +105,17 @@ pub fn decode_canonical<T: Serialize + DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn array_headers_match_the_encoder_at_every_width() {
+        for len in [0u64, 1, 23, 24, 255, 256, 65_535, 65_536] {
+            let mut ours = Vec::new();
+            write_array_header(&mut ours, len);
+            let theirs = serde_ipld_dagcbor::to_vec(&vec![(); len as usize]).unwrap();
+            // `()` encodes as null (one byte each): the header is the rest.
+            assert_eq!(ours, theirs[..theirs.len() - len as usize], "length {len}");
+        }
+    }
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Pair {

@@ -85,7 +85,7 @@ impl<BS: Blockstore> Chain<BS> {
     /// execution is this plus the overlay's count.
     fn take_warm(&self, root: &Cid) -> (Option<tau_hamt::CachedTree>, usize) {
         match self.warm.take(root) {
-            Some(taken) => (Some(taken.tree), taken.at_most),
+            Some(held) => (Some(held.tree), held.at_most),
             None => (None, 0),
         }
     }

@@ -22,15 +22,8 @@ pub(crate) struct WarmState {
 
 /// A tree and an upper bound of its decoded nodes (counting them is a walk
 /// over the whole tree, so it is done only when the bound passes the limit).
-struct Held {
-    tree: CachedTree,
-    at_most: usize,
-}
-
-/// A tree taken out of the slot for one execution.
-pub(crate) struct Taken {
+pub(crate) struct Held {
     pub(crate) tree: CachedTree,
-    /// Upper bound of its decoded nodes.
     pub(crate) at_most: usize,
 }
 
@@ -47,13 +40,10 @@ impl WarmState {
     }
 
     /// Takes the tree if it holds `root`; otherwise leaves the slot as it is.
-    pub(crate) fn take(&self, root: &Cid) -> Option<Taken> {
+    pub(crate) fn take(&self, root: &Cid) -> Option<Held> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.as_ref().is_some_and(|held| held.tree.root() == root) {
-            slot.take().map(|held| Taken {
-                tree: held.tree,
-                at_most: held.at_most,
-            })
+            slot.take()
         } else {
             None
         }
