@@ -17,6 +17,30 @@ pub enum Error {
     /// Blocks of a peer's chain are not (yet) in the store: withheld or not fetched.
     #[error("chain view incomplete: {0}")]
     Incomplete(tau_state::Error),
+    /// A block is dated more than the chain's `max_drift` after the local
+    /// clock: it cannot count now (it may once the clock reaches it; a chain
+    /// minted ahead of time must not win fork choice by racing the clock).
+    #[error("block at {root} is dated {timestamp}, ahead of the clock ({now})")]
+    FutureBlock {
+        /// The state whose block is dated ahead.
+        root: Box<Cid>,
+        /// The block's timestamp.
+        timestamp: u64,
+        /// The local clock.
+        now: u64,
+    },
+    /// A chain walked back `depth` blocks from its head without meeting a
+    /// state this node validated: its base is unproven (a long fork, a chain
+    /// far ahead, or one resting on an invented state). It cannot vote, be
+    /// reported safe or be followed until a catch-up validates it down to an
+    /// anchored state.
+    #[error("chain at {head} is not anchored within {depth} blocks")]
+    Unanchored {
+        /// The chain's head.
+        head: Box<Cid>,
+        /// Blocks walked.
+        depth: usize,
+    },
     /// A chain reached a genesis that is not the trusted one.
     #[error("chain reaches an untrusted genesis {0}")]
     UntrustedGenesis(Box<Cid>),

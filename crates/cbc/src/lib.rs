@@ -40,10 +40,13 @@
 //! let mut params = Params::devnet();
 //! params.confirmations = 0; // count states at the very tip (devnet waits for 6 blocks)
 //! let mut validated = ValidatedRoots::new(genesis);
+//! // The local clock (Unix seconds): no block may be dated past it by more
+//! // than the chain's `max_drift`.
+//! let now = chain.block(&heads[3])?.timestamp();
 //! let mut views = BTreeMap::new();
 //! // Peers "a" and "b" are at block 3, "c" lags at block 2.
 //! for (peer, head) in [("a", heads[3]), ("b", heads[3]), ("c", heads[2])] {
-//!     views.insert(peer, ChainView::collect(&chain, &head, params.mutable_range, &mut validated)?);
+//!     views.insert(peer, ChainView::collect(&chain, &head, params.mutable_range, &mut validated, now)?);
 //! }
 //! // 2/3 of the 3 peers hold block 3: it is the safety point.
 //! let safe = safety_point(&params, 3, &views)?.expect("a safety point");
@@ -54,22 +57,30 @@
 
 #![warn(missing_docs)]
 
+mod catchup;
+mod engine;
 mod error;
 mod fork;
+mod miners;
 mod oracle;
 mod params;
 mod pass;
+mod peers;
 mod planner;
 mod safety;
 pub mod sim;
 mod view;
 mod vote;
 
+pub use catchup::{missing_cid, unwound, walk_back, Walk};
+pub use engine::{AddressOf, CatchUp, Evaluation, PeerAnswer, Received, VoteEngine, MAX_STRIKES};
 pub use error::{Error, Result};
 pub use fork::{fork_choice, ForkChoice};
+pub use miners::ProvenMiners;
 pub use oracle::{clique_fault_tolerance, ghost_estimate, Message};
 pub use params::{Params, ThresholdBase};
 pub use pass::{evaluate_pass, Pass, PassOutcome};
+pub use peers::{Admission, PeerRecord, PeerTable};
 pub use planner::{Mode, Next, Planner};
 pub use safety::{views_relation, SafetyTracker, SafetyUpdate};
 pub use view::{is_ancestor, ChainView, ValidatedRoots, ViewEntry};

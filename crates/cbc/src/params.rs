@@ -45,6 +45,15 @@ pub struct Params {
     /// Also require a positive Casper-CBC clique-oracle fault tolerance before
     /// a state counts as safe (off by default: the TAU vote rule alone).
     pub require_clique: bool,
+    /// Most peers in the peer table (see [`PeerTable`](crate::PeerTable)).
+    pub max_peers: usize,
+    /// Asks without an answer in a row after which a peer is dropped.
+    pub max_failed_asks: u32,
+    /// Seconds a dropped peer is refused before it may be learned again.
+    pub drop_cooldown: u64,
+    /// Seconds a pass waits for the proven miners it asked before voting
+    /// with the answers it has.
+    pub pass_timeout: u64,
 }
 
 impl Params {
@@ -60,15 +69,20 @@ impl Params {
             offline_restart: 12 * 3600,
             base: ThresholdBase::Known,
             require_clique: false,
+            max_peers: 1024,
+            max_failed_asks: 3,
+            drop_cooldown: 600,
+            pass_timeout: 30,
         }
     }
 
-    /// A short mutable range (32 blocks) and 6 confirmations, for tests and
-    /// local networks.
+    /// A short mutable range (32 blocks), 6 confirmations and 3 s passes,
+    /// for tests and local networks.
     pub fn devnet() -> Self {
         Self {
             mutable_range: 32,
             confirmations: 6,
+            pass_timeout: 3,
             ..Self::mainnet()
         }
     }
@@ -93,6 +107,9 @@ impl Params {
         }
         if self.mutable_range == 0 {
             return fail("mutable_range must be positive");
+        }
+        if self.max_peers == 0 || self.max_failed_asks == 0 {
+            return fail("max_peers and max_failed_asks must be positive");
         }
         Ok(())
     }

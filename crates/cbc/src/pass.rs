@@ -11,7 +11,7 @@ use tau_state::Chain;
 use crate::oracle::{clique_fault_tolerance, Message};
 use crate::params::Params;
 use crate::safety::{views_relation, SafetyTracker, SafetyUpdate};
-use crate::view::{is_ancestor, ChainView, ViewEntry};
+use crate::view::{is_ancestor, ChainView, ValidatedRoots, ViewEntry};
 use crate::vote::{endorsed_point, safety_point, SafetyPoint};
 use crate::{fork_choice, ForkChoice};
 
@@ -47,10 +47,11 @@ pub struct PassOutcome {
 /// report as safe ([`endorsed_point`]); (3) the fork choice among the views
 /// under the resulting safety point. `tracker` is updated; the caller
 /// applies the returned [`ForkChoice`]. Ancestry is judged from the views,
-/// then from `chain`'s store.
+/// then from `chain`'s store along the links of `validated` states only.
 pub fn evaluate_pass<P: Ord + Clone, BS: Blockstore>(
     params: &Params,
     chain: &Chain<BS>,
+    validated: &ValidatedRoots,
     tracker: &mut SafetyTracker,
     pass: Pass<'_, P>,
 ) -> PassOutcome {
@@ -59,7 +60,7 @@ pub fn evaluate_pass<P: Ord + Clone, BS: Blockstore>(
     views.insert(pass.local.clone(), pass.own_view.clone());
     let known = pass.known_mining + 1;
     let relation = |old: &ViewEntry, new: &ViewEntry| {
-        views_relation(&views, old, new).or_else(|| is_ancestor(chain, old, &new.root))
+        views_relation(&views, old, new).or_else(|| is_ancestor(chain, validated, old, &new.root))
     };
 
     if let Ok(Some(mut point)) = safety_point(params, known, &views) {

@@ -95,10 +95,27 @@ impl<P: Ord + Clone> Planner<P> {
     /// The next peer to ask in this pass, drawn at random among those not
     /// asked yet; a relay when every mining peer was asked.
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Next<P> {
-        let unasked: Vec<&P> = self
+        self.next_ranked(rng, |_| 0)
+    }
+
+    /// Like [`next`](Self::next), but drawn among the unasked peers of the
+    /// lowest `rank` (process B asks proven miners first, then peers that
+    /// answered before, then the rest).
+    pub fn next_ranked<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        rank: impl Fn(&P) -> u8,
+    ) -> Next<P> {
+        let best = self
             .mining
             .iter()
             .filter(|p| !self.asked.contains(*p))
+            .map(&rank)
+            .min();
+        let unasked: Vec<&P> = self
+            .mining
+            .iter()
+            .filter(|p| !self.asked.contains(*p) && Some(rank(p)) == best)
             .collect();
         if !unasked.is_empty() {
             let pick = rng.random_range(0..unasked.len());
@@ -122,6 +139,21 @@ impl<P: Ord + Clone> Planner<P> {
     pub fn answered(&mut self, peer: P, now: u64) {
         self.answered.insert(peer);
         self.last_connection = Some(now);
+    }
+
+    /// Peers asked in this pass.
+    pub fn asked(&self) -> impl Iterator<Item = &P> {
+        self.asked.iter()
+    }
+
+    /// Whether `peer` was asked in this pass.
+    pub fn was_asked(&self, peer: &P) -> bool {
+        self.asked.contains(peer)
+    }
+
+    /// Whether `peer` answered in this pass.
+    pub fn has_answered(&self, peer: &P) -> bool {
+        self.answered.contains(peer)
     }
 
     /// Peers asked in this pass that have not answered (yet).

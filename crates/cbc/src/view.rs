@@ -45,7 +45,13 @@ impl ViewEntry {
     }
 }
 
-/// States already validated by this node (and the trusted genesis), so a
+/// States this node has validated itself, and the trusted genesis.
+///
+/// The set is closed under ancestry: a state enters only when the block that
+/// produced it was re-executed on a previous state already in the set (or it
+/// is the genesis, or a state this node produced or stored itself). So every
+/// member is *anchored*: its whole history down to the trusted genesis is
+/// valid, and a chain walk that meets a member needs to go no deeper. A
 /// block shared by many peers' chains is re-executed once.
 #[derive(Debug, Clone, Default)]
 pub struct ValidatedRoots {
@@ -53,7 +59,7 @@ pub struct ValidatedRoots {
 }
 
 impl ValidatedRoots {
-    /// A cache trusting `genesis` as the chain's first state.
+    /// A set trusting `genesis` as the chain's first state.
     pub fn new(genesis: Cid) -> Self {
         Self {
             roots: HashSet::from([genesis]),
@@ -65,17 +71,20 @@ impl ValidatedRoots {
         self.roots.contains(root)
     }
 
-    /// Records a state this node produced or validated itself.
+    /// Records a state this node produced on a validated state, validated on
+    /// one, or persisted itself after doing either. The caller vouches for
+    /// the state's whole history: never insert a peer's state that was not
+    /// re-executed on a member of this set.
     pub fn insert(&mut self, root: Cid) {
         self.roots.insert(root);
     }
 
-    /// How many states are cached.
+    /// How many states are in the set.
     pub fn len(&self) -> usize {
         self.roots.len()
     }
 
-    /// Whether nothing is cached.
+    /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.roots.is_empty()
     }
@@ -90,47 +99,66 @@ pub struct ChainView {
 }
 
 impl ChainView {
-    /// Walks back from `head` at most `range` blocks (or to genesis), validating
-    /// every block not validated before; the blocks must be in `chain`'s store.
+    /// Walks back from `head` at most `range` blocks (or to genesis) and
+    /// validates, oldest first, every block above the newest state this node
+    /// validated before ([`ValidatedRoots`]): each block is re-executed on a
+    /// previous state that is itself anchored, and may not be dated more than
+    /// the chain's `max_drift` after `now` (Unix seconds). The blocks must be
+    /// in `chain`'s store.
     ///
     /// Errors: [`Error::Incomplete`] if blocks are missing (withheld or not yet
-    /// fetched), [`Error::InvalidChain`] if a block fails validation,
-    /// [`Error::UntrustedGenesis`] if the walk ends at another genesis.
+    /// fetched); [`Error::InvalidChain`] if a block fails validation;
+    /// [`Error::FutureBlock`] if one is dated ahead of the clock;
+    /// [`Error::Unanchored`] if the walk meets no validated state within
+    /// `range + 1` blocks (the chain may be a long fork, a chain far ahead, or
+    /// a forgery resting on an invented state: it cannot count until a
+    /// catch-up validates it from an anchored state);
+    /// [`Error::UntrustedGenesis`] if it ends at another genesis.
     pub fn collect<BS: Blockstore>(
         chain: &Chain<BS>,
         head: &Cid,
         range: u64,
         validated: &mut ValidatedRoots,
+        now: u64,
     ) -> Result<Self> {
         let depth = usize::try_from(range)
             .unwrap_or(usize::MAX)
             .saturating_add(1);
         let history = chain.history(head, depth).map_err(classify(head))?;
-        let mut entries = Vec::with_capacity(history.len());
-        for (i, (root, block)) in history.iter().enumerate() {
-            if i + 1 == depth && i > 0 {
-                // The block just past the range only anchors its child.
-                break;
-            }
-            if !validated.contains(root) {
-                match (&block.unsigned.previous, history.get(i + 1)) {
-                    (Some(previous), Some(_)) => {
-                        chain
-                            .validate_block(previous, root)
-                            .map_err(classify(root))?;
+        let anchored_at = match history
+            .iter()
+            .position(|(root, _)| validated.contains(root))
+        {
+            Some(index) => index,
+            None => {
+                return Err(match history.last() {
+                    Some((root, block)) if block.unsigned.previous.is_none() => {
+                        Error::UntrustedGenesis(Box::new(*root))
                     }
-                    (Some(previous), None) => {
-                        // The walk stopped early: the previous state is missing.
-                        return Err(Error::Incomplete(tau_state::Error::MissingBlock(Box::new(
-                            *previous,
-                        ))));
-                    }
-                    (None, _) => return Err(Error::UntrustedGenesis(Box::new(*root))),
-                }
-                validated.insert(*root);
+                    _ => Error::Unanchored {
+                        head: Box::new(*head),
+                        depth: history.len(),
+                    },
+                })
             }
-            entries.push(ViewEntry::of(*root, block));
+        };
+        // Oldest first, so each block runs on a state already anchored.
+        for (root, block) in history.iter().take(anchored_at).rev() {
+            let Some(previous) = block.unsigned.previous else {
+                return Err(Error::UntrustedGenesis(Box::new(*root)));
+            };
+            chain
+                .validate_block_at(&previous, root, now)
+                .map_err(classify(root))?;
+            validated.insert(*root);
         }
+        // The block just past the range only anchors its child.
+        let shown = usize::try_from(range).unwrap_or(usize::MAX).max(1);
+        let entries = history
+            .iter()
+            .take(shown)
+            .map(|(root, block)| ViewEntry::of(*root, block))
+            .collect();
         Ok(Self { entries })
     }
 
@@ -169,10 +197,12 @@ impl ChainView {
 }
 
 /// Whether `ancestor` is `descendant` or one of its ancestors, walking the
-/// chain back from `descendant` through the store (`None` if blocks on the
-/// way are missing).
+/// chain back from `descendant` through the store along validated links only
+/// (`None` if the walk meets a state this node has not validated, or blocks
+/// on the way are missing: a `previous` link nobody checked proves nothing).
 pub fn is_ancestor<BS: Blockstore>(
     chain: &Chain<BS>,
+    validated: &ValidatedRoots,
     ancestor: &ViewEntry,
     descendant: &Cid,
 ) -> Option<bool> {
@@ -180,6 +210,9 @@ pub fn is_ancestor<BS: Blockstore>(
     loop {
         if cursor == ancestor.root {
             return Some(true);
+        }
+        if !validated.contains(&cursor) {
+            return None;
         }
         let block = chain.block(&cursor).ok()?;
         // Reached the ancestor's height (or below) without meeting it.
@@ -195,6 +228,11 @@ fn classify(root: &Cid) -> impl Fn(tau_state::Error) -> Error + '_ {
     move |e| match e {
         tau_state::Error::MissingBlock(_)
         | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(_)) => Error::Incomplete(e),
+        tau_state::Error::FutureBlock { timestamp, now } => Error::FutureBlock {
+            root: Box::new(*root),
+            timestamp,
+            now,
+        },
         other => Error::InvalidChain {
             root: Box::new(*root),
             source: other,

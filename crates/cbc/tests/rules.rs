@@ -5,12 +5,16 @@ use std::collections::BTreeMap;
 
 use cid::Cid;
 use tau_cbc::{
-    fork_choice, safety_point, ChainView, Error, ForkChoice, Params, SafetyTracker, SafetyUpdate,
-    ThresholdBase, ValidatedRoots,
+    endorsed_point, fork_choice, is_ancestor, safety_point, ChainView, Error, ForkChoice, Params,
+    SafetyTracker, SafetyUpdate, ThresholdBase, ValidatedRoots, ViewEntry,
 };
 use tau_hamt::{Blockstore, MemoryBlockstore};
 use tau_keys::Keypair;
 use tau_state::{Chain, Genesis, StateKey};
+
+/// A clock past every block these tests mine (devnet blocks are dated from
+/// the genesis at 0 by their Proof-of-Transaction intervals).
+const NOW: u64 = 1 << 40;
 
 struct Fixture {
     chain: Chain<MemoryBlockstore>,
@@ -56,9 +60,20 @@ impl Fixture {
         roots
     }
 
+    /// The view of `head` by a node that validated the whole chain from
+    /// genesis before (so the view is anchored however long the chain).
     fn view(&self, head: Cid, params: &Params) -> ChainView {
         let mut validated = ValidatedRoots::new(self.genesis);
-        ChainView::collect(&self.chain, &head, params.mutable_range, &mut validated).unwrap()
+        let everything = u64::from(u32::MAX);
+        ChainView::collect(&self.chain, &head, everything, &mut validated, NOW).unwrap();
+        ChainView::collect(
+            &self.chain,
+            &head,
+            params.mutable_range,
+            &mut validated,
+            NOW,
+        )
+        .unwrap()
     }
 }
 
@@ -244,7 +259,7 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
     let main = f.extend(f.genesis, 0, 2);
     let collect = |head: &Cid| {
         let mut validated = ValidatedRoots::new(f.genesis);
-        ChainView::collect(&f.chain, head, p.mutable_range, &mut validated)
+        ChainView::collect(&f.chain, head, p.mutable_range, &mut validated, NOW)
     };
     // A state root that does not match its block.
     let mut state = f.chain.state(&main[1]).unwrap();
@@ -263,7 +278,8 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
     // A peer whose blocks never arrived: incomplete, not proof of malice.
     let empty = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
     let mut validated = ValidatedRoots::new(f.genesis);
-    let err = ChainView::collect(&empty, &main[1], p.mutable_range, &mut validated).unwrap_err();
+    let err =
+        ChainView::collect(&empty, &main[1], p.mutable_range, &mut validated, NOW).unwrap_err();
     assert!(matches!(err, Error::Incomplete(_)), "{err}");
     assert!(!err.is_forgery());
     // The honest chain still validates.
@@ -295,4 +311,123 @@ fn the_ghost_estimate_follows_the_most_held_branch_not_the_heaviest() {
     // Views sharing nothing (different geneses would) give no estimate.
     let empty: BTreeMap<u8, ChainView> = BTreeMap::new();
     assert!(tau_cbc::ghost_estimate(&empty).is_none());
+}
+
+#[test]
+fn a_chain_dated_ahead_of_the_clock_does_not_count_and_cannot_win_fork_choice() {
+    let f = fixture();
+    let p = params();
+    let honest = f.extend(f.genesis, 0, 3);
+    // The clock: the honest head's time.
+    let now = f.chain.block(&honest[2]).unwrap().timestamp();
+    // A second miner mints as fast as its CPU allows, each block dated at its
+    // eligibility however far ahead of the clock.
+    let racing = f.extend(f.genesis, 1, 25);
+    let newest = f.chain.block(&racing[24]).unwrap().timestamp();
+    let max_drift = f.chain.params().max_drift;
+    assert!(newest > now + max_drift, "the race outruns the clock");
+    let mut validated = ValidatedRoots::new(f.genesis);
+    let local =
+        ChainView::collect(&f.chain, &honest[2], p.mutable_range, &mut validated, now).unwrap();
+    let err = ChainView::collect(&f.chain, &racing[24], p.mutable_range, &mut validated, now)
+        .unwrap_err();
+    assert!(matches!(err, Error::FutureBlock { .. }), "{err}");
+    assert!(
+        !err.is_forgery(),
+        "a clock disagreement is not proof of malice"
+    );
+    assert!(!validated.contains(&racing[24]));
+    // What the clock check prevents: the same chain, collected by a clock
+    // that has reached it, is heavier and fork choice would follow it.
+    let mut later = ValidatedRoots::new(f.genesis);
+    let race =
+        ChainView::collect(&f.chain, &racing[24], p.mutable_range, &mut later, newest).unwrap();
+    assert!(matches!(
+        fork_choice(&p, &local, None, [&race]),
+        ForkChoice::Switch { .. }
+    ));
+    // The part of the race dated within the drift does count.
+    let in_time = racing
+        .iter()
+        .rposition(|r| f.chain.block(r).unwrap().timestamp() <= now + max_drift);
+    if let Some(i) = in_time {
+        ChainView::collect(&f.chain, &racing[i], p.mutable_range, &mut validated, now).unwrap();
+    }
+}
+
+/// A forged chain resting on an invented state: `base`'s state with a huge
+/// balance for `miner` (the block under it still claims `base`'s previous
+/// state), then `n` valid blocks mined on it. Returns the invented root and
+/// the chain, oldest first.
+fn forge_bottom(f: &Fixture, base: Cid, miner: usize, n: usize) -> (Cid, Vec<Cid>) {
+    let mut state = f.chain.state(&base).unwrap();
+    state
+        .set(
+            &StateKey::Balance(f.keys[miner].address()),
+            &1_000_000_000u64,
+        )
+        .unwrap();
+    let invented = state.flush().unwrap();
+    (invented, f.extend(invented, miner, n))
+}
+
+#[test]
+fn a_chain_on_an_invented_state_is_unanchored_and_cannot_move_the_safety_point() {
+    let f = fixture();
+    let mut p = params();
+    p.mutable_range = 8;
+    let honest = f.extend(f.genesis, 0, 4);
+    let mut validated = ValidatedRoots::new(f.genesis);
+    let own =
+        ChainView::collect(&f.chain, &honest[3], p.mutable_range, &mut validated, NOW).unwrap();
+    // Our safety point: honest block 3. The invented state sits on block 4's
+    // place (its block claims block 3 as previous), with a range of valid
+    // blocks on top, so the walk back never reaches the invented state's
+    // parent within the range.
+    let (invented, forged) = forge_bottom(&f, honest[3], 1, p.mutable_range as usize);
+    let head = *forged.last().unwrap();
+    let err =
+        ChainView::collect(&f.chain, &head, p.mutable_range, &mut validated, NOW).unwrap_err();
+    assert!(matches!(err, Error::Unanchored { .. }), "{err}");
+    assert!(!validated.contains(&invented));
+    assert!(forged.iter().all(|r| !validated.contains(r)));
+    // Ancestry walks validated links only: "is our safety point below the
+    // forged head?" has no answer, so nothing can advance onto it.
+    let safety = own.get(&honest[2]).unwrap().clone();
+    assert_eq!(is_ancestor(&f.chain, &validated, &safety, &head), None);
+    let forged_entry = |root: &Cid| ViewEntry::of(*root, &f.chain.block(root).unwrap());
+    let mut tracker = SafetyTracker::new();
+    tracker.update_with(
+        tau_cbc::SafetyPoint {
+            entry: safety.clone(),
+            support: 1,
+            traversed: 1,
+            fault_tolerance: None,
+        },
+        |_, _| Some(true),
+    );
+    // Sixteen fake peers all report a forged entry as their safety point.
+    let claimed = forged_entry(&forged[2]);
+    let reports: BTreeMap<u32, ViewEntry> = (0..16).map(|i| (i, claimed.clone())).collect();
+    let relation =
+        |old: &ViewEntry, new: &ViewEntry| is_ancestor(&f.chain, &validated, old, &new.root);
+    if let Some(entry) = endorsed_point(&p, 16, &reports, relation) {
+        let update = tracker.update_with(
+            tau_cbc::SafetyPoint {
+                entry,
+                support: 0,
+                traversed: 16,
+                fault_tolerance: None,
+            },
+            relation,
+        );
+        assert_ne!(update, SafetyUpdate::Advanced);
+    }
+    assert_eq!(tracker.current().unwrap().entry.root, honest[2]);
+    // A shorter forged chain reaches our validated state within the range:
+    // the invented state is re-executed, and fails as a forgery.
+    let (_, short) = forge_bottom(&f, honest[3], 1, 2);
+    let err =
+        ChainView::collect(&f.chain, &short[1], p.mutable_range, &mut validated, NOW).unwrap_err();
+    assert!(err.is_forgery(), "{err}");
 }

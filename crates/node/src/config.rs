@@ -71,9 +71,6 @@ impl Blockstore for Recorder {
 pub struct Timing {
     /// Process B: how often the node asks peers and votes.
     pub poll_interval: Duration,
-    /// A pass that has asked every peer votes after this long even if some
-    /// never answered.
-    pub pass_timeout: Duration,
     /// Process A: how often a miner checks whether its Proof-of-Transaction
     /// allows the next block.
     pub mine_check: Duration,
@@ -94,7 +91,6 @@ impl Default for Timing {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_millis(250),
-            pass_timeout: Duration::from_secs(3),
             mine_check: Duration::from_millis(100),
             request_timeout: Duration::from_secs(5),
             fetch_depth: 100,

@@ -1,24 +1,21 @@
-//! The node's consensus state, without I/O: its chain and head, the views its
-//! peers answered, the vote, fork choice, the mempool and process A. It
-//! follows the shape of `tau_cbc::sim`'s node (the same rules, same order):
-//! receive a peer's head and blocks → validate its view → vote → endorse
-//! reported safety points → fork choice → mine on the head.
+//! The node's consensus state, without I/O: its chain, process B's
+//! [`VoteEngine`] (the same engine tau-cbc's simulator runs: peers, views,
+//! votes, fork choice, catch-up), the mempool and process A. This module is
+//! glue: it reads TAU addresses from peer ids, keeps the peers' multiaddrs
+//! beside the engine's peer table, and keeps the mempool and own pending
+//! transactions in step with the head.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
 use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
-use tau_cbc::{
-    evaluate_pass, ChainView, ForkChoice, Message, Mode, Pass, Planner, SafetyPoint, SafetyTracker,
-    ValidatedRoots, ViewEntry,
-};
+use tau_cbc::{Admission, CatchUp, Mode, Next, PeerAnswer, Received, ViewEntry, VoteEngine};
 use tau_graphsync::net::SharedStore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
-use crate::catchup::{self, Walk};
+use crate::identity::peer_address;
 use crate::protocol::{serde_bytes_vec::Bytes, HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
@@ -27,11 +24,6 @@ use crate::{Error, Result};
 const MAX_MEMPOOL: usize = 4096;
 /// Signed versions kept per own transaction.
 const MAX_VERSIONS: usize = 8;
-/// Graphsync or head-protocol failures in a row before a peer is marked.
-pub(crate) const MAX_STRIKES: u32 = 3;
-/// Most peers whose addresses are kept: beyond it, new peers are not
-/// learned (discovery and gossip cannot grow the table without bound).
-pub(crate) const MAX_KNOWN_PEERS: usize = 1024;
 
 /// A transaction this node's user asked for. Its nonce depends on the head
 /// (mining bumps the miner's nonce too), so it is re-signed with the next
@@ -55,75 +47,34 @@ struct StoredIntents {
     intents: Vec<Intent>,
 }
 
-/// How a received answer went.
-#[derive(Debug)]
-pub(crate) enum Received {
-    /// The view is validated and counts in this pass.
-    Counted,
-    /// Blocks are missing; fetch from this CID (if known) and try again.
-    Incomplete(Option<Cid>),
-    /// The answer is forged: the peer is marked.
-    Forged(String),
-    /// The peer is marked already, or the answer is ignored.
-    Ignored,
-    /// The view counts, and it is heavier than the local chain but no longer
-    /// reaches the safety point: catch up with [`Core::catch_up`].
-    CatchUp,
-}
-
-/// How a catch-up step went.
-#[derive(Debug)]
-pub(crate) enum CatchUp {
-    /// The head moved to the peer's chain.
-    Adopted { head: (Cid, u64), reorg_depth: u64 },
-    /// Fetch this block and step again.
-    Missing(Cid),
-    /// The chain does not hold the safety point (or no longer beats ours).
-    Refused(String),
-    /// A state on the chain is invalid.
-    Forged(String),
-}
-
 /// What an evaluation changed.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub(crate) head: Option<(Cid, u64)>,
     pub(crate) safety: Option<(Cid, u64)>,
     pub(crate) reorg_depth: u64,
-    pub(crate) conflicts: usize,
 }
 
 pub(crate) struct Core {
     pub(crate) chain: Chain<SharedStore>,
     key: Keypair,
     mode: Mode,
-    params: tau_cbc::Params,
-    local: PeerId,
-    genesis: Cid,
-    pub(crate) head: Cid,
-    view: ChainView,
-    validated: ValidatedRoots,
-    pub(crate) planner: Planner<PeerId>,
-    views: BTreeMap<PeerId, ChainView>,
-    messages: BTreeMap<PeerId, Message<PeerId>>,
-    reports: BTreeMap<PeerId, ViewEntry>,
-    pub(crate) tracker: SafetyTracker,
-    pub(crate) marked: BTreeSet<PeerId>,
-    strikes: BTreeMap<PeerId, u32>,
-    failed_in_pass: BTreeSet<PeerId>,
-    light_peers: BTreeSet<PeerId>,
+    engine: VoteEngine<PeerId>,
+    /// Multiaddrs of the peers in the engine's peer table.
     pub(crate) addresses: BTreeMap<PeerId, Vec<Multiaddr>>,
+    /// Peers of the table this node held a connection with (the noise
+    /// handshake proved the id; ids from peer lists never were).
+    reached: BTreeSet<PeerId>,
     mempool: BTreeMap<(Address, u64), SignedTransaction>,
     intents: Vec<Intent>,
     next_ticket: u64,
-    pass_started: Instant,
     pub(crate) mining_enabled: bool,
 }
 
 impl Core {
     #[allow(clippy::too_many_arguments)] // one call site, all distinct roles
-    /// A core on `head` (validated through the mutable range) with `safety`
-    /// as the restored safety point, if any.
+    /// A core on `head` with `safety` as the restored safety point, if any
+    /// (both read from this node's own store, so trusted).
     pub(crate) fn new(
         chain: Chain<SharedStore>,
         key: Keypair,
@@ -134,47 +85,28 @@ impl Core {
         head: Cid,
         safety: Option<Cid>,
     ) -> Result<Self> {
-        let mut validated = ValidatedRoots::new(genesis);
-        let view = ChainView::collect(&chain, &head, params.mutable_range, &mut validated)?;
-        let mut tracker = SafetyTracker::new();
-        if let Some(root) = safety {
-            let block = chain.block(&root)?;
-            tracker.update_with(
-                SafetyPoint {
-                    entry: ViewEntry::of(root, &block),
-                    support: 0,
-                    traversed: 0,
-                    fault_tolerance: None,
-                },
-                |_, _| Some(true),
-            );
-        }
-        let mut planner = Planner::new(params.clone(), mode);
-        planner.start_pass(unix_now());
+        let engine = VoteEngine::new(
+            &chain,
+            params,
+            mode,
+            local,
+            key.address(),
+            Box::new(peer_address),
+            genesis,
+            head,
+            safety,
+            unix_now(),
+        )?;
         Ok(Self {
             chain,
             key,
             mode,
-            params,
-            local,
-            genesis,
-            head,
-            view,
-            validated,
-            planner,
-            views: BTreeMap::new(),
-            messages: BTreeMap::new(),
-            reports: BTreeMap::new(),
-            tracker,
-            marked: BTreeSet::new(),
-            strikes: BTreeMap::new(),
-            failed_in_pass: BTreeSet::new(),
-            light_peers: BTreeSet::new(),
+            engine,
             addresses: BTreeMap::new(),
+            reached: BTreeSet::new(),
             mempool: BTreeMap::new(),
             intents: Vec::new(),
             next_ticket: 0,
-            pass_started: Instant::now(),
             mining_enabled: mode.produces_next_state(),
         })
     }
@@ -183,36 +115,40 @@ impl Core {
         self.key.address()
     }
 
+    pub(crate) fn head(&self) -> Cid {
+        self.engine.head()
+    }
+
     pub(crate) fn head_entry(&self) -> &ViewEntry {
-        self.view.head()
+        self.engine.head_entry()
     }
 
     pub(crate) fn safety(&self) -> Option<&ViewEntry> {
-        self.tracker.current().map(|s| &s.entry)
+        self.engine.safety()
     }
 
-    fn set_head(&mut self, head: Cid) -> Result<()> {
-        self.view = ChainView::collect(
-            &self.chain,
-            &head,
-            self.params.mutable_range,
-            &mut self.validated,
-        )?;
-        self.head = head;
+    pub(crate) fn engine(&self) -> &VoteEngine<PeerId> {
+        &self.engine
+    }
+
+    /// The head moved: the mempool and own transactions follow it.
+    fn head_moved(&mut self) {
         self.prune_mempool();
         self.track_intents();
-        Ok(())
     }
 
     // ---- peers -------------------------------------------------------------
 
-    /// Learns a peer and its addresses; a peer not known to be light is asked.
+    /// Learns a peer and its addresses (the engine's bounded table decides
+    /// whether it is kept).
     pub(crate) fn add_peer(&mut self, peer: PeerId, addrs: impl IntoIterator<Item = Multiaddr>) {
-        if peer == self.local || self.marked.contains(&peer) {
-            return;
-        }
-        if !self.addresses.contains_key(&peer) && self.addresses.len() >= MAX_KNOWN_PEERS {
-            return;
+        match self.engine.add_peer(peer, unix_now()) {
+            Admission::Refused => return,
+            Admission::Replaced(victim) => {
+                self.addresses.remove(&victim);
+                self.reached.remove(&victim);
+            }
+            Admission::Added | Admission::Known => {}
         }
         let known = self.addresses.entry(peer).or_default();
         for addr in addrs {
@@ -220,228 +156,168 @@ impl Core {
                 known.push(addr);
             }
         }
-        if !self.light_peers.contains(&peer) {
-            self.planner.add_mining_peer(peer);
+    }
+
+    /// Learns a peer this node is connected with.
+    pub(crate) fn add_connected(
+        &mut self,
+        peer: PeerId,
+        addrs: impl IntoIterator<Item = Multiaddr>,
+    ) {
+        self.add_peer(peer, addrs);
+        if self.addresses.contains_key(&peer) {
+            self.reached.insert(peer);
         }
     }
 
-    /// Marks `peer` dishonest: it is never asked or counted again.
-    pub(crate) fn mark(&mut self, peer: PeerId) {
-        self.marked.insert(peer);
-        self.planner.remove_peer(&peer);
-        self.views.remove(&peer);
-        self.messages.remove(&peer);
-        self.reports.remove(&peer);
-        self.addresses.remove(&peer);
+    /// Whether `peer` is marked dishonest.
+    pub(crate) fn is_marked(&self, peer: &PeerId) -> bool {
+        self.engine.is_marked(peer)
     }
 
     /// Records a failed exchange; returns whether the peer is now marked.
     pub(crate) fn strike(&mut self, peer: PeerId, fatal: bool) -> bool {
-        self.failed_in_pass.insert(peer);
-        let strikes = self.strikes.entry(peer).or_insert(0);
-        *strikes += 1;
-        if fatal || *strikes >= MAX_STRIKES {
-            self.mark(peer);
-            return true;
+        let marked = self.engine.strike(&peer, fatal);
+        if marked {
+            self.addresses.remove(&peer);
         }
-        false
+        marked
     }
 
-    /// A peer that could not be reached this pass (no strike: it may be down).
+    /// A peer that could not be reached this pass (no strike: it may be
+    /// down; dropped after a few passes of silence).
     pub(crate) fn unreachable(&mut self, peer: PeerId) {
-        self.failed_in_pass.insert(peer);
+        self.engine.unreachable(&peer);
+    }
+
+    /// The peers to ask now, with their addresses.
+    pub(crate) fn next_asks<R: rand::Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Vec<(PeerId, Vec<Multiaddr>)> {
+        let mut asks = Vec::new();
+        let now = unix_now();
+        while let Next::Peer(peer) = self.engine.next_peer(rng, now) {
+            let addrs = self.addresses.get(&peer).cloned().unwrap_or_default();
+            asks.push((peer, addrs));
+        }
+        asks
+    }
+
+    /// Peers worth remembering across a restart: those that answered or
+    /// that this node reached (never ids only heard of).
+    pub(crate) fn responsive_peers(&self) -> impl Iterator<Item = (&PeerId, &Vec<Multiaddr>)> {
+        self.addresses.iter().filter(|(p, a)| {
+            !a.is_empty()
+                && (self.reached.contains(p)
+                    || self.engine.peers().get(p).is_some_and(|r| r.answers > 0))
+        })
     }
 
     // ---- process B ---------------------------------------------------------
 
     /// Takes `peer`'s answer once its blocks are in the store.
     pub(crate) fn receive(&mut self, peer: PeerId, answer: &HeadAnswer) -> Received {
-        if self.marked.contains(&peer) {
-            return Received::Ignored;
-        }
-        if !answer.mining {
-            self.failed_in_pass.insert(peer);
-            self.light_peers.insert(peer);
-            self.planner.remove_peer(&peer);
-            return Received::Ignored;
-        }
-        match ChainView::collect(
-            &self.chain,
-            &answer.head,
-            self.params.mutable_range,
-            &mut self.validated,
-        ) {
-            Ok(view) => {
-                let catch_up = self.needs_catch_up(&view);
-                self.strikes.remove(&peer);
-                if let Some(entry) = answer.safety.and_then(|s| view.get(&s)) {
-                    self.reports.insert(peer, entry.clone());
-                }
-                self.views.insert(peer, view);
-                self.messages.insert(
-                    peer,
-                    Message {
-                        sender: peer,
-                        estimate: answer.head,
-                        seen: answer.seen_heads().into_iter().collect(),
-                    },
-                );
-                self.planner.answered(peer, unix_now());
-                if catch_up {
-                    Received::CatchUp
-                } else {
-                    Received::Counted
-                }
-            }
-            Err(e) if e.is_forgery() => {
-                self.strike(peer, true);
-                Received::Forged(e.to_string())
-            }
-            Err(tau_cbc::Error::Incomplete(e)) => Received::Incomplete(missing_cid(&e)),
-            Err(e) => {
-                tracing::debug!(%peer, "view of {} not counted: {e}", answer.head);
-                Received::Incomplete(None)
-            }
-        }
-    }
-
-    /// The block a catch-up must reach: the safety point, or genesis before
-    /// the first one.
-    fn anchor(&self) -> Result<ViewEntry> {
-        match self.safety() {
-            Some(entry) => Ok(entry.clone()),
-            None => Ok(ViewEntry::of(
-                self.genesis,
-                &self.chain.block(&self.genesis)?,
-            )),
-        }
-    }
-
-    /// Whether `view` beats the local chain but starts above the anchor
-    /// without holding it: only a walk further back can relate the two.
-    fn needs_catch_up(&self, view: &ChainView) -> bool {
-        let Ok(anchor) = self.anchor() else {
-            return false;
+        let answer = PeerAnswer {
+            head: answer.head,
+            safety: answer.safety,
+            seen: answer.seen_heads().into_iter().collect(),
+            mining: answer.mining,
         };
-        let oldest = view.entries().last().map_or(0, |e| e.number);
-        !view.contains(&anchor.root)
-            && oldest > anchor.number
-            && !self.view.contains(&view.head().root)
-            && view.head().preference(self.view.head()).is_gt()
-    }
-
-    /// One step of catching up with the chain at `head`: walk back to the
-    /// anchor validating every state (at most `limit` blocks); adopt `head`
-    /// once the whole way is valid and it still beats the local head.
-    pub(crate) fn catch_up(&mut self, head: Cid, limit: u64) -> Result<CatchUp> {
-        let anchor = self.anchor()?;
-        let roots = match catchup::walk_back(&self.chain, &mut self.validated, head, &anchor, limit)
-        {
-            Walk::Reached(roots) => roots,
-            Walk::Missing(cid) => return Ok(CatchUp::Missing(cid)),
-            Walk::Refused(reason) => return Ok(CatchUp::Refused(reason)),
-            Walk::Forged(reason) => return Ok(CatchUp::Forged(reason)),
-        };
-        let entry = ViewEntry::of(head, &self.chain.block(&head)?);
-        if !entry.preference(self.view.head()).is_gt() {
-            return Ok(CatchUp::Refused(
-                "no longer heavier than the local chain".into(),
-            ));
+        let received = self.engine.receive(&self.chain, &peer, &answer, unix_now());
+        if let Received::Forged(_) = received {
+            self.addresses.remove(&peer);
         }
-        let reorg_depth = catchup::unwound(&self.chain, self.head, &roots, &anchor);
-        self.set_head(head)?;
-        Ok(CatchUp::Adopted {
-            head: (head, entry.number),
-            reorg_depth,
-        })
+        received
     }
 
-    /// Whether the pass has enough answers and nothing more is coming.
-    pub(crate) fn ready_to_vote(&self, pass_timeout: std::time::Duration) -> bool {
-        self.planner.pass_complete()
-            && self.planner.pass_exhausted()
-            && (self.planner.outstanding() <= self.failed_in_pass.len()
-                || self.pass_started.elapsed() >= pass_timeout)
+    /// One step of catching up with `peer`'s chain at `head` (at most
+    /// `limit` blocks back to the safety point).
+    pub(crate) fn catch_up(&mut self, peer: PeerId, head: Cid, limit: u64) -> Result<CatchUp> {
+        let step = self
+            .engine
+            .catch_up(&self.chain, &peer, head, limit, unix_now())?;
+        match &step {
+            CatchUp::Adopted { .. } => self.head_moved(),
+            CatchUp::Forged(_) => {
+                self.addresses.remove(&peer);
+            }
+            CatchUp::Missing(_) | CatchUp::Refused(_) => {}
+        }
+        Ok(step)
     }
 
-    /// Whether the pass asked everyone and waited too long.
-    pub(crate) fn pass_stalled(&self, pass_timeout: std::time::Duration) -> bool {
-        self.planner.pass_exhausted() && self.pass_started.elapsed() >= pass_timeout
+    /// Whether the pass can be voted on.
+    pub(crate) fn ready_to_vote(&self) -> bool {
+        self.engine.ready_to_vote(unix_now())
+    }
+
+    /// Whether the pass ran out of time.
+    pub(crate) fn pass_stalled(&self) -> bool {
+        self.engine.pass_stalled(unix_now())
     }
 
     pub(crate) fn start_pass(&mut self) {
-        self.planner.start_pass(unix_now());
-        self.views.clear();
-        self.failed_in_pass.clear();
-        self.pass_started = Instant::now();
+        self.engine.start_pass(unix_now());
+        // Peers the engine dropped (silent for several passes) go too.
+        let engine = &self.engine;
+        self.addresses.retain(|p, _| engine.peers().contains(p));
+        let addresses = &self.addresses;
+        self.reached.retain(|p| addresses.contains_key(p));
     }
 
-    /// Votes on this pass's views, endorses what enough peers report safe,
-    /// and follows the best chain holding the safety point (tau-cbc's rules,
-    /// in the simulator's order).
+    /// Votes on this pass's views, endorses what enough proven miners report
+    /// safe, and follows the best chain holding the safety point.
     pub(crate) fn evaluate(&mut self) -> Result<Outcome> {
-        let params = self.params.clone();
-        let before = self.safety().map(|e| e.root);
-        let mut outcome = Outcome::default();
-        let decided = evaluate_pass(
-            &params,
-            &self.chain,
-            &mut self.tracker,
-            Pass {
-                local: &self.local,
-                own_view: &self.view,
-                views: &self.views,
-                messages: &self.messages,
-                reports: &self.reports,
-                known_mining: self.planner.mining_peers().len(),
-            },
-        );
-        outcome.conflicts += decided.conflicts;
-        match decided.choice {
-            ForkChoice::Keep => {}
-            ForkChoice::Switch { head, reorg_depth } => {
-                self.set_head(head.root)?;
-                outcome.head = Some((head.root, head.number));
-                outcome.reorg_depth = reorg_depth;
-            }
-            ForkChoice::TooDeep { head } => {
-                tracing::warn!("refused a reorganization to {} (too deep)", head.root);
-            }
+        let evaluation = self.engine.evaluate(&self.chain, unix_now())?;
+        let mut outcome = Outcome {
+            reorg_depth: evaluation.reorg_depth,
+            ..Outcome::default()
+        };
+        if evaluation.conflicts > 0 {
+            tracing::warn!(
+                conflicts = evaluation.conflicts,
+                "refused safety points that would revert the current one"
+            );
         }
-        if let Some(now) = self.safety() {
-            if before != Some(now.root) {
-                outcome.safety = Some((now.root, now.number));
-                self.track_intents();
-            }
+        if evaluation.refused_reorg {
+            tracing::warn!("refused a reorganization deeper than the mutable range");
+        }
+        if let Some(head) = evaluation.head {
+            outcome.head = Some((head.root, head.number));
+            self.head_moved();
+        }
+        if let Some(safety) = evaluation.safety {
+            outcome.safety = Some((safety.root, safety.number));
+            self.track_intents();
         }
         Ok(outcome)
     }
 
-    /// The heads this node collected, by peer (its justification).
-    fn seen(&self) -> BTreeMap<PeerId, Cid> {
-        self.messages
-            .iter()
-            .map(|(p, m)| (*p, m.estimate))
-            .collect()
-    }
-
-    /// This node's answer to a head request.
-    pub(crate) fn answer(&self) -> HeadAnswer {
+    /// This node's answer to a head request, or `None` when it has no safety
+    /// point within the mutable range (seed 000, process A step 1: no
+    /// response; it keeps collecting votes).
+    pub(crate) fn answer(&self) -> Option<HeadAnswer> {
+        if !self.engine.answers_requests() {
+            return None;
+        }
         let mining = self.mode.produces_next_state();
-        HeadAnswer {
-            head: self.head,
-            number: self.view.head().number,
+        Some(HeadAnswer {
+            head: self.head(),
+            number: self.head_entry().number,
             safety: self.safety().map(|e| e.root),
             mining,
             seen: self
+                .engine
                 .seen()
                 .into_iter()
                 .take(MAX_SEEN)
                 .map(|(p, c)| (Bytes(p.to_bytes()), c))
                 .collect(),
             peers: self
-                .addresses
-                .iter()
+                .engine
+                .shareable_peers()
+                .filter_map(|p| self.addresses.get(p).map(|a| (p, a)))
                 .filter(|(_, a)| !a.is_empty())
                 .take(MAX_PEERS)
                 .map(|(p, addrs)| PeerRecord {
@@ -451,10 +327,10 @@ impl Core {
                         .take(MAX_ADDRS)
                         .map(|a| Bytes(a.to_vec()))
                         .collect(),
-                    mining: !self.light_peers.contains(p),
+                    mining: !self.engine.peers().get(p).is_some_and(|r| r.light),
                 })
                 .collect(),
-        }
+        })
     }
 
     // ---- transactions ------------------------------------------------------
@@ -462,7 +338,7 @@ impl Core {
     /// Queues a transaction of this node's user; returns its ticket.
     pub(crate) fn submit(&mut self, body: TxBody, fee: u64) -> Result<u64> {
         let me = self.address();
-        let available = self.chain.balance(&self.head, &me)?.unwrap_or(0);
+        let available = self.chain.balance(&self.head(), &me)?.unwrap_or(0);
         let pending: u64 = self
             .intents
             .iter()
@@ -573,7 +449,7 @@ impl Core {
     /// (next nonces at the head) and others' from the mempool.
     pub(crate) fn gossip(&mut self) -> Vec<SignedTransaction> {
         let me = self.address();
-        let first = self.chain.nonce(&self.head, &me).unwrap_or(0) + 1;
+        let first = self.chain.nonce(&self.head(), &me).unwrap_or(0) + 1;
         let mut out = self.sign_intents(first, unix_now()).unwrap_or_default();
         out.extend(self.mempool.values().cloned());
         out.truncate(MAX_TRANSACTIONS);
@@ -592,7 +468,7 @@ impl Core {
             {
                 continue;
             }
-            let current = self.chain.nonce(&self.head, &tx.tx.sender).unwrap_or(0);
+            let current = self.chain.nonce(&self.head(), &tx.tx.sender).unwrap_or(0);
             if tx.tx.nonce > current {
                 self.mempool.insert((tx.tx.sender, tx.tx.nonce), tx);
             }
@@ -600,7 +476,7 @@ impl Core {
     }
 
     fn prune_mempool(&mut self) {
-        let head = self.head;
+        let head = self.head();
         let chain = &self.chain;
         let expiry = chain.params().tx_expiry;
         let now = unix_now();
@@ -615,16 +491,14 @@ impl Core {
     fn track_intents(&mut self) {
         let me = self.key.address();
         let safety = self.safety().map(|e| e.root);
+        let head = self.head();
         let chain = &self.chain;
         let included_at = |root: &Cid, v: &SignedTransaction| -> Option<u64> {
             let out = chain.tx_output(root, &me, v.tx.nonce).ok()??;
             (out.tx == v.id().ok()).then_some(out.block_number)
         };
         for intent in &mut self.intents {
-            intent.included = intent
-                .versions
-                .iter()
-                .find_map(|v| included_at(&self.head, v));
+            intent.included = intent.versions.iter().find_map(|v| included_at(&head, v));
         }
         if let Some(safety) = safety {
             self.intents
@@ -646,7 +520,8 @@ impl Core {
             return Ok(None);
         }
         let me = self.address();
-        let eligibility = match self.chain.eligibility(&self.head, &me) {
+        let head = self.head();
+        let eligibility = match self.chain.eligibility(&head, &me) {
             Ok(e) => e,
             // No account yet: too young to mine (seed 000), keep collecting votes.
             Err(tau_state::Error::UnknownMiner(_)) => return Ok(None),
@@ -661,19 +536,10 @@ impl Core {
         pending.truncate(self.chain.params().max_block_transactions);
         let produced = self
             .chain
-            .produce_next_state_with_log(&self.head, &self.key, &pending, log, now)?;
-        self.validated.insert(produced.root);
-        self.set_head(produced.root)?;
+            .produce_next_state_with_log(&head, &self.key, &pending, log, now)?;
+        self.engine.adopt_own(&self.chain, produced.root, now)?;
+        self.head_moved();
         Ok(Some(produced))
-    }
-}
-
-/// The CID a "missing block" error names.
-pub(crate) fn missing_cid(e: &tau_state::Error) -> Option<Cid> {
-    match e {
-        tau_state::Error::MissingBlock(cid)
-        | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(cid)) => Some(**cid),
-        _ => None,
     }
 }
 
@@ -706,18 +572,22 @@ mod tests {
     }
 
     #[test]
-    fn the_known_peer_table_is_bounded_but_known_peers_still_learn_addresses() {
+    fn the_peer_table_is_bounded_but_known_peers_still_learn_addresses() {
         let mut core = core();
+        let max = core.engine().params().max_peers;
         let addr = |i: u16| -> Multiaddr { format!("/ip4/127.0.0.1/tcp/{i}").parse().unwrap() };
         let first = PeerId::random();
         core.add_peer(first, [addr(1)]);
-        for i in 0..MAX_KNOWN_PEERS + 10 {
+        for i in 0..max + 10 {
             core.add_peer(PeerId::random(), [addr(i as u16)]);
         }
-        assert_eq!(core.addresses.len(), MAX_KNOWN_PEERS);
-        core.add_peer(first, [addr(2)]);
-        assert_eq!(core.addresses.get(&first), Some(&vec![addr(1), addr(2)]));
-        let local = core.local;
+        assert_eq!(core.addresses.len(), max);
+        assert_eq!(core.engine().peers().len(), max);
+        if core.addresses.contains_key(&first) {
+            core.add_peer(first, [addr(2)]);
+            assert_eq!(core.addresses.get(&first), Some(&vec![addr(1), addr(2)]));
+        }
+        let local = *core.engine().local();
         core.add_peer(local, [addr(3)]);
         assert!(!core.addresses.contains_key(&local));
     }

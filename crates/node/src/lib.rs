@@ -79,7 +79,6 @@
 
 #![warn(missing_docs)]
 
-mod catchup;
 mod config;
 mod core;
 mod discovery;

@@ -11,7 +11,6 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use tau_cbc::Next;
 use tau_graphsync::net::Graphsync;
 use tau_graphsync::{Extensions, Selector};
 use tau_hamt::Blockstore;
@@ -21,7 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
-use crate::core::{unix_now, CatchUp, Core, Received};
+use crate::core::{unix_now, Core};
 use crate::discovery::{self, Relays};
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::serve::Host;
@@ -29,6 +28,7 @@ use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig, SwarmReport};
 use crate::{Error, Result};
+use tau_cbc::{CatchUp, Received};
 
 /// A state on the chain: its root and block number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,11 +265,11 @@ fn quota_policy(core: &Core, head: &Cid, default: u64) -> tau_attach::QuotaPolic
 fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) -> Result<Host> {
     let records = core
         .chain
-        .attachments_logs(&core.head, &core.address())?
+        .attachments_logs(&core.head(), &core.address())?
         .into_iter()
         .map(crate::serve::from_state)
         .collect();
-    let policy = quota_policy(core, &core.head, config.free_quota);
+    let policy = quota_policy(core, &core.head(), config.free_quota);
     Ok(Host::new(
         store.blocks().clone(),
         config.attach,
@@ -322,7 +322,7 @@ impl Inner {
     /// Writes head, safety point and own pending transactions (one redb
     /// transaction).
     fn persist(&self, core: &Core) {
-        let mut roots = vec![(store::HEAD, core.head)];
+        let mut roots = vec![(store::HEAD, core.head())];
         if let Some(safety) = core.safety() {
             roots.push((store::SAFETY, safety.root));
         }
@@ -362,8 +362,7 @@ impl Inner {
             })
             .collect();
         peers.extend(
-            core.addresses
-                .iter()
+            core.responsive_peers()
                 .filter(|(id, _)| !relays.contains_key(id))
                 .map(|(id, addrs)| store::KnownPeer {
                     id: *id,
@@ -388,7 +387,7 @@ impl Inner {
     /// Records a relay; a node behind NAT listens through it if it holds
     /// fewer than two reservations.
     fn learn_relay(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
-        if peer == self.local || self.core().marked.contains(&peer) {
+        if peer == self.local || self.core().is_marked(&peer) {
             return;
         }
         let listen = lock(&self.relays).learn(peer, addrs, self.config.behind_nat);
@@ -412,12 +411,12 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
     while let Some(report) = reports.recv().await {
         match report {
             SwarmReport::Connected(peer, addr) => {
-                let marked = inner.core().marked.contains(&peer);
+                let marked = inner.core().is_marked(&peer);
                 if marked {
                     inner.command(Command::Disconnect(peer));
                     continue;
                 }
-                inner.core().add_peer(peer, addr);
+                inner.core().add_connected(peer, addr);
                 inner.emit(NodeEvent::PeerConnected(peer));
             }
             SwarmReport::Identified(peer, identified) => {
@@ -428,12 +427,12 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
             }
             SwarmReport::Walked(found) => {
                 for (peer, addrs) in found {
-                    if peer == inner.local || inner.core().marked.contains(&peer) {
+                    if peer == inner.local || inner.core().is_marked(&peer) {
                         continue;
                     }
                     inner.core().add_peer(peer, addrs);
                     let mut walked = lock(&inner.walked);
-                    if walked.len() < crate::core::MAX_KNOWN_PEERS && walked.insert(peer) {
+                    if walked.len() < MAX_WALKED_PEERS && walked.insert(peer) {
                         drop(walked);
                         tracing::debug!(%peer, "found by a random walk");
                         inner.emit(NodeEvent::PeerDiscovered(peer));
@@ -515,13 +514,18 @@ async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
                         })?;
                         let answer = {
                             let mut core = inner.core();
-                            if core.marked.contains(&peer) {
+                            if core.is_marked(&peer) {
                                 return Ok(());
                             }
                             if request.chain == core.chain.params().chain_id.as_str() {
                                 core.accept_transactions(request.transactions);
                             }
                             core.answer()
+                        };
+                        // No safety point within the mutable range: no
+                        // response (seed 000, process A step 1).
+                        let Some(answer) = answer else {
+                            return Ok(());
                         };
                         protocol::write_frame(&mut stream, &protocol::encode(&answer)?).await?;
                         let _ = futures::AsyncWriteExt::close(&mut stream).await;
@@ -556,7 +560,7 @@ async fn process_a(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             match core.maybe_mine(now, &log) {
                 Ok(Some(produced)) => {
                     inner.persist(&core);
-                    let head = core.head;
+                    let head = core.head();
                     let policy = quota_policy(&core, &head, inner.config.free_quota);
                     drop(core);
                     inner.host.set_policy(policy);
@@ -601,7 +605,7 @@ async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
         let mut events = Vec::new();
         let asks = {
             let mut core = inner.core();
-            if core.ready_to_vote(timing.pass_timeout) {
+            if core.ready_to_vote() {
                 match core.evaluate() {
                     Ok(outcome) => {
                         if let Some((root, number)) = outcome.head {
@@ -620,15 +624,10 @@ async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
                     Err(e) => tracing::error!("evaluating the pass: {e}"),
                 }
                 core.start_pass();
-            } else if core.pass_stalled(timing.pass_timeout) {
+            } else if core.pass_stalled() {
                 core.start_pass();
             }
-            let mut asks = Vec::new();
-            let mut rng = lock(&inner.rng);
-            while let Next::Peer(peer) = core.planner.next(&mut *rng) {
-                let addrs = core.addresses.get(&peer).cloned().unwrap_or_default();
-                asks.push((peer, addrs));
-            }
+            let asks = core.next_asks(&mut *lock(&inner.rng));
             let transactions = core.gossip();
             (asks, transactions)
         };
@@ -705,11 +704,15 @@ async fn ask_peer(
                 catch_up(&inner, peer, answer.head).await;
                 return;
             }
+            Received::Future(reason) => {
+                tracing::debug!(%peer, "chain not counted: {reason}");
+                return;
+            }
             Received::Forged(reason) => {
                 inner.mark(peer, format!("forged chain: {reason}"));
                 return;
             }
-            Received::Incomplete(missing) => missing.unwrap_or(answer.head),
+            Received::Missing(missing) => missing,
         };
         if last_target == Some(target) {
             // The peer's blocks did not fill the gap: it withholds.
@@ -739,6 +742,9 @@ async fn ask_peer(
     }
 }
 
+/// Peers found by random walks remembered at most.
+const MAX_WALKED_PEERS: usize = 1024;
+
 /// Bytes of an attachment upload buffered before they are written.
 const UPLOAD_BATCH_BYTES: usize = 8 << 20;
 
@@ -762,17 +768,15 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
     for _ in 0..CATCH_UP_ROUNDS {
         let step = {
             let mut core = inner.core();
-            let step = core.catch_up(head, CATCH_UP_BLOCKS);
+            let step = core.catch_up(peer, head, CATCH_UP_BLOCKS);
             if let Ok(CatchUp::Adopted { .. }) = step {
                 inner.persist(&core);
             }
             step
         };
         let missing = match step {
-            Ok(CatchUp::Adopted {
-                head: (root, number),
-                reorg_depth,
-            }) => {
+            Ok(CatchUp::Adopted { head, reorg_depth }) => {
+                let (root, number) = (head.root, head.number);
                 tracing::info!(%peer, number, reorg_depth, "caught up to {root}");
                 inner.emit(NodeEvent::HeadChanged {
                     head: ChainPoint { root, number },
@@ -786,7 +790,6 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
                 return;
             }
             Ok(CatchUp::Forged(reason)) => {
-                inner.core().strike(peer, true);
                 inner.mark(peer, format!("forged chain: {reason}"));
                 return;
             }
@@ -908,13 +911,13 @@ impl NodeHandle {
     /// Balance of `address` at the head (0 for no account).
     pub fn balance(&self, address: &Address) -> Result<u64> {
         let core = self.inner.core();
-        Ok(core.chain.balance(&core.head, address)?.unwrap_or(0))
+        Ok(core.chain.balance(&core.head(), address)?.unwrap_or(0))
     }
 
     /// Nonce of `address` at the head.
     pub fn nonce(&self, address: &Address) -> Result<u64> {
         let core = self.inner.core();
-        Ok(core.chain.nonce(&core.head, address)?)
+        Ok(core.chain.nonce(&core.head(), address)?)
     }
 
     /// Sends `amount` to `receiver` with `fee` (opt 1). Returns a ticket for
@@ -1097,7 +1100,13 @@ impl NodeHandle {
 
     /// Peers marked dishonest.
     pub fn marked_peers(&self) -> Vec<PeerId> {
-        self.inner.core().marked.iter().copied().collect()
+        self.inner
+            .core()
+            .engine()
+            .marked()
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Dials `addr` (e.g. a peer's [`dial_addr`](Self::dial_addr)).

@@ -29,12 +29,12 @@ use cid::Cid;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tau_hamt::{Blockstore, MemoryBlockstore};
-use tau_keys::Keypair;
+use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Genesis};
 
 use crate::params::Params;
 use crate::{Error, Result};
-use node::SimNode;
+use node::{SimNode, Verdict};
 use observer::Observer;
 
 /// How a simulated node behaves.
@@ -48,6 +48,57 @@ pub enum Behaviour {
     Withholder,
     /// Mines two valid sibling blocks each time and shows each to half the askers.
     Equivocator,
+    /// An attack's leader (see [`Attack`]): mines a private chain of its own
+    /// and answers with it, claiming a deep entry of it safe.
+    Lead,
+    /// A throwaway peer id with no coin: answers what the lead gives it.
+    Sybil,
+    /// Mints a private chain as fast as its CPU allows, each block dated at
+    /// its earliest eligibility however far ahead of the clock.
+    FutureMiner,
+}
+
+/// An attack run against the honest nodes, by nodes added after
+/// [`SimConfig::nodes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attack {
+    /// One funded miner with a private fork and [`SimConfig::sybils`] peer
+    /// ids of no worth, all answering the fork and reporting it safe.
+    Sybil,
+    /// One funded miner minting a heavier chain dated ahead of the clock.
+    Future,
+    /// One funded miner that invents a state on top of an honest head (its
+    /// block still claims an honest previous state), mines more than a
+    /// mutable range on it, and with [`SimConfig::sybils`] peer ids reports
+    /// it safe.
+    ForgedBottom,
+    /// [`SimConfig::flood`] peer ids that never answer, known to every
+    /// honest node (as peer lists and discovery walks would hand them out).
+    PeerFlood,
+}
+
+impl Attack {
+    /// The attack's name, as `cbc-sim --attack` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attack::Sybil => "sybil",
+            Attack::Future => "future",
+            Attack::ForgedBottom => "forged-bottom",
+            Attack::PeerFlood => "peer-flood",
+        }
+    }
+
+    /// The attack named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Attack::Sybil,
+            Attack::Future,
+            Attack::ForgedBottom,
+            Attack::PeerFlood,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
 }
 
 /// A network split: nodes `0..minority` cannot reach the others between
@@ -91,6 +142,15 @@ pub struct SimConfig {
     pub chain: tau_state::Params,
     /// Safety parameters (devnet by default).
     pub cbc: Params,
+    /// An attack run by extra nodes.
+    pub attack: Option<Attack>,
+    /// Throwaway peer ids of a sybil or forged-bottom attack (default: ten
+    /// for each honest node).
+    pub sybils: usize,
+    /// Silent peer ids of a peer-flood attack.
+    pub flood: usize,
+    /// When a forged-bottom attacker invents its state (seconds).
+    pub forge_at: u64,
 }
 
 impl SimConfig {
@@ -111,7 +171,17 @@ impl SimConfig {
             fanout: 3,
             chain: Self::chain_params(nodes),
             cbc: Params::devnet(),
+            attack: None,
+            sybils: 10 * nodes.saturating_sub(byzantine),
+            flood: 2_000,
+            forge_at: 300,
         }
+    }
+
+    /// The same run under `attack`.
+    pub fn under(mut self, attack: Attack) -> Self {
+        self.attack = Some(attack);
+        self
     }
 
     /// tau-state's devnet with 60 s blocks (intervals in [12, 360] s) and a
@@ -129,6 +199,15 @@ impl SimConfig {
 
     fn behaviour(&self, node: usize) -> Behaviour {
         let honest = self.nodes.saturating_sub(self.byzantine);
+        if node == self.nodes {
+            return match self.attack {
+                Some(Attack::Future) => Behaviour::FutureMiner,
+                _ => Behaviour::Lead,
+            };
+        }
+        if node > self.nodes {
+            return Behaviour::Sybil;
+        }
         if node < honest {
             return Behaviour::Honest;
         }
@@ -136,6 +215,16 @@ impl SimConfig {
             0 => Behaviour::Forger,
             1 => Behaviour::Withholder,
             _ => Behaviour::Equivocator,
+        }
+    }
+
+    /// Nodes actually simulated: the configured ones, then the attack's
+    /// lead and sybils.
+    fn simulated_nodes(&self) -> usize {
+        match self.attack {
+            None | Some(Attack::PeerFlood) => self.nodes,
+            Some(Attack::Future) => self.nodes + 1,
+            Some(Attack::Sybil | Attack::ForgedBottom) => self.nodes + 1 + self.sybils,
         }
     }
 
@@ -179,7 +268,16 @@ pub struct Report {
     pub min_fault_tolerance: Option<u64>,
     /// Honest nodes' final safety points (block numbers).
     pub final_safety_numbers: Vec<Option<u64>>,
+    /// Whether every honest node ends with a safety point above genesis.
+    pub honest_safety_advanced: bool,
+    /// Answers refused because a block was dated ahead of the clock.
+    pub future_refused: usize,
+    /// Largest peer table an honest node held.
+    pub max_peer_table: usize,
 }
+
+/// Peers an honest answer lists (tau-node's head answers carry 32).
+const PEERS_PER_ANSWER: usize = 32;
 
 /// A running simulation.
 pub struct Simulation {
@@ -217,27 +315,36 @@ impl Simulation {
             ));
         }
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let keys: Vec<Keypair> = (0..config.nodes)
-            .map(|_| Keypair::generate(&mut rng))
-            .collect();
+        let total = config.simulated_nodes();
+        let keys: Vec<Keypair> = (0..total).map(|_| Keypair::generate(&mut rng)).collect();
         let genesis_store = MemoryBlockstore::new();
         let seed_chain = Chain::new(&genesis_store, config.chain.clone()).map_err(state_error)?;
+        // Sybils hold no coin: only the configured nodes and an attack's
+        // lead are funded.
         let genesis = keys
             .iter()
+            .take(config.nodes + 1)
             .fold(Genesis::new(0), |g, k| g.allocate(k.address(), 1_000_000));
         let (genesis_root, _) = seed_chain
             .genesis(&genesis, &keys[0])
             .map_err(state_error)?;
         let genesis_blocks =
             transfer::missing_blocks(&genesis_store, &MemoryBlockstore::new(), &genesis_root);
-        let mut nodes = Vec::with_capacity(config.nodes);
+        let addresses: Vec<Option<Address>> = keys.iter().map(|k| Some(k.address())).collect();
+        let flood = match config.attack {
+            Some(Attack::PeerFlood) => config.flood,
+            _ => 0,
+        };
+        let mut nodes = Vec::with_capacity(total);
         for (id, key) in keys.into_iter().enumerate() {
             let store = MemoryBlockstore::new();
             store
                 .put_many_keyed(&genesis_blocks)
                 .map_err(|e| state_error(e.into()))?;
             let chain = Chain::new(store, config.chain.clone()).map_err(state_error)?;
-            let peers = (0..config.nodes).filter(|&p| p != id);
+            // Everyone knows everyone; under a flood, honest nodes also know
+            // ids past the last node, which never answer.
+            let peers = (0..total + flood).filter(|&p| p != id);
             nodes.push(SimNode::new(
                 id,
                 key,
@@ -245,6 +352,7 @@ impl Simulation {
                 chain,
                 genesis_root,
                 &config,
+                addresses.clone(),
                 peers,
             )?);
         }
@@ -279,7 +387,7 @@ impl Simulation {
     pub fn positions(&self) -> Vec<(u64, Option<u64>)> {
         self.nodes
             .iter()
-            .map(|n| (n.head_number(), n.tracker.current().map(|s| s.entry.number)))
+            .map(|n| (n.head_number(), n.safety_number()))
             .collect()
     }
 
@@ -295,16 +403,26 @@ impl Simulation {
         }
         let now = self.now;
         self.track_partition();
+        if self.config.attack == Some(Attack::ForgedBottom) && now == self.config.forge_at {
+            let (lead, honest) = pair(&mut self.nodes, self.config.nodes, 0);
+            lead.forge_bottom(honest)?;
+        }
         for id in 0..self.nodes.len() {
             if now < self.config.mining_time {
                 if let Some(mined) = self.nodes[id].maybe_mine(now)? {
+                    let invented = self.nodes[id].behaviour == Behaviour::Lead
+                        && self.config.attack == Some(Attack::ForgedBottom)
+                        && now >= self.config.forge_at;
                     for (root, number, previous) in mined {
-                        self.observer.record(root, number, previous);
+                        // A chain over an invented state is not validly mined.
+                        if !invented {
+                            self.observer.record(root, number, previous);
+                        }
                         self.report.blocks_mined += 1;
                     }
                 }
             }
-            if now >= self.nodes[id].next_poll {
+            if self.nodes[id].votes() && now >= self.nodes[id].next_poll {
                 self.poll(id)?;
             }
         }
@@ -328,35 +446,34 @@ impl Simulation {
             .filter(|n| n.behaviour == Behaviour::Honest)
             .collect();
         let points: Vec<Option<Cid>> = honest.iter().map(|n| n.safety_root()).collect();
-        report.final_safety_numbers = honest
-            .iter()
-            .map(|n| n.tracker.current().map(|s| s.entry.number))
-            .collect();
+        report.final_safety_numbers = honest.iter().map(|n| n.safety_number()).collect();
         report.final_agreement = points
             .first()
             .is_some_and(|p| p.is_some() && points.iter().all(|q| q == p));
         report.final_safety_number = if report.final_agreement {
-            honest
-                .first()
-                .and_then(|n| n.tracker.current())
-                .map(|s| s.entry.number)
+            honest.first().and_then(|n| n.safety_number())
         } else {
             None
         };
+        report.honest_safety_advanced = !honest.is_empty()
+            && report
+                .final_safety_numbers
+                .iter()
+                .all(|n| n.is_some_and(|n| n > 0));
         report.min_fault_tolerance = honest
             .iter()
-            .filter_map(|n| n.tracker.current().and_then(|s| s.fault_tolerance))
+            .filter_map(|n| n.engine.safety_point().and_then(|s| s.fault_tolerance))
             .min();
         let byzantine: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].behaviour != Behaviour::Honest)
             .collect();
         report.byzantine_marked = byzantine
             .iter()
-            .filter(|b| honest.iter().any(|n| n.marked.contains(b)))
+            .filter(|b| honest.iter().any(|n| n.engine.is_marked(b)))
             .count();
         report.honest_marked = (0..self.nodes.len())
             .filter(|i| self.nodes[*i].behaviour == Behaviour::Honest)
-            .filter(|i| honest.iter().any(|n| n.marked.contains(i)))
+            .filter(|i| honest.iter().any(|n| n.engine.is_marked(i)))
             .count();
         report
     }
@@ -382,20 +499,24 @@ impl Simulation {
 
     fn poll(&mut self, id: usize) -> Result<()> {
         let now = self.now;
-        if self.nodes[id].ready_to_vote(now) {
-            let outcome = self.nodes[id].evaluate(&self.config.cbc, now)?;
+        if self.nodes[id].engine.ready_to_vote(now) {
+            let outcome = self.nodes[id].evaluate(now)?;
             self.report.conflicts_refused += outcome.conflicts;
             self.report.refused_reorgs += outcome.refused_reorgs;
             self.report.max_reorg_depth = self.report.max_reorg_depth.max(outcome.reorg_depth);
             if self.nodes[id].behaviour == Behaviour::Honest {
                 self.check(id, outcome.previous_safety);
             }
-            self.nodes[id].start_pass(now);
-        } else if self.nodes[id].pass_stalled(now) {
-            self.nodes[id].start_pass(now);
+            self.nodes[id].engine.start_pass(now);
+        } else if self.nodes[id].engine.pass_stalled(now) {
+            self.nodes[id].engine.start_pass(now);
+        }
+        if self.nodes[id].behaviour == Behaviour::Honest {
+            let table = self.nodes[id].engine.peers().len();
+            self.report.max_peer_table = self.report.max_peer_table.max(table);
         }
         for _ in 0..self.config.fanout {
-            let next = self.nodes[id].planner.next(&mut self.rng);
+            let next = self.nodes[id].engine.next_peer(&mut self.rng, now);
             if let crate::Next::Peer(to) = next {
                 self.send(Event::Ask { from: id, to }, id, to);
             } else {
@@ -409,15 +530,43 @@ impl Simulation {
 
     fn deliver(&mut self, event: Event) -> Result<()> {
         let (Event::Ask { from, to } | Event::Answer { from, to, .. }) = &event;
-        if !self.reachable(*from, *to) {
-            // Cut by a partition while in flight.
+        if !self.reachable(*from, *to) || *to >= self.nodes.len() || *from >= self.nodes.len() {
+            // Cut by a partition while in flight, or sent to a peer id that
+            // does not exist (a flood's).
             return Ok(());
         }
         match event {
             Event::Ask { from, to } => {
-                let (asker, answerer) = pair(&mut self.nodes, from, to);
-                let answer = answerer.answer(asker)?;
-                let seen = answerer.seen();
+                // An ask is an inbound connection: the answerer learns the
+                // asker (how a dropped peer comes back after its cooldown).
+                let now = self.now;
+                self.nodes[to].engine.add_peer(from, now);
+                // A sybil answers with its lead's answer, under its own id.
+                let answerer = if self.nodes[to].behaviour == Behaviour::Sybil {
+                    self.config.nodes
+                } else {
+                    to
+                };
+                if answerer == from {
+                    return Ok(());
+                }
+                let confirmations = self.config.cbc.confirmations;
+                let (asker, answerer) = pair(&mut self.nodes, from, answerer);
+                let Some(answer) = answerer.answer(asker, confirmations)? else {
+                    return Ok(());
+                };
+                let seen = answerer.engine.seen();
+                // Peer exchange, as tau-node's head answers carry it.
+                let peers = if answerer.behaviour == Behaviour::Honest {
+                    answerer
+                        .engine
+                        .shareable_peers()
+                        .take(PEERS_PER_ANSWER)
+                        .copied()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 self.send(
                     Event::Answer {
                         from: to,
@@ -427,6 +576,7 @@ impl Simulation {
                             blocks: answer.blocks,
                             seen,
                             safety: answer.safety,
+                            peers,
                         }),
                     },
                     to,
@@ -434,9 +584,13 @@ impl Simulation {
                 );
             }
             Event::Answer { from, to, body } => {
-                let forgery = self.nodes[to].receive(from, *body, self.now)?;
-                if forgery && self.nodes[to].behaviour == Behaviour::Honest {
-                    self.report.forgeries_detected += 1;
+                let verdict = self.nodes[to].receive(from, *body, self.now)?;
+                if self.nodes[to].behaviour == Behaviour::Honest {
+                    match verdict {
+                        Verdict::Forgery => self.report.forgeries_detected += 1,
+                        Verdict::Future => self.report.future_refused += 1,
+                        Verdict::Counted | Verdict::Other => {}
+                    }
                 }
             }
         }
@@ -447,10 +601,20 @@ impl Simulation {
     fn check(&mut self, id: usize, previous: Option<Cid>) {
         let node = &self.nodes[id];
         let point = node.safety_root();
-        for root in [Some(node.head), point].into_iter().flatten() {
+        let head = node.engine.head();
+        for root in [Some(head), point].into_iter().flatten() {
             if !self.observer.knows(&root) {
                 self.report.forged_adopted += 1;
             }
+        }
+        // A head dated ahead of the clock is a forgery of time.
+        let max_drift = self.config.chain.max_drift;
+        if node.engine.head_entry().number > 0
+            && node
+                .store_block_timestamp(&head)
+                .is_some_and(|t| t > self.now.saturating_add(max_drift))
+        {
+            self.report.forged_adopted += 1;
         }
         let Some(point) = point else {
             return;
@@ -473,7 +637,7 @@ impl Simulation {
                 }
             }
         }
-        let above_genesis = node.tracker.current().is_some_and(|s| s.entry.number > 0);
+        let above_genesis = node.safety_number().is_some_and(|n| n > 0);
         if self.report.first_agreement_at.is_none() && above_genesis {
             let mut honest = self
                 .nodes

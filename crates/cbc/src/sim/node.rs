@@ -1,44 +1,38 @@
-//! One simulated node: its chain, its votes, and how it answers.
+//! One simulated node: its chain, process A, and how it answers; process B
+//! is the production [`VoteEngine`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cid::Cid;
 use tau_hamt::{Blockstore, MemoryBlockstore};
-use tau_keys::Keypair;
+use tau_keys::{Address, Keypair};
 use tau_state::{Chain, StateKey};
 
 use super::transfer::missing_blocks;
 use super::{state_error, Behaviour, SimConfig};
-use crate::oracle::Message;
-use crate::params::Params;
-use crate::planner::{Mode, Planner};
-use crate::safety::SafetyTracker;
-use crate::view::{ChainView, ValidatedRoots};
-use crate::{ForkChoice, Result};
+use crate::engine::{CatchUp, PeerAnswer, Received as Taken, VoteEngine};
+use crate::planner::Mode;
+use crate::Result;
+
+/// Blocks a catch-up follows at most in the simulator.
+const CATCH_UP_BLOCKS: u64 = 4096;
+
+/// Balance an attacker writes into the invented state under a forged chain.
+const FORGED_BALANCE: u64 = 1_000_000_000_000;
 
 pub(crate) struct SimNode {
     pub(crate) id: usize,
     key: Keypair,
     pub(crate) behaviour: Behaviour,
     chain: Chain<MemoryBlockstore>,
-    pub(crate) head: Cid,
-    view: ChainView,
+    pub(crate) engine: VoteEngine<usize>,
     /// An equivocator's sibling of its head.
     sibling: Option<Cid>,
-    validated: ValidatedRoots,
-    pub(crate) planner: Planner<usize>,
-    views: BTreeMap<usize, ChainView>,
-    messages: BTreeMap<usize, Message<usize>>,
-    /// The safety point each peer last reported, as found on its view.
-    reports: BTreeMap<usize, crate::ViewEntry>,
-    pub(crate) tracker: SafetyTracker,
-    pub(crate) marked: BTreeSet<usize>,
+    /// An attacker's private head (a chain it mines apart from the engine's).
+    private: Option<Cid>,
     next_mine: Option<u64>,
     pub(crate) next_poll: u64,
-    pass_started: u64,
-    pass_timeout: u64,
     forgeries: u32,
-    range: u64,
 }
 
 /// A mined state: root, number, previous root.
@@ -66,9 +60,21 @@ pub(crate) struct Received {
     pub(crate) blocks: Vec<(Cid, Vec<u8>)>,
     pub(crate) seen: BTreeMap<usize, Cid>,
     pub(crate) safety: Option<Cid>,
+    /// Peers the answerer shares.
+    pub(crate) peers: Vec<usize>,
+}
+
+/// How a received answer ended, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Counted,
+    Forgery,
+    Future,
+    Other,
 }
 
 impl SimNode {
+    #[allow(clippy::too_many_arguments)] // one call site, all distinct roles
     pub(crate) fn new(
         id: usize,
         key: Keypair,
@@ -76,128 +82,215 @@ impl SimNode {
         chain: Chain<MemoryBlockstore>,
         genesis: Cid,
         config: &SimConfig,
+        addresses: Vec<Option<Address>>,
         peers: impl Iterator<Item = usize>,
     ) -> Result<Self> {
-        let mut validated = ValidatedRoots::new(genesis);
-        let view = ChainView::collect(&chain, &genesis, config.cbc.mutable_range, &mut validated)?;
-        let mut planner = Planner::new(config.cbc.clone(), Mode::Mining);
-        peers.for_each(|p| planner.add_mining_peer(p));
-        planner.start_pass(0);
-        let next_mine = Some(
-            chain
-                .eligibility(&genesis, &key.address())
-                .map_err(state_error)?
-                .earliest,
-        );
+        let mut params = config.cbc.clone();
+        params.pass_timeout = 4 * (config.poll_every + config.latency.1);
+        let mut engine = VoteEngine::new(
+            &chain,
+            params,
+            Mode::Mining,
+            id,
+            key.address(),
+            Box::new(move |p: &usize| addresses.get(*p).copied().flatten()),
+            genesis,
+            genesis,
+            None,
+            0,
+        )?;
+        peers.for_each(|p| {
+            engine.add_peer(p, 0);
+        });
+        engine.start_pass(0);
+        let next_mine = match behaviour {
+            Behaviour::Sybil => None,
+            _ => Some(
+                chain
+                    .eligibility(&genesis, &key.address())
+                    .map_err(state_error)?
+                    .earliest,
+            ),
+        };
+        let private =
+            matches!(behaviour, Behaviour::Lead | Behaviour::FutureMiner).then_some(genesis);
         Ok(Self {
             id,
             key,
             behaviour,
             chain,
-            head: genesis,
-            view,
+            engine,
             sibling: None,
-            validated,
-            planner,
-            views: BTreeMap::new(),
-            messages: BTreeMap::new(),
-            reports: BTreeMap::new(),
-            tracker: SafetyTracker::new(),
-            marked: BTreeSet::new(),
+            private,
             next_mine,
             next_poll: (id as u64) % config.poll_every.max(1),
-            pass_started: 0,
-            pass_timeout: 4 * (config.poll_every + config.latency.1),
             forgeries: 0,
-            range: config.cbc.mutable_range,
         })
     }
 
     pub(crate) fn pass_timeout(&self) -> u64 {
-        self.pass_timeout
+        self.engine.params().pass_timeout
+    }
+
+    pub(crate) fn head(&self) -> Cid {
+        self.private.unwrap_or_else(|| self.engine.head())
     }
 
     pub(crate) fn head_number(&self) -> u64 {
-        self.view.head().number
+        self.engine.head_entry().number
     }
 
     pub(crate) fn safety_root(&self) -> Option<Cid> {
-        self.tracker.current().map(|s| s.entry.root)
+        self.engine.safety().map(|s| s.root)
     }
 
-    fn set_head(&mut self, head: Cid) -> Result<()> {
-        self.view = ChainView::collect(&self.chain, &head, self.range, &mut self.validated)?;
-        self.head = head;
+    pub(crate) fn safety_number(&self) -> Option<u64> {
+        self.engine.safety().map(|s| s.number)
+    }
+
+    pub(crate) fn store(&self) -> &MemoryBlockstore {
+        self.chain.store()
+    }
+
+    /// Whether this node runs process B (attackers that mine a private
+    /// chain never vote or follow anyone).
+    pub(crate) fn votes(&self) -> bool {
+        self.private.is_none() && self.behaviour != Behaviour::Sybil
+    }
+
+    fn after_head_change(&mut self) -> Result<()> {
         self.sibling = None;
         self.next_mine = Some(
             self.chain
-                .eligibility(&head, &self.key.address())
+                .eligibility(&self.engine.head(), &self.key.address())
                 .map_err(state_error)?
                 .earliest,
         );
         Ok(())
     }
 
-    /// Mines on the head when its Proof-of-Transaction allows; returns the
-    /// new states (two for an equivocator) as (root, number, previous).
+    /// Mines when its Proof-of-Transaction allows; returns the new states
+    /// (two for an equivocator) as (root, number, previous).
     pub(crate) fn maybe_mine(&mut self, now: u64) -> Result<Option<Vec<Mined>>> {
+        if let Some(private) = self.private {
+            return self.mine_private(private, now);
+        }
         if self.next_mine.is_none_or(|t| now < t) {
             return Ok(None);
         }
-        let previous = self.head;
+        let previous = self.engine.head();
         let produced = self
             .chain
             .produce_next_state(&previous, &self.key, &[], now)
             .map_err(state_error)?;
         let number = produced.block.number();
         let mut mined = vec![(produced.root, number, Some(previous))];
-        self.validated.insert(produced.root);
-        self.set_head(produced.root)?;
+        self.engine.adopt_own(&self.chain, produced.root, now)?;
+        self.after_head_change()?;
         if self.behaviour == Behaviour::Equivocator {
             let twin = self
                 .chain
                 .produce_next_state(&previous, &self.key, &[], now + 1)
                 .map_err(state_error)?;
-            self.validated.insert(twin.root);
             mined.push((twin.root, number, Some(previous)));
             self.sibling = Some(twin.root);
         }
         Ok(Some(mined))
     }
 
-    /// The heads this node collected, by peer (its justification).
-    pub(crate) fn seen(&self) -> BTreeMap<usize, Cid> {
-        self.messages
-            .iter()
-            .map(|(p, m)| (*p, m.estimate))
-            .collect()
+    /// An attacker's private chain: a lead mines at its eligibility once the
+    /// clock is there; a future miner mints a block every second dated at
+    /// its eligibility, however far ahead of the clock that is.
+    fn mine_private(&mut self, head: Cid, now: u64) -> Result<Option<Vec<Mined>>> {
+        let earliest = self
+            .chain
+            .eligibility(&head, &self.key.address())
+            .map_err(state_error)?
+            .earliest;
+        if self.behaviour != Behaviour::FutureMiner && now < earliest {
+            return Ok(None);
+        }
+        let produced = self
+            .chain
+            .produce_next_state(&head, &self.key, &[], earliest.max(now))
+            .map_err(state_error)?;
+        self.private = Some(produced.root);
+        // Only states that extend a validly mined one are "mined" for the
+        // observer: a chain over an invented state is not.
+        let number = produced.block.number();
+        Ok(Some(vec![(produced.root, number, Some(head))]))
     }
 
-    /// This node's answer to `asker`.
-    pub(crate) fn answer(&mut self, asker: &SimNode) -> Result<Answer> {
+    /// Forged-bottom attack: takes `honest`'s head H, writes a huge balance
+    /// for itself into H's state (the block under it still claims H's
+    /// previous state, which honest nodes validated) and mines on that
+    /// invented state from then on.
+    pub(crate) fn forge_bottom(&mut self, honest: &SimNode) -> Result<Cid> {
+        let head = honest.engine.head();
+        let blocks = missing_blocks(honest.store(), self.store(), &head);
+        self.chain
+            .store()
+            .put_many_keyed(&blocks)
+            .map_err(|e| state_error(e.into()))?;
+        let mut state = self.chain.state(&head).map_err(state_error)?;
+        state
+            .set(&StateKey::Balance(self.key.address()), &FORGED_BALANCE)
+            .map_err(state_error)?;
+        let invented = state.flush().map_err(state_error)?;
+        self.private = Some(invented);
+        Ok(invented)
+    }
+
+    /// The timestamp of the block that produced `root`, if stored.
+    pub(crate) fn store_block_timestamp(&self, root: &Cid) -> Option<u64> {
+        self.chain.block(root).ok().map(|b| b.timestamp())
+    }
+
+    /// This node's answer to `asker`; `None`: it does not answer (an honest
+    /// node without a safety point within the mutable range).
+    pub(crate) fn answer(&mut self, asker: &SimNode, confirmations: u64) -> Result<Option<Answer>> {
         let head = match self.behaviour {
-            Behaviour::Honest | Behaviour::Withholder => self.head,
+            Behaviour::Honest | Behaviour::Withholder => {
+                if self.behaviour == Behaviour::Honest && !self.engine.answers_requests() {
+                    return Ok(None);
+                }
+                self.engine.head()
+            }
             Behaviour::Equivocator => match self.sibling {
                 Some(twin) if asker.id % 2 == 1 => twin,
-                _ => self.head,
+                _ => self.engine.head(),
             },
             Behaviour::Forger => self.forge()?,
+            Behaviour::Lead | Behaviour::FutureMiner => self.head(),
+            // A sybil answers with what its lead gives it (see `Simulation`).
+            Behaviour::Sybil => return Ok(None),
         };
         let blocks = if self.behaviour == Behaviour::Withholder {
             Vec::new()
         } else {
             missing_blocks(self.chain.store(), asker.chain.store(), &head)
         };
-        // Byzantine nodes claim their head is safe.
         let safety = match self.behaviour {
             Behaviour::Honest => self.safety_root(),
+            // A lead claims a deep entry of its chain safe, for its sybils
+            // to endorse; other byzantine nodes claim their head.
+            Behaviour::Lead => self.ancestor(head, confirmations + 1),
             _ => Some(head),
         };
-        Ok(Answer {
+        Ok(Some(Answer {
             head,
             blocks,
             safety,
-        })
+        }))
+    }
+
+    /// The state `depth` blocks below `root` on this node's chain, if stored.
+    fn ancestor(&self, root: Cid, depth: u64) -> Option<Cid> {
+        let mut cursor = root;
+        for _ in 0..depth {
+            cursor = self.chain.block(&cursor).ok()?.unsigned.previous?;
+        }
+        Some(cursor)
     }
 
     /// A forged state on top of the head: wrong state root, bad signature or
@@ -205,8 +298,9 @@ impl SimNode {
     fn forge(&mut self) -> Result<Cid> {
         self.forgeries += 1;
         let chain = &self.chain;
-        let block = chain.block(&self.head).map_err(state_error)?;
-        let mut state = chain.state(&self.head).map_err(state_error)?;
+        let head = self.engine.head();
+        let block = chain.block(&head).map_err(state_error)?;
+        let mut state = chain.state(&head).map_err(state_error)?;
         match self.forgeries % 3 {
             0 => {
                 // Same block, one more coin for the forger.
@@ -244,101 +338,67 @@ impl SimNode {
         state.flush().map_err(state_error)
     }
 
-    /// Takes an answer from `peer`; returns whether it was a detected forgery.
-    pub(crate) fn receive(&mut self, peer: usize, answer: Received, now: u64) -> Result<bool> {
+    /// Takes an answer from `peer`.
+    pub(crate) fn receive(&mut self, peer: usize, answer: Received, now: u64) -> Result<Verdict> {
         let Received {
             head,
             blocks,
             seen,
             safety,
+            peers,
         } = answer;
-        if self.marked.contains(&peer) {
-            return Ok(false);
+        if self.engine.is_marked(&peer) {
+            return Ok(Verdict::Other);
+        }
+        for other in peers {
+            self.engine.add_peer(other, now);
         }
         self.chain
             .store()
             .put_many_keyed(&blocks)
             .map_err(|e| state_error(e.into()))?;
-        match ChainView::collect(&self.chain, &head, self.range, &mut self.validated) {
-            Ok(view) => {
-                if let Some(entry) = safety.and_then(|s| view.get(&s)) {
-                    self.reports.insert(peer, entry.clone());
+        let answer = PeerAnswer {
+            head,
+            safety,
+            seen,
+            mining: true,
+        };
+        Ok(
+            match self.engine.receive(&self.chain, &peer, &answer, now) {
+                Taken::Counted => Verdict::Counted,
+                Taken::Forged(_) => Verdict::Forgery,
+                Taken::Future(_) => Verdict::Future,
+                Taken::CatchUp => {
+                    // Every block came with the answer: one step decides.
+                    match self
+                        .engine
+                        .catch_up(&self.chain, &peer, head, CATCH_UP_BLOCKS, now)?
+                    {
+                        CatchUp::Adopted { .. } => {
+                            self.after_head_change()?;
+                            Verdict::Counted
+                        }
+                        CatchUp::Forged(_) => Verdict::Forgery,
+                        CatchUp::Missing(_) | CatchUp::Refused(_) => Verdict::Other,
+                    }
                 }
-                self.views.insert(peer, view);
-                self.messages.insert(
-                    peer,
-                    Message {
-                        sender: peer,
-                        estimate: head,
-                        seen,
-                    },
-                );
-                self.planner.answered(peer, now);
-                Ok(false)
-            }
-            Err(e) if e.is_forgery() => {
-                self.marked.insert(peer);
-                self.planner.remove_peer(&peer);
-                self.views.remove(&peer);
-                self.messages.remove(&peer);
-                self.reports.remove(&peer);
-                Ok(true)
-            }
-            Err(_) => Ok(false),
-        }
+                Taken::Missing(_) | Taken::Ignored => Verdict::Other,
+            },
+        )
     }
 
     /// Votes on this pass's views, updates the safety point and follows the best chain.
-    pub(crate) fn evaluate(&mut self, params: &Params, _now: u64) -> Result<Outcome> {
+    pub(crate) fn evaluate(&mut self, now: u64) -> Result<Outcome> {
         let previous_safety = self.safety_root();
-        let mut outcome = Outcome {
-            previous_safety,
-            conflicts: 0,
-            refused_reorgs: 0,
-            reorg_depth: 0,
-        };
-        let decided = crate::evaluate_pass(
-            params,
-            &self.chain,
-            &mut self.tracker,
-            crate::Pass {
-                local: &self.id,
-                own_view: &self.view,
-                views: &self.views,
-                messages: &self.messages,
-                reports: &self.reports,
-                known_mining: self.planner.mining_peers().len(),
-            },
-        );
-        outcome.conflicts += decided.conflicts;
-        let choice = decided.choice;
-        match choice {
-            ForkChoice::Keep => {}
-            ForkChoice::Switch { head, reorg_depth } => {
-                self.set_head(head.root)?;
-                outcome.reorg_depth = reorg_depth;
-            }
-            ForkChoice::TooDeep { .. } => outcome.refused_reorgs += 1,
+        let evaluation = self.engine.evaluate(&self.chain, now)?;
+        if evaluation.head.is_some() {
+            self.after_head_change()?;
         }
-        Ok(outcome)
-    }
-
-    pub(crate) fn start_pass(&mut self, now: u64) {
-        self.planner.start_pass(now);
-        self.views.clear();
-        self.pass_started = now;
-    }
-
-    /// Whether the pass has enough answers and nothing more is coming: every
-    /// peer asked, and all answered or the pass timed out.
-    pub(crate) fn ready_to_vote(&self, now: u64) -> bool {
-        self.planner.pass_complete()
-            && self.planner.pass_exhausted()
-            && (self.planner.outstanding() == 0 || self.pass_stalled(now))
-    }
-
-    /// Whether the pass has asked everyone and waited long enough without completing.
-    pub(crate) fn pass_stalled(&self, now: u64) -> bool {
-        self.planner.pass_exhausted() && now.saturating_sub(self.pass_started) >= self.pass_timeout
+        Ok(Outcome {
+            previous_safety,
+            conflicts: evaluation.conflicts,
+            refused_reorgs: usize::from(evaluation.refused_reorg),
+            reorg_depth: evaluation.reorg_depth,
+        })
     }
 }

@@ -1,45 +1,49 @@
-//! Catch-up beyond the mutable range: a node that was offline longer than the
-//! mutable range sees peers' views that no longer reach its safety point, so
-//! fork choice cannot relate them to its chain. If a peer's chain extends the
-//! node's safety point, that is catch-up, not a reorganization: the node
-//! follows previous-state-root links from the peer's head back to its safety
-//! block, validating every state with tau-state, and then adopts the head. A
-//! chain that passes below the safety point without holding it is refused.
+//! Catch-up beyond the mutable range.
+//!
+//! A node that was offline longer than the mutable range sees peers' chains
+//! that no longer meet a state it validated within the range, so their views
+//! are unanchored and fork choice cannot relate them to its chain. If such a
+//! chain extends the node's safety point, that is catch-up, not a
+//! reorganization: follow previous-state links from the peer's head back to
+//! the safety block, validate every state oldest first (each on a state
+//! already anchored, each against the clock), and only then adopt the head.
+//! A chain that passes below the safety point without holding it is refused.
 
 use cid::Cid;
-use tau_cbc::{ValidatedRoots, ViewEntry};
-use tau_graphsync::net::SharedStore;
+use tau_hamt::Blockstore;
 use tau_state::Chain;
 
-use crate::core::missing_cid;
+use crate::view::{ValidatedRoots, ViewEntry};
 
 /// Where a walk back from a peer's head got to.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Walk {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Walk {
     /// Every state from the head down to the anchor is in the store and
     /// valid; the roots above the anchor, newest first.
     Reached(Vec<Cid>),
     /// This block is missing: fetch it and walk again.
     Missing(Cid),
-    /// The chain does not hold the anchor (it passes below it or ends at
-    /// another genesis): not a catch-up.
+    /// The chain does not hold the anchor (it passes below it, ends at
+    /// another genesis, or is longer than the limit): not a catch-up.
     Refused(String),
+    /// A block is dated ahead of the clock: not now.
+    Future(String),
     /// A state failed validation: the chain is forged.
     Forged(String),
 }
 
 /// Walks from `head` back to `anchor` (the node's safety block, or genesis),
-/// validating every state not validated before, oldest first, so each is
-/// checked against a previous state already known good. At most `limit`
-/// states are walked (a bound on work per peer answer).
-pub(crate) fn walk_back(
-    chain: &Chain<SharedStore>,
+/// validating every state not validated before, oldest first, against the
+/// clock `now` (Unix seconds). At most `limit` states are walked (a bound on
+/// the work one peer answer can cause).
+pub fn walk_back<BS: Blockstore>(
+    chain: &Chain<BS>,
     validated: &mut ValidatedRoots,
     head: Cid,
     anchor: &ViewEntry,
     limit: u64,
+    now: u64,
 ) -> Walk {
-    let mut roots = Vec::new();
     let mut links = Vec::new();
     let mut cursor = head;
     while cursor != anchor.root {
@@ -59,13 +63,12 @@ pub(crate) fn walk_back(
                 anchor.number
             ));
         }
-        if roots.len() as u64 >= limit {
+        if links.len() as u64 >= limit {
             return Walk::Refused(format!("more than {limit} blocks above the safety point"));
         }
         let Some(previous) = block.unsigned.previous else {
             return Walk::Refused(format!("another genesis at {cursor}"));
         };
-        roots.push(cursor);
         links.push((previous, cursor));
         cursor = previous;
     }
@@ -73,8 +76,11 @@ pub(crate) fn walk_back(
         if validated.contains(root) {
             continue;
         }
-        match chain.validate_block(previous, root) {
+        match chain.validate_block_at(previous, root, now) {
             Ok(_) => validated.insert(*root),
+            Err(e @ tau_state::Error::FutureBlock { .. }) => {
+                return Walk::Future(format!("state {root}: {e}"))
+            }
             Err(e) => {
                 return match missing_cid(&e) {
                     Some(cid) => Walk::Missing(cid),
@@ -83,13 +89,13 @@ pub(crate) fn walk_back(
             }
         }
     }
-    Walk::Reached(roots)
+    Walk::Reached(links.into_iter().map(|(_, root)| root).collect())
 }
 
 /// Local blocks unwound when the head moves from `old_head` to a chain made
 /// of `new_chain` (roots above `anchor`): the old head's ancestors not on it.
-pub(crate) fn unwound(
-    chain: &Chain<SharedStore>,
+pub fn unwound<BS: Blockstore>(
+    chain: &Chain<BS>,
     old_head: Cid,
     new_chain: &[Cid],
     anchor: &ViewEntry,
@@ -109,18 +115,28 @@ pub(crate) fn unwound(
     depth
 }
 
+/// The CID a "missing block" error names.
+pub fn missing_cid(e: &tau_state::Error) -> Option<Cid> {
+    match e {
+        tau_state::Error::MissingBlock(cid)
+        | tau_state::Error::Hamt(tau_hamt::Error::MissingBlock(cid)) => Some(**cid),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use tau_hamt::MemoryBlockstore;
     use tau_keys::Keypair;
     use tau_state::Genesis;
 
     use super::*;
 
+    /// Far enough ahead that no block of these tests is dated beyond it.
+    const NOW: u64 = 1 << 40;
+
     struct Fixture {
-        chain: Chain<SharedStore>,
+        chain: Chain<MemoryBlockstore>,
         genesis: Cid,
         keys: [Keypair; 2],
     }
@@ -131,9 +147,7 @@ mod tests {
                 Keypair::from_bytes(&[7; 32]).unwrap(),
                 Keypair::from_bytes(&[8; 32]).unwrap(),
             ];
-            let (params, _) = crate::local_devnet(2);
-            let store: SharedStore = Arc::new(MemoryBlockstore::new());
-            let chain = Chain::new(store, params).unwrap();
+            let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
             let allocations = keys
                 .iter()
                 .fold(Genesis::new(1_000), |g, k| g.allocate(k.address(), 1_000));
@@ -177,7 +191,7 @@ mod tests {
         let main = f.mine(f.genesis, 0, 4);
         let anchor = f.entry(main[0]);
         let mut validated = ValidatedRoots::new(f.genesis);
-        let walk = walk_back(&f.chain, &mut validated, main[3], &anchor, 100);
+        let walk = walk_back(&f.chain, &mut validated, main[3], &anchor, 100, NOW);
         assert_eq!(walk, Walk::Reached(vec![main[3], main[2], main[1]]));
         assert!(main[1..].iter().all(|r| validated.contains(r)));
         assert!(
@@ -186,9 +200,38 @@ mod tests {
         );
         // The anchor itself: nothing to walk.
         assert_eq!(
-            walk_back(&f.chain, &mut validated, main[0], &anchor, 100),
+            walk_back(&f.chain, &mut validated, main[0], &anchor, 100, NOW),
             Walk::Reached(vec![])
         );
+    }
+
+    #[test]
+    fn a_chain_dated_ahead_of_the_clock_is_not_adopted() {
+        let f = Fixture::new();
+        let main = f.mine(f.genesis, 0, 3);
+        let newest = f.chain.block(&main[2]).unwrap().timestamp();
+        let mut validated = ValidatedRoots::new(f.genesis);
+        let max_drift = f.chain.params().max_drift;
+        let walk = walk_back(
+            &f.chain,
+            &mut validated,
+            main[2],
+            &f.entry(f.genesis),
+            100,
+            newest - max_drift - 1,
+        );
+        assert!(matches!(walk, Walk::Future(_)), "{walk:?}");
+        assert!(!validated.contains(&main[2]));
+        // Once the clock is there, the same chain is fine.
+        let walk = walk_back(
+            &f.chain,
+            &mut validated,
+            main[2],
+            &f.entry(f.genesis),
+            100,
+            newest - max_drift,
+        );
+        assert!(matches!(walk, Walk::Reached(_)), "{walk:?}");
     }
 
     #[test]
@@ -197,10 +240,24 @@ mod tests {
         let main = f.mine(f.genesis, 0, 2);
         let fork = f.mine(f.genesis, 1, 5);
         let mut validated = ValidatedRoots::new(f.genesis);
-        let walk = walk_back(&f.chain, &mut validated, fork[4], &f.entry(main[1]), 100);
+        let walk = walk_back(
+            &f.chain,
+            &mut validated,
+            fork[4],
+            &f.entry(main[1]),
+            100,
+            NOW,
+        );
         assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
         // Too long a way back is refused as well.
-        let walk = walk_back(&f.chain, &mut validated, fork[4], &f.entry(f.genesis), 3);
+        let walk = walk_back(
+            &f.chain,
+            &mut validated,
+            fork[4],
+            &f.entry(f.genesis),
+            3,
+            NOW,
+        );
         assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
     }
 
@@ -210,7 +267,14 @@ mod tests {
         let unknown = tau_hamt::block::cid_of(tau_hamt::block::DAG_CBOR, b"not stored");
         let mut validated = ValidatedRoots::new(f.genesis);
         assert_eq!(
-            walk_back(&f.chain, &mut validated, unknown, &f.entry(f.genesis), 100),
+            walk_back(
+                &f.chain,
+                &mut validated,
+                unknown,
+                &f.entry(f.genesis),
+                100,
+                NOW
+            ),
             Walk::Missing(unknown)
         );
     }
