@@ -47,6 +47,10 @@ pub enum Error {
     /// The sections do not add up to the manifest (count, size or content hash).
     #[error("attachment content does not match its manifest: {0}")]
     ContentMismatch(String),
+    /// A section map (the HAMT under a manifest) is malformed or larger than
+    /// its manifest declares; nothing of it was stored past the bad node.
+    #[error("section map refused: {0}")]
+    SectionMap(String),
     /// An archive entry would be written outside the target directory.
     #[error("archive entry {path:?} escapes the target directory")]
     PathTraversal {
