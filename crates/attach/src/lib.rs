@@ -56,10 +56,12 @@ mod manifest;
 mod section_map;
 mod sections;
 mod service;
+mod undo;
 mod upload;
 
 pub use config::{
-    Config, ConfigBuilder, DEFAULT_MAX_SECTIONS, DEFAULT_SECTION_SIZE, MAX_SECTION_SIZE,
+    Config, ConfigBuilder, DEFAULT_EXPANSION_RATIO, DEFAULT_MAX_SECTIONS, DEFAULT_SECTION_SIZE,
+    MAX_SECTION_SIZE,
 };
 pub use download::{download, DownloadOptions, DownloadReport, Progress, Source};
 pub use error::{Error, Result};
