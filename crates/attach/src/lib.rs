@@ -8,9 +8,14 @@
 //!
 //! * [`upload`]: streaming pack + chunk + store;
 //! * [`download`]: process C — sections from several peers in parallel,
-//!   each verified by CID, lying peers dropped, resumable, relentless;
+//!   each verified by CID, lying peers dropped, resumable, relentless; the
+//!   section map is walked node by node, each node checked
+//!   ([`decode_map_node`]) before it is stored, the walk bounded by what the
+//!   manifest declares ([`MapLimits`]);
 //! * [`export`] / [`export_file`]: unpack into a directory or write the single
-//!   file, refusing path traversal, links, devices and decompression bombs;
+//!   file, refusing path traversal, links, devices and archives expanding
+//!   beyond the manifest's declared size ([`Config::expansion_ratio`]); a
+//!   failed export removes what it wrote;
 //! * [`ServiceLog`]: attachment logs (proof of service) with a free quota per
 //!   visitor address. No playback or media decoding (seed 000).
 //!
