@@ -175,3 +175,29 @@ fn an_export_failing_midway_removes_what_it_wrote_and_keeps_what_was_there() {
         noise(2, 10_000)
     );
 }
+
+#[test]
+fn more_entries_than_allowed_are_refused_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryBlockstore::new();
+    let few = Config::builder()
+        .section_size(4 * 1024)
+        .max_entries(2)
+        .build()
+        .unwrap();
+    let entries: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| (*name, tar::EntryType::Regular, noise(5, 100)))
+        .collect();
+    let archive = tgz(&entries, flate2::Compression::none());
+    let up = upload_tgz(&store, "many", Kind::Directory, &archive[..], &few).unwrap();
+    let target = dir.path().join("many");
+    let err = export(&store, &up.root, &target, &few).unwrap_err();
+    assert!(matches!(err, Error::TooManyEntries { max: 2 }), "{err}");
+    assert!(!target.exists());
+    // The default follows the declared size: all three fit.
+    assert_eq!(
+        export(&store, &up.root, &target, &config()).unwrap().files,
+        3
+    );
+}
