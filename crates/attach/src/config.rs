@@ -12,6 +12,12 @@ pub const DEFAULT_MAX_SECTIONS: u64 = 10_000;
 pub const MAX_SECTION_SIZE: u64 = 2 * 1024 * 1024;
 /// Smallest section accepted.
 pub const MIN_SECTION_SIZE: u64 = 1024;
+/// Default bytes an archive may expand to on export per byte of its declared
+/// (packed) size: 1, the declared size itself. A TGZ of stored deflate
+/// blocks (compression 0, the default of [`crate::upload`]) never expands
+/// beyond its packed size; attachments packed with compression need a
+/// larger ratio ([`ConfigBuilder::expansion_ratio`]).
+pub const DEFAULT_EXPANSION_RATIO: u64 = 1;
 
 /// Limits of an attachment; build with [`Config::builder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +25,9 @@ pub struct Config {
     section_size: u64,
     max_sections: u64,
     compression: u32,
-    max_expanded: u64,
-    max_entries: u64,
+    expansion_ratio: u64,
+    max_expanded: Option<u64>,
+    max_entries: Option<u64>,
     hamt: HamtConfig,
 }
 
@@ -30,8 +37,9 @@ impl Default for Config {
             section_size: DEFAULT_SECTION_SIZE,
             max_sections: DEFAULT_MAX_SECTIONS,
             compression: 0,
-            max_expanded: 64 * 1024 * 1024 * 1024,
-            max_entries: 1_000_000,
+            expansion_ratio: DEFAULT_EXPANSION_RATIO,
+            max_expanded: None,
+            max_entries: None,
             hamt: HamtConfig::default(),
         }
     }
@@ -60,13 +68,21 @@ impl Config {
         self.compression
     }
 
-    /// Most bytes an export may write (decompression-bomb cap).
-    pub fn max_expanded(&self) -> u64 {
+    /// Bytes an archive may expand to on export per byte of the size its
+    /// manifest declares ([`DEFAULT_EXPANSION_RATIO`] by default).
+    pub fn expansion_ratio(&self) -> u64 {
+        self.expansion_ratio
+    }
+
+    /// An absolute cap on the bytes an archive may expand to on export, on
+    /// top of [`expansion_ratio`](Self::expansion_ratio) (none by default).
+    pub fn max_expanded(&self) -> Option<u64> {
         self.max_expanded
     }
 
-    /// Most archive entries an export accepts.
-    pub fn max_entries(&self) -> u64 {
+    /// Most archive entries an export accepts; by default what the expansion
+    /// limit allows (every entry takes a 512-byte tar header).
+    pub fn max_entries(&self) -> Option<u64> {
         self.max_entries
     }
 
@@ -99,15 +115,21 @@ impl ConfigBuilder {
         self
     }
 
-    /// Most bytes an export may write.
+    /// Bytes an archive may expand to per declared byte (at least 1).
+    pub fn expansion_ratio(mut self, ratio: u64) -> Self {
+        self.0.expansion_ratio = ratio;
+        self
+    }
+
+    /// An absolute cap on the bytes an archive may expand to.
     pub fn max_expanded(mut self, bytes: u64) -> Self {
-        self.0.max_expanded = bytes;
+        self.0.max_expanded = Some(bytes);
         self
     }
 
     /// Most archive entries an export accepts.
     pub fn max_entries(mut self, entries: u64) -> Self {
-        self.0.max_entries = entries;
+        self.0.max_entries = Some(entries);
         self
     }
 
@@ -127,6 +149,9 @@ impl ConfigBuilder {
         }
         if c.max_sections == 0 {
             return Err(Error::InvalidConfig("max_sections must be positive"));
+        }
+        if c.expansion_ratio == 0 {
+            return Err(Error::InvalidConfig("expansion_ratio must be positive"));
         }
         if c.compression > 9 {
             return Err(Error::InvalidConfig("compression level must be 0..=9"));

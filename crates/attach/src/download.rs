@@ -8,12 +8,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cid::Cid;
-use ipld_core::ipld::Ipld;
-use tau_hamt::block::{self, DAG_CBOR};
+use tau_hamt::block;
 use tau_hamt::Blockstore;
 
 use crate::config::Config;
 use crate::manifest::Manifest;
+use crate::section_map::{decode_map_node, MapLimits, MapWalk};
 use crate::sections::section_cids;
 use crate::{Error, Result};
 
@@ -90,7 +90,11 @@ pub struct DownloadReport {
 /// Downloads the attachment `root` into `store` from `sources`.
 ///
 /// The manifest and the section map come first (from the first source that
-/// has them), then the missing sections in parallel: `per_peer` threads per
+/// has them), each block checked against its CID and its expected shape
+/// before it is stored; the map walk visits each node once and refuses a
+/// node linked twice, a map deeper or with more nodes or entries than a
+/// HAMT of the manifest's declared section count can have, and any entry
+/// beyond the declared sections ([`Error::SectionMap`]). Then the missing sections in parallel: `per_peer` threads per
 /// source take the next missing section from a shared queue (work stealing),
 /// so faster peers serve more. A block that does not hash to its CID drops
 /// its source for good and goes back in the queue; errors and timeouts put
@@ -160,22 +164,22 @@ fn attempt<BS: Blockstore + Sync>(
     let honest: Vec<usize> = (0..sources.len())
         .filter(|i| !liars.lock().map(|l| l.contains(i)).unwrap_or(true))
         .collect();
-    let retry = |error: String| Attempt::Retry { missing: 0, error };
-    // 1. The manifest and every node of the section map.
-    let mut structure = vec![*root];
-    while let Some(cid) = structure.pop() {
-        let data = ensure(store, &cid, sources, &honest, liars).map_err(retry)?;
-        if cid == *root {
-            let manifest = Manifest::decode(root, &data, config).map_err(Attempt::Fatal)?;
-            structure.push(manifest.sections);
-        } else {
-            let node: Ipld = serde_ipld_dagcbor::from_slice(&data).map_err(|e| {
-                Attempt::Fatal(Error::ContentMismatch(format!("section map node: {e}")))
-            })?;
-            child_nodes(&node, &mut structure);
-        }
+    // 1. The manifest and every node of the section map, each checked
+    //    before it is stored, the walk bounded by what the manifest declares.
+    let manifest = ensure(store, root, sources, &honest, liars, |data| {
+        Manifest::decode(root, data, config)
+    })?;
+    let mut walk = MapWalk::new(MapLimits::of(&manifest, config));
+    let mut structure = vec![(manifest.sections, 0u32)];
+    while let Some((cid, depth)) = structure.pop() {
+        walk.enter(&cid, depth).map_err(Attempt::Fatal)?;
+        let node = ensure(store, &cid, sources, &honest, liars, |data| {
+            let node = decode_map_node(data, config, manifest.section_count, depth == 0)?;
+            walk.count(&node)?;
+            Ok(node)
+        })?;
+        structure.extend(node.children.iter().map(|child| (*child, depth + 1)));
     }
-    let manifest = Manifest::load(store, root, config).map_err(Attempt::Fatal)?;
     let cids = section_cids(store, &manifest, config).map_err(Attempt::Fatal)?;
 
     // 2. The sections the store lacks.
@@ -226,9 +230,10 @@ fn attempt<BS: Blockstore + Sync>(
             }
         }
     });
-    let shared = shared
-        .into_inner()
-        .map_err(|_| retry("a worker panicked".into()))?;
+    let shared = shared.into_inner().map_err(|_| Attempt::Retry {
+        missing: 0,
+        error: "a worker panicked".into(),
+    })?;
     if shared.queue.is_empty() && shared.done == manifest.section_count {
         return Ok(DownloadReport {
             sections_present: present,
@@ -352,17 +357,21 @@ fn give_back(shared: &Mutex<Shared>, index: usize, error: String) {
     }
 }
 
-/// The block `cid` from the store, or fetched from the first honest source
-/// that returns it verified (a source returning a wrong block is a liar).
-fn ensure<BS: Blockstore>(
+/// The block `cid`, read from the store or fetched from the first honest
+/// source that returns it, then passed through `check` (decode and shape)
+/// before it is stored: a block that does not hash to its CID makes its
+/// source a liar; one that hashes right but fails `check` is what the root
+/// names, so no source can do better (fatal).
+fn ensure<BS: Blockstore, T>(
     store: &BS,
     cid: &Cid,
     sources: &[&dyn Source],
     honest: &[usize],
     liars: &Mutex<HashSet<usize>>,
-) -> std::result::Result<Vec<u8>, String> {
+    mut check: impl FnMut(&[u8]) -> Result<T>,
+) -> std::result::Result<T, Attempt> {
     if let Ok(Some(data)) = store.get(cid) {
-        return Ok(data);
+        return check(&data).map_err(Attempt::Fatal);
     }
     let mut last = String::from("no source");
     for &i in honest {
@@ -371,8 +380,12 @@ fn ensure<BS: Blockstore>(
         };
         match source.fetch(cid) {
             Ok(data) if block::verify(cid, &data).is_ok() => {
-                store.put_keyed(cid, &data).map_err(|e| e.to_string())?;
-                return Ok(data);
+                let checked = check(&data).map_err(Attempt::Fatal)?;
+                store.put_keyed(cid, &data).map_err(|e| Attempt::Retry {
+                    missing: 0,
+                    error: format!("store: {e}"),
+                })?;
+                return Ok(checked);
             }
             Ok(_) => {
                 if let Ok(mut l) = liars.lock() {
@@ -383,17 +396,10 @@ fn ensure<BS: Blockstore>(
             Err(e) => last = format!("{}: {e}", source.name()),
         }
     }
-    Err(last)
-}
-
-/// Links to further section-map nodes (DAG-CBOR); chunk links (raw) are values.
-fn child_nodes(node: &Ipld, out: &mut Vec<Cid>) {
-    match node {
-        Ipld::Link(cid) if cid.codec() == DAG_CBOR => out.push(*cid),
-        Ipld::List(items) => items.iter().for_each(|i| child_nodes(i, out)),
-        Ipld::Map(map) => map.values().for_each(|v| child_nodes(v, out)),
-        _ => {}
-    }
+    Err(Attempt::Retry {
+        missing: 0,
+        error: last,
+    })
 }
 
 fn sleep_unless_cancelled(total: Duration, cancel: &AtomicBool) {

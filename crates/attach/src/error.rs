@@ -47,6 +47,10 @@ pub enum Error {
     /// The sections do not add up to the manifest (count, size or content hash).
     #[error("attachment content does not match its manifest: {0}")]
     ContentMismatch(String),
+    /// A section map (the HAMT under a manifest) is malformed or larger than
+    /// its manifest declares; nothing of it was stored past the bad node.
+    #[error("section map refused: {0}")]
+    SectionMap(String),
     /// An archive entry would be written outside the target directory.
     #[error("archive entry {path:?} escapes the target directory")]
     PathTraversal {
@@ -66,6 +70,27 @@ pub enum Error {
     ExpansionCap {
         /// The cap in bytes.
         cap: u64,
+    },
+    /// The archive expands beyond what its manifest's declared size allows
+    /// (a decompression bomb, or an attachment packed with compression: see
+    /// `Config::expansion_ratio`).
+    #[error(
+        "archive expands beyond {limit} bytes: its manifest declares {declared} bytes \
+         and the export allows {ratio} byte(s) per declared byte"
+    )]
+    ExpandsBeyondDeclared {
+        /// The size the manifest declares.
+        declared: u64,
+        /// The configured expansion ratio.
+        ratio: u64,
+        /// `declared × ratio`.
+        limit: u64,
+    },
+    /// The archive holds more entries than the export allows.
+    #[error("archive holds more than {max} entries")]
+    TooManyEntries {
+        /// The limit.
+        max: u64,
     },
     /// The archive is not a valid gzip-compressed tar.
     #[error("archive is malformed: {0}")]

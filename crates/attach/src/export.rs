@@ -1,7 +1,6 @@
 //! Export: unpack an attachment into a directory, or write its single file,
 //! refusing anything that would land outside the target.
 
-use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -12,7 +11,11 @@ use tau_hamt::Blockstore;
 use crate::config::Config;
 use crate::manifest::{Kind, Manifest};
 use crate::sections::{section_cids, SectionReader};
+use crate::undo::Created;
 use crate::{Error, Result};
+
+/// Bytes of a tar header: every archive entry takes at least one.
+const TAR_BLOCK: u64 = 512;
 
 /// What an export wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,8 +31,12 @@ pub struct Exported {
 /// Unpacks the attachment `root` (all sections in `store`) under `target`,
 /// creating it if needed. Entries whose path is absolute, contains `..`, or
 /// that are links, devices or fifos are refused with a typed error; so is an
-/// archive expanding beyond [`Config::max_expanded`]. Nothing is written
-/// outside `target`; existing files are not overwritten.
+/// archive expanding beyond what its manifest declares
+/// ([`Error::ExpandsBeyondDeclared`], see [`Config::expansion_ratio`]) or
+/// beyond [`Config::max_expanded`], or holding more entries than
+/// [`Config::max_entries`]. Nothing is written outside `target`; existing
+/// files are not overwritten; a failed export removes the files and
+/// directories it created (never anything that was there before).
 pub fn export<BS: Blockstore>(
     store: &BS,
     root: &Cid,
@@ -38,13 +45,17 @@ pub fn export<BS: Blockstore>(
 ) -> Result<Exported> {
     let manifest = Manifest::load(store, root, config)?;
     let cids = section_cids(store, &manifest, config)?;
-    fs::create_dir_all(target).map_err(Error::io(format!("creating {}", target.display())))?;
-    let reader = SectionReader::new(store, &manifest, cids);
-    unpack(reader, target, config)
+    let limits = Limits::new(&manifest, config);
+    Created::or_remove(|created| {
+        created.dir_all(target)?;
+        let reader = SectionReader::new(store, &manifest, cids);
+        unpack(reader, target, &limits, created)
+    })
 }
 
 /// Writes the single file of a file attachment into `directory` under its
-/// original name and returns its path.
+/// original name and returns its path. The limits of [`export`] apply, and
+/// a failed export removes what it created.
 pub fn export_file<BS: Blockstore>(
     store: &BS,
     root: &Cid,
@@ -56,10 +67,21 @@ pub fn export_file<BS: Blockstore>(
         return Err(Error::NotASingleFile("a directory".into()));
     }
     let cids = section_cids(store, &manifest, config)?;
-    fs::create_dir_all(directory)
-        .map_err(Error::io(format!("creating {}", directory.display())))?;
-    let reader = SectionReader::new(store, &manifest, cids);
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let limits = Limits::new(&manifest, config);
+    Created::or_remove(|created| {
+        created.dir_all(directory)?;
+        let reader = SectionReader::new(store, &manifest, cids);
+        single_file(reader, directory, &limits, created)
+    })
+}
+
+fn single_file<R: Read>(
+    reader: R,
+    directory: &Path,
+    limits: &Limits,
+    created: &mut Created,
+) -> Result<PathBuf> {
+    let mut archive = tar::Archive::new(Limited::new(GzDecoder::new(reader), *limits));
     let mut entries = archive.entries().map_err(archive_error)?;
     let mut entry = entries
         .next()
@@ -82,30 +104,113 @@ pub fn export_file<BS: Blockstore>(
         }
     };
     let out = directory.join(name);
-    let mut budget = config.max_expanded();
-    write_file(&mut entry, &out, &mut budget, config.max_expanded())?;
+    write_file(&mut entry, &out, created)?;
     // Anything after the file makes this not a single-file attachment, and
     // the reader checks the content hash when it reaches the end.
     if entries.next().is_some() {
-        let _ = fs::remove_file(&out);
         return Err(Error::NotASingleFile("more than one entry".into()));
     }
     drain(archive.into_inner())?;
     Ok(out)
 }
 
-/// Unpacks a gzip-compressed tar stream under `target`.
-pub(crate) fn unpack<R: Read>(reader: R, target: &Path, config: &Config) -> Result<Exported> {
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+/// How far one export may expand: bytes of the tar stream (headers,
+/// content, padding) and entries.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// The manifest's declared (packed) size.
+    declared: u64,
+    ratio: u64,
+    /// Most bytes of tar stream.
+    bytes: u64,
+    /// Whether `bytes` is the configured absolute cap (else declared × ratio).
+    capped: bool,
+    entries: u64,
+}
+
+impl Limits {
+    fn new(manifest: &Manifest, config: &Config) -> Self {
+        let declared = manifest.total_size;
+        let ratio = config.expansion_ratio();
+        let by_ratio = declared.saturating_mul(ratio);
+        let (bytes, capped) = match config.max_expanded() {
+            Some(cap) if cap < by_ratio => (cap, true),
+            _ => (by_ratio, false),
+        };
+        Self {
+            declared,
+            ratio,
+            bytes,
+            capped,
+            entries: config.max_entries().unwrap_or(bytes / TAR_BLOCK),
+        }
+    }
+
+    /// The error for a stream going past `bytes`.
+    fn exceeded(&self) -> Error {
+        if self.capped {
+            Error::ExpansionCap { cap: self.bytes }
+        } else {
+            Error::ExpandsBeyondDeclared {
+                declared: self.declared,
+                ratio: self.ratio,
+                limit: self.bytes,
+            }
+        }
+    }
+}
+
+/// The decompressed tar stream, failing once it passes the byte limit.
+struct Limited<R> {
+    inner: R,
+    limits: Limits,
+    read: u64,
+}
+
+impl<R> Limited<R> {
+    fn new(inner: R, limits: Limits) -> Self {
+        Self {
+            inner,
+            limits,
+            read: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // Ask for one byte past the limit at most, to see it is passed.
+        let room = self
+            .limits
+            .bytes
+            .saturating_sub(self.read)
+            .saturating_add(1);
+        let want = out.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(out.get_mut(..want).unwrap_or_default())?;
+        self.read = self.read.saturating_add(n as u64);
+        if self.read > self.limits.bytes {
+            return Err(io::Error::other(self.limits.exceeded()));
+        }
+        Ok(n)
+    }
+}
+
+/// Unpacks a gzip-compressed tar stream under `target` within `limits`.
+fn unpack<R: Read>(
+    reader: R,
+    target: &Path,
+    limits: &Limits,
+    created: &mut Created,
+) -> Result<Exported> {
+    let mut archive = tar::Archive::new(Limited::new(GzDecoder::new(reader), *limits));
     let mut done = Exported::default();
-    let mut budget = config.max_expanded();
     let mut count = 0u64;
     for entry in archive.entries().map_err(archive_error)? {
         let mut entry = entry.map_err(archive_error)?;
         count += 1;
-        if count > config.max_entries() {
-            return Err(Error::ExpansionCap {
-                cap: config.max_expanded(),
+        if count > limits.entries {
+            return Err(Error::TooManyEntries {
+                max: limits.entries,
             });
         }
         let raw = entry.path().map_err(archive_error)?.into_owned();
@@ -113,16 +218,14 @@ pub(crate) fn unpack<R: Read>(reader: R, target: &Path, config: &Config) -> Resu
         let out = target.join(&relative);
         match entry.header().entry_type() {
             tar::EntryType::Directory => {
-                fs::create_dir_all(&out)
-                    .map_err(Error::io(format!("creating {}", out.display())))?;
+                created.dir_all(&out)?;
                 done.directories += 1;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 if let Some(parent) = out.parent() {
-                    fs::create_dir_all(parent)
-                        .map_err(Error::io(format!("creating {}", parent.display())))?;
+                    created.dir_all(parent)?;
                 }
-                done.bytes += write_file(&mut entry, &out, &mut budget, config.max_expanded())?;
+                done.bytes += write_file(&mut entry, &out, created)?;
                 done.files += 1;
             }
             // Extended headers are handled by the tar reader itself.
@@ -141,33 +244,20 @@ pub(crate) fn unpack<R: Read>(reader: R, target: &Path, config: &Config) -> Resu
     Ok(done)
 }
 
-/// Reads a stream to its end (so a section reader checks the content hash).
-fn drain<R: Read>(mut reader: R) -> Result<()> {
-    io::copy(&mut reader, &mut io::sink()).map_err(archive_error)?;
+/// Reads the decompressed stream to its end (within the limit), then the
+/// packed one: the gzip decoder stops at its trailer, and only a section
+/// reader that reaches its end checks the content hash.
+fn drain<R: Read>(mut stream: Limited<GzDecoder<R>>) -> Result<()> {
+    io::copy(&mut stream, &mut io::sink()).map_err(archive_error)?;
+    let mut packed = stream.inner.into_inner();
+    io::copy(&mut packed, &mut io::sink()).map_err(archive_error)?;
     Ok(())
 }
 
-/// Copies an entry into a new file at `out`, charging `budget`.
-fn write_file<R: Read>(entry: &mut R, out: &Path, budget: &mut u64, cap: u64) -> Result<u64> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(|e| {
-            if e.kind() == io::ErrorKind::AlreadyExists {
-                Error::Exists(out.to_path_buf())
-            } else {
-                Error::io(format!("creating {}", out.display()))(e)
-            }
-        })?;
-    let mut limited = entry.take(budget.saturating_add(1));
-    let written = io::copy(&mut limited, &mut file).map_err(archive_error)?;
-    if written > *budget {
-        drop(file);
-        let _ = fs::remove_file(out);
-        return Err(Error::ExpansionCap { cap });
-    }
-    *budget -= written;
+/// Copies an entry into a new file at `out` (the stream's limit bounds it).
+fn write_file<R: Read>(entry: &mut R, out: &Path, created: &mut Created) -> Result<u64> {
+    let mut file = created.file(out)?;
+    let written = io::copy(entry, &mut file).map_err(archive_error)?;
     file.flush()
         .map_err(Error::io(format!("writing {}", out.display())))?;
     Ok(written)

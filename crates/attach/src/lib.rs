@@ -8,9 +8,14 @@
 //!
 //! * [`upload`]: streaming pack + chunk + store;
 //! * [`download`]: process C — sections from several peers in parallel,
-//!   each verified by CID, lying peers dropped, resumable, relentless;
+//!   each verified by CID, lying peers dropped, resumable, relentless; the
+//!   section map is walked node by node, each node checked
+//!   ([`decode_map_node`]) before it is stored, the walk bounded by what the
+//!   manifest declares ([`MapLimits`]);
 //! * [`export`] / [`export_file`]: unpack into a directory or write the single
-//!   file, refusing path traversal, links, devices and decompression bombs;
+//!   file, refusing path traversal, links, devices and archives expanding
+//!   beyond the manifest's declared size ([`Config::expansion_ratio`]); a
+//!   failed export removes what it wrote;
 //! * [`ServiceLog`]: attachment logs (proof of service) with a free quota per
 //!   visitor address. No playback or media decoding (seed 000).
 //!
@@ -53,17 +58,21 @@ mod download;
 mod error;
 mod export;
 mod manifest;
+mod section_map;
 mod sections;
 mod service;
+mod undo;
 mod upload;
 
 pub use config::{
-    Config, ConfigBuilder, DEFAULT_MAX_SECTIONS, DEFAULT_SECTION_SIZE, MAX_SECTION_SIZE,
+    Config, ConfigBuilder, DEFAULT_EXPANSION_RATIO, DEFAULT_MAX_SECTIONS, DEFAULT_SECTION_SIZE,
+    MAX_SECTION_SIZE,
 };
 pub use download::{download, DownloadOptions, DownloadReport, Progress, Source};
 pub use error::{Error, Result};
 pub use export::{export, export_file, Exported};
 pub use manifest::{section_key, ContentHash, Kind, Manifest, MANIFEST_VERSION};
+pub use section_map::{decode_map_node, is_section_map_node, MapLimits, MapNode};
 pub use sections::{section_cids, SectionReader};
 pub use service::{QuotaPolicy, ServedDownload, ServiceLog, DEFAULT_FREE_QUOTA};
 pub use upload::{upload, upload_tgz, Uploaded};

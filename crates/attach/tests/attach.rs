@@ -247,17 +247,19 @@ fn cancel_stops_a_relentless_download_and_progress_is_reported() {
 }
 
 /// A gzip-compressed tar with one entry whose name is written raw.
-fn archive_with(name: &[u8], kind: tar::EntryType, body: &[u8]) -> Vec<u8> {
+fn archive_with(
+    name: &[u8],
+    kind: tar::EntryType,
+    body: &[u8],
+    level: flate2::Compression,
+) -> Vec<u8> {
     let mut header = tar::Header::new_old();
     header.as_old_mut().name[..name.len()].copy_from_slice(name);
     header.set_entry_type(kind);
     header.set_size(body.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::best(),
-    ));
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), level));
     tar.append(&header, body).unwrap();
     tar.into_inner().unwrap().finish().unwrap()
 }
@@ -277,7 +279,7 @@ fn traversal_links_and_bombs_are_refused_and_nothing_lands_outside() {
             &store,
             "evil",
             Kind::Directory,
-            &archive_with(name, kind, b"x")[..],
+            &archive_with(name, kind, b"x", flate2::Compression::none())[..],
             &config,
         )
         .unwrap();
@@ -288,7 +290,12 @@ fn traversal_links_and_bombs_are_refused_and_nothing_lands_outside() {
         &store,
         "link",
         Kind::Directory,
-        &archive_with(b"link", tar::EntryType::Symlink, b"")[..],
+        &archive_with(
+            b"link",
+            tar::EntryType::Symlink,
+            b"",
+            flate2::Compression::none(),
+        )[..],
         &config,
     )
     .unwrap();
@@ -298,11 +305,24 @@ fn traversal_links_and_bombs_are_refused_and_nothing_lands_outside() {
     ));
     assert!(!dir.path().join("escape.txt").exists());
 
-    // 8 MiB of zeros compress to a few KiB: over a 1 MiB cap it is refused.
-    let bomb = archive_with(b"zeros", tar::EntryType::Regular, &vec![0u8; 8 << 20]);
+    // 8 MiB of zeros compress to a few KiB: past its declared size, or past
+    // a 1 MiB cap when the ratio would allow it, it is refused.
+    let bomb = archive_with(
+        b"zeros",
+        tar::EntryType::Regular,
+        &vec![0u8; 8 << 20],
+        flate2::Compression::best(),
+    );
     assert!(bomb.len() < 64 * 1024);
+    let up = upload_tgz(&store, "bomb", Kind::Directory, &bomb[..], &config).unwrap();
+    let err = export(&store, &up.root, &dir.path().join("bomb"), &config).unwrap_err();
+    assert!(
+        matches!(err, Error::ExpandsBeyondDeclared { declared, .. } if declared == up.size),
+        "{err}"
+    );
     let capped = Config::builder()
         .section_size(16 * 1024)
+        .expansion_ratio(100_000)
         .max_expanded(1 << 20)
         .build()
         .unwrap();

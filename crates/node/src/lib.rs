@@ -28,9 +28,12 @@
 //!   peers report and follows [`fork_choice`](tau_cbc::fork_choice) — the
 //!   rules and order of `tau_cbc::sim`. Forged chains and garbage mark the peer.
 //! * **C — attachments**: [`NodeHandle::attach_get`] runs tau-attach's
-//!   multi-peer downloader over Graphsync (one request per section). As a
-//!   host the node charges attachment data to the visitor's TAU address —
-//!   its peer id is its TAU key ([`peer_address`]) — refuses it past the free
+//!   multi-peer downloader over Graphsync (one request per block, each block
+//!   checked before it is stored). As a host the node charges attachment
+//!   data (sections, manifests, section-map nodes) to the visitor's TAU
+//!   address — its peer id is its TAU key ([`peer_address`]) — reserving
+//!   what the request's selector can reach (a whole attachment for an
+//!   explore from a manifest or a map node), refuses it past the free
 //!   quota (30 with a reason starting [`QUOTA_EXCEEDED`]), and writes the
 //!   downloads it served into its next block's attachment log
 //!   (`AttachmentsLog` key, proof of service).

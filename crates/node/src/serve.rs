@@ -5,14 +5,28 @@
 //! writes into the node's next block (its `AttachmentsLog` key).
 //!
 //! A request is attachment data when its root is a raw block (sections: the
-//! chain itself has no raw blocks, so chain sync stays free), or a stored
-//! attachment manifest. The attachment it belongs to is the request's
-//! [`ATTACHMENT_EXTENSION`] if it names one (tau-node's downloader does), the
-//! root otherwise. Each admitted request for a raw section reserves a
-//! section's worth of the visitor's quota until it ends (then what it really
-//! served is charged), so concurrent requests cannot all be admitted on the
-//! same remaining quota: a visitor ends over its quota by less than one
-//! section per request, never by its whole attachment.
+//! chain itself has no raw blocks, so chain sync stays free), a stored
+//! attachment manifest, or a node of a section map (a HAMT node whose
+//! entries are raw chunk links: [`tau_attach::is_section_map_node`]). The
+//! attachment it belongs to is the request's [`ATTACHMENT_EXTENSION`] if it
+//! names one (tau-node's downloader does), the root otherwise.
+//!
+//! Each admitted request reserves quota for what its selector can reach
+//! until it ends (then what it really served is charged):
+//!
+//! * one block (the selector is a bare matcher, or the root is raw, which
+//!   links nothing): the block's size, a section at most. Admitted while the
+//!   visitor's used and reserved bytes are under its quota, so concurrent
+//!   requests cannot all be admitted on the same remaining quota, and a
+//!   visitor ends over its quota by less than one block per request. This
+//!   is what honest downloads do, one section per request;
+//! * anything that may follow links from a manifest or a map node: the whole
+//!   attachment, which must fit the visitor's remaining quota: the declared
+//!   size of the manifest (or of the attachment the request names, when the
+//!   root is that attachment's map root), else the largest attachment the
+//!   configuration allows (its most sections of its section size). An
+//!   explore-all request cannot take a whole attachment on one byte of
+//!   quota.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -23,7 +37,7 @@ use libp2p::PeerId;
 use tau_attach::{QuotaPolicy, ServedDownload, ServiceLog};
 use tau_graphsync::net::SharedStore;
 use tau_graphsync::responder::{Admission, Incoming, ServeHook, Served};
-use tau_graphsync::{Extensions, RequestId, Status};
+use tau_graphsync::{Extensions, RequestId, Selector, Status};
 use tau_hamt::block::RAW;
 use tau_keys::Address;
 use tau_state::ServiceRecord;
@@ -41,7 +55,7 @@ pub const QUOTA_EXCEEDED: &str = "quota exceeded";
 /// from the pending list; their bytes still count against the quota).
 const MAX_PENDING: usize = 1 << 16;
 
-/// Manifest checks remembered.
+/// Root classifications remembered (manifest, map node, or free).
 const MAX_KNOWN_ROOTS: usize = 4096;
 
 /// Charged requests in flight tracked, at most (a request whose end is never
@@ -64,11 +78,23 @@ fn named_attachment(extensions: &Extensions) -> Option<Cid> {
     }
 }
 
+/// What a charged request's root is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Data {
+    /// A raw block: a section.
+    Section,
+    /// An attachment manifest of `len` bytes declaring `total` bytes under
+    /// the section map `sections`.
+    Manifest { len: u64, total: u64, sections: Cid },
+    /// A node of a section map, `len` bytes.
+    MapNode { len: u64 },
+}
+
 struct HostState {
     log: ServiceLog,
     pending: Vec<ServedDownload>,
-    /// Roots checked: whether each is a stored attachment manifest.
-    manifests: HashMap<Cid, bool>,
+    /// Non-raw roots checked: what each is (`None`: not attachment data).
+    known: HashMap<Cid, Option<Data>>,
     /// Quota reserved by admitted requests not ended yet, by visitor and
     /// request id, in admission order.
     in_flight: VecDeque<InFlight>,
@@ -129,7 +155,7 @@ impl Host {
             state: Mutex::new(HostState {
                 log,
                 pending,
-                manifests: HashMap::new(),
+                known: HashMap::new(),
                 in_flight: VecDeque::new(),
             }),
         }
@@ -195,50 +221,115 @@ impl Host {
         state.pending.drain(..n);
     }
 
-    /// The attachment a request is charged to, or `None` (free).
-    fn charged(&self, state: &mut HostState, root: &Cid, extensions: &Extensions) -> Option<Cid> {
-        let named = named_attachment(extensions);
+    /// What `root` is, or `None` when it is not attachment data (free).
+    fn classify(&self, state: &mut HostState, root: &Cid) -> Option<Data> {
         if root.codec() == RAW {
-            return Some(named.unwrap_or(*root));
+            return Some(Data::Section);
         }
-        let is_manifest = match state.manifests.get(root) {
-            Some(known) => *known,
-            None => {
-                let known = tau_attach::Manifest::load(&self.store, root, &self.attach).is_ok();
-                if state.manifests.len() >= MAX_KNOWN_ROOTS {
-                    state.manifests.clear();
-                }
-                state.manifests.insert(*root, known);
-                known
-            }
+        if let Some(known) = state.known.get(root) {
+            return *known;
+        }
+        // Not stored (yet): nothing to serve now, and nothing to remember,
+        // so the block is classified once it arrives.
+        let bytes = self.store.get(root).ok().flatten()?;
+        let data = self.inspect(root, &bytes);
+        if state.known.len() >= MAX_KNOWN_ROOTS {
+            state.known.clear();
+        }
+        state.known.insert(*root, data);
+        data
+    }
+
+    /// What the stored block `root` (`bytes`) is: a manifest (anything that
+    /// decodes as one, even past this host's limits), a section-map node, or
+    /// neither.
+    fn inspect(&self, root: &Cid, bytes: &[u8]) -> Option<Data> {
+        let len = bytes.len() as u64;
+        if let Ok(manifest) = serde_ipld_dagcbor::from_slice::<tau_attach::Manifest>(bytes) {
+            return Some(Data::Manifest {
+                len,
+                total: manifest.total_size,
+                sections: manifest.sections,
+            });
+        }
+        tau_attach::is_section_map_node(&self.store, root, &self.attach)
+            .then_some(Data::MapNode { len })
+    }
+
+    /// The attachment a request is charged to and what its root is, or
+    /// `None` (free).
+    fn charged(
+        &self,
+        state: &mut HostState,
+        root: &Cid,
+        extensions: &Extensions,
+    ) -> Option<(Cid, Data)> {
+        let data = self.classify(state, root)?;
+        let attachment = match data {
+            Data::Manifest { .. } => *root,
+            Data::Section | Data::MapNode { .. } => named_attachment(extensions).unwrap_or(*root),
         };
-        is_manifest.then_some(*root)
+        Some((attachment, data))
+    }
+
+    /// The quota a request for `data` at `root` reserves, and whether all
+    /// of it must fit the remaining quota (a request that may follow links)
+    /// or only its first byte (one block).
+    fn reservation(
+        &self,
+        state: &mut HostState,
+        root: &Cid,
+        data: Data,
+        selector: &Ipld,
+        extensions: &Extensions,
+    ) -> (u64, bool) {
+        let one_block = matches!(Selector::from_ipld(selector), Ok(Selector::Matcher));
+        match data {
+            // A raw block links nothing: one block whatever the selector.
+            Data::Section => (self.attach.section_size(), false),
+            Data::Manifest { len, .. } | Data::MapNode { len } if one_block => (len, false),
+            Data::Manifest { len, total, .. } => (len.saturating_add(total), true),
+            Data::MapNode { len } => {
+                let named = named_attachment(extensions)
+                    .and_then(|named| self.classify(state, &named))
+                    .and_then(|named| match named {
+                        Data::Manifest {
+                            total, sections, ..
+                        } if sections == *root => Some(total),
+                        _ => None,
+                    });
+                let most = self
+                    .attach
+                    .max_sections()
+                    .saturating_mul(self.attach.section_size());
+                (len.saturating_add(named.unwrap_or(most)), true)
+            }
+        }
     }
 }
 
 impl ServeHook<PeerId> for Host {
     fn admit(&self, peer: &PeerId, request: &Incoming<'_>) -> Admission {
         let mut state = self.lock();
-        if self
-            .charged(&mut state, request.root, request.extensions)
-            .is_none()
-        {
+        let Some((_, data)) = self.charged(&mut state, request.root, request.extensions) else {
             return Admission::Allow;
-        }
+        };
         let Some(visitor) = peer_address(peer) else {
             return Admission::Reject {
                 status: Status::Rejected,
                 reason: format!("attachments are served to TAU addresses; peer id {peer} carries no secp256k1 key"),
             };
         };
-        // A section request may serve up to a section; a manifest is small.
-        let estimate = if request.root.codec() == RAW {
-            self.attach.section_size()
-        } else {
-            0
-        };
+        let (estimate, whole) = self.reservation(
+            &mut state,
+            request.root,
+            data,
+            request.selector,
+            request.extensions,
+        );
         let held = state.reserved(&visitor);
-        match state.log.admit(&visitor, held.saturating_add(1)) {
+        let needed = if whole { estimate } else { 1 };
+        match state.log.admit(&visitor, held.saturating_add(needed)) {
             Ok(()) => {
                 if state.in_flight.len() >= MAX_IN_FLIGHT {
                     state.in_flight.pop_front();
@@ -250,10 +341,16 @@ impl ServeHook<PeerId> for Host {
                 });
                 Admission::Allow
             }
-            Err(tau_attach::Error::QuotaExceeded { used, quota, .. }) => Admission::Reject {
+            Err(tau_attach::Error::QuotaExceeded {
+                used,
+                quota,
+                requested,
+                ..
+            }) => Admission::Reject {
                 status: Status::Rejected,
                 reason: format!(
-                    "{QUOTA_EXCEEDED}: {visitor} has used {used} of its {quota} byte free quota"
+                    "{QUOTA_EXCEEDED}: {visitor} has used {used} of its {quota} byte free quota \
+                     ({requested} bytes reserved or asked for)"
                 ),
             },
             Err(e) => Admission::Reject {
@@ -271,7 +368,7 @@ impl ServeHook<PeerId> for Host {
         if served.bytes == 0 {
             return;
         }
-        let Some(root) = self.charged(&mut state, served.root, served.extensions) else {
+        let Some((root, _)) = self.charged(&mut state, served.root, served.extensions) else {
             return;
         };
         let Some(visitor) = peer_address(peer) else {
@@ -306,6 +403,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use tau_graphsync::RequestId;
+    use tau_graphsync::Selector;
     use tau_hamt::block::DAG_CBOR;
     use tau_hamt::{Blockstore, MemoryBlockstore};
 
@@ -463,5 +561,87 @@ mod tests {
         end(2, 10);
         assert_eq!(host.used(&key.address()), SECTION + 10);
         assert!(admit(6));
+    }
+
+    #[test]
+    fn requests_that_may_follow_links_reserve_the_whole_attachment() {
+        const SECTION: u64 = 16 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let mem = Arc::new(MemoryBlockstore::new());
+        let attach = tau_attach::Config::builder()
+            .section_size(SECTION)
+            .build()
+            .unwrap();
+        let upload = |name: &str, len: usize| {
+            let path = dir.path().join(name);
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            std::fs::write(&path, data).unwrap();
+            tau_attach::upload(&*mem, &path, &attach).unwrap()
+        };
+        let big = upload("big", 300_000);
+        let small = upload("small", 20_000);
+        // A HAMT of the same shape that is no section map (chain-like values).
+        let mut other: tau_hamt::Hamt<_, u64> = tau_hamt::Hamt::new(&*mem);
+        for i in 0..100u64 {
+            other.set(tau_attach::section_key(i), i).unwrap();
+        }
+        let other = other.flush().unwrap();
+        let store: SharedStore = mem.clone();
+        let policy = QuotaPolicy {
+            free_per_address: 100_000,
+            ..QuotaPolicy::default()
+        };
+        let host = Host::new(store, attach, policy, Vec::new(), Vec::new());
+        let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
+        let peer = crate::identity::peer_id_of(&key).unwrap();
+        let everything = Selector::explore_all_recursively(16).to_ipld();
+        let block = Selector::Matcher.to_ipld();
+        let admit = |id: u8, root: &Cid, selector: &Ipld, ext: &Extensions| {
+            host.admit(
+                &peer,
+                &Incoming {
+                    id: RequestId([id; 16]),
+                    root,
+                    selector,
+                    extensions: ext,
+                },
+            ) == Admission::Allow
+        };
+        let none = Extensions::default();
+        let map = big.manifest.sections;
+        // The big attachment (300 KB) whole: not on a 100 KB quota.
+        assert!(!admit(1, &big.root, &everything, &none));
+        assert!(!admit(2, &map, &everything, &none));
+        assert!(!admit(
+            3,
+            &map,
+            &everything,
+            &attachment_extensions(big.root)
+        ));
+        // Naming a small attachment does not make a big map small.
+        assert!(!admit(
+            4,
+            &map,
+            &everything,
+            &attachment_extensions(small.root)
+        ));
+        assert!(host.lock().in_flight.is_empty());
+        // One block of it is fine, and reserves that block.
+        assert!(admit(5, &map, &block, &none));
+        let map_len = mem.get(&map).unwrap().unwrap().len() as u64;
+        assert_eq!(host.lock().reserved(&key.address()), map_len);
+        // The small one whole fits, and holds its declared size.
+        let small_len = mem.get(&small.root).unwrap().unwrap().len() as u64;
+        assert!(admit(6, &small.root, &everything, &none));
+        assert_eq!(
+            host.lock().reserved(&key.address()),
+            map_len + small_len + small.size
+        );
+        // Chain data stays free, whatever the selector.
+        assert!(admit(7, &other, &everything, &none));
+        assert_eq!(
+            host.lock().reserved(&key.address()),
+            map_len + small_len + small.size
+        );
     }
 }

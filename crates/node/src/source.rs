@@ -4,7 +4,10 @@
 //! download under it. A host's refusal (e.g. quota exceeded) is kept.
 //!
 //! The downloader calls `fetch` from its own worker threads; each call blocks
-//! on the node's tokio runtime until the verified block is in the store.
+//! on the node's tokio runtime until the block is verified against its CID.
+//! The block lands in a scratch store, not the node's: the downloader checks
+//! it (manifest, section-map node shape and bounds) and stores it itself, so
+//! a block it refuses is never kept.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -13,10 +16,12 @@ use cid::Cid;
 use libp2p::PeerId;
 use tau_graphsync::net::{Graphsync, SharedStore};
 use tau_graphsync::Selector;
+use tau_hamt::{Blockstore, MemoryBlockstore};
 
 /// One peer as a block source for attachment downloads: each missing block
 /// is one verified Graphsync request naming the attachment (so a host logs
-/// and charges the download under it), stored in `store`, then read back.
+/// and charges the download under it), received into a scratch store and
+/// handed to the downloader, which stores it in `store` once checked.
 pub struct GraphsyncSource {
     graphsync: Graphsync,
     store: SharedStore,
@@ -72,13 +77,15 @@ impl tau_attach::Source for GraphsyncSource {
         if let Ok(Some(data)) = self.store.get(cid) {
             return Ok(data);
         }
+        let scratch: SharedStore = Arc::new(MemoryBlockstore::new());
         let request = self
             .graphsync
-            .request(
+            .request_into(
                 self.peer,
                 *cid,
                 &Selector::Matcher,
                 crate::serve::attachment_extensions(self.attachment),
+                scratch.clone(),
             )
             .map_err(|e| e.to_string())?;
         let outcome = self
@@ -95,7 +102,7 @@ impl tau_attach::Source for GraphsyncSource {
             }
             Err(_) => return Err(format!("no answer within {:?}", self.timeout)),
         }
-        self.store
+        scratch
             .get(cid)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{} did not send {cid}", self.peer))

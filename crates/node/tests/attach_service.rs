@@ -27,6 +27,24 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Bytes of the section map of `manifest` (every node).
+fn map_len(
+    store: &impl Blockstore,
+    manifest: &tau_attach::Manifest,
+    attach: &tau_attach::Config,
+) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![(manifest.sections, true)];
+    while let Some((cid, root)) = stack.pop() {
+        let bytes = store.get(&cid).unwrap().unwrap();
+        total += bytes.len() as u64;
+        let node =
+            tau_attach::decode_map_node(&bytes, attach, manifest.section_count, root).unwrap();
+        stack.extend(node.children.iter().map(|c| (*c, false)));
+    }
+    total
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_downloads_are_logged_in_state_and_quota_is_enforced() {
     bounded(Duration::from_secs(120), async {
@@ -64,9 +82,12 @@ async fn served_downloads_are_logged_in_state_and_quota_is_enforced() {
             .await
             .unwrap();
         assert_eq!(report.sections_fetched, report.manifest.section_count);
-        // Charged: every section (raw) and the manifest block.
-        let manifest_len = host.chain().store().get(&a.root).unwrap().unwrap().len() as u64;
-        let served_a = a.size + manifest_len;
+        // Charged: every section (raw), the manifest block and the nodes of
+        // the section map.
+        let store = host.chain().store().clone();
+        let manifest_len = store.get(&a.root).unwrap().unwrap().len() as u64;
+        let served_a = a.size + manifest_len + map_len(&store, &a.manifest, &attach);
+        drop(store);
         assert_eq!(host.served_to(&me), served_a);
         let pending: u64 = host
             .pending_service()
