@@ -16,6 +16,7 @@ fn run(attack: Attack, seed: u64) -> Report {
 fn assert_unharmed(report: &Report) {
     assert_eq!(report.safety_violations, 0, "{report:?}");
     assert_eq!(report.forged_adopted, 0, "{report:?}");
+    assert_eq!(report.attacker_chain_adopted, 0, "{report:?}");
     assert_eq!(report.honest_marked, 0, "{report:?}");
     assert!(report.final_agreement, "{report:?}");
     assert!(report.honest_safety_advanced, "{report:?}");

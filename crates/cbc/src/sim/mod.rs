@@ -274,6 +274,9 @@ pub struct Report {
     pub future_refused: usize,
     /// Largest peer table an honest node held.
     pub max_peer_table: usize,
+    /// Honest heads or safety points on an attacker's private chain (must
+    /// be 0: the attacker's chain is valid, but only sybils vouch for it).
+    pub attacker_chain_adopted: usize,
 }
 
 /// Peers an honest answer lists (tau-node's head answers carry 32).
@@ -288,6 +291,8 @@ pub struct Simulation {
     rng: StdRng,
     now: u64,
     observer: Observer,
+    /// States an attacker mined on its private chain.
+    private_states: std::collections::HashSet<Cid>,
     report: Report,
     minority_points_at_split: Option<Vec<Option<Cid>>>,
 }
@@ -366,6 +371,7 @@ impl Simulation {
             rng,
             now: 0,
             observer,
+            private_states: std::collections::HashSet::new(),
             report: Report::default(),
             minority_points_at_split: None,
         })
@@ -413,7 +419,11 @@ impl Simulation {
                     let invented = self.nodes[id].behaviour == Behaviour::Lead
                         && self.config.attack == Some(Attack::ForgedBottom)
                         && now >= self.config.forge_at;
+                    let private = !self.nodes[id].votes();
                     for (root, number, previous) in mined {
+                        if private {
+                            self.private_states.insert(root);
+                        }
                         // A chain over an invented state is not validly mined.
                         if !invented {
                             self.observer.record(root, number, previous);
@@ -605,6 +615,9 @@ impl Simulation {
         for root in [Some(head), point].into_iter().flatten() {
             if !self.observer.knows(&root) {
                 self.report.forged_adopted += 1;
+            }
+            if self.private_states.contains(&root) {
+                self.report.attacker_chain_adopted += 1;
             }
         }
         // A head dated ahead of the clock is a forgery of time.
