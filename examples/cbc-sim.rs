@@ -4,21 +4,27 @@
 //! ```text
 //! cargo run --release --example cbc-sim -- [--nodes N] [--byzantine B] [--seed S]
 //!     [--seeds K] [--partition M] [--mining-time T] [--settle-time T]
+//!     [--attack sybil|future|forged-bottom|peer-flood]
 //! ```
 //!
 //! Defaults: 16 nodes, 0 byzantine, seed 1, one run, 1,800 s of mining (a
 //! block a minute) and 300 s
 //! to settle. `--partition M` cuts nodes `0..M` off from 600 s to 900 s.
 //! `--seeds K` runs seeds S..S+K. The last `B` nodes are byzantine: forger,
-//! withholder, equivocator in turn. Each run prints a progress bar, then one
-//! `name=value` line per figure; the exit status is 1 if any run had a safety
-//! violation or an honest node adopted a forged state.
+//! withholder, equivocator in turn. `--attack NAME` adds attacking nodes
+//! (tau-cbc's `sim::Attack`: 10 sybil ids per honest node behind one
+//! funded lead, a miner dating blocks ahead of the clock, a chain on an
+//! invented state, 2,000 silent peer ids). Each run prints a progress bar,
+//! then one `name=value` line per figure; the exit status is 1 if any run
+//! had a safety violation, an honest node adopted a forged state or an
+//! attacker's chain, the honest nodes did not end on one safety point, or
+//! (under an attack) an honest safety point never advanced.
 
 use std::error::Error;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use tau::cbc::sim::{Partition, SimConfig, Simulation};
+use tau::cbc::sim::{Attack, Partition, SimConfig, Simulation};
 
 #[derive(Parser)]
 struct Args {
@@ -43,6 +49,15 @@ struct Args {
     /// Quiet seconds after mining.
     #[arg(long, default_value_t = 300)]
     settle_time: u64,
+    /// Run an attack: sybil, future, forged-bottom or peer-flood.
+    #[arg(long, value_parser = parse_attack)]
+    attack: Option<Attack>,
+}
+
+fn parse_attack(name: &str) -> Result<Attack, String> {
+    Attack::from_name(name).ok_or_else(|| {
+        format!("unknown attack {name:?} (sybil, future, forged-bottom, peer-flood)")
+    })
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -50,6 +65,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut failed = false;
     for seed in args.seed..args.seed + args.seeds {
         let mut config = SimConfig::new(args.nodes, args.byzantine, seed);
+        config.attack = args.attack;
         config.mining_time = args.mining_time;
         config.settle_time = args.settle_time;
         config.partition = args.partition.map(|minority| Partition {
@@ -70,6 +86,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let r = sim.report();
         println!("seed={seed}");
         println!("nodes={} byzantine={}", args.nodes, args.byzantine);
+        println!("attack={}", args.attack.map_or("none", Attack::name));
         println!("blocks_mined={}", r.blocks_mined);
         println!("first_agreement_s={}", opt(r.first_agreement_at));
         println!("final_agreement={}", r.final_agreement);
@@ -78,7 +95,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("refused_reorgs={}", r.refused_reorgs);
         println!("conflicts_refused={}", r.conflicts_refused);
         println!("safety_violations={}", r.safety_violations);
-        println!("forged_adopted={}", r.forged_adopted);
+        println!("forged_states_adopted={}", r.forged_adopted);
+        println!("attacker_chain_adopted={}", r.attacker_chain_adopted);
+        println!("honest_safety_advanced={}", r.honest_safety_advanced);
+        println!("future_refused={}", r.future_refused);
+        println!("max_peer_table={}", r.max_peer_table);
         println!("forgeries_detected={}", r.forgeries_detected);
         println!("byzantine_marked={}", r.byzantine_marked);
         println!("honest_marked={}", r.honest_marked);
@@ -89,7 +110,11 @@ fn main() -> Result<(), Box<dyn Error>> {
                 r.minority_advanced_in_partition
             );
         }
-        failed |= r.safety_violations > 0 || r.forged_adopted > 0;
+        failed |= r.safety_violations > 0
+            || r.forged_adopted > 0
+            || r.attacker_chain_adopted > 0
+            || !r.final_agreement
+            || (args.attack.is_some() && !r.honest_safety_advanced);
     }
     if failed {
         std::process::exit(1);

@@ -1,0 +1,133 @@
+//! The process-B engine decides the same whatever order its peers' answers
+//! arrive in: same safety point, same head, same evaluation.
+
+use std::collections::BTreeMap;
+
+use cid::Cid;
+use proptest::prelude::*;
+use tau_cbc::{Evaluation, Mode, Params, PeerAnswer, VoteEngine};
+use tau_hamt::MemoryBlockstore;
+use tau_keys::{Address, Keypair};
+use tau_state::{Chain, Genesis};
+
+/// A clock past every block of the fixture.
+const NOW: u64 = 1 << 40;
+
+/// Miners 0..6; node 0 runs the engine, 1..6 answer.
+const MINERS: usize = 6;
+
+struct Fixture {
+    chain: Chain<MemoryBlockstore>,
+    genesis: Cid,
+    keys: Vec<Keypair>,
+    /// A main chain of 12 blocks and a fork of 6 from its 4th block.
+    main: Vec<Cid>,
+    fork: Vec<Cid>,
+}
+
+fn fixture() -> Fixture {
+    let keys: Vec<Keypair> = (1..=MINERS as u8)
+        .map(|i| Keypair::from_bytes(&[i; 32]).unwrap())
+        .collect();
+    let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+    let genesis = keys
+        .iter()
+        .fold(Genesis::new(0), |g, k| g.allocate(k.address(), 1_000));
+    let (genesis, _) = chain.genesis(&genesis, &keys[0]).unwrap();
+    let mine = |from: Cid, miners: &[usize]| -> Vec<Cid> {
+        let mut head = from;
+        let mut out = Vec::new();
+        for &m in miners {
+            let key = &keys[m];
+            let when = chain.eligibility(&head, &key.address()).unwrap().earliest;
+            head = chain
+                .produce_next_state(&head, key, &[], when)
+                .unwrap()
+                .root;
+            out.push(head);
+        }
+        out
+    };
+    let main = mine(genesis, &[1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2]);
+    let fork = mine(main[3], &[5, 4, 3, 2, 1, 5]);
+    Fixture {
+        chain,
+        genesis,
+        keys,
+        main,
+        fork,
+    }
+}
+
+fn params() -> Params {
+    let mut p = Params::devnet();
+    p.confirmations = 2;
+    p
+}
+
+/// The engine of node 0 after it took `answers` in order, then evaluated.
+fn decide(f: &Fixture, answers: &[(u8, PeerAnswer<u8>)]) -> (Evaluation, Option<Cid>, Cid) {
+    let addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
+    let mut engine = VoteEngine::new(
+        &f.chain,
+        params(),
+        Mode::Mining,
+        0u8,
+        addresses[0],
+        Box::new(move |p: &u8| addresses.get(usize::from(*p)).copied()),
+        f.genesis,
+        f.main[2],
+        None,
+        NOW,
+    )
+    .unwrap();
+    for peer in 1..MINERS as u8 {
+        engine.add_peer(peer, NOW);
+    }
+    for (peer, answer) in answers {
+        engine.receive(&f.chain, peer, answer, NOW);
+    }
+    let evaluation = engine.evaluate(&f.chain, NOW).unwrap();
+    let safety = engine.safety().map(|e| e.root);
+    (evaluation, safety, engine.head())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn decisions_do_not_depend_on_the_order_of_answers(
+        picks in proptest::collection::vec((1..MINERS as u8, 0usize..18, proptest::option::of(0usize..18)), 1..12),
+        order_seed in any::<u64>(),
+    ) {
+        let f = fixture();
+        let all: Vec<Cid> = f.main.iter().chain(f.fork.iter()).copied().collect();
+        let answers: Vec<(u8, PeerAnswer<u8>)> = picks
+            .iter()
+            .map(|&(peer, head, safety)| {
+                (peer, PeerAnswer {
+                    head: all[head],
+                    safety: safety.map(|s| all[s]),
+                    seen: BTreeMap::new(),
+                    mining: true,
+                })
+            })
+            .collect();
+        // Only each peer's latest answer counts, so shuffle peers' answers
+        // as whole sequences: the last answer of each peer stays its last.
+        let mut by_peer: BTreeMap<u8, Vec<(u8, PeerAnswer<u8>)>> = BTreeMap::new();
+        for a in &answers {
+            by_peer.entry(a.0).or_default().push(a.clone());
+        }
+        let mut groups: Vec<Vec<(u8, PeerAnswer<u8>)>> = by_peer.into_values().collect();
+        let mut state = order_seed;
+        for i in (1..groups.len()).rev() {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let j = (state >> 33) as usize % (i + 1);
+            groups.swap(i, j);
+        }
+        let shuffled: Vec<(u8, PeerAnswer<u8>)> = groups.into_iter().flatten().collect();
+        let first = decide(&f, &answers);
+        prop_assert_eq!(first, decide(&f, &shuffled));
+    }
+}
