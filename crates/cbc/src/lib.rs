@@ -17,7 +17,13 @@
 //!   that reverts it, no reorganization deeper than the mutable range;
 //! * [`Planner`]: process B's random walk over peers and relays, passes and restarts;
 //! * [`evaluate_pass`]: a completed pass evaluated in the one order every
-//!   node follows (vote, endorsement, fork choice).
+//!   node follows (vote, endorsement, fork choice);
+//! * [`VoteEngine`]: process B whole, without I/O and told the time — the
+//!   bounded [`PeerTable`], anchored and clocked views, votes from
+//!   [`ProvenMiners`] (one per miner address, never per peer id), pass
+//!   timing, catch-up ([`walk_back`]) and the process A answer gate. tau-node
+//!   and the simulator both drive it. The rule among hostile peers is written
+//!   down in the repository's `docs/vote-rule.md`.
 //!
 //! ```
 //! use std::collections::BTreeMap;
