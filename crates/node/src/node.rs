@@ -1,6 +1,7 @@
 //! The running node: its tasks (swarm, head server, process A, process B)
 //! and the [`NodeHandle`] an application holds.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -158,11 +159,17 @@ impl Node {
             relays: Mutex::new(Relays::default()),
             walked: Mutex::new(std::collections::BTreeSet::new()),
             catching_up: tokio::sync::Mutex::new(()),
+            snapshot: Mutex::new(AnswerSnapshot::default()),
+            relayed: Mutex::new(VecDeque::new()),
             rng: Mutex::new(rng),
             tasks: Mutex::new(Vec::new()),
             workers: Mutex::new(tokio::task::JoinSet::new()),
             shutdown,
         });
+        {
+            let core = inner.core();
+            inner.refresh_answer(&core);
+        }
         for known in inner.store.load_peers()? {
             if known.relay {
                 inner.learn_relay(known.id, known.addrs.clone());
@@ -300,6 +307,27 @@ struct Inner {
     /// Short-lived tasks (asks, answers), aborted at shutdown.
     workers: Mutex<tokio::task::JoinSet<()>>,
     shutdown: watch::Sender<bool>,
+    /// What head requests are answered with, kept apart from the core.
+    snapshot: Mutex<AnswerSnapshot>,
+    /// Transactions peers sent with head requests, taken into the mempool
+    /// by process B's next tick.
+    relayed: Mutex<VecDeque<tau_state::SignedTransaction>>,
+}
+
+/// Relayed transactions queued at most between two process-B ticks.
+const MAX_RELAYED_QUEUE: usize = 4096;
+
+/// A head request is answered from this copy, never from the core itself, so
+/// an answer does not wait while the core validates a peer's chain, catches
+/// up or mines. Process B refreshes it every tick (and process A after each
+/// block), so it is at most a poll interval old.
+#[derive(Default)]
+struct AnswerSnapshot {
+    /// The encoded answer; `None`: no answer (no safety point within the
+    /// mutable range: seed 000, process A step 1).
+    answer: Option<Arc<Vec<u8>>>,
+    /// Peers marked dishonest (not answered).
+    marked: std::collections::BTreeSet<PeerId>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -309,6 +337,34 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     fn core(&self) -> MutexGuard<'_, Core> {
         lock(&self.core)
+    }
+
+    /// The core if nobody holds it (periodic work skips a busy tick rather
+    /// than park an async worker behind a long validation).
+    fn try_core(&self) -> Option<MutexGuard<'_, Core>> {
+        match self.core.try_lock() {
+            Ok(core) => Some(core),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Copies what head requests are answered with out of `core`.
+    fn refresh_answer(&self, core: &Core) {
+        let answer = core
+            .answer()
+            .and_then(|a| protocol::encode(&a).ok())
+            .map(Arc::new);
+        let marked = core.engine().marked().clone();
+        *lock(&self.snapshot) = AnswerSnapshot { answer, marked };
+    }
+
+    /// Hands the queued relayed transactions to the mempool.
+    fn take_relayed(&self, core: &mut Core) {
+        let relayed: Vec<_> = lock(&self.relayed).drain(..).collect();
+        if !relayed.is_empty() {
+            core.accept_transactions(relayed);
+        }
     }
 
     fn command(&self, command: Command) {
@@ -513,21 +569,23 @@ async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
                             reason: r.into(),
                         })?;
                         let answer = {
-                            let mut core = inner.core();
-                            if core.is_marked(&peer) {
+                            let snapshot = lock(&inner.snapshot);
+                            if snapshot.marked.contains(&peer) {
                                 return Ok(());
                             }
-                            if request.chain == core.chain.params().chain_id.as_str() {
-                                core.accept_transactions(request.transactions);
-                            }
-                            core.answer()
+                            snapshot.answer.clone()
                         };
+                        if request.chain == inner.config.chain.chain_id.as_str() {
+                            let mut queue = lock(&inner.relayed);
+                            let room = MAX_RELAYED_QUEUE.saturating_sub(queue.len());
+                            queue.extend(request.transactions.into_iter().take(room));
+                        }
                         // No safety point within the mutable range: no
                         // response (seed 000, process A step 1).
                         let Some(answer) = answer else {
                             return Ok(());
                         };
-                        protocol::write_frame(&mut stream, &protocol::encode(&answer)?).await?;
+                        protocol::write_frame(&mut stream, &answer).await?;
                         let _ = futures::AsyncWriteExt::close(&mut stream).await;
                         Ok::<(), Error>(())
                     };
@@ -556,10 +614,14 @@ async fn process_a(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             .host
             .next_log(inner.config.chain.max_attachments_log_records, now);
         let mined = {
-            let mut core = inner.core();
+            // Busy core (validating, catching up): mine at the next tick.
+            let Some(mut core) = inner.try_core() else {
+                continue;
+            };
             match core.maybe_mine(now, &log) {
                 Ok(Some(produced)) => {
                     inner.persist(&core);
+                    inner.refresh_answer(&core);
                     let head = core.head();
                     let policy = quota_policy(&core, &head, inner.config.free_quota);
                     drop(core);
@@ -602,39 +664,49 @@ async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {}
         }
         inner.renew_relays();
-        let mut events = Vec::new();
-        let asks = {
-            let mut core = inner.core();
-            if core.ready_to_vote() {
-                match core.evaluate() {
-                    Ok(outcome) => {
-                        if let Some((root, number)) = outcome.head {
-                            events.push(NodeEvent::HeadChanged {
-                                head: ChainPoint { root, number },
-                                reorg_depth: outcome.reorg_depth,
-                            });
+        // The vote (and its clique oracle) runs off the async workers, and
+        // a tick finding the core busy (validating, catching up) is skipped.
+        let tick_work = {
+            let inner = inner.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut events = Vec::new();
+                let mut core = inner.try_core()?;
+                if core.ready_to_vote() {
+                    match core.evaluate() {
+                        Ok(outcome) => {
+                            if let Some((root, number)) = outcome.head {
+                                events.push(NodeEvent::HeadChanged {
+                                    head: ChainPoint { root, number },
+                                    reorg_depth: outcome.reorg_depth,
+                                });
+                            }
+                            if let Some((root, number)) = outcome.safety {
+                                events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
+                            }
+                            if outcome.head.is_some() || outcome.safety.is_some() {
+                                inner.persist(&core);
+                            }
                         }
-                        if let Some((root, number)) = outcome.safety {
-                            events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
-                        }
-                        if outcome.head.is_some() || outcome.safety.is_some() {
-                            inner.persist(&core);
-                        }
+                        Err(e) => tracing::error!("evaluating the pass: {e}"),
                     }
-                    Err(e) => tracing::error!("evaluating the pass: {e}"),
+                    core.start_pass();
+                } else if core.pass_stalled() {
+                    core.start_pass();
                 }
-                core.start_pass();
-            } else if core.pass_stalled() {
-                core.start_pass();
-            }
-            let asks = core.next_asks(&mut *lock(&inner.rng));
-            let transactions = core.gossip();
-            (asks, transactions)
+                inner.take_relayed(&mut core);
+                inner.refresh_answer(&core);
+                let asks = core.next_asks(&mut *lock(&inner.rng));
+                let transactions = core.gossip();
+                Some((events, asks, transactions))
+            })
+            .await
+        };
+        let Ok(Some((events, asks, transactions))) = tick_work else {
+            continue;
         };
         for event in events {
             inner.emit(event);
         }
-        let (asks, transactions) = asks;
         let mut workers = lock(&inner.workers);
         while workers.try_join_next().is_some() {}
         for (peer, addrs) in asks {
@@ -697,7 +769,14 @@ async fn ask_peer(
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
     let mut last_target = None;
     for _ in 0..timing.fetch_rounds {
-        let received = inner.core().receive(peer, &answer);
+        // Validation can take long: off the async workers.
+        let received = {
+            let (inner, answer) = (inner.clone(), answer.clone());
+            tokio::task::spawn_blocking(move || inner.core().receive(peer, &answer)).await
+        };
+        let Ok(received) = received else {
+            return;
+        };
         let target = match received {
             Received::Counted | Received::Ignored => return,
             Received::CatchUp => {
@@ -766,13 +845,23 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
     let mut last_missing = None;
     for _ in 0..CATCH_UP_ROUNDS {
+        // A walk back validates up to CATCH_UP_BLOCKS states: off the
+        // async workers.
         let step = {
-            let mut core = inner.core();
-            let step = core.catch_up(peer, head, CATCH_UP_BLOCKS);
-            if let Ok(CatchUp::Adopted { .. }) = step {
-                inner.persist(&core);
-            }
-            step
+            let inner = inner.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut core = inner.core();
+                let step = core.catch_up(peer, head, CATCH_UP_BLOCKS);
+                if let Ok(CatchUp::Adopted { .. }) = step {
+                    inner.persist(&core);
+                    inner.refresh_answer(&core);
+                }
+                step
+            })
+            .await
+        };
+        let Ok(step) = step else {
+            return;
         };
         let missing = match step {
             Ok(CatchUp::Adopted { head, reorg_depth }) => {

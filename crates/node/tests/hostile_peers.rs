@@ -14,7 +14,7 @@ use cid::Cid;
 use futures::StreamExt;
 use tau_graphsync::net::{Config, Graphsync, TcpNode};
 use tau_hamt::{Blockstore, MemoryBlockstore};
-use tau_node::protocol::{self, HeadAnswer, HEAD_PROTOCOL};
+use tau_node::protocol::{self, HeadAnswer, HeadRequest, HEAD_PROTOCOL};
 use tau_node::NodeHandle;
 use tau_state::Chain;
 
@@ -194,6 +194,108 @@ async fn ten_sybil_ids_behind_one_private_fork_do_not_decide() {
         )
         .await;
         watch(&nodes, &minted, Duration::from_secs(1)).await;
+        for n in nodes {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// Head answers wait for no validation: while the node validates a long
+/// chain (a catch-up), it still answers within this.
+const ANSWER_BOUND: Duration = Duration::from_millis(500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_answers_stay_fast_while_the_node_validates_a_long_chain() {
+    bounded(Duration::from_secs(150), async {
+        // A genesis a day old, so a long chain can be mined at once with
+        // every block dated in the past.
+        let net = Net::dated(3, 160, tau_node::unix_now() - 24 * 3600);
+        let dir = tempfile::tempdir().unwrap();
+        // The attacker's long chain is already in the node's store (as if
+        // fetched earlier), so the catch-up is one long validation.
+        let (head, number) = {
+            let stored = tau_node::open_stored(dir.path(), net.chain.clone()).unwrap();
+            stored.store.put_many_keyed(&net.genesis.blocks).unwrap();
+            let key = &net.keys[2];
+            let mut head = net.genesis.root;
+            let mut number = 0u64;
+            let mined = std::time::Instant::now();
+            while number < 2_000 {
+                let chain = &stored.chain;
+                let when = chain.eligibility(&head, &key.address()).unwrap().earliest;
+                assert!(when < tau_node::unix_now(), "the genesis is old enough");
+                head = chain.produce_next_state(&head, key, &[], when).unwrap().root;
+                number += 1;
+            }
+            eprintln!("mined {number} blocks in {:?}", mined.elapsed());
+            (head, number)
+        };
+        let nodes = net
+            .start_with(1, |_, b| b.data_dir(dir.path()))
+            .await;
+        let answer = HeadAnswer {
+            head,
+            number,
+            safety: None,
+            mining: true,
+            seen: Vec::new(),
+            peers: Vec::new(),
+        };
+        let server = liar(
+            libp2p::identity::Keypair::generate_ed25519(),
+            &answer,
+            Arc::new(MemoryBlockstore::new()),
+        )
+        .await;
+        // A client asking the node for its head while it catches up.
+        let client = TcpNode::spawn().await.unwrap();
+        client
+            .connect(nodes[0].peer_id(), nodes[0].listen_addrs()[0].clone())
+            .await
+            .unwrap();
+        let request = HeadRequest {
+            chain: net.chain.chain_id.as_str().to_string(),
+            transactions: Vec::new(),
+        };
+        // The asker runs on its own task: checking the node's head takes the
+        // node's core lock, asking must not.
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let asker = {
+            let done = done.clone();
+            let peer = nodes[0].peer_id();
+            let mut control = client.control();
+            tokio::spawn(async move {
+                let (mut slowest, mut answers) = (Duration::ZERO, 0u32);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let asked = tokio::time::Instant::now();
+                    let mut stream = control.open_stream(peer, HEAD_PROTOCOL).await.unwrap();
+                    // An answer, or a closed stream once the node has no
+                    // safety point within the mutable range of its new head
+                    // (process A's gate): either way, how fast it responds.
+                    let _ = protocol::ask(&mut stream, &peer, &request, Duration::from_secs(30)).await;
+                    slowest = slowest.max(asked.elapsed());
+                    answers += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                (slowest, answers)
+            })
+        };
+        let started = tokio::time::Instant::now();
+        connect_all(std::slice::from_ref(&server), &nodes).await;
+        wait_for(Duration::from_secs(120), "the catch-up", || {
+            nodes[0].head().number >= number
+        })
+        .await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (slowest, answers) = asker.await.unwrap();
+        let catch_up = started.elapsed();
+        eprintln!(
+            "catch-up of {number} blocks took {catch_up:?}; {answers} head answers meanwhile, slowest {slowest:?}"
+        );
+        assert!(slowest < ANSWER_BOUND, "a head answer took {slowest:?}");
+        // The bound means something: the validation lasted far longer.
+        assert!(catch_up > 2 * ANSWER_BOUND, "catch-up took only {catch_up:?}");
         for n in nodes {
             n.shutdown().await.unwrap();
         }

@@ -19,15 +19,18 @@ pub struct Net {
 
 impl Net {
     pub fn new(n: usize, seed: u8) -> Self {
+        Self::dated(n, seed, tau_node::unix_now())
+    }
+
+    /// [`new`](Self::new) with the genesis dated `genesis_time` (Unix seconds).
+    pub fn dated(n: usize, seed: u8, genesis_time: u64) -> Self {
         let keys: Vec<Keypair> = (0..n)
             .map(|i| Keypair::from_bytes(&[seed.wrapping_add(i as u8 + 1); 32]).unwrap())
             .collect();
         let (chain, cbc) = local_devnet(n);
-        let allocations = keys
-            .iter()
-            .fold(Genesis::new(tau_node::unix_now()), |g, k| {
-                g.allocate(k.address(), FUNDS)
-            });
+        let allocations = keys.iter().fold(Genesis::new(genesis_time), |g, k| {
+            g.allocate(k.address(), FUNDS)
+        });
         let genesis = GenesisBlocks::new(&allocations, &keys[0], &chain).unwrap();
         Self {
             keys,
