@@ -59,6 +59,13 @@ pub enum Error {
     /// The traversal loaded more links than its budget allows.
     #[error("traversal exceeded its budget of {0} links")]
     LinkBudget(u64),
+    /// A selector state grew beyond its limit (nested recursions multiply
+    /// states; see `Limits::max_selector_state`).
+    #[error("selector state exceeds the maximum of {0} nodes")]
+    SelectorState(usize),
+    /// The traversal examined more children than its work budget allows.
+    #[error("traversal exceeded its work budget of {0}")]
+    WorkBudget(u64),
     /// A block loaded by a traversal could not be decoded for its codec.
     #[error("block {cid} cannot be decoded: {reason}")]
     BlockDecode {

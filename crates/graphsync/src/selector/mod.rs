@@ -50,7 +50,7 @@ pub enum RecursionLimit {
 /// assert!(Selector::explore_all_recursively(101).check_depth(100, false).is_err());
 /// # Ok::<(), tau_graphsync::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Selector {
     /// `.`: match the node (and load it, if reached through a link).
     Matcher,

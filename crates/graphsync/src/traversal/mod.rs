@@ -33,24 +33,53 @@ use crate::selector::DEFAULT_MAX_RECURSION_DEPTH;
 use crate::selector::{HamtLayout, Interest, Segment, Sel, Selector};
 use crate::{Error, Result};
 
-/// Bounds on a traversal.
+/// Default [`Limits::max_links`]: links one traversal may load (2^20; a
+/// 256 MiB file in 256 KiB blocks is 1,024, a 100,000-key HAMT about 4,000).
+pub const DEFAULT_MAX_LINKS: u64 = 1 << 20;
+
+/// Default [`Limits::max_selector_state`]: nodes of one selector state.
+pub const DEFAULT_MAX_SELECTOR_STATE: usize = 1024;
+
+/// Default [`Limits::max_work`]: children examined by one traversal (each
+/// costs about the size of the selector state at its parent).
+pub const DEFAULT_MAX_WORK: u64 = 1 << 28;
+
+/// Bounds on a traversal. A responder applies them to every request it
+/// serves; the requester's verifier applies the same ones, so one peer cannot
+/// make the other walk without end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted ExploreRecursive depth (go-graphsync: 100).
     pub max_recursion_depth: u64,
     /// Whether `{"none": {}}` recursion is accepted (go-graphsync: no).
     pub allow_unbounded_recursion: bool,
-    /// Most links loaded in one traversal (`None`: no limit, as go's default).
+    /// Most links loaded in one traversal (`None`: no limit, as go's default;
+    /// default [`DEFAULT_MAX_LINKS`]); beyond it [`Error::LinkBudget`].
     pub max_links: Option<u64>,
+    /// Largest selector state (see `Sel::weight`: one per union member and
+    /// recursion level) reached at any node; beyond it
+    /// [`Error::SelectorState`]. Default [`DEFAULT_MAX_SELECTOR_STATE`]; a
+    /// selector without nested recursion never needs more than twice its
+    /// own size.
+    pub max_selector_state: usize,
+    /// Most work units (children of a node examined, weighted by the size of
+    /// the selector state there) in one traversal; beyond it
+    /// [`Error::WorkBudget`]. Default [`DEFAULT_MAX_WORK`] (a few seconds of
+    /// CPU); bounds a walk over huge nodes that loads few links.
+    pub max_work: u64,
 }
 
 impl Default for Limits {
-    /// go-graphsync's defaults: depth at most 100, no unbounded recursion, no link budget.
+    /// go-graphsync's selector limits (depth at most 100, no unbounded
+    /// recursion) and our budgets: [`DEFAULT_MAX_LINKS`] links,
+    /// [`DEFAULT_MAX_SELECTOR_STATE`], [`DEFAULT_MAX_WORK`].
     fn default() -> Self {
         Limits {
             max_recursion_depth: DEFAULT_MAX_RECURSION_DEPTH,
             allow_unbounded_recursion: false,
-            max_links: None,
+            max_links: Some(DEFAULT_MAX_LINKS),
+            max_selector_state: DEFAULT_MAX_SELECTOR_STATE,
+            max_work: DEFAULT_MAX_WORK,
         }
     }
 }
@@ -140,7 +169,10 @@ pub struct Traversal {
     /// The link being loaded and what to do with it.
     want: Option<(Cid, Pending)>,
     links: u64,
-    max_links: Option<u64>,
+    work: u64,
+    /// The largest selector state reached so far.
+    peak_state: usize,
+    limits: Limits,
 }
 
 impl Traversal {
@@ -152,13 +184,26 @@ impl Traversal {
             stack: Vec::new(),
             want: Some((root, Pending::Walk(Sel::compile(selector)))),
             links: 0,
-            max_links: limits.max_links,
+            work: 0,
+            peak_state: 0,
+            limits: *limits,
         })
     }
 
     /// Links handed out so far (blocks loaded or asked for).
     pub fn links(&self) -> u64 {
         self.links
+    }
+
+    /// Work units spent so far (see [`Limits::max_work`]).
+    pub fn work(&self) -> u64 {
+        self.work
+    }
+
+    /// The largest selector state reached so far (see
+    /// [`Limits::max_selector_state`]).
+    pub fn peak_selector_state(&self) -> usize {
+        self.peak_state
     }
 
     /// The next link the traversal needs, `None` once it is complete. The same
@@ -181,7 +226,7 @@ impl Traversal {
             .want
             .take()
             .ok_or(Error::TraversalState("no link is being loaded"))?;
-        if let Some(max) = self.max_links {
+        if let Some(max) = self.limits.max_links {
             if self.links >= max {
                 return Err(Error::LinkBudget(max));
             }
@@ -256,6 +301,23 @@ impl Traversal {
         Ok(())
     }
 
+    /// Counts the work of exploring one child (`cost`) and checks the state
+    /// it produced against the limits.
+    fn charge(&mut self, cost: u64, next: Option<&Arc<Sel>>) -> Result<()> {
+        self.work = self.work.saturating_add(cost);
+        if self.work > self.limits.max_work {
+            return Err(Error::WorkBudget(self.limits.max_work));
+        }
+        if let Some(next) = next {
+            let weight = next.weight();
+            self.peak_state = self.peak_state.max(weight);
+            if weight > self.limits.max_selector_state {
+                return Err(Error::SelectorState(self.limits.max_selector_state));
+            }
+        }
+        Ok(())
+    }
+
     /// Explores a child reached at `seg` with `sel_next` (go's `explore`).
     fn explore_child(&mut self, child: Child, sel_next: Arc<Sel>) -> Result<()> {
         match child {
@@ -283,7 +345,10 @@ impl Traversal {
                     self.stack.pop();
                     return Ok(true);
                 };
-                if let Some(sel_next) = sel.explore(is_list, &seg) {
+                let cost = sel.weight() as u64;
+                let sel_next = sel.explore(is_list, &seg);
+                self.charge(cost, sel_next.as_ref())?;
+                if let Some(sel_next) = sel_next {
                     self.explore_child(child, sel_next)?;
                 }
             }
@@ -300,15 +365,19 @@ impl Traversal {
                 };
                 *pos += 1;
                 let key = layout.key(&name)?;
-                let Some(then) = fields.explore(false, &Segment::Field(name)) else {
+                let cost = fields.weight() as u64;
+                let then = fields.explore(false, &Segment::Field(name));
+                let (root, bit_width) = (root.clone(), layout.bit_width());
+                self.charge(cost, then.as_ref())?;
+                let Some(then) = then else {
                     return Ok(true);
                 };
                 let frame = Frame::HamtLookup {
-                    node: root.clone(),
+                    node: root,
                     depth: 0,
                     hash: hamt::key_hash(&key),
                     key,
-                    bit_width: layout.bit_width(),
+                    bit_width,
                     then,
                 };
                 self.stack.push(frame);
