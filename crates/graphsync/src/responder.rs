@@ -439,7 +439,7 @@ fn step_task<BS: Blockstore + ?Sized>(
         }
         // Walk the block before announcing it: a block that cannot be walked
         // ends the request (as go, without a metadata entry for it).
-        if task.traversal.provide(data.as_deref()).is_err() {
+        if task.traversal.provide_shared(data.clone()).is_err() {
             break Status::Unknown;
         }
         let action = match data {

@@ -186,7 +186,7 @@ impl Verifier {
                 LinkAction::Present | LinkAction::DuplicateNotSent => {
                     let cid = md.link;
                     if let Some(data) = self.have.get(&cid) {
-                        self.traversal.provide(Some(data))?;
+                        self.traversal.provide_shared(Some(data.clone()))?;
                         // A re-sent copy in the pool is a tolerated duplicate.
                         pool.mark(&cid);
                     } else if self.have_raw.contains(&cid) {
@@ -194,7 +194,7 @@ impl Verifier {
                         self.traversal.provide(Some(&[]))?;
                         pool.mark(&cid);
                     } else if let Some(data) = pool.take(&cid) {
-                        self.traversal.provide(Some(&data))?;
+                        self.traversal.provide_shared(Some(data.clone()))?;
                         if cid.codec() == RAW {
                             self.have_raw.insert(cid);
                         } else {
@@ -206,9 +206,11 @@ impl Verifier {
                             (LinkAction::DuplicateNotSent, Some(store)) => store.get(&cid)?,
                             _ => None,
                         };
-                        let data = stored.ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?;
-                        self.traversal.provide(Some(&data))?;
-                        self.remember(cid, data.into());
+                        let data: Bytes = stored
+                            .ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?
+                            .into();
+                        self.traversal.provide_shared(Some(data.clone()))?;
+                        self.remember(cid, data);
                     }
                 }
                 LinkAction::Missing | LinkAction::DuplicateDagSkipped => {

@@ -20,11 +20,12 @@
 //! wire CID already checked it).
 
 mod hamt;
+mod node;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use cid::Cid;
-use ipld_core::ipld::Ipld;
 use tau_hamt::block::{DAG_CBOR, RAW};
 use tau_hamt::Blockstore;
 
@@ -32,6 +33,7 @@ use crate::dagcbor;
 use crate::selector::DEFAULT_MAX_RECURSION_DEPTH;
 use crate::selector::{HamtLayout, Interest, Segment, Sel, Selector};
 use crate::{Error, Result};
+use node::{Item, Node};
 
 /// Default [`Limits::max_links`]: links one traversal may load (2^20; a
 /// 256 MiB file in 256 KiB blocks is 1,024, a 100,000-key HAMT about 4,000).
@@ -96,26 +98,24 @@ enum Pending {
 /// Which children of a node remain to be visited.
 #[derive(Debug)]
 enum Cursor {
-    /// All list elements from this index.
-    AllList(usize),
-    /// All map entries: keys in DAG-CBOR order, next position.
-    AllMap(Vec<String>, usize),
+    /// All children in block order: the next one's offset and index.
+    All { pos: usize, index: u64 },
     /// The selector's interests, next position, and the next index of a range
-    /// being expanded.
-    Interests(Vec<Interest>, usize, Option<i64>),
+    /// being expanded with its offset (so a range reads the list once).
+    Interests(Vec<Interest>, usize, Option<(i64, usize)>),
 }
 
 #[derive(Debug)]
 enum Frame {
     /// Visiting the children of a map or list.
     Node {
-        node: Arc<Ipld>,
+        node: Node,
         sel: Arc<Sel>,
         cursor: Cursor,
     },
     /// A HAMT interpreted as a map: the keys to look up, in order.
     HamtMap {
-        root: Arc<Ipld>,
+        root: Item,
         layout: HamtLayout,
         fields: Arc<Sel>,
         names: Vec<String>,
@@ -123,7 +123,7 @@ enum Frame {
     },
     /// Walking one key's path down the HAMT.
     HamtLookup {
-        node: Arc<Ipld>,
+        node: Item,
         depth: u32,
         key: Vec<u8>,
         hash: hamt::KeyHash,
@@ -131,13 +131,6 @@ enum Frame {
         /// The selector for the value found.
         then: Arc<Sel>,
     },
-}
-
-/// A child reached from a node.
-enum Child {
-    Link(Cid),
-    Node(Arc<Ipld>),
-    Scalar,
 }
 
 /// A resumable selector traversal.
@@ -222,6 +215,21 @@ impl Traversal {
     /// Supplies the block of the link returned by [`next_link`](Self::next_link):
     /// `Some(data)` to walk it, `None` if it is unavailable (its subtree is skipped).
     pub fn provide(&mut self, block: Option<&[u8]>) -> Result<()> {
+        let shared = match (block, self.want.as_ref()) {
+            // Only DAG-CBOR blocks are kept while walked; raw ones are leaves.
+            (Some(data), Some((cid, _))) if cid.codec() == DAG_CBOR => {
+                Some(Bytes::copy_from_slice(data))
+            }
+            (Some(_), _) => Some(Bytes::new()),
+            (None, _) => None,
+        };
+        self.provide_shared(shared)
+    }
+
+    /// As [`provide`](Self::provide), with the block as shared bytes (not
+    /// copied). While the walk is inside a block it holds these bytes, not a
+    /// decoded copy.
+    pub fn provide_shared(&mut self, block: Option<Bytes>) -> Result<()> {
         let (cid, pending) = self
             .want
             .take()
@@ -235,7 +243,7 @@ impl Traversal {
         match (pending, block) {
             (Pending::Walk(_), None) => Ok(()),
             (Pending::Walk(sel), Some(data)) => match decode(&cid, data)? {
-                Some(node) => self.enter(Arc::new(node), sel),
+                Some(item) => self.enter(item, sel),
                 None if matches!(*sel, Sel::Interpret(..)) => {
                     Err(Error::MalformedHamt("raw block interpreted as a HAMT"))
                 }
@@ -253,7 +261,7 @@ impl Traversal {
                     .ok_or(Error::MalformedHamt("HAMT child is not DAG-CBOR"))?;
                 match self.stack.last_mut() {
                     Some(Frame::HamtLookup { node, depth, .. }) => {
-                        *node = Arc::new(child);
+                        *node = child;
                         *depth += 1;
                         Ok(())
                     }
@@ -263,8 +271,8 @@ impl Traversal {
         }
     }
 
-    /// Starts walking `node` with `sel` (go's `walkAdv` on entry).
-    fn enter(&mut self, node: Arc<Ipld>, sel: Arc<Sel>) -> Result<()> {
+    /// Starts walking `item` with `sel` (go's `walkAdv` on entry).
+    fn enter(&mut self, item: Item, sel: Arc<Sel>) -> Result<()> {
         if let Sel::Interpret(layout, fields) = &*sel {
             let names = match fields.interests() {
                 Some(list) => list
@@ -277,7 +285,7 @@ impl Traversal {
                 None => return Err(Error::UnsupportedSelector("iterating a whole HAMT".into())),
             };
             self.stack.push(Frame::HamtMap {
-                root: node,
+                root: item,
                 layout: *layout,
                 fields: fields.clone(),
                 names,
@@ -285,17 +293,16 @@ impl Traversal {
             });
             return Ok(());
         }
-        let cursor = match (&*node, sel.interests()) {
-            (Ipld::List(_) | Ipld::Map(_), Some(list)) if list.is_empty() => return Ok(()),
-            (Ipld::List(_) | Ipld::Map(_), Some(list)) => Cursor::Interests(list, 0, None),
-            (Ipld::List(_), None) => Cursor::AllList(0),
-            (Ipld::Map(m), None) => Cursor::AllMap(
-                dagcbor::canonical_order(m)
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                0,
-            ),
-            _ => return Ok(()),
+        let Item::Node(node) = item else {
+            return Ok(());
+        };
+        let cursor = match sel.interests() {
+            Some(list) if list.is_empty() => return Ok(()),
+            Some(list) => Cursor::Interests(list, 0, None),
+            None => Cursor::All {
+                pos: node.first(),
+                index: 0,
+            },
         };
         self.stack.push(Frame::Node { node, sel, cursor });
         Ok(())
@@ -319,17 +326,17 @@ impl Traversal {
     }
 
     /// Explores a child reached at `seg` with `sel_next` (go's `explore`).
-    fn explore_child(&mut self, child: Child, sel_next: Arc<Sel>) -> Result<()> {
+    fn explore_child(&mut self, child: Item, sel_next: Arc<Sel>) -> Result<()> {
         match child {
-            Child::Link(cid) => {
+            Item::Link(cid) => {
                 self.want = Some((cid, Pending::Walk(sel_next)));
                 Ok(())
             }
-            Child::Node(node) => self.enter(node, sel_next),
-            Child::Scalar if matches!(*sel_next, Sel::Interpret(..)) => {
+            Item::Node(node) => self.enter(Item::Node(node), sel_next),
+            _ if matches!(*sel_next, Sel::Interpret(..)) => {
                 Err(Error::MalformedHamt("scalar interpreted as a HAMT"))
             }
-            Child::Scalar => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -340,12 +347,13 @@ impl Traversal {
         };
         match frame {
             Frame::Node { node, sel, cursor } => {
-                let is_list = matches!(**node, Ipld::List(_));
-                let Some((seg, child)) = next_child(node, cursor) else {
+                let is_list = node.is_list();
+                let (next, scanned) = next_child(node, cursor)?;
+                let Some((seg, child)) = next else {
                     self.stack.pop();
-                    return Ok(true);
+                    return self.charge(scanned, None).map(|()| true);
                 };
-                let cost = sel.weight() as u64;
+                let cost = (sel.weight() as u64).saturating_add(scanned);
                 let sel_next = sel.explore(is_list, &seg);
                 self.charge(cost, sel_next.as_ref())?;
                 if let Some(sel_next) = sel_next {
@@ -396,7 +404,7 @@ impl Traversal {
                         return Ok(true);
                     }
                     hamt::Step::Absent => None,
-                    hamt::Step::Found(value) => Some((child_of(value), then.clone())),
+                    hamt::Step::Found(value) => Some((value, then.clone())),
                 };
                 self.stack.pop();
                 if let Some((child, then)) = found {
@@ -408,99 +416,97 @@ impl Traversal {
     }
 }
 
-fn child_of(value: &Ipld) -> Child {
-    match value {
-        Ipld::Link(cid) => Child::Link(*cid),
-        Ipld::List(_) | Ipld::Map(_) => Child::Node(Arc::new(value.clone())),
-        _ => Child::Scalar,
-    }
-}
-
-/// The next child of `node` per `cursor`, advancing it.
-fn next_child(node: &Ipld, cursor: &mut Cursor) -> Option<(Segment, Child)> {
+/// The next child of `node` per `cursor`, advancing it, and the items read
+/// to find it (work).
+fn next_child(node: &Node, cursor: &mut Cursor) -> Result<(Option<(Segment, Item)>, u64)> {
+    let mut scanned = 0u64;
     loop {
         match cursor {
-            Cursor::AllList(i) => {
-                let Ipld::List(list) = node else { return None };
-                let v = list.get(*i)?;
-                let seg = Segment::Index(*i as i64);
-                *i += 1;
-                return Some((seg, child_of(v)));
-            }
-            Cursor::AllMap(keys, i) => {
-                let Ipld::Map(map) = node else { return None };
-                let key = keys.get(*i)?;
-                *i += 1;
-                if let Some(v) = map.get(key) {
-                    return Some((Segment::Field(key.clone()), child_of(v)));
+            Cursor::All { pos, index } => {
+                if *index >= node.len() {
+                    return Ok((None, scanned));
                 }
+                let (seg, value) = if node.is_list() {
+                    (Segment::Index(*index as i64), *pos)
+                } else {
+                    let (key, value) = node.key(*pos)?;
+                    (Segment::Field(key.to_string()), value)
+                };
+                let child = node::item(node.data(), value)?;
+                let (end, items) = node.skip(value)?;
+                *pos = end;
+                *index += 1;
+                return Ok((Some((seg, child)), scanned.saturating_add(items)));
             }
             Cursor::Interests(list, pos, range_next) => {
-                let interest = list.get(*pos)?;
-                let (seg, value) = match interest {
+                let Some(interest) = list.get(*pos) else {
+                    return Ok((None, scanned));
+                };
+                let (seg, found) = match interest {
                     Interest::Field(name) => {
                         *pos += 1;
-                        (Segment::Field(name.clone()), lookup_field(node, name))
+                        let (found, n) = node.lookup_field(name)?;
+                        scanned = scanned.saturating_add(n);
+                        (Segment::Field(name.clone()), found)
                     }
                     Interest::Index(i) => {
                         *pos += 1;
-                        (Segment::Index(*i), lookup_index(node, *i))
+                        let (found, n) = node.lookup_index(*i)?;
+                        scanned = scanned.saturating_add(n);
+                        (Segment::Index(*i), found)
                     }
                     Interest::Range(start, end) => {
                         // Ranges only select list elements: clamp to the list.
-                        let len = match node {
-                            Ipld::List(l) => l.len() as i64,
-                            _ => 0,
+                        let len = if node.is_list() {
+                            i64::try_from(node.len()).unwrap_or(i64::MAX)
+                        } else {
+                            0
                         };
-                        let i = range_next.unwrap_or((*start).max(0));
+                        let (i, at) = match *range_next {
+                            Some(next) => next,
+                            None => {
+                                let first = (*start).max(0);
+                                if first >= (*end).min(len) {
+                                    (first, 0)
+                                } else {
+                                    let (at, n) = node.lookup_index(first)?;
+                                    scanned = scanned.saturating_add(n);
+                                    (first, at.unwrap_or(0))
+                                }
+                            }
+                        };
                         if i >= (*end).min(len) {
                             *pos += 1;
                             *range_next = None;
                             continue;
                         }
-                        *range_next = Some(i + 1);
-                        (Segment::Index(i), lookup_index(node, i))
+                        let (after, n) = node.skip(at)?;
+                        scanned = scanned.saturating_add(n);
+                        *range_next = Some((i + 1, after));
+                        (Segment::Index(i), Some(at))
                     }
                 };
-                if let Some(v) = value {
-                    return Some((seg, child_of(v)));
+                if let Some(at) = found {
+                    let child = node::item(node.data(), at)?;
+                    return Ok((Some((seg, child)), scanned));
                 }
             }
         }
     }
 }
 
-/// go's `LookupBySegment` for a string segment: a map key, or a list index
-/// spelled in decimal.
-fn lookup_field<'a>(node: &'a Ipld, name: &str) -> Option<&'a Ipld> {
-    match node {
-        Ipld::Map(m) => m.get(name),
-        Ipld::List(l) => usize::try_from(name.parse::<i64>().ok()?)
-            .ok()
-            .and_then(|i| l.get(i)),
-        _ => None,
-    }
-}
-
-/// go's `LookupBySegment` for an index segment: a list element, or the map
-/// key spelled in decimal.
-fn lookup_index(node: &Ipld, i: i64) -> Option<&Ipld> {
-    match node {
-        Ipld::List(l) => usize::try_from(i).ok().and_then(|i| l.get(i)),
-        Ipld::Map(m) => m.get(&i.to_string()),
-        _ => None,
-    }
-}
-
-/// Decodes a block for walking: `Some` node for DAG-CBOR, `None` for a raw leaf.
-fn decode(cid: &Cid, data: &[u8]) -> Result<Option<Ipld>> {
+/// Checks a block for walking: `Some` item for DAG-CBOR (read in place), `None`
+/// for a raw leaf.
+fn decode(cid: &Cid, data: Bytes) -> Result<Option<Item>> {
+    let bad = |e: Error| Error::BlockDecode {
+        cid: Box::new(*cid),
+        reason: e.to_string(),
+    };
     match cid.codec() {
-        DAG_CBOR => dagcbor::decode(data)
-            .map(Some)
-            .map_err(|e| Error::BlockDecode {
-                cid: Box::new(*cid),
-                reason: e.to_string(),
-            }),
+        DAG_CBOR => {
+            dagcbor::check_dag(&data).map_err(bad)?;
+            node::root(data).map(Some).map_err(bad)
+        }
         RAW => Ok(None),
         codec => Err(Error::UnsupportedCodec {
             cid: Box::new(*cid),

@@ -5,6 +5,7 @@ use tau_hamt::{Config, Hamt, MemoryBlockstore};
 
 use super::*;
 use crate::selector::{HamtLayout, KeyEncoding, RecursionLimit};
+use ipld_core::ipld::Ipld;
 
 fn put(store: &MemoryBlockstore, v: &Ipld) -> Cid {
     store.put(DAG_CBOR, &dagcbor::encode(v).unwrap()).unwrap()
