@@ -23,6 +23,7 @@ mod hamt;
 mod node;
 
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use cid::Cid;
@@ -203,11 +204,27 @@ impl Traversal {
     /// link is returned until [`provide`](Self::provide) is called.
     pub fn next_link(&mut self) -> Result<Option<Cid>> {
         loop {
+            if let Poll::Ready(next) = self.poll_link(u64::MAX)? {
+                return Ok(next);
+            }
+        }
+    }
+
+    /// As [`next_link`](Self::next_link), but spends at most about `work`
+    /// work units (see [`Limits::max_work`]) looking: `Poll::Pending` when
+    /// they are spent first (call again to go on). A responder uses this to
+    /// answer in bounded slices of CPU, so a cancel is seen soon.
+    pub fn poll_link(&mut self, work: u64) -> Result<Poll<Option<Cid>>> {
+        let until = self.work.saturating_add(work);
+        loop {
             if let Some((cid, _)) = &self.want {
-                return Ok(Some(*cid));
+                return Ok(Poll::Ready(Some(*cid)));
+            }
+            if self.work >= until {
+                return Ok(Poll::Pending);
             }
             if !self.advance()? {
-                return Ok(None);
+                return Ok(Poll::Ready(None));
             }
         }
     }
