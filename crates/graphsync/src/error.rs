@@ -132,6 +132,15 @@ pub enum Error {
         /// Why it is inconsistent.
         reason: &'static str,
     },
+    /// A request of ours received more than its budget allows (the peer
+    /// is told to stop).
+    #[error("request exceeded its budget of {max} {what}")]
+    RequestBudget {
+        /// What ran out: `"blocks"` or `"bytes"`.
+        what: &'static str,
+        /// The budget.
+        max: u64,
+    },
     /// More data arrived for a request that already ended.
     #[error("request already finished")]
     Finished,

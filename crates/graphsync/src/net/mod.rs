@@ -30,7 +30,7 @@ use std::sync::Arc;
 use libp2p::StreamProtocol;
 use tau_hamt::Blockstore;
 
-pub use config::Config;
+pub use config::{Config, RequestBudget, DEFAULT_TOTAL_TIMEOUT};
 pub use request::{Event, Progress, RequestHandle};
 pub use service::{Graphsync, Stats};
 pub use tcp_node::TcpNode;

@@ -17,7 +17,7 @@ use tau_hamt::Blockstore;
 use super::io::read_frame_into;
 use super::peer::{self, PeerInner, PeerState};
 use super::request::{new_request, RequestHandle, Requests};
-use super::{Config, SharedStore, PROTOCOL};
+use super::{Config, RequestBudget, SharedStore, PROTOCOL};
 use crate::message::{Extensions, Message, Request, RequestId, RequestKind};
 use crate::responder::Responder;
 use crate::selector::Selector;
@@ -216,7 +216,11 @@ impl Shared {
         if msg.responses.is_empty() {
             return Vec::new(); // blocks without responses belong to nothing
         }
-        lock(&self.requests).on_responses(peer, msg)
+        let (deliveries, over_budget) = lock(&self.requests).on_responses(peer, msg);
+        for id in over_budget {
+            self.send_cancel(peer, id);
+        }
+        deliveries
     }
 
     /// A stream from `peer` carried garbage: end our requests to it.
@@ -423,6 +427,20 @@ impl Graphsync {
         self.request_into(peer, root, selector, extensions, store)
     }
 
+    /// As [`request`](Self::request), with this request's own budget
+    /// (total time, blocks, bytes) instead of the configured one.
+    pub fn request_with_budget(
+        &self,
+        peer: PeerId,
+        root: Cid,
+        selector: &Selector,
+        extensions: Extensions,
+        budget: RequestBudget,
+    ) -> Result<RequestHandle> {
+        let store = self.inner.shared.store.clone();
+        self.start_request(peer, root, selector, extensions, store, budget)
+    }
+
     /// As [`request`](Self::request), storing the verified blocks in `store`.
     /// Blocks listed in `do-not-send-cids` must be in `store` (the requester
     /// walks through them).
@@ -434,6 +452,19 @@ impl Graphsync {
         extensions: Extensions,
         store: SharedStore,
     ) -> Result<RequestHandle> {
+        let budget = *self.inner.shared.config.request_budget();
+        self.start_request(peer, root, selector, extensions, store, budget)
+    }
+
+    fn start_request(
+        &self,
+        peer: PeerId,
+        root: Cid,
+        selector: &Selector,
+        extensions: Extensions,
+        store: SharedStore,
+        budget: RequestBudget,
+    ) -> Result<RequestHandle> {
         let shared = &self.inner.shared;
         let mut verifier = Verifier::new(root, selector, shared.config.limits())?;
         for cid in extensions.do_not_send_cids.iter().flatten() {
@@ -443,7 +474,7 @@ impl Graphsync {
             verifier.add_known(*cid, data)?;
         }
         let id = shared.next_request_id();
-        let (pending, handle) = new_request(shared.clone(), id, peer, verifier, store);
+        let (pending, handle) = new_request(shared.clone(), id, peer, verifier, store, budget);
         lock(&shared.requests).insert(id, pending);
         shared.with_peer(peer, |inner| {
             inner.push_request(Request {
