@@ -45,6 +45,13 @@ impl Default for RequestBudget {
     }
 }
 
+/// Default [`Config::with_max_decoded_bytes_per_peer`]: 32 MiB.
+pub const DEFAULT_MAX_DECODED_BYTES_PER_PEER: usize = 32 << 20;
+
+/// Default [`Config::with_max_decoded_bytes`]: 256 MiB (go-graphsync's total
+/// responder memory).
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 256 << 20;
+
 /// Configuration of a [`Graphsync`](super::Graphsync) service.
 ///
 /// ```
@@ -65,6 +72,8 @@ pub struct Config {
     budget: RequestBudget,
     stream_idle_timeout: Duration,
     max_inbound_streams_per_peer: usize,
+    max_decoded_bytes_per_peer: usize,
+    max_decoded_bytes: usize,
     max_queued_answers_per_peer: usize,
     max_requests_per_message: usize,
     event_buffer: usize,
@@ -83,6 +92,11 @@ impl std::fmt::Debug for Config {
                 "max_inbound_streams_per_peer",
                 &self.max_inbound_streams_per_peer,
             )
+            .field(
+                "max_decoded_bytes_per_peer",
+                &self.max_decoded_bytes_per_peer,
+            )
+            .field("max_decoded_bytes", &self.max_decoded_bytes)
             .field(
                 "max_queued_answers_per_peer",
                 &self.max_queued_answers_per_peer,
@@ -108,6 +122,8 @@ impl Default for Config {
             budget: RequestBudget::default(),
             stream_idle_timeout: Duration::from_secs(5),
             max_inbound_streams_per_peer: 8,
+            max_decoded_bytes_per_peer: DEFAULT_MAX_DECODED_BYTES_PER_PEER,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             max_queued_answers_per_peer: 256,
             max_requests_per_message: 64,
             event_buffer: 64,
@@ -185,6 +201,32 @@ impl Config {
     pub fn with_max_inbound_streams_per_peer(mut self, n: usize) -> Self {
         self.max_inbound_streams_per_peer = n.max(1);
         self
+    }
+
+    /// Estimated bytes the decoded messages of one peer may hold at once
+    /// (read ahead, waiting to be processed; default
+    /// [`DEFAULT_MAX_DECODED_BYTES_PER_PEER`]). Readers wait for room; a
+    /// message that alone would exceed it fails its stream.
+    pub fn with_max_decoded_bytes_per_peer(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes_per_peer = bytes.max(1);
+        self
+    }
+
+    /// As [`with_max_decoded_bytes_per_peer`](Self::with_max_decoded_bytes_per_peer),
+    /// for all peers together (default [`DEFAULT_MAX_DECODED_BYTES`]).
+    pub fn with_max_decoded_bytes(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes = bytes.max(1);
+        self
+    }
+
+    /// Decoded bytes of one peer's messages held at once.
+    pub fn max_decoded_bytes_per_peer(&self) -> usize {
+        self.max_decoded_bytes_per_peer
+    }
+
+    /// Decoded bytes of all peers' messages held at once.
+    pub fn max_decoded_bytes(&self) -> usize {
+        self.max_decoded_bytes
     }
 
     /// Immediate answers (Busy, Rejected, Cancelled) queued for a peer that

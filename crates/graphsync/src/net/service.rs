@@ -18,6 +18,9 @@ use super::io::read_frame_into;
 use super::peer::{self, PeerInner, PeerState};
 use super::request::{new_request, RequestHandle, Requests};
 use super::{Config, RequestBudget, SharedStore, PROTOCOL};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::dagcbor;
 use crate::message::{Extensions, Message, Request, RequestId, RequestKind};
 use crate::responder::Responder;
 use crate::selector::Selector;
@@ -83,7 +86,11 @@ pub(crate) struct Shared {
     runtime: tokio::runtime::Handle,
     peers: Mutex<HashMap<PeerId, Arc<PeerState>>>,
     requests: Mutex<Requests>,
-    inbound: Mutex<HashMap<PeerId, usize>>,
+    /// Per peer: inbound streams open, and the budget of decoded bytes its
+    /// messages may hold at once.
+    inbound: Mutex<HashMap<PeerId, (usize, Arc<Semaphore>)>>,
+    /// The budget of decoded bytes all peers' messages may hold at once.
+    decoded: Arc<Semaphore>,
     id_salt: u64,
     next_id: AtomicU64,
     counters: Counters,
@@ -237,21 +244,25 @@ impl Shared {
         });
     }
 
-    /// Counts an inbound stream of `peer`, unless it has too many open.
-    fn admit(&self, peer: PeerId) -> bool {
+    /// Counts an inbound stream of `peer`, unless it has too many open;
+    /// returns the peer's budget of decoded bytes.
+    fn admit(&self, peer: PeerId) -> Option<Arc<Semaphore>> {
         let mut open = lock(&self.inbound);
-        let n = open.entry(peer).or_default();
+        let per_peer = kib(self.config.max_decoded_bytes_per_peer());
+        let (n, budget) = open
+            .entry(peer)
+            .or_insert_with(|| (0, Arc::new(Semaphore::new(per_peer))));
         if *n >= self.config.max_inbound_streams_per_peer() {
             self.counters.streams_refused.fetch_add(1, Relaxed);
-            return false;
+            return None;
         }
         *n += 1;
-        true
+        Some(budget.clone())
     }
 
     fn release(&self, peer: &PeerId) {
         let mut open = lock(&self.inbound);
-        if let Some(n) = open.get_mut(peer) {
+        if let Some((n, _)) = open.get_mut(peer) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 open.remove(peer);
@@ -284,8 +295,50 @@ fn duplicate(e: &Error) -> Error {
     }
 }
 
+/// A budget in semaphore permits (KiB, rounded up; at most `u32::MAX`).
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024).min(u32::MAX as usize)
+}
+
+/// A decoded message with its share of the decode budgets (released when
+/// the message has been processed).
+struct Decoded {
+    message: Message,
+    _peer: OwnedSemaphorePermit,
+    _total: OwnedSemaphorePermit,
+}
+
+/// Takes `bytes` of decoded-memory budget from the peer's and the total
+/// budget, waiting while they are in use; a message that could never fit
+/// the peer's budget is an error.
+async fn reserve(
+    shared: &Shared,
+    budget: &Arc<Semaphore>,
+    bytes: u64,
+) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    let max = shared
+        .config
+        .max_decoded_bytes_per_peer()
+        .min(shared.config.max_decoded_bytes());
+    if bytes > max as u64 {
+        return Err(Error::Cbor(format!(
+            "message would decode to about {bytes} bytes, over the budget of {max}"
+        )));
+    }
+    let n = kib(bytes as usize) as u32;
+    let closed = |_| Error::Network("decode budget closed".into());
+    let peer = budget.clone().acquire_many_owned(n).await.map_err(closed)?;
+    let total = shared
+        .decoded
+        .clone()
+        .acquire_many_owned(n)
+        .await
+        .map_err(closed)?;
+    Ok((peer, total))
+}
+
 /// Reads the messages of one inbound stream until it ends.
-async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
+async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream, budget: Arc<Semaphore>) {
     struct Release(Arc<Shared>, PeerId);
     impl Drop for Release {
         fn drop(&mut self) {
@@ -296,11 +349,11 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
     // Reading and decoding run ahead of verification by a few messages, in
     // another task: the two overlap, and the peer's writes are not held up
     // while a message is verified.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(READ_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Decoded>(READ_AHEAD);
     let processing = shared.clone();
     let processor = shared.runtime.spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            for delivery in processing.on_message(peer, msg) {
+        while let Some(decoded) = rx.recv().await {
+            for delivery in processing.on_message(peer, decoded.message) {
                 delivery.send().await;
             }
         }
@@ -310,11 +363,30 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
     // One buffer for the stream's frames; decoding copies out of it.
     let mut buffer = Vec::new();
     loop {
-        let read = read_frame_into(&mut reader, max, &mut buffer).await;
-        let decoded = read.and_then(|len| {
-            len.map(|n| Message::decode(buffer.get(..n).unwrap_or_default()))
-                .transpose()
-        });
+        let decoded = match read_frame_into(&mut reader, max, &mut buffer).await {
+            Ok(Some(n)) => {
+                let body = buffer.get(..n).unwrap_or_default();
+                // What decoding will hold, checked before it allocates.
+                match dagcbor::scan(body, dagcbor::MAX_NESTING, false) {
+                    Ok(scan) => {
+                        let bytes = scan.decoded_estimate().max(n as u64);
+                        match reserve(&shared, &budget, bytes).await {
+                            Ok((p, t)) => Message::decode(body).map(|message| {
+                                Some(Decoded {
+                                    message,
+                                    _peer: p,
+                                    _total: t,
+                                })
+                            }),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
         match decoded {
             Ok(Some(msg)) => {
                 if tx.send(msg).await.is_err() {
@@ -379,6 +451,7 @@ impl Graphsync {
         let mut incoming = control
             .accept(PROTOCOL)
             .map_err(|e| Error::Network(format!("{PROTOCOL}: {e}")))?;
+        let config_total = config.max_decoded_bytes();
         let shared = Arc::new(Shared {
             config,
             control,
@@ -387,6 +460,7 @@ impl Graphsync {
             peers: Mutex::default(),
             requests: Mutex::default(),
             inbound: Mutex::default(),
+            decoded: Arc::new(Semaphore::new(kib(config_total))),
             id_salt: RandomState::new().hash_one(0u64),
             next_id: AtomicU64::new(0),
             counters: Counters::default(),
@@ -396,10 +470,13 @@ impl Graphsync {
             .spawn(async move {
                 while let Some((peer, stream)) = incoming.next().await {
                     // Spawn at once: libp2p-stream drops streams while this lags.
-                    if accepting.admit(peer) {
-                        accepting
-                            .runtime
-                            .spawn(read_inbound(accepting.clone(), peer, stream));
+                    if let Some(budget) = accepting.admit(peer) {
+                        accepting.runtime.spawn(read_inbound(
+                            accepting.clone(),
+                            peer,
+                            stream,
+                            budget,
+                        ));
                     }
                 }
             })
