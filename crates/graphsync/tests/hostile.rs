@@ -104,10 +104,19 @@ fn serial() -> MutexGuard<'static, ()> {
 /// Every test stops after this, passing or not.
 const LIMIT: Duration = Duration::from_secs(60);
 
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(LIMIT, f)
-        .await
-        .expect("test timed out")
+/// Runs a test alone (see [`serial`]) on its own runtime, at most [`LIMIT`].
+fn serially(f: impl Future<Output = ()>) {
+    let _serial = serial();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(LIMIT, f)
+            .await
+            .expect("test timed out")
+    });
 }
 
 struct Side {
@@ -201,10 +210,9 @@ fn union_in_recursion() -> Selector {
 /// level: 25 MB to 2.7-5.4 GB in 45 s). Bound: 32 MiB above the victim's
 /// state before the attack, the attack request answered in full (100
 /// levels), the honest request served, the victim idle within 5 s.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn union_under_recursion_costs_linear_state() {
-    let _serial = serial();
-    bounded(async {
+#[test]
+fn union_under_recursion_costs_linear_state() {
+    serially(async {
         let victim = side(Config::default()).await;
         let attacker = side(Config::default()).await;
         connect(&attacker.node, &victim.node).await;
@@ -234,8 +242,7 @@ async fn union_under_recursion_costs_linear_state() {
             stop
         );
         assert!(peak < 32 * MIB, "peak {peak}");
-    })
-    .await;
+    });
 }
 
 /// Victim: a responder. Attack: 8 streams (the per-peer maximum), each
@@ -246,10 +253,9 @@ async fn union_under_recursion_costs_linear_state() {
 /// read buffers and the attacker's own frames are most of it); the victim
 /// reads nothing more once the attacker's streams end; an honest request
 /// from another peer is served meanwhile.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adversarial_frames_are_refused_in_proportion() {
-    let _serial = serial();
-    bounded(async {
+#[test]
+fn adversarial_frames_are_refused_in_proportion() {
+    serially(async {
         let victim = side(Config::default()).await;
         let honest_root = honest_dag(&victim.store);
         let client = side(Config::default()).await;
@@ -316,8 +322,7 @@ async fn adversarial_frames_are_refused_in_proportion() {
             peak as f64 / MIB as f64
         );
         assert!(peak < 96 * MIB, "peak {peak}");
-    })
-    .await;
+    });
 }
 
 /// Victim: a requester. Attack: a responder serving a chain of nested
@@ -326,10 +331,9 @@ async fn adversarial_frames_are_refused_in_proportion() {
 /// [`Error::RequestBudget`]; its peak stays under 64 MiB (the attacker's
 /// frames and the victim's read buffers included); an honest fetch from the
 /// same peer succeeds meanwhile.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nested_huge_blocks_stop_at_the_requester_budget() {
-    let _serial = serial();
-    bounded(async {
+#[test]
+fn nested_huge_blocks_stop_at_the_requester_budget() {
+    serially(async {
         let big = ResponderConfig {
             max_block_size: 4 * MIB,
             ..ResponderConfig::default()
@@ -375,8 +379,7 @@ async fn nested_huge_blocks_stop_at_the_requester_budget() {
             peak as f64 / MIB as f64
         );
         assert!(peak < 64 * MIB, "peak {peak}");
-    })
-    .await;
+    });
 }
 
 /// Victim: a requester (idle timeout 1 s, total 3 s). Attack: a responder
@@ -384,10 +387,9 @@ async fn nested_huge_blocks_stop_at_the_requester_budget() {
 /// forever. Bound: the victim's request fails with a timeout within 3 s +
 /// 4 s of slack; its peak stays under 16 MiB; an honest fetch from another
 /// peer succeeds meanwhile.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dribbling_responder_hits_the_total_deadline() {
-    let _serial = serial();
-    bounded(async {
+#[test]
+fn a_dribbling_responder_hits_the_total_deadline() {
+    serially(async {
         let budget = RequestBudget {
             total_timeout: Some(Duration::from_secs(3)),
             ..RequestBudget::default()
@@ -459,8 +461,7 @@ async fn a_dribbling_responder_hits_the_total_deadline() {
         );
         assert!(took < Duration::from_secs(7), "{took:?}");
         assert!(peak < 16 * MIB, "peak {peak}");
-    })
-    .await;
+    });
 }
 
 /// A DAG that never ends for a depth-100 walk: level k is `[k+1, k+1]`, so
@@ -478,10 +479,9 @@ fn doubling(store: &MemoryBlockstore, levels: usize) -> Cid {
 /// (drops the request and disconnects). Bound: the victim stops serving
 /// within 5 s of the attacker leaving, its peak stays under 32 MiB, and an
 /// honest request of another peer is served during the attack.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_endless_walk_stops_when_the_requester_leaves() {
-    let _serial = serial();
-    bounded(async {
+#[test]
+fn an_endless_walk_stops_when_the_requester_leaves() {
+    serially(async {
         let victim = side(Config::default()).await;
         let root = doubling(&victim.store, 120);
         let honest_root = honest_dag(&victim.store);
@@ -510,7 +510,10 @@ async fn an_endless_walk_stops_when_the_requester_leaves() {
                 Err(_) => {}
             }
         }
-        assert!(victim.gs.stats().requests_serving > 0, "the walk ended early");
+        assert!(
+            victim.gs.stats().requests_serving > 0,
+            "the walk ended early"
+        );
         honest_fetch(&client.gs, peer, honest_root).await;
         // The attacker leaves.
         drop(attack);
@@ -523,8 +526,7 @@ async fn an_endless_walk_stops_when_the_requester_leaves() {
             peak as f64 / MIB as f64
         );
         assert!(peak < 32 * MIB, "peak {peak}");
-    })
-    .await;
+    });
 }
 
 /// Victim: a requester. Attack: a responder streaming far more than asked
@@ -532,10 +534,9 @@ async fn an_endless_walk_stops_when_the_requester_leaves() {
 /// block budget (100 blocks here) stops the request with
 /// [`Error::RequestBudget`], the attacker is told to cancel and stops
 /// serving within 5 s, the victim's peak stays under 32 MiB.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unbounded_dag_stops_at_the_requester_block_budget() {
-    let _serial = serial();
-    bounded(async {
+#[test]
+fn an_unbounded_dag_stops_at_the_requester_block_budget() {
+    serially(async {
         let attacker = side(Config::default()).await;
         let budget = RequestBudget {
             max_blocks: 100,
@@ -577,8 +578,7 @@ async fn an_unbounded_dag_stops_at_the_requester_block_budget() {
         );
         assert!(stored <= 100 + 21, "{stored}");
         assert!(peak < 32 * MIB, "peak {peak}");
-    })
-    .await;
+    });
 }
 
 /// The traversal limits a victim can tighten are the ones both sides use.
