@@ -490,3 +490,24 @@ async fn a_silent_peer_times_out_and_missing_roots_are_34() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_structured_blocks_are_read_back_from_the_store() {
+    bounded(async {
+        // Level k is [k+1, k+1]: 2^6 walks to the bottom, every DAG-CBOR
+        // block repeats; the requester keeps CIDs and reads repeats back.
+        let (s, c) = pair(Config::default(), Config::default()).await;
+        let mut head = link_node(&s.store, vec![]);
+        for _ in 0..6 {
+            head = link_node(&s.store, vec![head, head]);
+        }
+        let sel = Selector::explore_all_recursively(100);
+        let (blocks, _, result) = run(&c.gs, s.node.peer_id(), head, &sel).await;
+        let outcome = result.unwrap();
+        assert_eq!(outcome.status, Status::CompletedFull);
+        assert_eq!(outcome.links, 127);
+        assert_eq!(blocks.len(), 7);
+        assert_eq!(c.store.len(), 7);
+    })
+    .await;
+}
