@@ -347,7 +347,7 @@ impl Traversal {
         match child {
             Item::Link(cid) => {
                 self.want = Some((cid, Pending::Walk(sel_next)));
-                Ok(())
+                self.trim()
             }
             Item::Node(node) => self.enter(Item::Node(node), sel_next),
             _ if matches!(*sel_next, Sel::Interpret(..)) => {
@@ -355,6 +355,83 @@ impl Traversal {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Before a link is loaded, lets the frames below it drop what they no
+    /// longer need: trailing scalar children of an all-children walk are
+    /// visited now (they load nothing), and a frame with nothing left is
+    /// popped. So the stack does not hold a block for the scalars after its
+    /// last link (a chain of `[link, 4 MiB of bytes]` blocks holds one block,
+    /// not all of them).
+    fn trim(&mut self) -> Result<()> {
+        loop {
+            let Some(Frame::Node { node, sel, cursor }) = self.stack.last_mut() else {
+                return Ok(());
+            };
+            let (cost, next) = match cursor {
+                Cursor::All { pos, index } => {
+                    if *index >= node.len() {
+                        self.stack.pop();
+                        continue;
+                    }
+                    let (seg, value) = if node.is_list() {
+                        (Segment::Index(*index as i64), *pos)
+                    } else {
+                        let (key, value) = node.key(*pos)?;
+                        (Segment::Field(key.to_string()), value)
+                    };
+                    if !matches!(
+                        node::item(node.data(), value)?,
+                        Item::Bytes(..) | Item::Other
+                    ) {
+                        return Ok(());
+                    }
+                    let (end, items) = node.skip(value)?;
+                    *pos = end;
+                    *index += 1;
+                    let cost = (sel.weight() as u64).saturating_add(items);
+                    (cost, sel.explore(node.is_list(), &seg))
+                }
+                Cursor::Interests(list, pos, range_next) => {
+                    if *pos >= list.len() && range_next.is_none() {
+                        self.stack.pop();
+                        continue;
+                    }
+                    return Ok(());
+                }
+            };
+            self.charge(cost, next.as_ref())?;
+            if next.is_some_and(|n| matches!(*n, Sel::Interpret(..))) {
+                return Err(Error::MalformedHamt("scalar interpreted as a HAMT"));
+            }
+        }
+    }
+
+    /// Bytes of the blocks the traversal holds now (each block once).
+    pub fn held_bytes(&self) -> usize {
+        let mut seen: Vec<*const u8> = Vec::new();
+        let mut total = 0;
+        for frame in &self.stack {
+            let data = match frame {
+                Frame::Node { node, .. } => Some(node.data()),
+                Frame::HamtMap {
+                    root: Item::Node(n),
+                    ..
+                }
+                | Frame::HamtLookup {
+                    node: Item::Node(n),
+                    ..
+                } => Some(n.data()),
+                _ => None,
+            };
+            if let Some(data) = data {
+                if !seen.contains(&data.as_ptr()) {
+                    seen.push(data.as_ptr());
+                    total += data.len();
+                }
+            }
+        }
+        total
     }
 
     /// Makes one step of progress; `false` when the traversal is over.

@@ -475,3 +475,26 @@ fn union_under_recursion_does_not_multiply() {
     assert_eq!(t.links(), 2_000);
     assert!(t.peak_selector_state() <= 4, "{}", t.peak_selector_state());
 }
+
+/// A chain of blocks `[next, 64 KiB of bytes]`: the walk holds one block at a
+/// time, not every ancestor (the bytes after the link load nothing).
+#[test]
+fn the_stack_holds_only_what_it_still_needs() {
+    let s = MemoryBlockstore::new();
+    let payload = Ipld::Bytes(vec![7; 64 << 10]);
+    let mut head = put(&s, &Ipld::List(vec![]));
+    for _ in 0..50 {
+        head = put(&s, &Ipld::List(vec![Ipld::Link(head), payload.clone()]));
+    }
+    let mut t = Traversal::new(head, &all(), &Limits::default()).unwrap();
+    let mut most = 0;
+    let mut loads = 0;
+    while let Some(cid) = t.next_link().unwrap() {
+        most = most.max(t.held_bytes());
+        t.provide(s.get(&cid).unwrap().as_deref()).unwrap();
+        most = most.max(t.held_bytes());
+        loads += 1;
+    }
+    assert_eq!(loads, 51);
+    assert!(most < 2 * (64 << 10) + 1024, "{most}");
+}
