@@ -94,8 +94,9 @@ pub fn check_well_formed(buf: &[u8], max_nesting: usize) -> Result<()> {
 }
 
 /// As [`check_well_formed`], and the DAG-CBOR rules a traversal relies on:
-/// map keys are text strings, the only tag is 42 (a link) and it holds a
-/// byte string starting with the identity multibase prefix 0x00.
+/// map keys are text strings, text strings are UTF-8, the only tag is 42 (a
+/// link) and it holds a byte string starting with the identity multibase
+/// prefix 0x00.
 pub fn check_dag(buf: &[u8]) -> Result<Scan> {
     scan(buf, MAX_NESTING, true)
 }
@@ -144,7 +145,17 @@ pub fn scan(buf: &[u8], max_nesting: usize, dag: bool) -> Result<Scan> {
                 if arg > left {
                     return Err(cbor("string longer than the input"));
                 }
-                pos += arg as usize;
+                let end = pos + arg as usize;
+                if dag
+                    && major == 3
+                    && buf
+                        .get(pos..end)
+                        .map(std::str::from_utf8)
+                        .is_some_and(|r| r.is_err())
+                {
+                    return Err(cbor("text string is not UTF-8"));
+                }
+                pos = end;
                 found.payload += arg;
                 (0, false, false)
             }
@@ -317,6 +328,9 @@ mod tests {
         // {1: 2}: a key that is not a string.
         assert!(check_dag(&[0xa1, 0x01, 0x02]).is_err());
         assert!(check_well_formed(&[0xa1, 0x01, 0x02], 8).is_ok());
+        // A text string that is not UTF-8.
+        assert!(check_dag(&[0x61, 0xff]).is_err());
+        assert!(check_well_formed(&[0x61, 0xff], 8).is_ok());
         // Tag 1 and a link tag over a text string.
         assert!(check_dag(&[0xc1, 0x01]).is_err());
         assert!(check_dag(&[0xd8, 0x2a, 0x61, 0x00]).is_err());
