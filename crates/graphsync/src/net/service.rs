@@ -521,6 +521,11 @@ impl Graphsync {
     /// As [`request`](Self::request), storing the verified blocks in `store`.
     /// Blocks listed in `do-not-send-cids` must be in `store` (the requester
     /// walks through them).
+    ///
+    /// A fresh store here is a quarantine: the request's blocks are verified
+    /// against the selector and their CIDs but kept apart from the service's
+    /// store until the caller accepts them (copies them over) or drops them;
+    /// its size is bounded by the request's [`RequestBudget`].
     pub fn request_into(
         &self,
         peer: PeerId,
