@@ -511,3 +511,41 @@ async fn repeated_structured_blocks_are_read_back_from_the_store() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn service_wide_limits_hold() {
+    bounded(async {
+        // Two requests of all peers at once (fewer than one peer's 6): of
+        // three sent together, one is Busy.
+        let server = Config::default()
+            .with_max_requests_serving(2)
+            .with_max_outbound_bytes(64 << 10);
+        let (s, c) = pair(server, Config::default()).await;
+        let roots: Vec<Cid> = (0..3).map(|i| tree(&s.store, 2, 3, 30_000 + i)).collect();
+        let sel = Selector::explore_all_recursively(10);
+        let handles: Vec<_> = roots
+            .iter()
+            .map(|root| {
+                c.gs.request(s.node.peer_id(), *root, &sel, Extensions::default())
+                    .unwrap()
+            })
+            .collect();
+        let mut busy = 0;
+        for handle in handles {
+            match handle.finish().await {
+                Ok(outcome) => assert_eq!(outcome.status, Status::CompletedFull),
+                Err(e) if matches!(e.cause(), Error::RequestFailed(Status::Busy)) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(busy, 1);
+        // Frames of 512 KiB go out through a 64 KiB service-wide budget one
+        // at a time: a 4 MiB attachment still arrives whole.
+        let (root, bytes) = attachment(&s.store, 4 << 20, 256 << 10);
+        let (blocks, _, result) = run(&c.gs, s.node.peer_id(), root, &sel).await;
+        assert_eq!(result.unwrap().status, Status::CompletedFull);
+        let got: Vec<u8> = blocks.iter().skip(1).flat_map(|(_, d)| d.clone()).collect();
+        assert_eq!(got, bytes);
+    })
+    .await;
+}

@@ -52,6 +52,14 @@ pub const DEFAULT_MAX_DECODED_BYTES_PER_PEER: usize = 32 << 20;
 /// responder memory).
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 256 << 20;
 
+/// Default [`Config::with_max_outbound_bytes`]: 256 MiB (go-graphsync's
+/// total responder memory).
+pub const DEFAULT_MAX_OUTBOUND_BYTES: usize = 256 << 20;
+
+/// Default [`Config::with_max_requests_serving`]: 64 requests of all peers
+/// served at once (go-graphsync: 6 in total; we also allow 6 per peer).
+pub const DEFAULT_MAX_REQUESTS_SERVING: usize = 64;
+
 /// Configuration of a [`Graphsync`](super::Graphsync) service.
 ///
 /// ```
@@ -74,6 +82,8 @@ pub struct Config {
     max_inbound_streams_per_peer: usize,
     max_decoded_bytes_per_peer: usize,
     max_decoded_bytes: usize,
+    max_outbound_bytes: usize,
+    max_requests_serving: usize,
     max_queued_answers_per_peer: usize,
     max_requests_per_message: usize,
     event_buffer: usize,
@@ -97,6 +107,8 @@ impl std::fmt::Debug for Config {
                 &self.max_decoded_bytes_per_peer,
             )
             .field("max_decoded_bytes", &self.max_decoded_bytes)
+            .field("max_outbound_bytes", &self.max_outbound_bytes)
+            .field("max_requests_serving", &self.max_requests_serving)
             .field(
                 "max_queued_answers_per_peer",
                 &self.max_queued_answers_per_peer,
@@ -124,6 +136,8 @@ impl Default for Config {
             max_inbound_streams_per_peer: 8,
             max_decoded_bytes_per_peer: DEFAULT_MAX_DECODED_BYTES_PER_PEER,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+            max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
+            max_requests_serving: DEFAULT_MAX_REQUESTS_SERVING,
             max_queued_answers_per_peer: 256,
             max_requests_per_message: 64,
             event_buffer: 64,
@@ -217,6 +231,33 @@ impl Config {
     pub fn with_max_decoded_bytes(mut self, bytes: usize) -> Self {
         self.max_decoded_bytes = bytes.max(1);
         self
+    }
+
+    /// Bytes of frames all peers' tasks may hold at once, encoded and
+    /// waiting to be written or being written (default
+    /// [`DEFAULT_MAX_OUTBOUND_BYTES`]); a task waits for room before it
+    /// hands on its next frame.
+    pub fn with_max_outbound_bytes(mut self, bytes: usize) -> Self {
+        self.max_outbound_bytes = bytes.max(1);
+        self
+    }
+
+    /// Requests of all peers served at once (default
+    /// [`DEFAULT_MAX_REQUESTS_SERVING`]); more are answered 31 (Busy), as
+    /// more than [`ResponderConfig::max_requests_per_peer`] of one peer are.
+    pub fn with_max_requests_serving(mut self, n: usize) -> Self {
+        self.max_requests_serving = n;
+        self
+    }
+
+    /// Frame bytes of all peers held at once.
+    pub fn max_outbound_bytes(&self) -> usize {
+        self.max_outbound_bytes
+    }
+
+    /// Requests of all peers served at once.
+    pub fn max_requests_serving(&self) -> usize {
+        self.max_requests_serving
     }
 
     /// Decoded bytes of one peer's messages held at once.

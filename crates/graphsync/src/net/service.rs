@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     inbound: Mutex<HashMap<PeerId, (usize, Arc<Semaphore>)>>,
     /// The budget of decoded bytes all peers' messages may hold at once.
     decoded: Arc<Semaphore>,
+    /// The budget of frames all peers' tasks may hold at once (encoded,
+    /// queued, being written), in KiB.
+    outbound: Arc<Semaphore>,
     id_salt: u64,
     next_id: AtomicU64,
     counters: Counters,
@@ -183,6 +186,24 @@ impl Shared {
         lock(&self.requests).end(id, result).is_some()
     }
 
+    /// Requests of peers other than `peer` being served now.
+    fn serving_except(&self, peer: &PeerId) -> usize {
+        let states: Vec<(PeerId, Arc<PeerState>)> = lock(&self.peers)
+            .iter()
+            .filter(|(p, _)| *p != peer)
+            .map(|(p, s)| (*p, s.clone()))
+            .collect();
+        states
+            .iter()
+            .map(|(p, s)| s.lock().responder.in_flight(p))
+            .sum()
+    }
+
+    /// The budget of response frames of all peers queued or being written.
+    pub(crate) fn outbound(&self) -> &Arc<Semaphore> {
+        &self.outbound
+    }
+
     /// Tells `peer` to stop request `id`.
     pub(crate) fn send_cancel(self: &Arc<Self>, peer: PeerId, id: RequestId) {
         self.with_peer(peer, |inner| {
@@ -211,8 +232,13 @@ impl Shared {
             let requests = std::mem::take(&mut msg.requests);
             let n = requests.len() as u64;
             let max_answers = self.config.max_queued_answers_per_peer();
+            // Requests of the other peers served now: new requests beyond
+            // the total are answered Busy (checked without holding two peers'
+            // locks, so peers arriving at once may overshoot by one each).
+            let others = self.serving_except(&peer);
+            let room = self.config.max_requests_serving().saturating_sub(others);
             let (busy, in_flight) = self.with_peer(peer, |inner| {
-                let busy = inner.receive(&peer, requests, max_answers);
+                let busy = inner.receive(&peer, requests, max_answers, room);
                 (busy, inner.responder.in_flight(&peer))
             });
             let c = &self.counters;
@@ -296,7 +322,7 @@ fn duplicate(e: &Error) -> Error {
 }
 
 /// A budget in semaphore permits (KiB, rounded up; at most `u32::MAX`).
-fn kib(bytes: usize) -> usize {
+pub(crate) fn kib(bytes: usize) -> usize {
     bytes.div_ceil(1024).min(u32::MAX as usize)
 }
 
@@ -452,6 +478,7 @@ impl Graphsync {
             .accept(PROTOCOL)
             .map_err(|e| Error::Network(format!("{PROTOCOL}: {e}")))?;
         let config_total = config.max_decoded_bytes();
+        let config_outbound = config.max_outbound_bytes();
         let shared = Arc::new(Shared {
             config,
             control,
@@ -461,6 +488,7 @@ impl Graphsync {
             requests: Mutex::default(),
             inbound: Mutex::default(),
             decoded: Arc::new(Semaphore::new(kib(config_total))),
+            outbound: Arc::new(Semaphore::new(kib(config_outbound))),
             id_salt: RandomState::new().hash_one(0u64),
             next_id: AtomicU64::new(0),
             counters: Counters::default(),
