@@ -63,6 +63,14 @@ pub enum Error {
     /// states; see `Limits::max_selector_state`).
     #[error("selector state exceeds the maximum of {0} nodes")]
     SelectorState(usize),
+    /// A selector is larger than accepted (`Limits::max_selector_size`).
+    #[error("selector of size {size} exceeds the maximum of {max}")]
+    SelectorTooLarge {
+        /// Its size (nodes and field names).
+        size: usize,
+        /// The maximum.
+        max: usize,
+    },
     /// The traversal examined more children than its work budget allows.
     #[error("traversal exceeded its work budget of {0}")]
     WorkBudget(u64),

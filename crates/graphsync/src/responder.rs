@@ -573,6 +573,7 @@ impl From<&Error> for Status {
         match e {
             Error::InvalidSelector(_)
             | Error::UnsupportedSelector(_)
+            | Error::SelectorTooLarge { .. }
             | Error::RecursionLimit { .. } => Status::Rejected,
             _ => Status::Unknown,
         }

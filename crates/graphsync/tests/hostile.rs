@@ -245,6 +245,63 @@ fn union_under_recursion_costs_linear_state() {
     });
 }
 
+/// Victim: a responder serving a chain of 300 maps `{"a": next}`. Attack:
+/// a recursion over an ExploreFields of 8,000 names (within the selector
+/// size limit), so each of the 100 nested frames walks 8,000 interests.
+/// Bound: 32 MiB above the state before the request, for both sides (the
+/// requester's verifier walks it too): the selector's own copies (framed
+/// message, `Ipld`, parsed, compiled, on both sides) are about 25 MiB;
+/// copying the interests per frame, as before, added about 21 MiB more. The
+/// request completes (100 blocks); the victim is idle within 5 s; an honest
+/// request is served.
+#[test]
+fn a_wide_field_selector_is_shared_by_the_frames() {
+    serially(async {
+        let victim = side(Config::default()).await;
+        let attacker = side(Config::default()).await;
+        connect(&attacker.node, &victim.node).await;
+        let mut head = put(&victim.store, &Ipld::Map(Default::default()));
+        for _ in 0..300 {
+            head = put(
+                &victim.store,
+                &Ipld::Map([("a".to_string(), Ipld::Link(head))].into()),
+            );
+        }
+        let honest = honest_dag(&victim.store);
+        let mut fields: std::collections::BTreeMap<String, Selector> = (0..7_999)
+            .map(|i| {
+                (
+                    format!("not-in-the-block-{i:016}"),
+                    Selector::ExploreRecursiveEdge,
+                )
+            })
+            .collect();
+        fields.insert("a".into(), Selector::ExploreRecursiveEdge);
+        let sel = Selector::ExploreRecursive {
+            limit: RecursionLimit::Depth(100),
+            sequence: Box::new(Selector::ExploreFields { fields }),
+        };
+        assert!(sel.size() <= Limits::default().max_selector_size);
+        let meter = Meter::start();
+        let attack = attacker
+            .gs
+            .request(victim.node.peer_id(), head, &sel, Extensions::default())
+            .unwrap();
+        let attack = tokio::spawn(attack.finish());
+        honest_fetch(&attacker.gs, victim.node.peer_id(), honest).await;
+        let outcome = attack.await.unwrap().unwrap();
+        assert_eq!(outcome.status, Status::CompletedFull);
+        assert_eq!(outcome.links, 100);
+        serving_stops(&victim.gs, Duration::from_secs(5)).await;
+        let peak = meter.peak();
+        eprintln!(
+            "wide_field_selector: peak +{:.1} MiB (victim and attacker: both walk it)",
+            peak as f64 / MIB as f64
+        );
+        assert!(peak < 32 * MIB, "peak {peak}");
+    });
+}
+
 /// Victim: a responder. Attack: 8 streams (the per-peer maximum), each
 /// sending 4 MiB frames of adversarial CBOR: a list of 4 Mi zeros (used to
 /// decode to some 400 MB of `Ipld`), 4 Mi nested one-element lists, a byte

@@ -638,3 +638,25 @@ fn work_is_sliced_per_message() {
     );
     assert_eq!(meta(&msgs).len(), 1);
 }
+
+#[test]
+fn selectors_over_the_size_limit_are_rejected() {
+    let s = MemoryBlockstore::new();
+    let (root, _) = fan(&s, 2, 10);
+    let fields = (0..200)
+        .map(|i| (format!("f{i}"), Selector::Matcher))
+        .collect();
+    let wide = Selector::ExploreFields { fields };
+    assert_eq!(wide.size(), 401);
+    let mut r = Responder::new(ResponderConfig {
+        limits: Limits {
+            max_selector_size: 400,
+            ..Limits::default()
+        },
+        ..ResponderConfig::default()
+    });
+    let answer = r
+        .receive(&PEER, vec![request(1, root, &wide, Extensions::default())])
+        .unwrap();
+    assert_eq!(answer.responses[0].status, Status::Rejected);
+}

@@ -36,8 +36,9 @@ pub(crate) enum Sel {
     Matcher,
     All(Arc<Sel>),
     /// Fields in the order go-ipld-prime visits them (DAG-CBOR map order:
-    /// length-first, then bytewise).
-    Fields(Vec<(String, Arc<Sel>)>),
+    /// length-first, then bytewise), and their names as interests, made once
+    /// and shared by every frame that walks with this selector.
+    Fields(Vec<(String, Arc<Sel>)>, Arc<[Interest]>),
     Index(i64, Arc<Sel>),
     Range(i64, i64, Arc<Sel>),
     Recursive {
@@ -105,8 +106,9 @@ impl Sel {
                     .iter()
                     .map(|(k, s)| (k.clone(), Sel::compile_interned(s, memo)))
                     .collect();
-                v.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
-                Arc::new(Sel::Fields(v))
+                v.sort_by(|a, b| key_order(&a.0, &b.0));
+                let names = v.iter().map(|(k, _)| Interest::Field(k.clone())).collect();
+                Arc::new(Sel::Fields(v, names))
             }
             Selector::ExploreIndex { index, next } => {
                 Arc::new(Sel::Index(*index, Sel::compile_interned(next, memo)))
@@ -147,21 +149,28 @@ impl Sel {
         }
     }
 
-    /// The children to visit: `None` for all of them, in node order.
-    pub(crate) fn interests(&self) -> Option<Vec<Interest>> {
+    /// The children to visit: `None` for all of them, in node order. A
+    /// field selector's list is shared, not copied.
+    pub(crate) fn interests(&self) -> Option<Arc<[Interest]>> {
         match self {
-            Sel::Matcher | Sel::Edge => Some(Vec::new()),
+            Sel::Matcher | Sel::Edge => Some(Arc::from([])),
             Sel::All(_) => None,
-            Sel::Fields(f) => Some(f.iter().map(|(k, _)| Interest::Field(k.clone())).collect()),
-            Sel::Index(i, _) => Some(vec![Interest::Index(*i)]),
-            Sel::Range(s, e, _) => Some(vec![Interest::Range(*s, *e)]),
+            Sel::Fields(_, names) => Some(names.clone()),
+            Sel::Index(i, _) => Some(Arc::from([Interest::Index(*i)])),
+            Sel::Range(s, e, _) => Some(Arc::from([Interest::Range(*s, *e)])),
             Sel::Recursive { current, .. } => current.interests(),
             Sel::Union(members) => {
-                let mut all = Vec::new();
+                let mut lists = Vec::new();
                 for m in members {
-                    all.extend(m.interests()?);
+                    let list = m.interests()?;
+                    if !list.is_empty() {
+                        lists.push(list);
+                    }
                 }
-                Some(all)
+                if lists.len() == 1 {
+                    return lists.pop();
+                }
+                Some(lists.iter().flat_map(|l| l.iter().cloned()).collect())
             }
             Sel::Interpret(_, next) => next.interests(),
         }
@@ -173,9 +182,12 @@ impl Sel {
         match &**self {
             Sel::Matcher | Sel::Edge => None,
             Sel::All(next) => Some(next.clone()),
-            Sel::Fields(f) => {
+            Sel::Fields(f, _) => {
                 let name = seg.name();
-                f.iter().find(|(k, _)| *k == name).map(|(_, s)| s.clone())
+                f.binary_search_by(|(k, _)| key_order(k, &name))
+                    .ok()
+                    .and_then(|i| f.get(i))
+                    .map(|(_, s)| s.clone())
             }
             Sel::Index(i, next) => (is_list && seg.index() == Some(*i)).then(|| next.clone()),
             Sel::Range(s, e, next) => {
@@ -235,6 +247,11 @@ impl Sel {
             _ => Some(self.clone()),
         }
     }
+}
+
+/// DAG-CBOR map key order: shorter first, then bytewise.
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 /// Whether two states are equal. Compiled nodes are interned, so for them

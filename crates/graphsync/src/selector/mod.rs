@@ -219,6 +219,30 @@ impl Selector {
         parse(value, 0, 0)
     }
 
+    /// The selector's size: one per node and one per field name (a bound on
+    /// what compiling and walking it costs; see `Limits::max_selector_size`).
+    pub fn size(&self) -> usize {
+        let mut n = 0usize;
+        let mut stack = vec![self];
+        while let Some(s) = stack.pop() {
+            n += 1;
+            match s {
+                Selector::Matcher | Selector::ExploreRecursiveEdge => {}
+                Selector::ExploreAll { next }
+                | Selector::ExploreIndex { next, .. }
+                | Selector::ExploreRange { next, .. }
+                | Selector::InterpretAs { next, .. } => stack.push(next),
+                Selector::ExploreRecursive { sequence, .. } => stack.push(sequence),
+                Selector::ExploreFields { fields } => {
+                    n += fields.len();
+                    stack.extend(fields.values());
+                }
+                Selector::ExploreUnion(members) => stack.extend(members.iter()),
+            }
+        }
+        n
+    }
+
     /// go-graphsync's validator: every ExploreRecursive must have a depth limit
     /// of at most `max_depth` (`none` only if `allow_unbounded`). Violations are
     /// [`Error::RecursionLimit`], which a responder answers with status 30.

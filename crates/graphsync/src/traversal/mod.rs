@@ -43,6 +43,9 @@ pub const DEFAULT_MAX_LINKS: u64 = 1 << 20;
 /// Default [`Limits::max_selector_state`]: nodes of one selector state.
 pub const DEFAULT_MAX_SELECTOR_STATE: usize = 1024;
 
+/// Default [`Limits::max_selector_size`]: selector nodes and field names.
+pub const DEFAULT_MAX_SELECTOR_SIZE: usize = 16 << 10;
+
 /// Default [`Limits::max_work`]: children examined by one traversal (each
 /// costs about the size of the selector state at its parent).
 pub const DEFAULT_MAX_WORK: u64 = 1 << 28;
@@ -65,6 +68,10 @@ pub struct Limits {
     /// selector without nested recursion never needs more than twice its
     /// own size.
     pub max_selector_state: usize,
+    /// Largest selector accepted, in [`Selector::size`] (nodes and field
+    /// names; default [`DEFAULT_MAX_SELECTOR_SIZE`]); beyond it
+    /// [`Error::SelectorTooLarge`], which a responder answers with 30.
+    pub max_selector_size: usize,
     /// Most work units (children of a node examined, weighted by the size of
     /// the selector state there) in one traversal; beyond it
     /// [`Error::WorkBudget`]. Default [`DEFAULT_MAX_WORK`] (a few seconds of
@@ -82,6 +89,7 @@ impl Default for Limits {
             allow_unbounded_recursion: false,
             max_links: Some(DEFAULT_MAX_LINKS),
             max_selector_state: DEFAULT_MAX_SELECTOR_STATE,
+            max_selector_size: DEFAULT_MAX_SELECTOR_SIZE,
             max_work: DEFAULT_MAX_WORK,
         }
     }
@@ -103,7 +111,7 @@ enum Cursor {
     All { pos: usize, index: u64 },
     /// The selector's interests, next position, and the next index of a range
     /// being expanded with its offset (so a range reads the list once).
-    Interests(Vec<Interest>, usize, Option<(i64, usize)>),
+    Interests(Arc<[Interest]>, usize, Option<(i64, usize)>),
 }
 
 #[derive(Debug)]
@@ -174,6 +182,13 @@ impl Traversal {
     /// `limits` first ([`Error::RecursionLimit`]).
     pub fn new(root: Cid, selector: &Selector, limits: &Limits) -> Result<Self> {
         selector.check_depth(limits.max_recursion_depth, limits.allow_unbounded_recursion)?;
+        let size = selector.size();
+        if size > limits.max_selector_size {
+            return Err(Error::SelectorTooLarge {
+                size,
+                max: limits.max_selector_size,
+            });
+        }
         Ok(Traversal {
             stack: Vec::new(),
             want: Some((root, Pending::Walk(Sel::compile(selector)))),
@@ -293,9 +308,9 @@ impl Traversal {
         if let Sel::Interpret(layout, fields) = &*sel {
             let names = match fields.interests() {
                 Some(list) => list
-                    .into_iter()
+                    .iter()
                     .filter_map(|i| match i {
-                        Interest::Field(name) => Some(name),
+                        Interest::Field(name) => Some(name.clone()),
                         _ => None,
                     })
                     .collect(),
