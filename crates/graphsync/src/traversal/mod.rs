@@ -580,7 +580,10 @@ fn next_child(node: &Node, cursor: &mut Cursor) -> Result<(Option<(Segment, Item
                                 } else {
                                     let (at, n) = node.lookup_index(first)?;
                                     scanned = scanned.saturating_add(n);
-                                    (first, at.unwrap_or(0))
+                                    let at = at.ok_or(Error::TraversalState(
+                                        "range start not found in the list",
+                                    ))?;
+                                    (first, at)
                                 }
                             }
                         };
