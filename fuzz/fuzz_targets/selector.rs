@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tau_graphsync::traversal::{walk, Limits};
+use tau_graphsync::traversal::{walk, Limits, Traversal};
 use tau_graphsync::Selector;
 use tau_hamt::block::{DAG_CBOR, RAW};
 use tau_hamt::{Blockstore, Cid, Config, Hamt, MemoryBlockstore};
@@ -55,5 +55,15 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(walked) = walk(&store, root, &selector, &limits) {
         assert!(walked.links.len() <= 200);
+    }
+    // The selector state never exceeds its cap, whatever the walk did.
+    if let Ok(mut t) = Traversal::new(root, &selector, &limits) {
+        while let Ok(Some(cid)) = t.next_link() {
+            let block = store.get(&cid).ok().flatten();
+            if t.provide(block.as_deref()).is_err() {
+                break;
+            }
+        }
+        assert!(t.peak_selector_state() <= limits.max_selector_state);
     }
 });

@@ -1,11 +1,18 @@
 //! DAG-CBOR in and out of the IPLD data model, safe on untrusted bytes.
 //!
-//! [`decode`] first walks the bytes iteratively, checking that they are one
-//! well-formed, definite-length CBOR item nesting at most [`MAX_NESTING`] deep
-//! whose declared lengths fit the input, and only then hands them to
-//! `serde_ipld_dagcbor` (which decodes recursively; its `cbor4ii` reader stops
-//! at 127 levels of nesting for `Ipld`). The pre-check makes the bound explicit
-//! and rejects lying lengths before any allocation.
+//! [`decode`] first walks the bytes iteratively ([`scan`]), checking that they
+//! are one well-formed, definite-length CBOR item nesting at most
+//! [`MAX_NESTING`] deep whose declared lengths fit the input, and estimating
+//! what decoding them into [`Ipld`] would allocate; only if that estimate is at
+//! most [`MAX_DECODE_FACTOR`] times the input (plus [`DECODE_SLACK`]) are they
+//! handed to `serde_ipld_dagcbor` (which decodes recursively; its `cbor4ii`
+//! reader stops at 127 levels of nesting for `Ipld`). Lying lengths are
+//! rejected before any allocation, and so are inputs such as a list of four
+//! million zeros (4 MiB that would decode to some 400 MB of `Ipld`).
+//!
+//! Blocks walked by a traversal are not decoded at all: they are checked by
+//! [`check_dag`] (the same walk, plus DAG-CBOR's rules for map keys and
+//! links) and read in place.
 
 use ipld_core::ipld::Ipld;
 
@@ -17,9 +24,24 @@ use crate::{Error, Result};
 /// limit, but blocks and selectors nested deeper are not seen in practice.
 pub const MAX_NESTING: usize = 127;
 
-/// Reads the argument of the head at `pos` (major type, info) and returns
-/// `(major, argument, head length)`.
-fn head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize)> {
+/// What [`decode`] may allocate per input byte: the estimate of the decoded
+/// value (one `Ipld` per item, plus string and byte payloads) must be at most
+/// this many times the input length, plus [`DECODE_SLACK`]. Graphsync
+/// messages of blocks estimate at about 1 times their size, of metadata at
+/// about 7, of requests with small selectors at about 24; a list of small
+/// integers would be about 110. (The network service also bounds what the
+/// messages of one peer and of all peers may hold decoded at once.)
+pub const MAX_DECODE_FACTOR: usize = 32;
+
+/// Estimated decoded bytes allowed beyond [`MAX_DECODE_FACTOR`] (small
+/// messages and selectors).
+pub const DECODE_SLACK: usize = 64 << 10;
+
+/// The DAG-CBOR tag of a link.
+pub(crate) const CID_TAG: u64 = 42;
+
+/// Reads the head of the item at `pos`: `(major type, argument, head length)`.
+pub(crate) fn head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize)> {
     let first = *buf.get(pos).ok_or_else(|| cbor("truncated item"))?;
     let major = first >> 5;
     let info = first & 0x1f;
@@ -32,44 +54,123 @@ fn head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize)> {
         31 => return Err(cbor("indefinite lengths are not DAG-CBOR")),
         _ => return Err(cbor("reserved additional information")),
     };
-    let bytes = buf
-        .get(pos + 1..pos + 1 + extra)
+    let bytes = pos
+        .checked_add(1)
+        .and_then(|from| buf.get(from..from + extra))
         .ok_or_else(|| cbor("truncated item head"))?;
     let arg = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
     Ok((major, arg, 1 + extra))
 }
 
-fn cbor(msg: &str) -> Error {
+pub(crate) fn cbor(msg: &str) -> Error {
     Error::Cbor(msg.to_string())
+}
+
+/// What [`scan`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Data items (a link's tag and bytes count as two).
+    pub items: u64,
+    /// Bytes of string and byte-string payloads.
+    pub payload: u64,
+}
+
+impl Scan {
+    /// An upper estimate of the bytes decoding into [`Ipld`] allocates.
+    pub fn decoded_estimate(&self) -> u64 {
+        // Each item is an `Ipld` in its parent's vector or map node, plus
+        // about 16 bytes of map-node or vector slack; payloads are copied.
+        let per_item = (std::mem::size_of::<Ipld>() + 16) as u64;
+        self.items
+            .saturating_mul(per_item)
+            .saturating_add(self.payload)
+    }
 }
 
 /// Checks that `buf` is exactly one well-formed definite-length CBOR item whose
 /// nesting is at most `max_nesting` deep, without recursion.
 pub fn check_well_formed(buf: &[u8], max_nesting: usize) -> Result<()> {
-    // Items still expected at each open nesting level.
-    let mut open: Vec<u64> = vec![1];
+    scan(buf, max_nesting, false).map(|_| ())
+}
+
+/// As [`check_well_formed`], and the DAG-CBOR rules a traversal relies on:
+/// map keys are text strings, text strings are UTF-8, the only tag is 42 (a
+/// link) and it holds a byte string starting with the identity multibase
+/// prefix 0x00.
+pub fn check_dag(buf: &[u8]) -> Result<Scan> {
+    scan(buf, MAX_NESTING, true)
+}
+
+/// One open array, map or tag while scanning.
+struct Open {
+    /// Items still expected.
+    remaining: u64,
+    /// A map: its items alternate key, value (the key when `remaining` is even).
+    map: bool,
+    /// A link tag: its one item must be a CID byte string.
+    link: bool,
+}
+
+/// Walks `buf` as one CBOR item (see [`check_well_formed`]; `dag` adds the
+/// rules of [`check_dag`]) and counts its items and payload bytes.
+pub fn scan(buf: &[u8], max_nesting: usize, dag: bool) -> Result<Scan> {
+    let mut open: Vec<Open> = vec![Open {
+        remaining: 1,
+        map: false,
+        link: false,
+    }];
     let mut pos = 0usize;
-    while let Some(remaining) = open.last_mut() {
-        if *remaining == 0 {
+    let mut found = Scan::default();
+    while let Some(top) = open.last_mut() {
+        if top.remaining == 0 {
             open.pop();
             continue;
         }
-        *remaining -= 1;
+        let is_key = top.map && top.remaining % 2 == 0;
+        let in_link = top.link;
+        top.remaining -= 1;
         let (major, arg, len) = head(buf, pos)?;
         pos += len;
+        found.items += 1;
         let left = (buf.len() - pos) as u64;
-        let children = match major {
-            0 | 1 | 7 => 0,
+        if dag && is_key && major != 3 {
+            return Err(cbor("map key is not a string"));
+        }
+        if dag && in_link && (major != 2 || buf.get(pos) != Some(&0)) {
+            return Err(cbor("link is not a CID byte string"));
+        }
+        let (children, map, link) = match major {
+            0 | 1 | 7 => (0, false, false),
             2 | 3 => {
                 if arg > left {
                     return Err(cbor("string longer than the input"));
                 }
-                pos += arg as usize;
-                0
+                let end = pos + arg as usize;
+                if dag
+                    && major == 3
+                    && buf
+                        .get(pos..end)
+                        .map(std::str::from_utf8)
+                        .is_some_and(|r| r.is_err())
+                {
+                    return Err(cbor("text string is not UTF-8"));
+                }
+                pos = end;
+                found.payload += arg;
+                (0, false, false)
             }
-            4 => arg,
-            5 => arg.checked_mul(2).ok_or_else(|| cbor("map too long"))?,
-            6 => 1,
+            4 => (arg, false, false),
+            5 => (
+                arg.checked_mul(2).ok_or_else(|| cbor("map too long"))?,
+                true,
+                false,
+            ),
+            6 => {
+                if dag && arg != CID_TAG {
+                    return Err(cbor("tag other than 42 (link)"));
+                }
+                (1, false, arg == CID_TAG)
+            }
             _ => return Err(cbor("unknown major type")),
         };
         if children > 0 {
@@ -79,18 +180,61 @@ pub fn check_well_formed(buf: &[u8], max_nesting: usize) -> Result<()> {
             if open.len() > max_nesting {
                 return Err(Error::Cbor(format!("nesting deeper than {max_nesting}")));
             }
-            open.push(children);
+            open.push(Open {
+                remaining: children,
+                map,
+                link,
+            });
         }
     }
     if pos != buf.len() {
         return Err(cbor("trailing bytes after the item"));
     }
-    Ok(())
+    Ok(found)
 }
 
-/// Decodes untrusted DAG-CBOR bytes into the IPLD data model.
+/// The end of the item at `pos` in `buf` (which [`scan`] accepted), without
+/// recursion; also returns how many items it holds.
+pub(crate) fn skip(buf: &[u8], mut pos: usize) -> Result<(usize, u64)> {
+    let mut remaining: u64 = 1;
+    let mut items = 0u64;
+    while remaining > 0 {
+        remaining -= 1;
+        items += 1;
+        let (major, arg, len) = head(buf, pos)?;
+        pos += len;
+        match major {
+            2 | 3 => {
+                pos = usize::try_from(arg)
+                    .ok()
+                    .and_then(|n| pos.checked_add(n))
+                    .filter(|end| *end <= buf.len())
+                    .ok_or_else(|| cbor("string longer than the input"))?;
+            }
+            4 => remaining = remaining.saturating_add(arg),
+            5 => remaining = remaining.saturating_add(arg.saturating_mul(2)),
+            6 => remaining = remaining.saturating_add(1),
+            _ => {}
+        }
+        if remaining > buf.len() as u64 {
+            return Err(cbor("container longer than the input"));
+        }
+    }
+    Ok((pos, items))
+}
+
+/// Decodes untrusted DAG-CBOR bytes into the IPLD data model, refusing input
+/// whose decoded form would exceed [`MAX_DECODE_FACTOR`] times its size.
 pub fn decode(buf: &[u8]) -> Result<Ipld> {
-    check_well_formed(buf, MAX_NESTING)?;
+    let found = scan(buf, MAX_NESTING, false)?;
+    let allowed = (buf.len().saturating_mul(MAX_DECODE_FACTOR) + DECODE_SLACK) as u64;
+    if found.decoded_estimate() > allowed {
+        return Err(Error::Cbor(format!(
+            "{} bytes would decode to about {} bytes (more than {MAX_DECODE_FACTOR} per byte)",
+            buf.len(),
+            found.decoded_estimate()
+        )));
+    }
     serde_ipld_dagcbor::from_slice(buf).map_err(|e| Error::Cbor(e.to_string()))
 }
 
@@ -165,10 +309,47 @@ mod tests {
         assert!(pos("a") < pos("c") && pos("c") < pos("ab") && pos("bb") < pos("aaa"));
     }
 
+    #[test]
+    fn decoding_is_proportional_to_the_input() {
+        // 4 MiB: a list of 4 Mi zeros would be some 400 MB of `Ipld`.
+        let n = 4usize << 20;
+        let mut zeros = vec![0x9a, 0, 0, 0, 0];
+        zeros[1..].copy_from_slice(&(n as u32).to_be_bytes());
+        zeros.resize(5 + n, 0);
+        assert!(matches!(decode(&zeros), Err(Error::Cbor(_))));
+        // Few items with large payloads pass.
+        let blob = Ipld::List(vec![Ipld::Bytes(vec![7; 1 << 20]); 4]);
+        let bytes = encode(&blob).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), blob);
+    }
+
+    #[test]
+    fn dag_rules_and_skip() {
+        // {1: 2}: a key that is not a string.
+        assert!(check_dag(&[0xa1, 0x01, 0x02]).is_err());
+        assert!(check_well_formed(&[0xa1, 0x01, 0x02], 8).is_ok());
+        // A text string that is not UTF-8.
+        assert!(check_dag(&[0x61, 0xff]).is_err());
+        assert!(check_well_formed(&[0x61, 0xff], 8).is_ok());
+        // Tag 1 and a link tag over a text string.
+        assert!(check_dag(&[0xc1, 0x01]).is_err());
+        assert!(check_dag(&[0xd8, 0x2a, 0x61, 0x00]).is_err());
+        // [[1, 2], "ab", 3]: skipping the first element.
+        let buf = [0x83, 0x82, 0x01, 0x02, 0x62, b'a', b'b', 0x03];
+        assert_eq!(check_dag(&buf).unwrap().items, 6);
+        assert_eq!(skip(&buf, 1).unwrap(), (4, 3));
+        assert_eq!(skip(&buf, 4).unwrap(), (7, 1));
+        assert_eq!(skip(&buf, 0).unwrap(), (8, 6));
+        assert!(skip(&buf, 8).is_err());
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode(&bytes);
+            if check_dag(&bytes).is_ok() {
+                prop_assert_eq!(skip(&bytes, 0).unwrap().0, bytes.len());
+            }
         }
     }
 }

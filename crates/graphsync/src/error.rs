@@ -59,6 +59,21 @@ pub enum Error {
     /// The traversal loaded more links than its budget allows.
     #[error("traversal exceeded its budget of {0} links")]
     LinkBudget(u64),
+    /// A selector state grew beyond its limit (nested recursions multiply
+    /// states; see `Limits::max_selector_state`).
+    #[error("selector state exceeds the maximum of {0} nodes")]
+    SelectorState(usize),
+    /// A selector is larger than accepted (`Limits::max_selector_size`).
+    #[error("selector of size {size} exceeds the maximum of {max}")]
+    SelectorTooLarge {
+        /// Its size (nodes and field names).
+        size: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The traversal examined more children than its work budget allows.
+    #[error("traversal exceeded its work budget of {0}")]
+    WorkBudget(u64),
     /// A block loaded by a traversal could not be decoded for its codec.
     #[error("block {cid} cannot be decoded: {reason}")]
     BlockDecode {
@@ -124,6 +139,15 @@ pub enum Error {
         status: Status,
         /// Why it is inconsistent.
         reason: &'static str,
+    },
+    /// A request of ours received more than its budget allows (the peer
+    /// is told to stop).
+    #[error("request exceeded its budget of {max} {what}")]
+    RequestBudget {
+        /// What ran out: `"blocks"` or `"bytes"`.
+        what: &'static str,
+        /// The budget.
+        max: u64,
     },
     /// More data arrived for a request that already ended.
     #[error("request already finished")]

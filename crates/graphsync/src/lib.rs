@@ -26,6 +26,34 @@
 //! Outside `net`, nothing does I/O but through `Read`, `Write` and the block
 //! store; build with `default-features = false` for the wire core alone.
 //!
+//! ## Bounded work per peer
+//!
+//! Every resource a remote peer can make us spend has a named limit with a
+//! default (issue 20):
+//!
+//! * selector state: compiled subselectors are shared and run-time unions are
+//!   deduplicated sets, so a union under a recursion no longer doubles the
+//!   state per level; a selector is capped by [`traversal::Limits`]'s
+//!   `max_selector_size` (16,384 nodes and field names), a state by
+//!   `max_selector_state` (1,024), a walk by `max_links` (2^20) and
+//!   `max_work` (2^28 children examined, weighted by state size) — on both
+//!   sides, since the requester's verifier runs the same traversal; the
+//!   walk's stack holds blocks in place and only while it still needs them;
+//! * decoding: traversals read DAG-CBOR blocks in place (a block costs its
+//!   own size; nothing is decoded into `Ipld`), and [`dagcbor::decode`]
+//!   refuses input that would decode to more than
+//!   [`dagcbor::MAX_DECODE_FACTOR`] (32) times its size; `net` also bounds
+//!   the decoded messages held at once, per peer (32 MiB) and in total
+//!   (256 MiB);
+//! * responder, per request ([`responder::ResponderConfig`]): 2^20 blocks,
+//!   1 GiB, 10 minutes, and a slice of work per message so a poll returns
+//!   soon and a cancel or disconnect stops the walk at once; beside go's 6
+//!   requests and 16 MiB unacknowledged per peer; in `net`, for all peers
+//!   together, 64 requests served and 256 MiB of response frames held;
+//! * requester, per request (`net::RequestBudget`, settable per request):
+//!   a total deadline (10 minutes), 2^20 blocks and 1 GiB; the verifier keeps
+//!   the CIDs of stored blocks, not their bytes.
+//!
 //! ```
 //! use tau_graphsync::loopback::fetch;
 //! use tau_graphsync::responder::{Responder, ResponderConfig};

@@ -30,6 +30,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use cid::Cid;
 use tau_hamt::Blockstore;
@@ -65,14 +67,43 @@ pub struct ResponderConfig {
     /// Largest block served; bigger blocks cannot fit a message and are
     /// reported missing. Keep it well under the peer's message limit.
     pub max_block_size: usize,
-    /// Traversal limits applied to every request.
+    /// Traversal limits applied to every request: recursion depth, links
+    /// loaded ([`Limits::max_links`]), selector state and work (CPU).
     pub limits: Limits,
+    /// Blocks one request may send (default [`DEFAULT_MAX_BLOCKS_PER_REQUEST`]);
+    /// then it ends with status 32 and a reason.
+    pub max_blocks_per_request: u64,
+    /// Block bytes one request may send (default
+    /// [`DEFAULT_MAX_BYTES_PER_REQUEST`]); then it ends with status 32 and a reason.
+    pub max_bytes_per_request: u64,
+    /// Wall-clock time one request may be served for, from its arrival
+    /// (default [`DEFAULT_MAX_REQUEST_DURATION`]); then it ends with status
+    /// 32 and a reason.
+    pub max_request_duration: Duration,
+    /// Traversal work (see [`Limits::max_work`]) spent on one message before
+    /// it is sent as it is, so a poll returns soon whatever the DAG (default
+    /// [`DEFAULT_MAX_WORK_PER_MESSAGE`]).
+    pub max_work_per_message: u64,
 }
+
+/// Default [`ResponderConfig::max_blocks_per_request`]: 2^20.
+pub const DEFAULT_MAX_BLOCKS_PER_REQUEST: u64 = 1 << 20;
+
+/// Default [`ResponderConfig::max_bytes_per_request`]: 1 GiB.
+pub const DEFAULT_MAX_BYTES_PER_REQUEST: u64 = 1 << 30;
+
+/// Default [`ResponderConfig::max_request_duration`]: 10 minutes.
+pub const DEFAULT_MAX_REQUEST_DURATION: Duration = Duration::from_secs(600);
+
+/// Default [`ResponderConfig::max_work_per_message`]: 2^20 work units
+/// (milliseconds of CPU).
+pub const DEFAULT_MAX_WORK_PER_MESSAGE: u64 = 1 << 20;
 
 impl Default for ResponderConfig {
     /// go-graphsync's limits: 6 requests, 16 MiB buffered, 512 KiB per message,
     /// selector depth 100; 4,096 links per message; blocks up to 2 MiB (the
-    /// IPFS block size limit, half the 4 MiB message limit).
+    /// IPFS block size limit, half the 4 MiB message limit); per request
+    /// [`Limits::default`] (2^20 links), 2^20 blocks, 1 GiB and 10 minutes.
     fn default() -> Self {
         ResponderConfig {
             max_requests_per_peer: 6,
@@ -81,6 +112,10 @@ impl Default for ResponderConfig {
             max_links_per_message: 4096,
             max_block_size: DEFAULT_MAX_MESSAGE_SIZE / 2,
             limits: Limits::default(),
+            max_blocks_per_request: DEFAULT_MAX_BLOCKS_PER_REQUEST,
+            max_bytes_per_request: DEFAULT_MAX_BYTES_PER_REQUEST,
+            max_request_duration: DEFAULT_MAX_REQUEST_DURATION,
+            max_work_per_message: DEFAULT_MAX_WORK_PER_MESSAGE,
         }
     }
 }
@@ -107,6 +142,8 @@ struct Task {
     root_missing: bool,
     /// A block loaded but not yet placed in a message (it did not fit).
     carry: Option<(Cid, Option<bytes::Bytes>)>,
+    /// When the request arrived.
+    started: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -277,6 +314,7 @@ impl<P: Eq + Hash + Clone> Responder<P> {
                     any_missing: false,
                     root_missing: false,
                     carry: None,
+                    started: Instant::now(),
                 };
                 let sent = state.groups.entry(group).or_default();
                 for cid in extensions.do_not_send_cids.unwrap_or_default() {
@@ -395,15 +433,33 @@ fn step_task<BS: Blockstore + ?Sized>(
     let mut blocks: Vec<Block> = Vec::new();
     let mut block_bytes = 0usize;
     let mut in_message: HashSet<Cid> = HashSet::new();
+    // Why the request ended early, told to the requester.
+    let mut reason: Option<String> = None;
+    let work_until = task
+        .traversal
+        .work()
+        .saturating_add(config.max_work_per_message);
     let status = loop {
         if meta.len() >= config.max_links_per_message {
             break Status::PartialResponse;
         }
+        if task.started.elapsed() > config.max_request_duration {
+            reason = Some(format!(
+                "request exceeded its time budget of {:?}",
+                config.max_request_duration
+            ));
+            break Status::Unknown;
+        }
         // The next link and its block: carried over, or loaded now.
         let (cid, data) = match task.carry.take() {
             Some(carried) => carried,
-            None => match task.traversal.next_link() {
-                Ok(None) => {
+            None => match task
+                .traversal
+                .poll_link(work_until.saturating_sub(task.traversal.work()))
+            {
+                // This message's slice of work is spent: send what it has.
+                Ok(Poll::Pending) => break Status::PartialResponse,
+                Ok(Poll::Ready(None)) => {
                     break if task.root_missing {
                         Status::ContentNotFound
                     } else if task.any_missing {
@@ -412,10 +468,13 @@ fn step_task<BS: Blockstore + ?Sized>(
                         Status::CompletedFull
                     }
                 }
-                Err(_) => break Status::Unknown,
+                Err(e) => {
+                    reason = budget_reason(&e);
+                    break Status::Unknown;
+                }
                 // Our own blocks, to be hashed by the requester: a store may
                 // skip re-hashing the ones it hashed itself.
-                Ok(Some(cid)) => match store.get_trusted_shared(&cid) {
+                Ok(Poll::Ready(Some(cid))) => match store.get_trusted_shared(&cid) {
                     Ok(Some(data)) if data.len() <= config.max_block_size => (cid, Some(data)),
                     Ok(_) | Err(tau_hamt::Error::CidMismatch { .. }) => (cid, None),
                     Err(_) => break Status::Unknown,
@@ -432,6 +491,24 @@ fn step_task<BS: Blockstore + ?Sized>(
             None => false,
         };
         let len = data.as_ref().map_or(0, bytes::Bytes::len);
+        if send {
+            let blocks_total = task.blocks_sent + blocks.len() as u64 + 1;
+            let bytes_total = task.bytes_sent + (block_bytes + len) as u64;
+            if blocks_total > config.max_blocks_per_request {
+                reason = Some(format!(
+                    "request exceeded its budget of {} blocks",
+                    config.max_blocks_per_request
+                ));
+                break Status::Unknown;
+            }
+            if bytes_total > config.max_bytes_per_request {
+                reason = Some(format!(
+                    "request exceeded its budget of {} bytes",
+                    config.max_bytes_per_request
+                ));
+                break Status::Unknown;
+            }
+        }
         if send && !blocks.is_empty() && block_bytes + len > config.max_block_bytes_per_message {
             task.loads -= 1;
             task.carry = Some((cid, data));
@@ -439,7 +516,8 @@ fn step_task<BS: Blockstore + ?Sized>(
         }
         // Walk the block before announcing it: a block that cannot be walked
         // ends the request (as go, without a metadata entry for it).
-        if task.traversal.provide(data.as_deref()).is_err() {
+        if let Err(e) = task.traversal.provide_shared(data.clone()) {
+            reason = budget_reason(&e);
             break Status::Unknown;
         }
         let action = match data {
@@ -468,12 +546,24 @@ fn step_task<BS: Blockstore + ?Sized>(
             id: task.id,
             status,
             metadata: meta,
-            extensions: Extensions::default(),
+            extensions: reason
+                .map(|r| hook::rejection_extensions(&r))
+                .unwrap_or_default(),
         }],
         blocks,
         ..Message::default()
     };
     (message, status.is_terminal())
+}
+
+/// The reason told to the requester when a traversal error is a budget of
+/// ours running out (other errors end the request with a bare 32, as go).
+fn budget_reason(e: &Error) -> Option<String> {
+    matches!(
+        e,
+        Error::LinkBudget(_) | Error::WorkBudget(_) | Error::SelectorState(_)
+    )
+    .then(|| e.to_string())
 }
 
 impl From<&Error> for Status {
@@ -483,6 +573,7 @@ impl From<&Error> for Status {
         match e {
             Error::InvalidSelector(_)
             | Error::UnsupportedSelector(_)
+            | Error::SelectorTooLarge { .. }
             | Error::RecursionLimit { .. } => Status::Rejected,
             _ => Status::Unknown,
         }

@@ -117,6 +117,10 @@ pub struct Verifier {
     have: HashMap<Cid, Bytes>,
     /// CIDs of raw blocks accepted or known.
     have_raw: std::collections::HashSet<Cid>,
+    /// CIDs of structured blocks accepted with a local store given: the
+    /// caller stored them, so only their CIDs are kept here (a request's
+    /// memory is then its CIDs, not its blocks).
+    stored: std::collections::HashSet<Cid>,
     missing: Vec<Cid>,
     finished: bool,
 }
@@ -129,6 +133,7 @@ impl Verifier {
             traversal: Traversal::new(root, selector, limits)?,
             have: HashMap::new(),
             have_raw: Default::default(),
+            stored: Default::default(),
             missing: Vec::new(),
             finished: false,
         })
@@ -161,6 +166,10 @@ impl Verifier {
     /// requester's store, where another request to the same peer put it: the
     /// responder deduplicates across a peer's requests in flight). Blocks read
     /// from `local` are verified against their CID and not returned as new.
+    ///
+    /// With `local` given, the caller must put the blocks returned into it
+    /// (before the next push): the verifier then keeps only their CIDs and
+    /// reads a repeated block back from `local`.
     pub fn push_with_store(
         &mut self,
         meta: &[Metadatum],
@@ -186,7 +195,7 @@ impl Verifier {
                 LinkAction::Present | LinkAction::DuplicateNotSent => {
                     let cid = md.link;
                     if let Some(data) = self.have.get(&cid) {
-                        self.traversal.provide(Some(data))?;
+                        self.traversal.provide_shared(Some(data.clone()))?;
                         // A re-sent copy in the pool is a tolerated duplicate.
                         pool.mark(&cid);
                     } else if self.have_raw.contains(&cid) {
@@ -194,9 +203,17 @@ impl Verifier {
                         self.traversal.provide(Some(&[]))?;
                         pool.mark(&cid);
                     } else if let Some(data) = pool.take(&cid) {
-                        self.traversal.provide(Some(&data))?;
+                        self.traversal.provide_shared(Some(data.clone()))?;
+                        if self.stored.contains(&cid) {
+                            // A repeat, already verified and handed out.
+                            continue;
+                        }
                         if cid.codec() == RAW {
                             self.have_raw.insert(cid);
+                        } else if local.is_some() {
+                            // The caller stores it: read it back if it repeats,
+                            // rather than hold every block of the request.
+                            self.stored.insert(cid);
                         } else {
                             self.have.insert(cid, data.clone());
                         }
@@ -204,11 +221,18 @@ impl Verifier {
                     } else {
                         let stored = match (md.action, local) {
                             (LinkAction::DuplicateNotSent, Some(store)) => store.get(&cid)?,
+                            (_, Some(store)) if self.stored.contains(&cid) => store.get(&cid)?,
                             _ => None,
                         };
-                        let data = stored.ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?;
-                        self.traversal.provide(Some(&data))?;
-                        self.remember(cid, data.into());
+                        let data: Bytes = stored
+                            .ok_or_else(|| Error::BlockNotReceived(Box::new(cid)))?
+                            .into();
+                        self.traversal.provide_shared(Some(data.clone()))?;
+                        if local.is_some() && cid.codec() != RAW {
+                            self.stored.insert(cid);
+                        } else {
+                            self.remember(cid, data);
+                        }
                     }
                 }
                 LinkAction::Missing | LinkAction::DuplicateDagSkipped => {

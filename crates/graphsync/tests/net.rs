@@ -490,3 +490,62 @@ async fn a_silent_peer_times_out_and_missing_roots_are_34() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_structured_blocks_are_read_back_from_the_store() {
+    bounded(async {
+        // Level k is [k+1, k+1]: 2^6 walks to the bottom, every DAG-CBOR
+        // block repeats; the requester keeps CIDs and reads repeats back.
+        let (s, c) = pair(Config::default(), Config::default()).await;
+        let mut head = link_node(&s.store, vec![]);
+        for _ in 0..6 {
+            head = link_node(&s.store, vec![head, head]);
+        }
+        let sel = Selector::explore_all_recursively(100);
+        let (blocks, _, result) = run(&c.gs, s.node.peer_id(), head, &sel).await;
+        let outcome = result.unwrap();
+        assert_eq!(outcome.status, Status::CompletedFull);
+        assert_eq!(outcome.links, 127);
+        assert_eq!(blocks.len(), 7);
+        assert_eq!(c.store.len(), 7);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn service_wide_limits_hold() {
+    bounded(async {
+        // Two requests of all peers at once (fewer than one peer's 6): of
+        // three sent together, one is Busy.
+        let server = Config::default()
+            .with_max_requests_serving(2)
+            .with_max_outbound_bytes(64 << 10);
+        let (s, c) = pair(server, Config::default()).await;
+        let roots: Vec<Cid> = (0..3).map(|i| tree(&s.store, 2, 3, 30_000 + i)).collect();
+        let sel = Selector::explore_all_recursively(10);
+        let handles: Vec<_> = roots
+            .iter()
+            .map(|root| {
+                c.gs.request(s.node.peer_id(), *root, &sel, Extensions::default())
+                    .unwrap()
+            })
+            .collect();
+        let mut busy = 0;
+        for handle in handles {
+            match handle.finish().await {
+                Ok(outcome) => assert_eq!(outcome.status, Status::CompletedFull),
+                Err(e) if matches!(e.cause(), Error::RequestFailed(Status::Busy)) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(busy, 1);
+        // Frames of 512 KiB go out through a 64 KiB service-wide budget one
+        // at a time: a 4 MiB attachment still arrives whole.
+        let (root, bytes) = attachment(&s.store, 4 << 20, 256 << 10);
+        let (blocks, _, result) = run(&c.gs, s.node.peer_id(), root, &sel).await;
+        assert_eq!(result.unwrap().status, Status::CompletedFull);
+        let got: Vec<u8> = blocks.iter().skip(1).flat_map(|(_, d)| d.clone()).collect();
+        assert_eq!(got, bytes);
+    })
+    .await;
+}

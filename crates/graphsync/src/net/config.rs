@@ -7,6 +7,59 @@ use crate::framing::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::responder::{ResponderConfig, SharedHook};
 use crate::traversal::Limits;
 
+/// What one request of ours may take from the peer before it fails: a
+/// responder that streams without end, or dribbles a message just inside the
+/// idle timeout, stops at one of these.
+///
+/// ```
+/// use std::time::Duration;
+/// use tau_graphsync::net::RequestBudget;
+/// let b = RequestBudget::default();
+/// assert_eq!(b.total_timeout, Some(Duration::from_secs(600)));
+/// assert_eq!((b.max_blocks, b.max_bytes), (1 << 20, 1 << 30));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestBudget {
+    /// The request fails with [`Error::Timeout`](crate::Error::Timeout) when it
+    /// has not finished this long after it was made (default 10 minutes;
+    /// `None`: no limit).
+    pub total_timeout: Option<Duration>,
+    /// Verified blocks accepted (default 2^20); one more fails the request with
+    /// [`Error::RequestBudget`](crate::Error::RequestBudget) and cancels it.
+    pub max_blocks: u64,
+    /// Bytes of verified blocks accepted (default 1 GiB); more fail the request
+    /// with [`Error::RequestBudget`](crate::Error::RequestBudget) and cancel it.
+    pub max_bytes: u64,
+}
+
+/// Default [`RequestBudget::total_timeout`].
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl Default for RequestBudget {
+    fn default() -> Self {
+        RequestBudget {
+            total_timeout: Some(DEFAULT_TOTAL_TIMEOUT),
+            max_blocks: 1 << 20,
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Default [`Config::with_max_decoded_bytes_per_peer`]: 32 MiB.
+pub const DEFAULT_MAX_DECODED_BYTES_PER_PEER: usize = 32 << 20;
+
+/// Default [`Config::with_max_decoded_bytes`]: 256 MiB (go-graphsync's total
+/// responder memory).
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 256 << 20;
+
+/// Default [`Config::with_max_outbound_bytes`]: 256 MiB (go-graphsync's
+/// total responder memory).
+pub const DEFAULT_MAX_OUTBOUND_BYTES: usize = 256 << 20;
+
+/// Default [`Config::with_max_requests_serving`]: 64 requests of all peers
+/// served at once (go-graphsync: 6 in total; we also allow 6 per peer).
+pub const DEFAULT_MAX_REQUESTS_SERVING: usize = 64;
+
 /// Configuration of a [`Graphsync`](super::Graphsync) service.
 ///
 /// ```
@@ -24,9 +77,13 @@ pub struct Config {
     serve_hook: Option<SharedHook<libp2p::PeerId>>,
     max_message_size: usize,
     request_timeout: Duration,
-    total_timeout: Option<Duration>,
+    budget: RequestBudget,
     stream_idle_timeout: Duration,
     max_inbound_streams_per_peer: usize,
+    max_decoded_bytes_per_peer: usize,
+    max_decoded_bytes: usize,
+    max_outbound_bytes: usize,
+    max_requests_serving: usize,
     max_queued_answers_per_peer: usize,
     max_requests_per_message: usize,
     event_buffer: usize,
@@ -39,12 +96,19 @@ impl std::fmt::Debug for Config {
             .field("serve_hook", &self.serve_hook.is_some())
             .field("max_message_size", &self.max_message_size)
             .field("request_timeout", &self.request_timeout)
-            .field("total_timeout", &self.total_timeout)
+            .field("budget", &self.budget)
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field(
                 "max_inbound_streams_per_peer",
                 &self.max_inbound_streams_per_peer,
             )
+            .field(
+                "max_decoded_bytes_per_peer",
+                &self.max_decoded_bytes_per_peer,
+            )
+            .field("max_decoded_bytes", &self.max_decoded_bytes)
+            .field("max_outbound_bytes", &self.max_outbound_bytes)
+            .field("max_requests_serving", &self.max_requests_serving)
             .field(
                 "max_queued_answers_per_peer",
                 &self.max_queued_answers_per_peer,
@@ -57,7 +121,8 @@ impl std::fmt::Debug for Config {
 
 impl Default for Config {
     /// go-graphsync's limits ([`ResponderConfig::default`], 4 MiB messages);
-    /// a request fails after 30 s without a response message; outbound streams
+    /// a request fails after 30 s without a response message, and at its
+    /// [`RequestBudget::default`] (10 minutes, 2^20 blocks, 1 GiB); outbound streams
     /// close after 5 s idle; 8 inbound streams per peer; 64 events buffered per
     /// request.
     fn default() -> Self {
@@ -66,9 +131,13 @@ impl Default for Config {
             serve_hook: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             request_timeout: Duration::from_secs(30),
-            total_timeout: None,
+            budget: RequestBudget::default(),
             stream_idle_timeout: Duration::from_secs(5),
             max_inbound_streams_per_peer: 8,
+            max_decoded_bytes_per_peer: DEFAULT_MAX_DECODED_BYTES_PER_PEER,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+            max_outbound_bytes: DEFAULT_MAX_OUTBOUND_BYTES,
+            max_requests_serving: DEFAULT_MAX_REQUESTS_SERVING,
             max_queued_answers_per_peer: 256,
             max_requests_per_message: 64,
             event_buffer: 64,
@@ -117,10 +186,22 @@ impl Config {
     }
 
     /// A request fails with [`Error::Timeout`](crate::Error::Timeout) when it
-    /// has not finished this long after it was made (default: no limit).
+    /// has not finished this long after it was made (default 10 minutes).
     pub fn with_total_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.total_timeout = timeout;
+        self.budget.total_timeout = timeout;
         self
+    }
+
+    /// What each request may take (total time, blocks, bytes); a request may
+    /// also be given its own ([`Graphsync::request_with_budget`](super::Graphsync::request_with_budget)).
+    pub fn with_request_budget(mut self, budget: RequestBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// What each request may take by default.
+    pub fn request_budget(&self) -> &RequestBudget {
+        &self.budget
     }
 
     /// An outbound stream with nothing to send for this long is closed.
@@ -134,6 +215,59 @@ impl Config {
     pub fn with_max_inbound_streams_per_peer(mut self, n: usize) -> Self {
         self.max_inbound_streams_per_peer = n.max(1);
         self
+    }
+
+    /// Estimated bytes the decoded messages of one peer may hold at once
+    /// (read ahead, waiting to be processed; default
+    /// [`DEFAULT_MAX_DECODED_BYTES_PER_PEER`]). Readers wait for room; a
+    /// message that alone would exceed it fails its stream.
+    pub fn with_max_decoded_bytes_per_peer(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes_per_peer = bytes.max(1);
+        self
+    }
+
+    /// As [`with_max_decoded_bytes_per_peer`](Self::with_max_decoded_bytes_per_peer),
+    /// for all peers together (default [`DEFAULT_MAX_DECODED_BYTES`]).
+    pub fn with_max_decoded_bytes(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes = bytes.max(1);
+        self
+    }
+
+    /// Bytes of frames all peers' tasks may hold at once, encoded and
+    /// waiting to be written or being written (default
+    /// [`DEFAULT_MAX_OUTBOUND_BYTES`]); a task waits for room before it
+    /// hands on its next frame.
+    pub fn with_max_outbound_bytes(mut self, bytes: usize) -> Self {
+        self.max_outbound_bytes = bytes.max(1);
+        self
+    }
+
+    /// Requests of all peers served at once (default
+    /// [`DEFAULT_MAX_REQUESTS_SERVING`]); more are answered 31 (Busy), as
+    /// more than [`ResponderConfig::max_requests_per_peer`] of one peer are.
+    pub fn with_max_requests_serving(mut self, n: usize) -> Self {
+        self.max_requests_serving = n;
+        self
+    }
+
+    /// Frame bytes of all peers held at once.
+    pub fn max_outbound_bytes(&self) -> usize {
+        self.max_outbound_bytes
+    }
+
+    /// Requests of all peers served at once.
+    pub fn max_requests_serving(&self) -> usize {
+        self.max_requests_serving
+    }
+
+    /// Decoded bytes of one peer's messages held at once.
+    pub fn max_decoded_bytes_per_peer(&self) -> usize {
+        self.max_decoded_bytes_per_peer
+    }
+
+    /// Decoded bytes of all peers' messages held at once.
+    pub fn max_decoded_bytes(&self) -> usize {
+        self.max_decoded_bytes
     }
 
     /// Immediate answers (Busy, Rejected, Cancelled) queued for a peer that
@@ -172,7 +306,7 @@ impl Config {
 
     /// Total timeout of a request, if any.
     pub fn total_timeout(&self) -> Option<Duration> {
-        self.total_timeout
+        self.budget.total_timeout
     }
 
     /// Idle time after which an outbound stream closes.

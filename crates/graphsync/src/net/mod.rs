@@ -30,7 +30,10 @@ use std::sync::Arc;
 use libp2p::StreamProtocol;
 use tau_hamt::Blockstore;
 
-pub use config::Config;
+pub use config::{
+    Config, RequestBudget, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_DECODED_BYTES_PER_PEER,
+    DEFAULT_MAX_OUTBOUND_BYTES, DEFAULT_MAX_REQUESTS_SERVING, DEFAULT_TOTAL_TIMEOUT,
+};
 pub use request::{Event, Progress, RequestHandle};
 pub use service::{Graphsync, Stats};
 pub use tcp_node::TcpNode;

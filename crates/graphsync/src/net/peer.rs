@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::io::AsyncWriteExt;
 use libp2p::{PeerId, Stream};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 
-use super::service::Shared;
+use super::service::{kib, Shared};
 use super::PROTOCOL;
-use crate::message::{Message, Request, Status};
+use crate::message::{Extensions, Message, Request, RequestKind, Response, Status};
 use crate::responder::Responder;
 use crate::Error;
 
@@ -75,15 +75,34 @@ impl PeerInner {
 
     /// Takes the requests of a message from the peer; returns how many were
     /// answered Busy. Answers beyond `max_answers` queued are dropped.
+    /// New requests beyond `room` (what the service-wide maximum leaves
+    /// for this peer) are answered Busy too.
     pub(crate) fn receive(
         &mut self,
         peer: &PeerId,
         requests: Vec<Request>,
         max_answers: usize,
+        room: usize,
     ) -> usize {
-        let Some(answers) = self.responder.receive(peer, requests) else {
+        let mut answers = Message::default();
+        for request in requests {
+            let is_new = matches!(request.kind, RequestKind::New { .. });
+            if is_new && self.responder.in_flight(peer) >= room {
+                answers.responses.push(Response {
+                    id: request.id,
+                    status: Status::Busy,
+                    metadata: Vec::new(),
+                    extensions: Extensions::default(),
+                });
+                continue;
+            }
+            if let Some(m) = self.responder.receive(peer, vec![request]) {
+                answers.responses.extend(m.responses);
+            }
+        }
+        if answers.responses.is_empty() {
             return 0;
-        };
+        }
         let busy = answers
             .responses
             .iter()
@@ -177,8 +196,13 @@ impl Buffers {
 }
 
 enum Write {
-    /// A framed message, with its block count for the counters.
-    Frame { bytes: Vec<u8>, blocks: usize },
+    /// A framed message, with its block count for the counters and its share
+    /// of the service's outbound budget (released once written).
+    Frame {
+        bytes: Vec<u8>,
+        blocks: usize,
+        permit: OwnedSemaphorePermit,
+    },
     /// Nothing to send for a while: close the stream.
     Close,
 }
@@ -223,7 +247,21 @@ pub(crate) async fn run(shared: Arc<Shared>, peer: PeerId, state: Arc<PeerState>
             Ok(_) => {
                 let blocks = message.blocks.len();
                 drop(message); // the block bytes are in the frame now
-                if tx.send(Write::Frame { bytes, blocks }).await.is_err() {
+                               // The service-wide budget of frames held: wait for room.
+                let want = (kib(bytes.len()) as u32)
+                    .clamp(1, kib(shared.config().max_outbound_bytes()) as u32);
+                let Ok(permit) = shared.outbound().clone().acquire_many_owned(want).await else {
+                    break;
+                };
+                if tx
+                    .send(Write::Frame {
+                        bytes,
+                        blocks,
+                        permit,
+                    })
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -258,14 +296,18 @@ async fn write(
     let mut control = shared.control();
     let mut stream: Option<Stream> = None;
     while let Some(command) = rx.recv().await {
-        let (bytes, blocks) = match command {
+        let (bytes, blocks, permit) = match command {
             Write::Close => {
                 if let Some(mut s) = stream.take() {
                     let _ = s.close().await;
                 }
                 continue;
             }
-            Write::Frame { bytes, blocks } => (bytes, blocks),
+            Write::Frame {
+                bytes,
+                blocks,
+                permit,
+            } => (bytes, blocks, permit),
         };
         let out = match stream.as_mut() {
             Some(s) => s,
@@ -289,6 +331,7 @@ async fn write(
             }
         }
         buffers.give(bytes);
+        drop(permit); // written (or failed): its budget is free
     }
     if let Some(mut s) = stream {
         let _ = s.close().await;

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
 use super::service::Shared;
-use super::SharedStore;
+use super::{RequestBudget, SharedStore};
 use crate::message::{Message, RequestId};
 use crate::verifier::{BlockPool, Outcome, Verifier};
 use crate::{Error, Result};
@@ -55,6 +55,7 @@ pub(crate) struct Pending {
     events: mpsc::Sender<Event>,
     done: oneshot::Sender<Result<Outcome>>,
     progress: Progress,
+    budget: RequestBudget,
 }
 
 /// Events to hand to one request's caller, outside the table's lock.
@@ -119,7 +120,14 @@ impl Requests {
     /// blocks; returns what to tell each caller. A response for a request not
     /// in flight (cancelled, timed out, or another peer's id) is ignored; then
     /// the message's blocks are not required to be all used either.
-    pub(crate) fn on_responses(&mut self, peer: PeerId, msg: Message) -> Vec<Delivery> {
+    /// Also returns the requests that ran out of budget (the peer must be
+    /// told to cancel them).
+    pub(crate) fn on_responses(
+        &mut self,
+        peer: PeerId,
+        msg: Message,
+    ) -> (Vec<Delivery>, Vec<RequestId>) {
+        let mut over_budget = Vec::new();
         let mut results: Vec<(RequestId, Vec<Event>, Option<Result<Outcome>>)> = Vec::new();
         let mut pool = match BlockPool::from_blocks(msg.blocks) {
             Ok(pool) => Some(pool),
@@ -146,6 +154,25 @@ impl Requests {
                 let local: &dyn tau_hamt::Blockstore = &*p.store;
                 match p.verifier.receive_with_store(response, pool, Some(local)) {
                     Ok(received) => {
+                        let blocks = p.progress.blocks + received.blocks.len() as u64;
+                        let bytes = received
+                            .blocks
+                            .iter()
+                            .fold(p.progress.bytes, |n, (_, d)| n + d.len() as u64);
+                        let spent = if blocks > p.budget.max_blocks {
+                            Some(("blocks", p.budget.max_blocks))
+                        } else if bytes > p.budget.max_bytes {
+                            Some(("bytes", p.budget.max_bytes))
+                        } else {
+                            None
+                        };
+                        if let Some((what, max)) = spent {
+                            // Nothing of this message is stored or handed on.
+                            over_budget.push(response.id);
+                            let error = Error::RequestBudget { what, max };
+                            results.push((response.id, events, Some(Err(error))));
+                            continue;
+                        }
                         if let Err(e) = p.store.put_many_keyed_shared(&received.blocks) {
                             end = Some(Err(Error::Store(e)));
                         }
@@ -201,7 +228,7 @@ impl Requests {
             };
             deliveries.push(delivery);
         }
-        deliveries
+        (deliveries, over_budget)
     }
 }
 
@@ -220,13 +247,14 @@ pub(crate) fn new_request(
     peer: PeerId,
     verifier: Verifier,
     store: SharedStore,
+    budget: RequestBudget,
 ) -> (Pending, RequestHandle) {
     let config = shared.config();
     let (events_tx, events) = mpsc::channel(config.event_buffer());
     let (done_tx, done) = oneshot::channel();
     let idle = config.request_timeout();
     let now = Instant::now();
-    let total = config.total_timeout().map(|t| now + t);
+    let total = budget.total_timeout.map(|t| now + t);
     let deadline = {
         let _runtime = shared.runtime().enter();
         Box::pin(tokio::time::sleep_until(next_deadline(now, idle, total)))
@@ -238,6 +266,7 @@ pub(crate) fn new_request(
         events: events_tx,
         done: done_tx,
         progress: Progress::default(),
+        budget,
     };
     let handle = RequestHandle {
         id,

@@ -17,7 +17,10 @@ use tau_hamt::Blockstore;
 use super::io::read_frame_into;
 use super::peer::{self, PeerInner, PeerState};
 use super::request::{new_request, RequestHandle, Requests};
-use super::{Config, SharedStore, PROTOCOL};
+use super::{Config, RequestBudget, SharedStore, PROTOCOL};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::dagcbor;
 use crate::message::{Extensions, Message, Request, RequestId, RequestKind};
 use crate::responder::Responder;
 use crate::selector::Selector;
@@ -83,7 +86,14 @@ pub(crate) struct Shared {
     runtime: tokio::runtime::Handle,
     peers: Mutex<HashMap<PeerId, Arc<PeerState>>>,
     requests: Mutex<Requests>,
-    inbound: Mutex<HashMap<PeerId, usize>>,
+    /// Per peer: inbound streams open, and the budget of decoded bytes its
+    /// messages may hold at once.
+    inbound: Mutex<HashMap<PeerId, (usize, Arc<Semaphore>)>>,
+    /// The budget of decoded bytes all peers' messages may hold at once.
+    decoded: Arc<Semaphore>,
+    /// The budget of frames all peers' tasks may hold at once (encoded,
+    /// queued, being written), in KiB.
+    outbound: Arc<Semaphore>,
     id_salt: u64,
     next_id: AtomicU64,
     counters: Counters,
@@ -176,6 +186,24 @@ impl Shared {
         lock(&self.requests).end(id, result).is_some()
     }
 
+    /// Requests of peers other than `peer` being served now.
+    fn serving_except(&self, peer: &PeerId) -> usize {
+        let states: Vec<(PeerId, Arc<PeerState>)> = lock(&self.peers)
+            .iter()
+            .filter(|(p, _)| *p != peer)
+            .map(|(p, s)| (*p, s.clone()))
+            .collect();
+        states
+            .iter()
+            .map(|(p, s)| s.lock().responder.in_flight(p))
+            .sum()
+    }
+
+    /// The budget of response frames of all peers queued or being written.
+    pub(crate) fn outbound(&self) -> &Arc<Semaphore> {
+        &self.outbound
+    }
+
     /// Tells `peer` to stop request `id`.
     pub(crate) fn send_cancel(self: &Arc<Self>, peer: PeerId, id: RequestId) {
         self.with_peer(peer, |inner| {
@@ -204,8 +232,13 @@ impl Shared {
             let requests = std::mem::take(&mut msg.requests);
             let n = requests.len() as u64;
             let max_answers = self.config.max_queued_answers_per_peer();
+            // Requests of the other peers served now: new requests beyond
+            // the total are answered Busy (checked without holding two peers'
+            // locks, so peers arriving at once may overshoot by one each).
+            let others = self.serving_except(&peer);
+            let room = self.config.max_requests_serving().saturating_sub(others);
             let (busy, in_flight) = self.with_peer(peer, |inner| {
-                let busy = inner.receive(&peer, requests, max_answers);
+                let busy = inner.receive(&peer, requests, max_answers, room);
                 (busy, inner.responder.in_flight(&peer))
             });
             let c = &self.counters;
@@ -216,7 +249,11 @@ impl Shared {
         if msg.responses.is_empty() {
             return Vec::new(); // blocks without responses belong to nothing
         }
-        lock(&self.requests).on_responses(peer, msg)
+        let (deliveries, over_budget) = lock(&self.requests).on_responses(peer, msg);
+        for id in over_budget {
+            self.send_cancel(peer, id);
+        }
+        deliveries
     }
 
     /// A stream from `peer` carried garbage: end our requests to it.
@@ -233,21 +270,25 @@ impl Shared {
         });
     }
 
-    /// Counts an inbound stream of `peer`, unless it has too many open.
-    fn admit(&self, peer: PeerId) -> bool {
+    /// Counts an inbound stream of `peer`, unless it has too many open;
+    /// returns the peer's budget of decoded bytes.
+    fn admit(&self, peer: PeerId) -> Option<Arc<Semaphore>> {
         let mut open = lock(&self.inbound);
-        let n = open.entry(peer).or_default();
+        let per_peer = kib(self.config.max_decoded_bytes_per_peer());
+        let (n, budget) = open
+            .entry(peer)
+            .or_insert_with(|| (0, Arc::new(Semaphore::new(per_peer))));
         if *n >= self.config.max_inbound_streams_per_peer() {
             self.counters.streams_refused.fetch_add(1, Relaxed);
-            return false;
+            return None;
         }
         *n += 1;
-        true
+        Some(budget.clone())
     }
 
     fn release(&self, peer: &PeerId) {
         let mut open = lock(&self.inbound);
-        if let Some(n) = open.get_mut(peer) {
+        if let Some((n, _)) = open.get_mut(peer) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 open.remove(peer);
@@ -280,8 +321,50 @@ fn duplicate(e: &Error) -> Error {
     }
 }
 
+/// A budget in semaphore permits (KiB, rounded up; at most `u32::MAX`).
+pub(crate) fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024).min(u32::MAX as usize)
+}
+
+/// A decoded message with its share of the decode budgets (released when
+/// the message has been processed).
+struct Decoded {
+    message: Message,
+    _peer: OwnedSemaphorePermit,
+    _total: OwnedSemaphorePermit,
+}
+
+/// Takes `bytes` of decoded-memory budget from the peer's and the total
+/// budget, waiting while they are in use; a message that could never fit
+/// the peer's budget is an error.
+async fn reserve(
+    shared: &Shared,
+    budget: &Arc<Semaphore>,
+    bytes: u64,
+) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    let max = shared
+        .config
+        .max_decoded_bytes_per_peer()
+        .min(shared.config.max_decoded_bytes());
+    if bytes > max as u64 {
+        return Err(Error::Cbor(format!(
+            "message would decode to about {bytes} bytes, over the budget of {max}"
+        )));
+    }
+    let n = kib(bytes as usize) as u32;
+    let closed = |_| Error::Network("decode budget closed".into());
+    let peer = budget.clone().acquire_many_owned(n).await.map_err(closed)?;
+    let total = shared
+        .decoded
+        .clone()
+        .acquire_many_owned(n)
+        .await
+        .map_err(closed)?;
+    Ok((peer, total))
+}
+
 /// Reads the messages of one inbound stream until it ends.
-async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
+async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream, budget: Arc<Semaphore>) {
     struct Release(Arc<Shared>, PeerId);
     impl Drop for Release {
         fn drop(&mut self) {
@@ -292,11 +375,11 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
     // Reading and decoding run ahead of verification by a few messages, in
     // another task: the two overlap, and the peer's writes are not held up
     // while a message is verified.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(READ_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Decoded>(READ_AHEAD);
     let processing = shared.clone();
     let processor = shared.runtime.spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            for delivery in processing.on_message(peer, msg) {
+        while let Some(decoded) = rx.recv().await {
+            for delivery in processing.on_message(peer, decoded.message) {
                 delivery.send().await;
             }
         }
@@ -306,11 +389,30 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream) {
     // One buffer for the stream's frames; decoding copies out of it.
     let mut buffer = Vec::new();
     loop {
-        let read = read_frame_into(&mut reader, max, &mut buffer).await;
-        let decoded = read.and_then(|len| {
-            len.map(|n| Message::decode(buffer.get(..n).unwrap_or_default()))
-                .transpose()
-        });
+        let decoded = match read_frame_into(&mut reader, max, &mut buffer).await {
+            Ok(Some(n)) => {
+                let body = buffer.get(..n).unwrap_or_default();
+                // What decoding will hold, checked before it allocates.
+                match dagcbor::scan(body, dagcbor::MAX_NESTING, false) {
+                    Ok(scan) => {
+                        let bytes = scan.decoded_estimate().max(n as u64);
+                        match reserve(&shared, &budget, bytes).await {
+                            Ok((p, t)) => Message::decode(body).map(|message| {
+                                Some(Decoded {
+                                    message,
+                                    _peer: p,
+                                    _total: t,
+                                })
+                            }),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
         match decoded {
             Ok(Some(msg)) => {
                 if tx.send(msg).await.is_err() {
@@ -375,6 +477,8 @@ impl Graphsync {
         let mut incoming = control
             .accept(PROTOCOL)
             .map_err(|e| Error::Network(format!("{PROTOCOL}: {e}")))?;
+        let config_total = config.max_decoded_bytes();
+        let config_outbound = config.max_outbound_bytes();
         let shared = Arc::new(Shared {
             config,
             control,
@@ -383,6 +487,8 @@ impl Graphsync {
             peers: Mutex::default(),
             requests: Mutex::default(),
             inbound: Mutex::default(),
+            decoded: Arc::new(Semaphore::new(kib(config_total))),
+            outbound: Arc::new(Semaphore::new(kib(config_outbound))),
             id_salt: RandomState::new().hash_one(0u64),
             next_id: AtomicU64::new(0),
             counters: Counters::default(),
@@ -392,10 +498,13 @@ impl Graphsync {
             .spawn(async move {
                 while let Some((peer, stream)) = incoming.next().await {
                     // Spawn at once: libp2p-stream drops streams while this lags.
-                    if accepting.admit(peer) {
-                        accepting
-                            .runtime
-                            .spawn(read_inbound(accepting.clone(), peer, stream));
+                    if let Some(budget) = accepting.admit(peer) {
+                        accepting.runtime.spawn(read_inbound(
+                            accepting.clone(),
+                            peer,
+                            stream,
+                            budget,
+                        ));
                     }
                 }
             })
@@ -423,9 +532,28 @@ impl Graphsync {
         self.request_into(peer, root, selector, extensions, store)
     }
 
+    /// As [`request`](Self::request), with this request's own budget
+    /// (total time, blocks, bytes) instead of the configured one.
+    pub fn request_with_budget(
+        &self,
+        peer: PeerId,
+        root: Cid,
+        selector: &Selector,
+        extensions: Extensions,
+        budget: RequestBudget,
+    ) -> Result<RequestHandle> {
+        let store = self.inner.shared.store.clone();
+        self.start_request(peer, root, selector, extensions, store, budget)
+    }
+
     /// As [`request`](Self::request), storing the verified blocks in `store`.
     /// Blocks listed in `do-not-send-cids` must be in `store` (the requester
     /// walks through them).
+    ///
+    /// A fresh store here is a quarantine: the request's blocks are verified
+    /// against the selector and their CIDs but kept apart from the service's
+    /// store until the caller accepts them (copies them over) or drops them;
+    /// its size is bounded by the request's [`RequestBudget`].
     pub fn request_into(
         &self,
         peer: PeerId,
@@ -433,6 +561,19 @@ impl Graphsync {
         selector: &Selector,
         extensions: Extensions,
         store: SharedStore,
+    ) -> Result<RequestHandle> {
+        let budget = *self.inner.shared.config.request_budget();
+        self.start_request(peer, root, selector, extensions, store, budget)
+    }
+
+    fn start_request(
+        &self,
+        peer: PeerId,
+        root: Cid,
+        selector: &Selector,
+        extensions: Extensions,
+        store: SharedStore,
+        budget: RequestBudget,
     ) -> Result<RequestHandle> {
         let shared = &self.inner.shared;
         let mut verifier = Verifier::new(root, selector, shared.config.limits())?;
@@ -443,7 +584,7 @@ impl Graphsync {
             verifier.add_known(*cid, data)?;
         }
         let id = shared.next_request_id();
-        let (pending, handle) = new_request(shared.clone(), id, peer, verifier, store);
+        let (pending, handle) = new_request(shared.clone(), id, peer, verifier, store, budget);
         lock(&shared.requests).insert(id, pending);
         shared.with_peer(peer, |inner| {
             inner.push_request(Request {

@@ -557,3 +557,106 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn per_request_budgets_end_the_request_with_a_reason() {
+    let s = MemoryBlockstore::new();
+    let (root, _) = fan(&s, 20, 1000);
+    let reason_of = |msgs: &[Message]| {
+        let last = msgs.last().unwrap().responses.last().unwrap();
+        assert_eq!(last.status, Status::Unknown);
+        rejection_reason(&last.extensions).unwrap().to_string()
+    };
+    // Blocks: the root and 4 leaves, then the budget is spent.
+    let mut r = Responder::new(ResponderConfig {
+        max_blocks_per_request: 5,
+        ..ResponderConfig::default()
+    });
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    let msgs = drain(&mut r, &s);
+    assert_eq!(sent_cids(&msgs).len(), 5);
+    assert!(
+        reason_of(&msgs).contains("5 blocks"),
+        "{}",
+        reason_of(&msgs)
+    );
+    // Bytes: about three leaves' worth.
+    let mut r = Responder::new(ResponderConfig {
+        max_bytes_per_request: 3_500,
+        ..ResponderConfig::default()
+    });
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    let msgs = drain(&mut r, &s);
+    let sent: usize = msgs
+        .iter()
+        .flat_map(|m| &m.blocks)
+        .map(|b| b.data.len())
+        .sum();
+    assert!(sent <= 3_500, "{sent}");
+    assert!(reason_of(&msgs).contains("3500 bytes"));
+    // Links, through the traversal limits.
+    let mut r = Responder::new(ResponderConfig {
+        limits: Limits {
+            max_links: Some(3),
+            ..Limits::default()
+        },
+        ..ResponderConfig::default()
+    });
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    let msgs = drain(&mut r, &s);
+    assert_eq!(meta(&msgs).len(), 3);
+    assert!(reason_of(&msgs).contains("3 links"));
+    // Time: a zero budget ends the request at its first poll.
+    let mut r = Responder::new(ResponderConfig {
+        max_request_duration: Duration::ZERO,
+        ..ResponderConfig::default()
+    });
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    std::thread::sleep(Duration::from_millis(2));
+    let msgs = drain(&mut r, &s);
+    assert_eq!(msgs.len(), 1);
+    assert!(reason_of(&msgs).contains("time budget"));
+}
+
+#[test]
+fn work_is_sliced_per_message() {
+    // One node with 5,000 scalar children and no links: a tiny work slice
+    // answers in many partial messages, each returned promptly.
+    let s = MemoryBlockstore::new();
+    let list = Ipld::List((0..5_000).map(Ipld::Integer).collect());
+    let root = s.put(DAG_CBOR, &dagcbor::encode(&list).unwrap()).unwrap();
+    let mut r = Responder::new(ResponderConfig {
+        max_work_per_message: 100,
+        ..ResponderConfig::default()
+    });
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    let msgs = drain(&mut r, &s);
+    assert!(msgs.len() >= 40, "{}", msgs.len());
+    assert_eq!(
+        *statuses(&msgs).last().unwrap(),
+        Status::CompletedFull.code()
+    );
+    assert_eq!(meta(&msgs).len(), 1);
+}
+
+#[test]
+fn selectors_over_the_size_limit_are_rejected() {
+    let s = MemoryBlockstore::new();
+    let (root, _) = fan(&s, 2, 10);
+    let fields = (0..200)
+        .map(|i| (format!("f{i}"), Selector::Matcher))
+        .collect();
+    let wide = Selector::ExploreFields { fields };
+    assert_eq!(wide.size(), 401);
+    let mut r = Responder::new(ResponderConfig {
+        limits: Limits {
+            max_selector_size: 400,
+            ..Limits::default()
+        },
+        ..ResponderConfig::default()
+    });
+    let answer = r
+        .receive(&PEER, vec![request(1, root, &wide, Extensions::default())])
+        .unwrap();
+    assert_eq!(answer.responses[0].status, Status::Rejected);
+}

@@ -50,7 +50,7 @@ pub enum RecursionLimit {
 /// assert!(Selector::explore_all_recursively(101).check_depth(100, false).is_err());
 /// # Ok::<(), tau_graphsync::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Selector {
     /// `.`: match the node (and load it, if reached through a link).
     Matcher,
@@ -217,6 +217,30 @@ impl Selector {
     /// Parses a selector from IPLD; never panics.
     pub fn from_ipld(value: &Ipld) -> Result<Self> {
         parse(value, 0, 0)
+    }
+
+    /// The selector's size: one per node and one per field name (a bound on
+    /// what compiling and walking it costs; see `Limits::max_selector_size`).
+    pub fn size(&self) -> usize {
+        let mut n = 0usize;
+        let mut stack = vec![self];
+        while let Some(s) = stack.pop() {
+            n += 1;
+            match s {
+                Selector::Matcher | Selector::ExploreRecursiveEdge => {}
+                Selector::ExploreAll { next }
+                | Selector::ExploreIndex { next, .. }
+                | Selector::ExploreRange { next, .. }
+                | Selector::InterpretAs { next, .. } => stack.push(next),
+                Selector::ExploreRecursive { sequence, .. } => stack.push(sequence),
+                Selector::ExploreFields { fields } => {
+                    n += fields.len();
+                    stack.extend(fields.values());
+                }
+                Selector::ExploreUnion(members) => stack.extend(members.iter()),
+            }
+        }
+        n
     }
 
     /// go-graphsync's validator: every ExploreRecursive must have a depth limit

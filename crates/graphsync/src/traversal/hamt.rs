@@ -4,12 +4,13 @@
 //! A node is `[bitfield bytes, [pointer]]`; the key's slot at depth `d` is the
 //! next `bit_width` bits of SHA-256(key), most significant first; a set bit's
 //! pointer sits at position popcount(bitfield below the slot); a pointer is a
-//! link to a child node or a bucket of `[key, value]` entries.
+//! link to a child node or a bucket of `[key, value]` entries. Nodes are read
+//! in place ([`super::node`]).
 
 use cid::Cid;
-use ipld_core::ipld::Ipld;
 use sha2::{Digest, Sha256};
 
+use super::node::{item, Item};
 use crate::{Error, Result};
 
 /// The SHA-256 of a key, read as a big-endian bit string.
@@ -21,11 +22,11 @@ pub(crate) fn key_hash(key: &[u8]) -> KeyHash {
 
 /// Where a key's path goes from one node.
 #[derive(Debug)]
-pub(crate) enum Step<'a> {
+pub(crate) enum Step {
     /// The key is absent.
     Absent,
     /// The key's value.
-    Found(&'a Ipld),
+    Found(Item),
     /// The path continues in this child node.
     Child(Cid),
 }
@@ -69,23 +70,36 @@ fn bit_and_rank(bitfield: &[u8], idx: u32) -> (bool, usize) {
 }
 
 /// The next step of the path of the key hashing to `hash` from `node` at `depth`.
-pub(crate) fn step<'a>(
-    node: &'a Ipld,
+pub(crate) fn step(
+    node: &Item,
     key: &[u8],
     hash: &KeyHash,
     depth: u32,
     bit_width: u32,
-) -> Result<Step<'a>> {
-    let Ipld::List(parts) = node else {
+) -> Result<Step> {
+    let not_pair = Error::MalformedHamt("node is not [bitfield, pointers]");
+    let Item::Node(parts) = node else {
         return Err(Error::MalformedHamt("node is not a 2-tuple"));
     };
-    let [Ipld::Bytes(bitfield), Ipld::List(pointers)] = parts.as_slice() else {
-        return Err(Error::MalformedHamt("node is not [bitfield, pointers]"));
+    if !parts.is_list() || parts.len() != 2 {
+        return Err(Error::MalformedHamt("node is not a 2-tuple"));
+    }
+    let data = parts.data();
+    let Item::Bytes(b0, b1) = item(data, parts.first())? else {
+        return Err(not_pair);
     };
+    let bitfield = parts.bytes((b0, b1))?;
+    let (after, _) = parts.skip(parts.first())?;
+    let Item::Node(pointers) = item(data, after)? else {
+        return Err(not_pair);
+    };
+    if !pointers.is_list() {
+        return Err(not_pair);
+    }
     if bitfield.len() > 32 {
         return Err(Error::MalformedHamt("bitfield longer than 32 bytes"));
     }
-    let ones: usize = bitfield.iter().map(|b| b.count_ones() as usize).sum();
+    let ones: u64 = bitfield.iter().map(|b| u64::from(b.count_ones())).sum();
     if ones != pointers.len() {
         return Err(Error::MalformedHamt("bitfield and pointers disagree"));
     }
@@ -94,19 +108,29 @@ pub(crate) fn step<'a>(
     if !set {
         return Ok(Step::Absent);
     }
-    match pointers.get(rank) {
-        Some(Ipld::Link(cid)) => Ok(Step::Child(*cid)),
-        Some(Ipld::List(bucket)) => {
-            for entry in bucket {
-                let Ipld::List(kv) = entry else {
+    let (Some(at), _) = pointers.lookup_index(rank as i64)? else {
+        return Err(Error::MalformedHamt("pointer is neither link nor bucket"));
+    };
+    match item(data, at)? {
+        Item::Link(cid) => Ok(Step::Child(cid)),
+        Item::Node(bucket) if bucket.is_list() => {
+            let mut pos = bucket.first();
+            for _ in 0..bucket.len() {
+                let (next, _) = bucket.skip(pos)?;
+                let Item::Node(kv) = item(data, pos)? else {
                     return Err(Error::MalformedHamt("bucket entry is not a 2-tuple"));
                 };
-                let [Ipld::Bytes(k), value] = kv.as_slice() else {
+                if !kv.is_list() || kv.len() != 2 {
+                    return Err(Error::MalformedHamt("bucket entry is not [key, value]"));
+                }
+                let Item::Bytes(k0, k1) = item(data, kv.first())? else {
                     return Err(Error::MalformedHamt("bucket entry is not [key, value]"));
                 };
-                if k.as_slice() == key {
-                    return Ok(Step::Found(value));
+                if kv.bytes((k0, k1))? == key {
+                    let (value, _) = kv.skip(kv.first())?;
+                    return Ok(Step::Found(item(data, value)?));
                 }
+                pos = next;
             }
             Ok(Step::Absent)
         }

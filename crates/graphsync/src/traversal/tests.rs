@@ -5,6 +5,7 @@ use tau_hamt::{Config, Hamt, MemoryBlockstore};
 
 use super::*;
 use crate::selector::{HamtLayout, KeyEncoding, RecursionLimit};
+use ipld_core::ipld::Ipld;
 
 fn put(store: &MemoryBlockstore, v: &Ipld) -> Cid {
     store.put(DAG_CBOR, &dagcbor::encode(v).unwrap()).unwrap()
@@ -145,10 +146,14 @@ fn fields_indexes_ranges_and_unions() {
         ),
         [root, list, l[3]]
     );
-    // A union visits a child once per member interested in it (go concatenates
-    // interests), so the same link is loaded twice.
+    // Identical union members count once (a set: go concatenates their
+    // interests and would load the link twice; see selector::explore), and
+    // distinct members that share a child visit it once per member.
     let x = Selector::field_path(&["x"], Selector::Matcher);
-    let union = Selector::ExploreUnion(vec![x.clone(), x]);
+    let union = Selector::ExploreUnion(vec![x.clone(), x.clone()]);
+    assert_eq!(links(&s, root, &union), [root, l[0]]);
+    let x_all = Selector::field_path(&["x"], Selector::explore_all_recursively(1));
+    let union = Selector::ExploreUnion(vec![x, x_all]);
     assert_eq!(links(&s, root, &union), [root, l[0], l[0]]);
     // Absent fields are skipped.
     assert_eq!(
@@ -312,4 +317,184 @@ proptest! {
         let sel = Selector::hamt_key(HamtLayout::default(), b"k", all()).unwrap();
         let _ = walk(&s, root, &sel, &Limits::default());
     }
+}
+
+/// A chain of `len` maps `{"a": next, "b": [next, 1], "c": 1}` (the last one
+/// links nothing): every level offers fields, an index, a range and links,
+/// and a walk that follows both links of a level doubles its loads.
+fn ladder(s: &MemoryBlockstore, len: usize) -> Cid {
+    let mut next = put(s, &map(vec![("c", Ipld::Integer(1))]));
+    for _ in 0..len {
+        next = put(
+            s,
+            &map(vec![
+                ("a", Ipld::Link(next)),
+                ("b", Ipld::List(vec![Ipld::Link(next), Ipld::Integer(1)])),
+                ("c", Ipld::Integer(1)),
+            ]),
+        );
+    }
+    next
+}
+
+/// Selector nodes, the measure of a selector's size.
+fn size(s: &Selector) -> usize {
+    1 + match s {
+        Selector::Matcher | Selector::ExploreRecursiveEdge => 0,
+        Selector::ExploreAll { next }
+        | Selector::ExploreIndex { next, .. }
+        | Selector::ExploreRange { next, .. }
+        | Selector::InterpretAs { next, .. } => size(next),
+        Selector::ExploreFields { fields } => fields.values().map(size).sum(),
+        Selector::ExploreUnion(m) => m.iter().map(size).sum(),
+        Selector::ExploreRecursive { sequence, .. } => size(sequence),
+    }
+}
+
+/// Selectors over the ladder's fields, with edges anywhere beneath a
+/// recursion (nested recursions and unions of edges included).
+fn arb_explore(in_recursion: bool) -> BoxedStrategy<Selector> {
+    let leaf = if in_recursion {
+        prop_oneof![
+            Just(Selector::Matcher),
+            Just(Selector::ExploreRecursiveEdge)
+        ]
+        .boxed()
+    } else {
+        Just(Selector::Matcher).boxed()
+    };
+    leaf.prop_recursive(5, 32, 3, move |inner| {
+        let recursive = arb_explore(true);
+        prop_oneof![
+            inner
+                .clone()
+                .prop_map(|n| Selector::ExploreAll { next: Box::new(n) }),
+            proptest::collection::btree_map("[abc0]", inner.clone(), 1..3)
+                .prop_map(|fields| Selector::ExploreFields { fields }),
+            (0i64..2, inner.clone()).prop_map(|(index, n)| Selector::ExploreIndex {
+                index,
+                next: Box::new(n)
+            }),
+            (0i64..2, inner.clone()).prop_map(|(start, n)| Selector::ExploreRange {
+                start,
+                end: start + 2,
+                next: Box::new(n)
+            }),
+            proptest::collection::vec(inner, 1..4).prop_map(Selector::ExploreUnion),
+            (1u64..=100, recursive).prop_map(|(d, seq)| Selector::ExploreRecursive {
+                limit: RecursionLimit::Depth(d),
+                // At least one edge of its own.
+                sequence: Box::new(Selector::ExploreUnion(vec![
+                    seq,
+                    Selector::ExploreAll {
+                        next: Box::new(Selector::ExploreRecursiveEdge)
+                    },
+                ])),
+            }),
+        ]
+    })
+    .boxed()
+}
+
+/// Limits for the property tests: a walk that doubles its loads stops at the
+/// link budget.
+fn small_budget() -> Limits {
+    Limits {
+        max_links: Some(2_000),
+        ..Limits::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// The selector state at any node stays linear in the selector's size,
+    /// whatever the selector (unions under recursion, nested recursions, any
+    /// depth up to the limit): at most 4 nodes per selector node.
+    #[test]
+    fn selector_state_is_linear_in_the_selector(sel in arb_explore(false)) {
+        let s = MemoryBlockstore::new();
+        let root = ladder(&s, 110);
+        let mut t = Traversal::new(root, &sel, &small_budget()).unwrap();
+        loop {
+            match t.next_link() {
+                Ok(Some(cid)) => {
+                    let block = s.get(&cid).unwrap();
+                    if let Err(e) = t.provide(block.as_deref()) {
+                        prop_assert!(matches!(e, Error::LinkBudget(_)), "{e}");
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    prop_assert!(matches!(e, Error::LinkBudget(_)), "{e}");
+                    break;
+                }
+            }
+        }
+        let n = size(&sel);
+        prop_assert!(
+            t.peak_selector_state() <= 4 * n + 4,
+            "state {} for a selector of {} nodes: {:?}",
+            t.peak_selector_state(),
+            n,
+            sel
+        );
+    }
+}
+
+/// The selector of issue 20: a union of two identical recursive edges under
+/// a depth-100 recursion used to double the state per level (2^100).
+#[test]
+fn union_under_recursion_does_not_multiply() {
+    // {"R":{"l":{"depth":100},":>":{"|":[{"a":{">":{"@":{}}}},{"a":{">":{"@":{}}}}]}}}
+    let all_edge = Selector::ExploreAll {
+        next: Box::new(Selector::ExploreRecursiveEdge),
+    };
+    let sel = Selector::ExploreRecursive {
+        limit: RecursionLimit::Depth(100),
+        sequence: Box::new(Selector::ExploreUnion(vec![all_edge.clone(), all_edge])),
+    };
+    let s = MemoryBlockstore::new();
+    let root = ladder(&s, 300);
+    let mut t = Traversal::new(root, &sel, &small_budget()).unwrap();
+    let end = loop {
+        match t.next_link() {
+            Ok(Some(cid)) => {
+                if let Err(e) = t.provide(s.get(&cid).unwrap().as_deref()) {
+                    break Err(e);
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    // Each level has two links to the next, so the walk doubles its loads
+    // and stops at the link budget; the state stays a few nodes throughout.
+    assert!(matches!(end, Err(Error::LinkBudget(2_000))), "{end:?}");
+    assert_eq!(t.links(), 2_000);
+    assert!(t.peak_selector_state() <= 4, "{}", t.peak_selector_state());
+}
+
+/// A chain of blocks `[next, 64 KiB of bytes]`: the walk holds one block at a
+/// time, not every ancestor (the bytes after the link load nothing).
+#[test]
+fn the_stack_holds_only_what_it_still_needs() {
+    let s = MemoryBlockstore::new();
+    let payload = Ipld::Bytes(vec![7; 64 << 10]);
+    let mut head = put(&s, &Ipld::List(vec![]));
+    for _ in 0..50 {
+        head = put(&s, &Ipld::List(vec![Ipld::Link(head), payload.clone()]));
+    }
+    let mut t = Traversal::new(head, &all(), &Limits::default()).unwrap();
+    let mut most = 0;
+    let mut loads = 0;
+    while let Some(cid) = t.next_link().unwrap() {
+        most = most.max(t.held_bytes());
+        t.provide(s.get(&cid).unwrap().as_deref()).unwrap();
+        most = most.max(t.held_bytes());
+        loads += 1;
+    }
+    assert_eq!(loads, 51);
+    assert!(most < 2 * (64 << 10) + 1024, "{most}");
 }
