@@ -174,7 +174,17 @@ impl<P: Ord + Clone> VoteEngine<P> {
             );
         }
         let mut miners = ProvenMiners::new();
+        let endowed = chain
+            .state(&genesis)
+            .and_then(|state| state.balances())
+            .map_err(Error::Local)?;
+        for (address, balance) in endowed {
+            if balance > 0 {
+                miners.endow(address);
+            }
+        }
         miners.record(&view);
+        miners.expire(view.head().number, params.mutable_range);
         let mut planner = Planner::new(params.clone(), mode);
         planner.start_pass(now);
         Ok(Self {

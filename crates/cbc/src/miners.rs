@@ -8,6 +8,12 @@
 //! (its own chain or a peer's anchored view). Votes are counted per proven
 //! miner address, never per peer id; peers that prove no miner address may
 //! still serve blocks and transactions, they just don't vote.
+//!
+//! A young chain has few blocks to prove anyone, and a vote over a tiny
+//! population is a vote two disjoint groups can each win. So the addresses
+//! the trusted genesis endows count as having mined at block 0: they are the
+//! known miners until the chain outgrows the mutable range, and from then on
+//! only addresses that actually mine keep counting.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +41,11 @@ impl ProvenMiners {
             let newest = self.newest_block.entry(entry.miner).or_insert(0);
             *newest = (*newest).max(entry.number);
         }
+    }
+
+    /// Counts `address` as having mined at block 0 (a genesis endowment).
+    pub fn endow(&mut self, address: Address) {
+        self.newest_block.entry(address).or_insert(0);
     }
 
     /// Forgets miners whose newest block is more than `range` blocks below
