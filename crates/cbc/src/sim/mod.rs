@@ -279,6 +279,9 @@ pub struct Report {
     pub attacker_chain_adopted: usize,
 }
 
+/// Coin each simulated node is endowed with.
+const FUNDS: u64 = 1_000_000;
+
 /// Peers an honest answer lists (tau-node's head answers carry 32).
 const PEERS_PER_ANSWER: usize = 32;
 
@@ -325,11 +328,21 @@ impl Simulation {
         let genesis_store = MemoryBlockstore::new();
         let seed_chain = Chain::new(&genesis_store, config.chain.clone()).map_err(state_error)?;
         // Sybils hold no coin: only the configured nodes and an attack's
-        // lead are funded.
-        let genesis = keys
-            .iter()
-            .take(config.nodes + 1)
-            .fold(Genesis::new(0), |g, k| g.allocate(k.address(), 1_000_000));
+        // lead are funded. A lead behind sybils holds a tenth of an honest
+        // node's coin, so its private chain never outweighs the honest one
+        // on its own: if honest nodes take it, the sybils' word did it.
+        let lead_funds = match config.attack {
+            Some(Attack::Sybil | Attack::ForgedBottom) => FUNDS / 10,
+            _ => FUNDS,
+        };
+        let genesis =
+            keys.iter()
+                .take(config.nodes + 1)
+                .enumerate()
+                .fold(Genesis::new(0), |g, (i, k)| {
+                    let funds = if i == config.nodes { lead_funds } else { FUNDS };
+                    g.allocate(k.address(), funds)
+                });
         let (genesis_root, _) = seed_chain
             .genesis(&genesis, &keys[0])
             .map_err(state_error)?;
