@@ -463,9 +463,10 @@ impl Core {
         }
     }
 
-    /// Offers the first [`MAX_TRANSACTIONS`] of `transactions` to the mempool
-    /// at `now`, against the head; says how each went. Fails if the head
-    /// state cannot be read.
+    /// Offers `transactions` to the mempool at `now`, against the head; says
+    /// how each went. The caller bounds the batch (a head request carries at
+    /// most [`MAX_TRANSACTIONS`]); each costs at most one signature check and
+    /// two state reads. Fails if the head state cannot be read.
     pub(crate) fn admit_transactions(
         &mut self,
         transactions: Vec<SignedTransaction>,
@@ -480,7 +481,6 @@ impl Core {
         let params = self.chain.params();
         transactions
             .into_iter()
-            .take(MAX_TRANSACTIONS)
             .map(|tx| self.mempool.admit(tx, params, &me, &accounts, now))
             .collect()
     }
