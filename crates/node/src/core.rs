@@ -16,12 +16,11 @@ use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
 use crate::identity::peer_address;
+use crate::mempool::{self, HeadAccounts, Mempool};
 use crate::protocol::{serde_bytes_vec::Bytes, HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
 
-/// Most transactions of other senders held.
-const MAX_MEMPOOL: usize = 4096;
 /// Signed versions kept per own transaction.
 const MAX_VERSIONS: usize = 8;
 
@@ -65,7 +64,7 @@ pub(crate) struct Core {
     /// Peers of the table this node held a connection with (the noise
     /// handshake proved the id; ids from peer lists never were).
     reached: BTreeSet<PeerId>,
-    mempool: BTreeMap<(Address, u64), SignedTransaction>,
+    pub(crate) mempool: Mempool,
     intents: Vec<Intent>,
     next_ticket: u64,
     pub(crate) mining_enabled: bool,
@@ -104,7 +103,7 @@ impl Core {
             engine,
             addresses: BTreeMap::new(),
             reached: BTreeSet::new(),
-            mempool: BTreeMap::new(),
+            mempool: Mempool::new(),
             intents: Vec::new(),
             next_ticket: 0,
             mining_enabled: mode.produces_next_state(),
@@ -451,39 +450,50 @@ impl Core {
         let me = self.address();
         let first = self.chain.nonce(&self.head(), &me).unwrap_or(0) + 1;
         let mut out = self.sign_intents(first, unix_now()).unwrap_or_default();
-        out.extend(self.mempool.values().cloned());
-        out.truncate(MAX_TRANSACTIONS);
+        let room = MAX_TRANSACTIONS.saturating_sub(out.len());
+        out.extend(self.mempool.iter().take(room).cloned());
         out
     }
 
-    /// Takes transactions a peer sent: signature, chain and nonce checked;
-    /// the block producer checks the rest.
+    /// Takes transactions a peer sent into the mempool (see
+    /// [`Mempool::admit`] for what it admits).
     pub(crate) fn accept_transactions(&mut self, transactions: Vec<SignedTransaction>) {
-        let me = self.address();
-        for tx in transactions.into_iter().take(MAX_TRANSACTIONS) {
-            if tx.tx.sender == me
-                || tx.tx.chain_id != self.chain.params().chain_id
-                || tx.verify_signature().is_err()
-                || self.mempool.len() >= MAX_MEMPOOL
-            {
-                continue;
-            }
-            let current = self.chain.nonce(&self.head(), &tx.tx.sender).unwrap_or(0);
-            if tx.tx.nonce > current {
-                self.mempool.insert((tx.tx.sender, tx.tx.nonce), tx);
-            }
+        if let Err(e) = self.admit_transactions(transactions, unix_now()) {
+            tracing::warn!("mempool admission stopped: {e}");
         }
     }
 
+    /// Offers `transactions` to the mempool at `now`, against the head; says
+    /// how each went. The caller bounds the batch (a head request carries at
+    /// most [`MAX_TRANSACTIONS`]); each costs at most one signature check and
+    /// two state reads. Fails if the head state cannot be read.
+    pub(crate) fn admit_transactions(
+        &mut self,
+        transactions: Vec<SignedTransaction>,
+        now: u64,
+    ) -> Result<Vec<mempool::Admission>> {
+        let me = self.address();
+        let head = self.head();
+        let accounts = HeadAccounts {
+            chain: &self.chain,
+            head: &head,
+        };
+        let params = self.chain.params();
+        transactions
+            .into_iter()
+            .map(|tx| self.mempool.admit(tx, params, &me, &accounts, now))
+            .collect()
+    }
+
+    /// Drops from the mempool what the next block on the head cannot take.
     fn prune_mempool(&mut self) {
         let head = self.head();
-        let chain = &self.chain;
-        let expiry = chain.params().tx_expiry;
-        let now = unix_now();
-        self.mempool.retain(|(sender, nonce), tx| {
-            chain.nonce(&head, sender).is_ok_and(|n| *nonce > n)
-                && tx.tx.timestamp.saturating_add(expiry) > now
-        });
+        let accounts = HeadAccounts {
+            chain: &self.chain,
+            head: &head,
+        };
+        self.mempool
+            .prune(self.chain.params(), &accounts, unix_now());
     }
 
     /// Marks own transactions included at the head; forgets those included at
@@ -532,8 +542,10 @@ impl Core {
         }
         // Mining bumps the miner's nonce first: own transactions follow it.
         let mut pending = self.sign_intents(eligibility.nonce + 2, now)?;
-        pending.extend(self.mempool.values().cloned());
-        pending.truncate(self.chain.params().max_block_transactions);
+        let max = self.chain.params().max_block_transactions;
+        let room = max.saturating_sub(pending.len());
+        pending.extend(self.mempool.for_block(self.chain.params(), now, room));
+        pending.truncate(max);
         let produced = self
             .chain
             .produce_next_state_with_log(&head, &self.key, &pending, log, now)?;

@@ -87,6 +87,7 @@ mod core;
 mod discovery;
 mod error;
 mod identity;
+mod mempool;
 mod node;
 pub mod protocol;
 mod serve;
