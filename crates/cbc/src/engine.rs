@@ -65,8 +65,10 @@ pub enum Received {
     /// The view is validated and anchored; it counts in this pass (as a vote
     /// if the peer proves a miner address).
     Counted,
-    /// The chain is heavier than the local one but cannot be related to it
-    /// within the mutable range: run [`VoteEngine::catch_up`] on it.
+    /// The chain of a proven miner is heavier than the local one but cannot
+    /// be related to it within the mutable range: run
+    /// [`VoteEngine::catch_up`] on it. (Peers proving no miner address never
+    /// move the head: only voting views count in fork choice.)
     CatchUp,
     /// This block is missing: fetch it from the peer and receive again.
     Missing(Cid),
@@ -492,7 +494,9 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 self.messages
                     .insert(peer.clone(), (answer.head, answer.seen.clone()));
                 self.planner.answered(peer.clone(), now);
-                if catch_up {
+                // Only a proven miner's chain may move the head, as only
+                // its view counts in fork choice.
+                if catch_up && self.is_voter(peer).is_some() {
                     Received::CatchUp
                 } else {
                     Received::Counted
@@ -519,7 +523,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
                         .preference(self.view.head())
                         .is_gt()
                 });
-                if heavier {
+                if heavier && self.is_voter(peer).is_some() {
                     Received::CatchUp
                 } else {
                     self.failed_in_pass.insert(peer.clone());

@@ -274,8 +274,8 @@ pub struct Report {
     pub future_refused: usize,
     /// Largest peer table an honest node held.
     pub max_peer_table: usize,
-    /// Honest heads or safety points on an attacker's private chain (must
-    /// be 0: the attacker's chain is valid, but only sybils vouch for it).
+    /// Honest safety points on a state an attacker mined apart that the
+    /// honest nodes' final chain does not hold (must be 0).
     pub attacker_chain_adopted: usize,
 }
 
@@ -296,6 +296,8 @@ pub struct Simulation {
     observer: Observer,
     /// States an attacker mined on its private chain.
     private_states: std::collections::HashSet<Cid>,
+    /// Honest safety points taken on such states.
+    attacker_points: Vec<Cid>,
     report: Report,
     minority_points_at_split: Option<Vec<Option<Cid>>>,
 }
@@ -385,6 +387,7 @@ impl Simulation {
             now: 0,
             observer,
             private_states: std::collections::HashSet::new(),
+            attacker_points: Vec::new(),
             report: Report::default(),
             minority_points_at_split: None,
         })
@@ -478,6 +481,19 @@ impl Simulation {
         } else {
             None
         };
+        // Honest miners building on an attacker's heavier valid chain make
+        // its states theirs (fork choice doing its job); a safety point on
+        // an attacker's state that the honest chain does not hold is the
+        // attack succeeding.
+        report.attacker_chain_adopted = self
+            .attacker_points
+            .iter()
+            .filter(|p| {
+                !honest
+                    .iter()
+                    .all(|n| self.observer.on_chain(p, &n.engine.head()))
+            })
+            .count();
         report.honest_safety_advanced = !honest.is_empty()
             && report
                 .final_safety_numbers
@@ -629,9 +645,11 @@ impl Simulation {
             if !self.observer.knows(&root) {
                 self.report.forged_adopted += 1;
             }
-            if self.private_states.contains(&root) {
-                self.report.attacker_chain_adopted += 1;
-            }
+        }
+        // A safety point on a state the attacker mined apart: the report
+        // counts those that did not end up under the honest chain.
+        if let Some(p) = point.filter(|p| self.private_states.contains(p)) {
+            self.attacker_points.push(p);
         }
         // A head dated ahead of the clock is a forgery of time.
         let max_drift = self.config.chain.max_drift;
