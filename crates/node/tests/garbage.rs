@@ -7,32 +7,18 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use tau_graphsync::net::{Config, TcpNode};
 use tau_hamt::block::DAG_CBOR;
 use tau_hamt::{Blockstore, MemoryBlockstore};
-use tau_node::protocol::{self, HeadAnswer, HEAD_PROTOCOL};
+use tau_node::protocol::{self, HeadAnswer};
 
 use common::{bounded, wait_for, Net};
 
-/// A peer whose head protocol answers `answer` bytes (framed) to everyone.
+/// A liar with a fresh identity.
 async fn liar(
     answer: Vec<u8>,
     store: Arc<MemoryBlockstore>,
-) -> (TcpNode, tau_graphsync::net::Graphsync) {
-    let node = TcpNode::spawn().await.unwrap();
-    let graphsync = node.start_graphsync(store, Config::default()).unwrap();
-    let mut incoming = node.control().accept(HEAD_PROTOCOL).unwrap();
-    tokio::spawn(async move {
-        while let Some((_, mut stream)) = incoming.next().await {
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let _ = protocol::read_frame(&mut stream).await;
-                let _ = protocol::write_frame(&mut stream, &answer).await;
-            });
-        }
-    });
-    (node, graphsync)
+) -> (tau_graphsync::net::TcpNode, tau_graphsync::net::Graphsync) {
+    common::liar(libp2p::identity::Keypair::generate_ed25519(), answer, store).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

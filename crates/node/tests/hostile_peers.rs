@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cid::Cid;
-use futures::StreamExt;
-use tau_graphsync::net::{Config, Graphsync, TcpNode};
+use tau_graphsync::net::{Graphsync, TcpNode};
 use tau_hamt::{Blockstore, MemoryBlockstore};
 use tau_node::protocol::{self, HeadAnswer, HeadRequest, HEAD_PROTOCOL};
 use tau_node::NodeHandle;
@@ -20,28 +19,13 @@ use tau_state::Chain;
 
 use common::{bounded, common_safety, wait_for, Net};
 
-/// A peer with identity `key` whose head protocol answers `answer` to
-/// everyone and whose Graphsync serves `store`.
+/// A liar answering `answer`.
 async fn liar(
     key: libp2p::identity::Keypair,
     answer: &HeadAnswer,
     store: Arc<MemoryBlockstore>,
 ) -> (TcpNode, Graphsync) {
-    let listen = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
-    let node = TcpNode::spawn_with(key, listen).await.unwrap();
-    let graphsync = node.start_graphsync(store, Config::default()).unwrap();
-    let mut incoming = node.control().accept(HEAD_PROTOCOL).unwrap();
-    let answer = protocol::encode(answer).unwrap();
-    tokio::spawn(async move {
-        while let Some((_, mut stream)) = incoming.next().await {
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let _ = protocol::read_frame(&mut stream).await;
-                let _ = protocol::write_frame(&mut stream, &answer).await;
-            });
-        }
-    });
-    (node, graphsync)
+    common::liar(key, protocol::encode(answer).unwrap(), store).await
 }
 
 /// The attacker's chain store, holding the network's genesis.

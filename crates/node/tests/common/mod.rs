@@ -2,7 +2,13 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures::StreamExt;
+use tau_graphsync::net::{Config, Graphsync, TcpNode};
+use tau_hamt::MemoryBlockstore;
+use tau_node::protocol::{self, HEAD_PROTOCOL};
 
 use tau_keys::Keypair;
 use tau_node::{local_devnet, GenesisBlocks, Node, NodeBuilder, NodeHandle};
@@ -97,4 +103,27 @@ pub async fn bounded<T>(limit: Duration, f: impl Future<Output = T>) -> T {
 pub fn common_safety(nodes: &[NodeHandle], min: u64) -> bool {
     let first = nodes[0].safety();
     first.is_some_and(|s| s.number >= min) && nodes.iter().all(|n| n.safety() == first)
+}
+
+/// A peer with identity `key` whose head protocol answers the framed
+/// `answer` bytes to everyone and whose Graphsync serves `store`.
+pub async fn liar(
+    key: libp2p::identity::Keypair,
+    answer: Vec<u8>,
+    store: Arc<MemoryBlockstore>,
+) -> (TcpNode, Graphsync) {
+    let listen = "/ip4/127.0.0.1/tcp/0".parse().unwrap();
+    let node = TcpNode::spawn_with(key, listen).await.unwrap();
+    let graphsync = node.start_graphsync(store, Config::default()).unwrap();
+    let mut incoming = node.control().accept(HEAD_PROTOCOL).unwrap();
+    tokio::spawn(async move {
+        while let Some((_, mut stream)) = incoming.next().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let _ = protocol::read_frame(&mut stream).await;
+                let _ = protocol::write_frame(&mut stream, &answer).await;
+            });
+        }
+    });
+    (node, graphsync)
 }
