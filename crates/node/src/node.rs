@@ -536,6 +536,52 @@ async fn watch_swarm(inner: Arc<Inner>, mut reports: mpsc::UnboundedReceiver<Swa
     }
 }
 
+/// Head requests served at once, for all peers.
+const MAX_HEAD_STREAMS: usize = 64;
+
+/// Head requests served at once for one peer.
+const MAX_HEAD_STREAMS_PER_PEER: usize = 4;
+
+/// Head requests in progress per peer.
+#[derive(Default)]
+struct HeadSlots {
+    in_use: std::collections::HashMap<PeerId, usize>,
+}
+
+/// One peer's head-request slot, given back when dropped.
+struct HeadSlot {
+    slots: Arc<Mutex<HeadSlots>>,
+    peer: PeerId,
+}
+
+impl HeadSlots {
+    /// A slot for `peer`, if it has fewer than its share in use.
+    fn take(slots: &Arc<Mutex<HeadSlots>>, peer: PeerId) -> Option<HeadSlot> {
+        let mut table = lock(slots);
+        let used = table.in_use.entry(peer).or_insert(0);
+        if *used >= MAX_HEAD_STREAMS_PER_PEER {
+            return None;
+        }
+        *used += 1;
+        Some(HeadSlot {
+            slots: slots.clone(),
+            peer,
+        })
+    }
+}
+
+impl Drop for HeadSlot {
+    fn drop(&mut self) {
+        let mut table = lock(&self.slots);
+        if let Some(used) = table.in_use.get_mut(&self.peer) {
+            *used = used.saturating_sub(1);
+            if *used == 0 {
+                table.in_use.remove(&self.peer);
+            }
+        }
+    }
+}
+
 /// Answers head requests: the head, safety point, seen heads and peers.
 /// Never pushes anything (seed 000).
 async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
@@ -547,12 +593,18 @@ async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             return;
         }
     };
-    let busy = Arc::new(tokio::sync::Semaphore::new(64));
+    let busy = Arc::new(tokio::sync::Semaphore::new(MAX_HEAD_STREAMS));
+    let per_peer = Arc::new(Mutex::new(HeadSlots::default()));
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             next = incoming.next() => {
                 let Some((peer, mut stream)) = next else { return };
+                // One peer holding slow streams must not take everyone's
+                // slots: a few per peer, then the shared total.
+                let Some(slot) = HeadSlots::take(&per_peer, peer) else {
+                    continue; // this peer has its share: drop the stream
+                };
                 let Ok(permit) = busy.clone().try_acquire_owned() else {
                     continue; // overloaded: drop the stream
                 };
@@ -560,6 +612,7 @@ async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
                 lock(&inner.workers).spawn(async move {
                     let inner = worker;
                     let _permit = permit;
+                    let _slot = slot;
                     let timeout = inner.config.timing.request_timeout;
                     let serve = async {
                         let bytes = protocol::read_frame(&mut stream).await?;

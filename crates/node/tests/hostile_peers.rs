@@ -286,3 +286,52 @@ async fn head_answers_stay_fast_while_the_node_validates_a_long_chain() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_head_streams_of_one_peer_do_not_block_the_others() {
+    bounded(Duration::from_secs(60), async {
+        let net = Net::new(1, 170);
+        let nodes = net.start(1).await;
+        let node = nodes[0].peer_id();
+        let addr = nodes[0].listen_addrs()[0].clone();
+        // One peer opens 80 head streams and never sends a request: each
+        // would hold a slot until the node's request timeout.
+        let attacker = TcpNode::spawn().await.unwrap();
+        attacker.connect(node, addr.clone()).await.unwrap();
+        let mut control = attacker.control();
+        let mut held = Vec::new();
+        for _ in 0..80 {
+            if let Ok(Ok(stream)) = tokio::time::timeout(
+                Duration::from_secs(2),
+                control.open_stream(node, HEAD_PROTOCOL),
+            )
+            .await
+            {
+                held.push(stream);
+            }
+        }
+        // Another peer still gets its answer at once.
+        let client = TcpNode::spawn().await.unwrap();
+        client.connect(node, addr).await.unwrap();
+        let mut stream = client
+            .control()
+            .open_stream(node, HEAD_PROTOCOL)
+            .await
+            .unwrap();
+        let request = HeadRequest {
+            chain: net.chain.chain_id.as_str().to_string(),
+            transactions: Vec::new(),
+        };
+        let answer = protocol::ask(&mut stream, &node, &request, Duration::from_secs(3)).await;
+        assert!(
+            answer.is_ok(),
+            "{answer:?} with {} streams held",
+            held.len()
+        );
+        drop(held);
+        for n in nodes {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}
