@@ -27,12 +27,35 @@ const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// The node's behaviours.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    /// Refuses connections past the node's bounds (first, so nothing else
+    /// spends anything on them).
+    limits: libp2p::connection_limits::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     kad: kad::Behaviour<MemoryStore>,
     relay_client: relay::client::Behaviour,
     relay_server: Toggle<relay::Behaviour>,
     pub(crate) stream: libp2p_stream::Behaviour,
+}
+
+/// Connections being set up from outside at once (each costs a noise
+/// handshake).
+pub(crate) const MAX_PENDING_INCOMING: u32 = 64;
+/// Connections from outside held at once.
+pub(crate) const MAX_ESTABLISHED_INCOMING: u32 = 256;
+/// Connections held at once, both ways.
+pub(crate) const MAX_ESTABLISHED: u32 = 384;
+/// Connections held with one peer (a direct one, a relayed one, a spare).
+pub(crate) const MAX_ESTABLISHED_PER_PEER: u32 = 3;
+
+/// The node's connection bounds: a flood of connections is refused at the
+/// door instead of costing streams, handshakes and memory per connection.
+fn connection_limits() -> libp2p::connection_limits::ConnectionLimits {
+    libp2p::connection_limits::ConnectionLimits::default()
+        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+        .with_max_established_incoming(Some(MAX_ESTABLISHED_INCOMING))
+        .with_max_established(Some(MAX_ESTABLISHED))
+        .with_max_established_per_peer(Some(MAX_ESTABLISHED_PER_PEER))
 }
 
 /// How the swarm is set up.
@@ -104,6 +127,7 @@ pub(crate) async fn build(
         .with_behaviour(|key, relay_client| {
             let local = key.public().to_peer_id();
             Behaviour {
+                limits: libp2p::connection_limits::Behaviour::new(connection_limits()),
                 identify: identify::Behaviour::new(identify::Config::new(
                     IDENTIFY_PROTOCOL.into(),
                     key.public(),
