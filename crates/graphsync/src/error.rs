@@ -224,6 +224,27 @@ impl Error {
         }
     }
 
+    /// Whether the remote peer is to blame: it sent bytes that break the
+    /// wire format or blocks the request did not ask for or that fail
+    /// their checks (as opposed to a slow or lost network, a budget this
+    /// side set, or a local store failing). A caller marks a peer on these
+    /// and only strikes it on the rest.
+    pub fn is_peer_fault(&self) -> bool {
+        matches!(
+            self.cause(),
+            Error::UnexpectedBlock(_)
+                | Error::UnexpectedLink { .. }
+                | Error::ExtraLink(_)
+                | Error::BlockDecode { .. }
+                | Error::InvalidMessage(_)
+                | Error::Cbor(_)
+                | Error::Varint(_)
+                | Error::InvalidPrefix(_)
+                | Error::FrameTooLarge { .. }
+                | Error::InconsistentStatus { .. }
+        )
+    }
+
     /// The error underneath [`Error::Peer`] (the error itself otherwise).
     pub fn cause(&self) -> &Error {
         match self {
@@ -236,3 +257,27 @@ impl Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peer_is_blamed_for_what_it_sent_not_for_the_network() {
+        let cid = Cid::default();
+        assert!(Error::ExtraLink(Box::new(cid)).is_peer_fault());
+        assert!(Error::Cbor("bad".into()).is_peer_fault());
+        assert!(!Error::Network("reset".into()).is_peer_fault());
+        assert!(!Error::TruncatedFrame.is_peer_fault());
+        #[cfg(feature = "libp2p")]
+        {
+            let peer = libp2p::PeerId::random();
+            let wrapped = |source| Error::Peer {
+                peer: Box::new(peer),
+                source: Box::new(source),
+            };
+            assert!(wrapped(Error::UnexpectedBlock(Box::new(cid))).is_peer_fault());
+            assert!(!wrapped(Error::Network("reset".into())).is_peer_fault());
+        }
+    }
+}

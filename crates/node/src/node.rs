@@ -863,7 +863,7 @@ async fn ask_peer(
             Err(e) => Err(e),
         };
         if let Err(e) = fetched {
-            let fatal = is_forged_response(&e);
+            let fatal = e.is_peer_fault();
             let marked = inner.core().strike(peer, fatal);
             tracing::debug!(%peer, "fetching {target}: {e}");
             if marked {
@@ -955,7 +955,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
             Err(e) => Err(e),
         };
         if let Err(e) = fetched {
-            let marked = inner.core().strike(peer, is_forged_response(&e));
+            let marked = inner.core().strike(peer, e.is_peer_fault());
             tracing::debug!(%peer, "catch-up fetch of {missing}: {e}");
             if marked {
                 inner.mark(peer, format!("graphsync: {e}"));
@@ -963,23 +963,6 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
             return;
         }
     }
-}
-
-/// Whether a Graphsync failure proves the responder sent wrong data (as
-/// opposed to a slow or missing peer).
-fn is_forged_response(e: &tau_graphsync::Error) -> bool {
-    use tau_graphsync::Error as G;
-    matches!(
-        e,
-        G::UnexpectedBlock(_)
-            | G::UnexpectedLink { .. }
-            | G::ExtraLink(_)
-            | G::BlockDecode { .. }
-            | G::InvalidMessage(_)
-            | G::Cbor(_)
-            | G::FrameTooLarge { .. }
-            | G::InconsistentStatus { .. }
-    )
 }
 
 /// What an application holds: queries, transactions, attachments, events,
