@@ -28,6 +28,13 @@ async fn liar(
     common::liar(key, protocol::encode(answer).unwrap(), store).await
 }
 
+/// The libp2p identity of the TAU key `key` (its peer id names its address).
+fn identity_of(key: &tau_keys::Keypair) -> libp2p::identity::Keypair {
+    libp2p::identity::secp256k1::SecretKey::try_from_bytes(key.to_bytes())
+        .map(|s| libp2p::identity::Keypair::from(libp2p::identity::secp256k1::Keypair::from(s)))
+        .unwrap()
+}
+
 /// The attacker's chain store, holding the network's genesis.
 fn attacker_chain(net: &Net) -> (Arc<MemoryBlockstore>, Chain<Arc<MemoryBlockstore>>) {
     let store = Arc::new(MemoryBlockstore::new());
@@ -163,10 +170,7 @@ async fn ten_sybil_ids_behind_one_private_fork_do_not_decide() {
             let sybil = libp2p::identity::Keypair::generate_secp256k1();
             liars.push(liar(sybil, &answer, store.clone()).await);
         }
-        let attacker = libp2p::identity::secp256k1::SecretKey::try_from_bytes(key.to_bytes())
-            .map(|s| libp2p::identity::Keypair::from(libp2p::identity::secp256k1::Keypair::from(s)))
-            .unwrap();
-        liars.push(liar(attacker, &answer, store.clone()).await);
+        liars.push(liar(identity_of(key), &answer, store.clone()).await);
         connect_all(&liars, &nodes).await;
 
         watch(&nodes, &minted, Duration::from_secs(12)).await;
@@ -226,8 +230,10 @@ async fn head_answers_stay_fast_while_the_node_validates_a_long_chain() {
             seen: Vec::new(),
             peers: Vec::new(),
         };
+        // The miner itself answers: only a proven miner's chain may move the
+        // head (its genesis endowment proves it on this young chain).
         let server = liar(
-            libp2p::identity::Keypair::generate_ed25519(),
+            identity_of(&net.keys[2]),
             &answer,
             Arc::new(MemoryBlockstore::new()),
         )
