@@ -449,7 +449,11 @@ impl<P: Ord + Clone> VoteEngine<P> {
 
     // ---- process B ---------------------------------------------------------
 
-    /// Takes `peer`'s answer once the blocks it names are in `chain`'s store.
+    /// Takes `peer`'s answer once the blocks it names are in `chain`'s store:
+    /// [`screen`](Self::screen), then the validation of its view, then
+    /// [`take_collected`](Self::take_collected). A caller that must not hold
+    /// the engine while a long chain validates runs the three steps itself,
+    /// the middle one on a [`validated_handle`](Self::validated_handle).
     pub fn receive<BS: Blockstore>(
         &mut self,
         chain: &Chain<BS>,
@@ -457,15 +461,8 @@ impl<P: Ord + Clone> VoteEngine<P> {
         answer: &PeerAnswer<P>,
         now: u64,
     ) -> Received {
-        if self.marked.contains(peer) || !self.peers.contains(peer) {
-            return Received::Ignored;
-        }
-        if !answer.mining {
-            self.failed_in_pass.insert(peer.clone());
-            self.peers.answered(peer, now);
-            self.peers.set_light(peer);
-            self.planner.remove_peer(peer);
-            return Received::Ignored;
+        if let Some(done) = self.screen(peer, answer, now) {
+            return done;
         }
         let collected = ChainView::collect(
             chain,
@@ -474,6 +471,43 @@ impl<P: Ord + Clone> VoteEngine<P> {
             &mut self.validated,
             now,
         );
+        self.take_collected(chain, peer, answer, collected, now)
+    }
+
+    /// The cheap part of taking an answer: `Some` when it needs no
+    /// validation (a marked or unknown peer, a peer that does not mine).
+    pub fn screen(&mut self, peer: &P, answer: &PeerAnswer<P>, now: u64) -> Option<Received> {
+        if self.marked.contains(peer) || !self.peers.contains(peer) {
+            return Some(Received::Ignored);
+        }
+        if !answer.mining {
+            self.failed_in_pass.insert(peer.clone());
+            self.peers.answered(peer, now);
+            self.peers.set_light(peer);
+            self.planner.remove_peer(peer);
+            return Some(Received::Ignored);
+        }
+        None
+    }
+
+    /// The states this node validated, shared: validating a view on it
+    /// (with [`ChainView::collect`]) needs no access to the engine.
+    pub fn validated_handle(&self) -> ValidatedRoots {
+        self.validated.clone()
+    }
+
+    /// Takes `peer`'s answer with its view as [`ChainView::collect`] made it.
+    pub fn take_collected<BS: Blockstore>(
+        &mut self,
+        chain: &Chain<BS>,
+        peer: &P,
+        answer: &PeerAnswer<P>,
+        collected: Result<ChainView>,
+        now: u64,
+    ) -> Received {
+        if self.marked.contains(peer) || !self.peers.contains(peer) {
+            return Received::Ignored;
+        }
         match collected {
             Ok(view) => {
                 let catch_up = self.needs_catch_up(chain, &view);
@@ -565,7 +599,11 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// One step of catching up with the chain at `head`: walk back to the
     /// safety point validating every state (at most `limit` blocks); adopt
     /// `head` once the whole way is valid and it still beats the local head.
-    /// A forged chain marks `peer`.
+    /// A forged chain marks `peer`. (A caller that must not hold the engine
+    /// during the walk runs [`walk_back`] itself from
+    /// [`catch_up_anchor`](Self::catch_up_anchor) on a
+    /// [`validated_handle`](Self::validated_handle), then
+    /// [`finish_catch_up`](Self::finish_catch_up).)
     pub fn catch_up<BS: Blockstore>(
         &mut self,
         chain: &Chain<BS>,
@@ -574,8 +612,28 @@ impl<P: Ord + Clone> VoteEngine<P> {
         limit: u64,
         now: u64,
     ) -> Result<CatchUp> {
-        let anchor = self.anchor(chain)?;
-        let roots = match walk_back(chain, &mut self.validated, head, &anchor, limit, now) {
+        let anchor = self.catch_up_anchor(chain)?;
+        let walk = walk_back(chain, &mut self.validated, head, &anchor, limit, now);
+        self.finish_catch_up(chain, peer, head, &anchor, walk, now)
+    }
+
+    /// The state a catch-up must reach: the safety point, or genesis before
+    /// the first one.
+    pub fn catch_up_anchor<BS: Blockstore>(&self, chain: &Chain<BS>) -> Result<ViewEntry> {
+        self.anchor(chain)
+    }
+
+    /// Ends a catch-up step with the walk back from `head` to `anchor`.
+    pub fn finish_catch_up<BS: Blockstore>(
+        &mut self,
+        chain: &Chain<BS>,
+        peer: &P,
+        head: Cid,
+        anchor: &ViewEntry,
+        walk: Walk,
+        now: u64,
+    ) -> Result<CatchUp> {
+        let roots = match walk {
             Walk::Reached(roots) => roots,
             Walk::Missing(cid) => return Ok(CatchUp::Missing(cid)),
             Walk::Refused(reason) | Walk::Future(reason) => return Ok(CatchUp::Refused(reason)),
@@ -584,13 +642,18 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 return Ok(CatchUp::Forged(reason));
             }
         };
+        if self.anchor(chain)?.root != anchor.root {
+            return Ok(CatchUp::Refused(
+                "the safety point moved during the walk".into(),
+            ));
+        }
         let entry = ViewEntry::of(head, &chain.block(&head).map_err(Error::Local)?);
         if !entry.preference(self.view.head()).is_gt() {
             return Ok(CatchUp::Refused(
                 "no longer heavier than the local chain".into(),
             ));
         }
-        let reorg_depth = unwound(chain, self.head, &roots, &anchor);
+        let reorg_depth = unwound(chain, self.head, &roots, anchor);
         self.set_head(chain, head, now)?;
         Ok(CatchUp::Adopted {
             head: entry,

@@ -1,6 +1,7 @@
 //! Chain views: what a peer's answer shows of its chain, validated.
 
 use std::collections::HashSet;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use cid::Cid;
 use tau_hamt::Blockstore;
@@ -53,22 +54,30 @@ impl ViewEntry {
 /// member is *anchored*: its whole history down to the trusted genesis is
 /// valid, and a chain walk that meets a member needs to go no deeper. A
 /// block shared by many peers' chains is re-executed once.
+///
+/// Clones share one set (it only grows, and every member stays anchored), so
+/// a node can validate a peer's chain on another thread, outside the lock
+/// that guards the rest of its state, and the result is there for everyone.
 #[derive(Debug, Clone, Default)]
 pub struct ValidatedRoots {
-    roots: HashSet<Cid>,
+    roots: Arc<RwLock<HashSet<Cid>>>,
 }
 
 impl ValidatedRoots {
     /// A set trusting `genesis` as the chain's first state.
     pub fn new(genesis: Cid) -> Self {
         Self {
-            roots: HashSet::from([genesis]),
+            roots: Arc::new(RwLock::new(HashSet::from([genesis]))),
         }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashSet<Cid>> {
+        self.roots.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `root` was validated (or is the trusted genesis).
     pub fn contains(&self, root: &Cid) -> bool {
-        self.roots.contains(root)
+        self.read().contains(root)
     }
 
     /// Records a state this node produced on a validated state, validated on
@@ -76,17 +85,20 @@ impl ValidatedRoots {
     /// the state's whole history: never insert a peer's state that was not
     /// re-executed on a member of this set.
     pub fn insert(&mut self, root: Cid) {
-        self.roots.insert(root);
+        self.roots
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(root);
     }
 
     /// How many states are in the set.
     pub fn len(&self) -> usize {
-        self.roots.len()
+        self.read().len()
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.roots.is_empty()
+        self.read().is_empty()
     }
 }
 

@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
-use tau_cbc::{Admission, CatchUp, Mode, Next, PeerAnswer, Received, ViewEntry, VoteEngine};
+use tau_cbc::{
+    Admission, CatchUp, ChainView, Mode, Next, PeerAnswer, Received, ValidatedRoots, ViewEntry,
+    VoteEngine, Walk,
+};
 use tau_graphsync::net::SharedStore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
@@ -44,6 +47,28 @@ struct Intent {
 struct StoredIntents {
     next_ticket: u64,
     intents: Vec<Intent>,
+}
+
+/// Validating a peer's chain without the core: a clone of the chain (its
+/// store is shared, its warm state its own) and the shared set of validated
+/// states, so a long validation holds no lock that head answers, mining or
+/// the node's handle need.
+pub(crate) struct Validation {
+    chain: Chain<SharedStore>,
+    validated: ValidatedRoots,
+    range: u64,
+}
+
+impl Validation {
+    /// The view of the chain at `head` (see [`ChainView::collect`]).
+    pub(crate) fn collect(mut self, head: Cid, now: u64) -> tau_cbc::Result<ChainView> {
+        ChainView::collect(&self.chain, &head, self.range, &mut self.validated, now)
+    }
+
+    /// The walk back from `head` to `anchor` (see [`tau_cbc::walk_back`]).
+    pub(crate) fn walk(mut self, head: Cid, anchor: &ViewEntry, limit: u64, now: u64) -> Walk {
+        tau_cbc::walk_back(&self.chain, &mut self.validated, head, anchor, limit, now)
+    }
 }
 
 /// What an evaluation changed.
@@ -215,27 +240,60 @@ impl Core {
 
     // ---- process B ---------------------------------------------------------
 
-    /// Takes `peer`'s answer once its blocks are in the store.
-    pub(crate) fn receive(&mut self, peer: PeerId, answer: &HeadAnswer) -> Received {
+    /// Starts taking `peer`'s answer (its blocks in the store): `Err` with
+    /// the outcome when there is nothing to validate, else what validating
+    /// its view needs, to run without the core
+    /// ([`Validation::collect`], then [`finish_receive`](Self::finish_receive)).
+    pub(crate) fn prepare_receive(
+        &mut self,
+        peer: PeerId,
+        answer: &HeadAnswer,
+    ) -> std::result::Result<(PeerAnswer<PeerId>, Validation), Received> {
         let answer = PeerAnswer {
             head: answer.head,
             safety: answer.safety,
             seen: answer.seen_heads().into_iter().collect(),
             mining: answer.mining,
         };
-        let received = self.engine.receive(&self.chain, &peer, &answer, unix_now());
+        if let Some(done) = self.engine.screen(&peer, &answer, unix_now()) {
+            return Err(done);
+        }
+        Ok((answer, self.validation()))
+    }
+
+    /// Takes `peer`'s answer with its view as [`Validation::collect`] made it.
+    pub(crate) fn finish_receive(
+        &mut self,
+        peer: PeerId,
+        answer: &PeerAnswer<PeerId>,
+        collected: tau_cbc::Result<ChainView>,
+    ) -> Received {
+        let received =
+            self.engine
+                .take_collected(&self.chain, &peer, answer, collected, unix_now());
         if let Received::Forged(_) = received {
             self.addresses.remove(&peer);
         }
         received
     }
 
-    /// One step of catching up with `peer`'s chain at `head` (at most
-    /// `limit` blocks back to the safety point).
-    pub(crate) fn catch_up(&mut self, peer: PeerId, head: Cid, limit: u64) -> Result<CatchUp> {
-        let step = self
-            .engine
-            .catch_up(&self.chain, &peer, head, limit, unix_now())?;
+    /// What a catch-up step needs to walk without the core: the state to
+    /// reach and the validation context.
+    pub(crate) fn prepare_catch_up(&self) -> Result<(ViewEntry, Validation)> {
+        Ok((self.engine.catch_up_anchor(&self.chain)?, self.validation()))
+    }
+
+    /// Ends a catch-up step of `peer`'s chain at `head` with its walk.
+    pub(crate) fn finish_catch_up(
+        &mut self,
+        peer: PeerId,
+        head: Cid,
+        anchor: &ViewEntry,
+        walk: Walk,
+    ) -> Result<CatchUp> {
+        let step =
+            self.engine
+                .finish_catch_up(&self.chain, &peer, head, anchor, walk, unix_now())?;
         match &step {
             CatchUp::Adopted { .. } => self.head_moved(),
             CatchUp::Forged(_) => {
@@ -244,6 +302,14 @@ impl Core {
             CatchUp::Missing(_) | CatchUp::Refused(_) => {}
         }
         Ok(step)
+    }
+
+    fn validation(&self) -> Validation {
+        Validation {
+            chain: self.chain.clone(),
+            validated: self.engine.validated_handle(),
+            range: self.engine.params().mutable_range,
+        }
     }
 
     /// Whether the pass can be voted on.

@@ -822,10 +822,21 @@ async fn ask_peer(
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
     let mut last_target = None;
     for _ in 0..timing.fetch_rounds {
-        // Validation can take long: off the async workers.
+        // Validation can take long: off the async workers, and without the
+        // core (the core is taken only before and after it, briefly).
         let received = {
             let (inner, answer) = (inner.clone(), answer.clone());
-            tokio::task::spawn_blocking(move || inner.core().receive(peer, &answer)).await
+            tokio::task::spawn_blocking(move || {
+                let prepared = inner.core().prepare_receive(peer, &answer);
+                match prepared {
+                    Err(done) => done,
+                    Ok((taken, validation)) => {
+                        let collected = validation.collect(answer.head, unix_now());
+                        inner.core().finish_receive(peer, &taken, collected)
+                    }
+                }
+            })
+            .await
         };
         let Ok(received) = received else {
             return;
@@ -903,8 +914,11 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
         let step = {
             let inner = inner.clone();
             tokio::task::spawn_blocking(move || {
+                // The walk validates without the core.
+                let (anchor, validation) = inner.core().prepare_catch_up()?;
+                let walk = validation.walk(head, &anchor, CATCH_UP_BLOCKS, unix_now());
                 let mut core = inner.core();
-                let step = core.catch_up(peer, head, CATCH_UP_BLOCKS);
+                let step = core.finish_catch_up(peer, head, &anchor, walk);
                 if let Ok(CatchUp::Adopted { .. }) = step {
                     inner.persist(&core);
                     inner.refresh_answer(&core);
