@@ -61,7 +61,9 @@ impl MapLimits {
         let per_level = sections / bucket.saturating_add(1);
         Self {
             sections,
-            max_nodes: 1 + per_level.saturating_mul(u64::from(max_depth)),
+            max_nodes: per_level
+                .saturating_mul(u64::from(max_depth))
+                .saturating_add(1),
             max_depth,
         }
     }

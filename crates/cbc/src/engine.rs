@@ -280,6 +280,11 @@ impl<P: Ord + Clone> VoteEngine<P> {
         self.marked.contains(peer)
     }
 
+    /// Peer views held for this pass's vote (proven miners' only).
+    pub fn views_held(&self) -> usize {
+        self.views.len()
+    }
+
     /// Marked peers.
     pub fn marked(&self) -> &BTreeSet<P> {
         &self.marked
@@ -386,6 +391,11 @@ impl<P: Ord + Clone> VoteEngine<P> {
 
     fn forget(&mut self, peer: &P) {
         self.planner.remove_peer(peer);
+        self.drop_vote(peer);
+    }
+
+    /// Drops what `peer` said toward the vote (its view, message, report).
+    fn drop_vote(&mut self, peer: &P) {
         self.views.remove(peer);
         self.messages.remove(peer);
         self.reports.remove(peer);
@@ -422,29 +432,35 @@ impl<P: Ord + Clone> VoteEngine<P> {
         self.failed_in_pass.insert(peer.clone());
     }
 
-    /// The next peer to ask in this pass, recorded as asked at `now`:
+    /// Up to `limit` peers to ask now, each recorded as asked at `now`:
     /// proven miners first, then peers that answered before, then new
-    /// peers, then peers that failed their last ask.
-    pub fn next_peer<R: Rng + ?Sized>(&mut self, rng: &mut R, now: u64) -> Next<P> {
+    /// peers, then peers that failed their last ask. Asks unanswered for a
+    /// pass timeout are counted as failed first.
+    pub fn next_peers<R: Rng + ?Sized>(&mut self, rng: &mut R, now: u64, limit: usize) -> Vec<P> {
         self.expire_asks(now);
-        let peers = &self.peers;
-        let miners = &self.miners;
-        let address = self.address;
-        let next = self.planner.next_ranked(rng, |p| match peers.get(p) {
-            Some(r)
-                if r.address
-                    .is_some_and(|a| a != address && miners.contains(&a)) =>
-            {
-                0
-            }
-            Some(r) if r.answers > 0 => 1,
-            Some(r) if r.failed_asks == 0 => 2,
-            _ => 3,
-        });
-        if let Next::Peer(peer) = &next {
-            self.peers.asked(peer, now);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let peers = &self.peers;
+            let miners = &self.miners;
+            let address = self.address;
+            let next = self.planner.next_ranked(rng, |p| match peers.get(p) {
+                Some(r)
+                    if r.address
+                        .is_some_and(|a| a != address && miners.contains(&a)) =>
+                {
+                    0
+                }
+                Some(r) if r.answers > 0 => 1,
+                Some(r) if r.failed_asks == 0 => 2,
+                _ => 3,
+            });
+            let Next::Peer(peer) = next else {
+                break;
+            };
+            self.peers.asked(&peer, now);
+            out.push(peer);
         }
-        next
+        out
     }
 
     // ---- process B ---------------------------------------------------------
@@ -516,6 +532,15 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 self.miners.record(&view);
                 self.miners
                     .expire(self.view.head().number, self.params.mutable_range);
+                self.planner.answered(peer.clone(), now);
+                // Only a proven miner's view is kept: it alone votes, is
+                // reported, counts in fork choice or moves the head. (Kept
+                // for every answering id, views of a mutable range each
+                // would cost a table of sybils hundreds of MB.)
+                if self.is_voter(peer).is_none() {
+                    self.drop_vote(peer);
+                    return Received::Counted;
+                }
                 match answer.safety.and_then(|s| view.get(&s)) {
                     Some(entry) => {
                         self.reports.insert(peer.clone(), entry.clone());
@@ -527,10 +552,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 self.views.insert(peer.clone(), view);
                 self.messages
                     .insert(peer.clone(), (answer.head, answer.seen.clone()));
-                self.planner.answered(peer.clone(), now);
-                // Only a proven miner's chain may move the head, as only
-                // its view counts in fork choice.
-                if catch_up && self.is_voter(peer).is_some() {
+                if catch_up {
                     Received::CatchUp
                 } else {
                     Received::Counted

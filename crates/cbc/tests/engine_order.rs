@@ -131,3 +131,38 @@ proptest! {
         prop_assert_eq!(first, decide(&f, &shuffled));
     }
 }
+
+#[test]
+fn only_proven_miners_views_are_kept() {
+    let f = fixture();
+    let mut addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
+    // Peer 6 holds a key of no coin that never mined: it proves nothing.
+    addresses.push(Keypair::from_bytes(&[99; 32]).unwrap().address());
+    let mut engine = VoteEngine::new(
+        &f.chain,
+        params(),
+        Mode::Mining,
+        0u8,
+        addresses[0],
+        Box::new(move |p: &u8| addresses.get(usize::from(*p)).copied()),
+        f.genesis,
+        f.main[2],
+        None,
+        NOW,
+    )
+    .unwrap();
+    engine.add_peer(6, NOW);
+    engine.add_peer(1, NOW);
+    let answer = PeerAnswer {
+        head: f.main[11],
+        safety: Some(f.main[5]),
+        seen: BTreeMap::new(),
+        mining: true,
+    };
+    // A valid, anchored view from a peer that proves nothing is taken (its
+    // blocks may prove miners) but not kept.
+    engine.receive(&f.chain, &6, &answer, NOW);
+    assert_eq!(engine.views_held(), 0);
+    engine.receive(&f.chain, &1, &answer, NOW);
+    assert_eq!(engine.views_held(), 1);
+}

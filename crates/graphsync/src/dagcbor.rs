@@ -136,7 +136,9 @@ pub fn scan(buf: &[u8], max_nesting: usize, dag: bool) -> Result<Scan> {
         if dag && is_key && major != 3 {
             return Err(cbor("map key is not a string"));
         }
-        if dag && in_link && (major != 2 || buf.get(pos) != Some(&0)) {
+        // A CID byte string starts with the 0x00 multibase prefix; an empty
+        // one would make `get(pos)` read the next item's first byte.
+        if dag && in_link && (major != 2 || arg == 0 || buf.get(pos) != Some(&0)) {
             return Err(cbor("link is not a CID byte string"));
         }
         let (children, map, link) = match major {
@@ -260,6 +262,13 @@ pub fn canonical_order<V>(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_empty_link_is_not_a_cid() {
+        // tag 42 over an empty byte string, then a 0x00 the check must not
+        // take for the link's prefix.
+        assert!(check_dag(&[0x82, 0xd8, 0x2a, 0x40, 0x00]).is_err());
+    }
 
     #[test]
     fn deep_nesting_is_rejected_without_recursion() {

@@ -11,7 +11,7 @@ use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tau_cbc::{
-    Admission, CatchUp, ChainView, Mode, Next, PeerAnswer, Received, ValidatedRoots, ViewEntry,
+    Admission, CatchUp, ChainView, Mode, PeerAnswer, Received, ValidatedRoots, ViewEntry,
     VoteEngine, Walk,
 };
 use tau_graphsync::net::SharedStore;
@@ -23,6 +23,10 @@ use crate::mempool::{self, HeadAccounts, Mempool};
 use crate::protocol::{serde_bytes_vec::Bytes, HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
+
+/// Peers asked per process-B tick at most (a table of 1,024 would
+/// otherwise be dialed all at once).
+const MAX_ASKS_PER_POLL: usize = 32;
 
 /// Signed versions kept per own transaction.
 const MAX_VERSIONS: usize = 8;
@@ -219,13 +223,14 @@ impl Core {
         &mut self,
         rng: &mut R,
     ) -> Vec<(PeerId, Vec<Multiaddr>)> {
-        let mut asks = Vec::new();
-        let now = unix_now();
-        while let Next::Peer(peer) = self.engine.next_peer(rng, now) {
-            let addrs = self.addresses.get(&peer).cloned().unwrap_or_default();
-            asks.push((peer, addrs));
-        }
-        asks
+        self.engine
+            .next_peers(rng, unix_now(), MAX_ASKS_PER_POLL)
+            .into_iter()
+            .map(|peer| {
+                let addrs = self.addresses.get(&peer).cloned().unwrap_or_default();
+                (peer, addrs)
+            })
+            .collect()
     }
 
     /// Peers worth remembering across a restart: those that answered or

@@ -554,13 +554,11 @@ impl Simulation {
             let table = self.nodes[id].engine.peers().len();
             self.report.max_peer_table = self.report.max_peer_table.max(table);
         }
-        for _ in 0..self.config.fanout {
-            let next = self.nodes[id].engine.next_peer(&mut self.rng, now);
-            if let crate::Next::Peer(to) = next {
-                self.send(Event::Ask { from: id, to }, id, to);
-            } else {
-                break;
-            }
+        let asks = self.nodes[id]
+            .engine
+            .next_peers(&mut self.rng, now, self.config.fanout);
+        for to in asks {
+            self.send(Event::Ask { from: id, to }, id, to);
         }
         let jitter = self.rng.random_range(0..=1);
         self.nodes[id].next_poll = now + self.config.poll_every + jitter;
