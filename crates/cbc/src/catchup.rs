@@ -49,12 +49,7 @@ pub fn walk_back<BS: Blockstore>(
     while cursor != anchor.root {
         let block = match chain.block(&cursor) {
             Ok(block) => block,
-            Err(e) => {
-                return match missing_cid(&e) {
-                    Some(cid) => Walk::Missing(cid),
-                    None => Walk::Forged(format!("state {cursor}: {e}")),
-                }
-            }
+            Err(e) => return blame(&e, &cursor),
         };
         if block.number() <= anchor.number {
             return Walk::Refused(format!(
@@ -81,15 +76,22 @@ pub fn walk_back<BS: Blockstore>(
             Err(e @ tau_state::Error::FutureBlock { .. }) => {
                 return Walk::Future(format!("state {root}: {e}"))
             }
-            Err(e) => {
-                return match missing_cid(&e) {
-                    Some(cid) => Walk::Missing(cid),
-                    None => Walk::Forged(format!("state {root}: {e}")),
-                }
-            }
+            Err(e) => return blame(&e, root),
         }
     }
     Walk::Reached(links.into_iter().map(|(_, root)| root).collect())
+}
+
+/// A walk's failure at `root`: a block to fetch, a failure of our own store
+/// (not the peer's fault: refused for now), or a forgery.
+fn blame(e: &tau_state::Error, root: &Cid) -> Walk {
+    if let Some(cid) = missing_cid(e) {
+        Walk::Missing(cid)
+    } else if e.is_store_failure() {
+        Walk::Refused(format!("local store at {root}: {e}"))
+    } else {
+        Walk::Forged(format!("state {root}: {e}"))
+    }
 }
 
 /// Local blocks unwound when the head moves from `old_head` to a chain made
@@ -203,6 +205,44 @@ mod tests {
             walk_back(&f.chain, &mut validated, main[0], &anchor, 100, NOW),
             Walk::Reached(vec![])
         );
+    }
+
+    /// A store whose disk fails on one block.
+    struct FailingDisk<'a> {
+        base: &'a MemoryBlockstore,
+        bad: Cid,
+    }
+
+    impl tau_hamt::Blockstore for FailingDisk<'_> {
+        fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+            if *cid == self.bad {
+                return Err(tau_hamt::Error::Io(std::io::Error::other("disk failed")));
+            }
+            self.base.get_raw(cid)
+        }
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+            self.base.put_keyed(cid, block)
+        }
+        fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+            self.base.has(cid)
+        }
+    }
+
+    #[test]
+    fn a_failure_of_our_own_store_is_not_blamed_on_the_chain() {
+        let f = Fixture::new();
+        let main = f.mine(f.genesis, 0, 4);
+        let anchor = f.entry(main[0]);
+        for bad in [main[3], main[1]] {
+            let disk = FailingDisk {
+                base: f.chain.store(),
+                bad,
+            };
+            let chain = f.chain.with_store(disk);
+            let mut validated = ValidatedRoots::new(f.genesis);
+            let walk = walk_back(&chain, &mut validated, main[3], &anchor, 100, NOW);
+            assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
+        }
     }
 
     #[test]

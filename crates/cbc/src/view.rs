@@ -245,6 +245,7 @@ fn classify(root: &Cid) -> impl Fn(tau_state::Error) -> Error + '_ {
             timestamp,
             now,
         },
+        e if e.is_store_failure() => Error::Local(e),
         other => Error::InvalidChain {
             root: Box::new(*root),
             source: other,

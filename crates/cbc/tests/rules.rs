@@ -282,8 +282,40 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
         ChainView::collect(&empty, &main[1], p.mutable_range, &mut validated, NOW).unwrap_err();
     assert!(matches!(err, Error::Incomplete(_)), "{err}");
     assert!(!err.is_forgery());
+    // Our own disk failing on a block: not the peer's fault either.
+    let disk = FailingDisk {
+        base: f.chain.store(),
+        bad: main[1],
+    };
+    let failing = f.chain.with_store(disk);
+    let mut validated = ValidatedRoots::new(f.genesis);
+    let err =
+        ChainView::collect(&failing, &main[1], p.mutable_range, &mut validated, NOW).unwrap_err();
+    assert!(matches!(err, Error::Local(_)), "{err}");
+    assert!(!err.is_forgery());
     // The honest chain still validates.
     assert_eq!(collect(&main[1]).unwrap().head().number, 2);
+}
+
+/// A store whose disk fails on one block.
+struct FailingDisk<'a> {
+    base: &'a MemoryBlockstore,
+    bad: Cid,
+}
+
+impl Blockstore for FailingDisk<'_> {
+    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+        if *cid == self.bad {
+            return Err(tau_hamt::Error::Io(std::io::Error::other("disk failed")));
+        }
+        self.base.get_raw(cid)
+    }
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        self.base.put_keyed(cid, block)
+    }
+    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+        self.base.has(cid)
+    }
 }
 
 #[test]

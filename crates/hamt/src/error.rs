@@ -56,12 +56,31 @@ pub enum Error {
     /// that is not a CID).
     #[error("corrupt block store: {0}")]
     CorruptStore(String),
+    /// A [`Quarantine`](crate::Quarantine) is full: its own limit or the
+    /// budget it shares with others (the smaller is given) would be exceeded.
+    #[error("quarantine full: more than {limit} bytes of unchecked blocks")]
+    QuarantineFull {
+        /// The bound, in bytes.
+        limit: u64,
+    },
     /// The redb database failed.
     #[error("redb: {0}")]
     Redb(Box<redb::Error>),
     /// An I/O error in a block store.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// Whether this is a failure of the local store (disk, database, a full
+    /// [`Quarantine`](crate::Quarantine)) rather than a fault of the data:
+    /// a caller validating someone else's blocks must not blame them for it.
+    pub fn is_store_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Redb(_) | Error::Io(_) | Error::QuarantineFull { .. } | Error::CorruptStore(_)
+        )
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -57,7 +57,7 @@ mod prepared_key;
 mod proof;
 pub mod vectors;
 
-pub use blockstore::{Blockstore, MemoryBlockstore, RedbBlockstore};
+pub use blockstore::{Blockstore, ByteBudget, MemoryBlockstore, Quarantine, RedbBlockstore};
 pub use cached_tree::CachedTree;
 pub use cid::Cid;
 pub use config::{Config, ConfigBuilder, KeyHash};

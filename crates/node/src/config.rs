@@ -85,6 +85,21 @@ pub struct Timing {
     /// How often the node walks the Kademlia table at random to find peers
     /// and relays.
     pub walk_interval: Duration,
+    /// One Graphsync request for a peer's blocks fails when it has not
+    /// finished this long after it was made (a responder that dribbles blocks
+    /// just inside the idle timeout cannot hold the fetch longer).
+    pub fetch_timeout: Duration,
+    /// Bytes of a peer's blocks held unchecked while its view (the mutable
+    /// range under its head) is fetched and validated. They reach the store
+    /// only once the view validated; a forged or unanchored chain leaves
+    /// nothing behind.
+    pub view_quarantine_bytes: u64,
+    /// The same bound for a catch-up: the blocks between the safety point and
+    /// the peer's head, held until the walk back validated all of them.
+    pub catch_up_quarantine_bytes: u64,
+    /// Bytes held unchecked by all fetches together (every peer's view and
+    /// the catch-up).
+    pub total_quarantine_bytes: u64,
 }
 
 impl Default for Timing {
@@ -96,6 +111,10 @@ impl Default for Timing {
             fetch_depth: 100,
             fetch_rounds: 12,
             walk_interval: Duration::from_secs(5),
+            fetch_timeout: Duration::from_secs(60),
+            view_quarantine_bytes: 64 << 20,
+            catch_up_quarantine_bytes: 512 << 20,
+            total_quarantine_bytes: 1 << 30,
         }
     }
 }

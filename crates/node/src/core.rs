@@ -64,6 +64,15 @@ pub(crate) struct Validation {
 }
 
 impl Validation {
+    /// Validates reading through `quarantine` (the node's store with a
+    /// peer's unchecked blocks in front of it), writing only to it.
+    pub(crate) fn in_quarantine(self, quarantine: SharedStore) -> Self {
+        Self {
+            chain: self.chain.with_store(quarantine),
+            ..self
+        }
+    }
+
     /// The view of the chain at `head` (see [`ChainView::collect`]).
     pub(crate) fn collect(mut self, head: Cid, now: u64) -> tau_cbc::Result<ChainView> {
         ChainView::collect(&self.chain, &head, self.range, &mut self.validated, now)

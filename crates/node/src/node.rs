@@ -12,9 +12,9 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use tau_graphsync::net::Graphsync;
+use tau_graphsync::net::{Graphsync, RequestBudget, SharedStore};
 use tau_graphsync::{Extensions, Selector};
-use tau_hamt::Blockstore;
+use tau_hamt::{Blockstore, ByteBudget, Quarantine};
 use tau_keys::Address;
 use tau_state::{AttachmentRef, Chain, TxBody};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -29,7 +29,7 @@ use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig, SwarmReport};
 use crate::{Error, Result};
-use tau_cbc::{CatchUp, Received};
+use tau_cbc::{CatchUp, Received, Walk};
 
 /// A state on the chain: its root and block number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +145,7 @@ impl Node {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
+        let timing_total = config.timing.total_quarantine_bytes;
         let inner = Arc::new(Inner {
             config,
             core: Mutex::new(core),
@@ -159,6 +160,7 @@ impl Node {
             relays: Mutex::new(Relays::default()),
             walked: Mutex::new(std::collections::BTreeSet::new()),
             catching_up: tokio::sync::Mutex::new(()),
+            quarantined: Arc::new(ByteBudget::new(timing_total)),
             snapshot: Mutex::new(AnswerSnapshot::default()),
             relayed: Mutex::new(VecDeque::new()),
             rng: Mutex::new(rng),
@@ -300,6 +302,8 @@ struct Inner {
     relays: Mutex<Relays>,
     /// Held while a catch-up runs.
     catching_up: tokio::sync::Mutex<()>,
+    /// Bytes of unchecked peer blocks all quarantines hold together.
+    quarantined: Arc<ByteBudget>,
     /// Peers random walks found.
     walked: Mutex<std::collections::BTreeSet<PeerId>>,
     rng: Mutex<StdRng>,
@@ -365,6 +369,40 @@ impl Inner {
         if !relayed.is_empty() {
             core.accept_transactions(relayed);
         }
+    }
+
+    /// An empty quarantine of at most `limit` bytes in front of the store,
+    /// drawing from the node's total.
+    fn quarantine(&self, limit: u64) -> Arc<Quarantine<SharedStore>> {
+        Arc::new(Quarantine::new(
+            self.store.blocks().clone(),
+            limit,
+            self.quarantined.clone(),
+        ))
+    }
+
+    /// Fetches what `selector` reaches from `root` on `peer` into
+    /// `quarantine`, within the node's fetch budget.
+    async fn fetch(
+        &self,
+        peer: PeerId,
+        root: Cid,
+        selector: &Selector,
+        quarantine: &Arc<Quarantine<SharedStore>>,
+    ) -> std::result::Result<(), tau_graphsync::Error> {
+        let timing = &self.config.timing;
+        let room = quarantine.limit().saturating_sub(quarantine.held_bytes());
+        let budget = RequestBudget {
+            total_timeout: Some(timing.fetch_timeout),
+            max_blocks: room / MIN_BLOCK_COST,
+            max_bytes: room,
+        };
+        let store: SharedStore = quarantine.clone();
+        self.graphsync
+            .request_into_with_budget(peer, root, selector, Extensions::default(), store, budget)?
+            .finish()
+            .await
+            .map(|_| ())
     }
 
     fn command(&self, command: Command) {
@@ -820,18 +858,29 @@ async fn ask_peer(
         }
     }
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
+    // The peer's blocks wait here until its view validated.
+    let quarantine = inner.quarantine(timing.view_quarantine_bytes);
     let mut last_target = None;
     for _ in 0..timing.fetch_rounds {
         // Validation can take long: off the async workers, and without the
         // core (the core is taken only before and after it, briefly).
         let received = {
-            let (inner, answer) = (inner.clone(), answer.clone());
+            let (inner, answer, quarantine) = (inner.clone(), answer.clone(), quarantine.clone());
             tokio::task::spawn_blocking(move || {
                 let prepared = inner.core().prepare_receive(peer, &answer);
                 match prepared {
                     Err(done) => done,
                     Ok((taken, validation)) => {
-                        let collected = validation.collect(answer.head, unix_now());
+                        let collected = validation
+                            .in_quarantine(quarantine.clone())
+                            .collect(answer.head, unix_now())
+                            .and_then(|view| {
+                                // Validated and anchored: its blocks are kept.
+                                quarantine
+                                    .commit()
+                                    .map_err(|e| tau_cbc::Error::Local(e.into()))?;
+                                Ok(view)
+                            });
                         inner.core().finish_receive(peer, &taken, collected)
                     }
                 }
@@ -866,14 +915,7 @@ async fn ask_peer(
             return;
         }
         last_target = Some(target);
-        let fetched = match inner
-            .graphsync
-            .request(peer, target, &selector, Extensions::default())
-        {
-            Ok(handle) => handle.finish().await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = fetched {
+        if let Err(e) = inner.fetch(peer, target, &selector, &quarantine).await {
             let fatal = e.is_peer_fault();
             let marked = inner.core().strike(peer, fatal);
             tracing::debug!(%peer, "fetching {target}: {e}");
@@ -891,6 +933,10 @@ const MAX_WALKED_PEERS: usize = 1024;
 /// Bytes of an attachment upload buffered before they are written.
 const UPLOAD_BATCH_BYTES: usize = 8 << 20;
 
+/// Bytes of quarantine a fetched block costs at least (its CID and entry):
+/// the block count of a fetch's budget is its room in bytes over this.
+const MIN_BLOCK_COST: u64 = 128;
+
 /// Catch-up rounds per peer answer at most (each fetches what the walk back
 /// found missing).
 const CATCH_UP_ROUNDS: usize = 4096;
@@ -907,16 +953,26 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
     };
     let timing = &inner.config.timing;
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
+    // The chain's blocks wait here until the walk back validated all of them.
+    let quarantine = inner.quarantine(timing.catch_up_quarantine_bytes);
     let mut last_missing = None;
     for _ in 0..CATCH_UP_ROUNDS {
         // A walk back validates up to CATCH_UP_BLOCKS states: off the
         // async workers.
         let step = {
-            let inner = inner.clone();
+            let (inner, quarantine) = (inner.clone(), quarantine.clone());
             tokio::task::spawn_blocking(move || {
                 // The walk validates without the core.
                 let (anchor, validation) = inner.core().prepare_catch_up()?;
-                let walk = validation.walk(head, &anchor, CATCH_UP_BLOCKS, unix_now());
+                let walk = validation.in_quarantine(quarantine.clone()).walk(
+                    head,
+                    &anchor,
+                    CATCH_UP_BLOCKS,
+                    unix_now(),
+                );
+                if let Walk::Reached(_) = walk {
+                    quarantine.commit()?;
+                }
                 let mut core = inner.core();
                 let step = core.finish_catch_up(peer, head, &anchor, walk);
                 if let Ok(CatchUp::Adopted { .. }) = step {
@@ -961,14 +1017,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
             return;
         }
         last_missing = Some(missing);
-        let fetched = match inner
-            .graphsync
-            .request(peer, missing, &selector, Extensions::default())
-        {
-            Ok(handle) => handle.finish().await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = fetched {
+        if let Err(e) = inner.fetch(peer, missing, &selector, &quarantine).await {
             let marked = inner.core().strike(peer, e.is_peer_fault());
             tracing::debug!(%peer, "catch-up fetch of {missing}: {e}");
             if marked {

@@ -126,6 +126,16 @@ async fn a_heavier_chain_dated_ahead_of_the_clock_is_not_followed() {
         for n in &nodes {
             assert!(!n.marked_peers().contains(&liars[0].0.peer_id()));
         }
+        // Fetched into a quarantine and dropped with it: none of the
+        // refused chain's states reached a store.
+        for n in &nodes {
+            let chain = n.chain();
+            let kept = minted
+                .iter()
+                .filter(|c| chain.store().has(c).unwrap())
+                .count();
+            assert_eq!(kept, 0, "{kept} refused states kept in the store");
+        }
         for n in nodes {
             n.shutdown().await.unwrap();
         }

@@ -64,6 +64,18 @@ impl<BS: Blockstore> Chain<BS> {
         })
     }
 
+    /// The same chain rules over another store (e.g. a
+    /// [`Quarantine`](tau_hamt::Quarantine) in front of this one, to validate
+    /// a peer's blocks without keeping them), with a warm state of the same
+    /// bound, empty.
+    pub fn with_store<S: Blockstore>(&self, store: S) -> Chain<S> {
+        Chain {
+            store,
+            params: self.params.clone(),
+            warm: WarmState::new(self.warm.max_nodes()),
+        }
+    }
+
     /// Bounds the warm head state to `max_nodes` decoded HAMT nodes: a state
     /// holding more after a block keeps only its root node decoded. Zero
     /// turns it off (every block reads its previous state from the store).

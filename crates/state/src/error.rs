@@ -203,3 +203,12 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Whether the local store failed (see
+    /// [`tau_hamt::Error::is_store_failure`]): not a fault of the block or
+    /// transaction being checked.
+    pub fn is_store_failure(&self) -> bool {
+        matches!(self, Error::Hamt(e) if e.is_store_failure())
+    }
+}

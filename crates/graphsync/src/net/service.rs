@@ -566,6 +566,20 @@ impl Graphsync {
         self.start_request(peer, root, selector, extensions, store, budget)
     }
 
+    /// As [`request_into`](Self::request_into), with this request's own
+    /// budget: a quarantine sized for the request.
+    pub fn request_into_with_budget(
+        &self,
+        peer: PeerId,
+        root: Cid,
+        selector: &Selector,
+        extensions: Extensions,
+        store: SharedStore,
+        budget: RequestBudget,
+    ) -> Result<RequestHandle> {
+        self.start_request(peer, root, selector, extensions, store, budget)
+    }
+
     fn start_request(
         &self,
         peer: PeerId,

@@ -17,11 +17,13 @@
 
 mod batch;
 mod memory;
+mod quarantine;
 mod redb_store;
 mod slot_table;
 
 pub use batch::WriteBatch;
 pub use memory::MemoryBlockstore;
+pub use quarantine::{ByteBudget, Quarantine};
 pub use redb_store::{RedbBlockstore, RedbOptions};
 
 use std::rc::Rc;
