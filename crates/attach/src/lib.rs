@@ -72,7 +72,9 @@ pub use download::{download, DownloadOptions, DownloadReport, Progress, Source};
 pub use error::{Error, Result};
 pub use export::{export, export_file, Exported};
 pub use manifest::{section_key, ContentHash, Kind, Manifest, MANIFEST_VERSION};
-pub use section_map::{decode_map_node, is_section_map_node, MapLimits, MapNode};
+pub use section_map::{
+    decode_map_node, probe_section_map, MapLimits, MapNode, MapProbe, MAX_PROBE_READS,
+};
 pub use sections::{section_cids, SectionReader};
 pub use service::{QuotaPolicy, ServedDownload, ServiceLog, DEFAULT_FREE_QUOTA};
 pub use upload::{upload, upload_tgz, Uploaded};

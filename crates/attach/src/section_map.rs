@@ -220,33 +220,67 @@ impl MapWalk {
     }
 }
 
+/// Most store lookups [`probe_section_map`] makes (found or not): enough
+/// to pass over the missing children of a map being downloaded and to reach
+/// a bucket of a partly stored chain HAMT, small enough for a request's
+/// admission.
+pub const MAX_PROBE_READS: usize = 256;
+
+/// What [`probe_section_map`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapProbe {
+    /// A node of a section map: raw chunk links were found below it.
+    SectionMap,
+    /// Not one: a block below it has another shape or codec, or it holds
+    /// no entries at all.
+    NotSectionMap,
+    /// Undecided: the blocks that would tell are not stored (a map still
+    /// being downloaded), or more than [`MAX_PROBE_READS`] would be needed.
+    /// Ask again later; do not remember it as either.
+    Incomplete,
+}
+
 /// Whether the stored DAG-CBOR block `cid` is a node of some section map:
-/// it has the shape, and the first entries found below it (following the
-/// first child link down, at most [`MapLimits::max_depth`] levels) are raw
+/// it has the shape, and the first entries found below it (depth first,
+/// children in order, passing over children that are not stored, at most
+/// [`MapLimits::max_depth`] levels and [`MAX_PROBE_READS`] reads) are raw
 /// chunk links. The chain has no raw blocks, so its own HAMTs never pass.
 /// A host uses it to charge requests for section maps it never saw a
-/// manifest of.
-pub fn is_section_map_node<BS: Blockstore>(store: &BS, cid: &Cid, config: &Config) -> bool {
-    let mut next = *cid;
-    for depth in 0..=max_depth(config.hamt().bit_width()) {
-        if next.codec() != DAG_CBOR {
-            return false;
+/// manifest of; [`MapProbe::Incomplete`] keeps a partly stored map from
+/// being taken for free data.
+pub fn probe_section_map<BS: Blockstore>(store: &BS, cid: &Cid, config: &Config) -> MapProbe {
+    let max_depth = max_depth(config.hamt().bit_width());
+    let mut stack = vec![(*cid, 0u32)];
+    let mut reads = 0;
+    let mut incomplete = false;
+    while let Some((next, depth)) = stack.pop() {
+        if next.codec() != DAG_CBOR || depth > max_depth {
+            return MapProbe::NotSectionMap;
         }
-        let Ok(Some(bytes)) = store.get(&next) else {
-            return false;
+        if reads == MAX_PROBE_READS {
+            return MapProbe::Incomplete;
+        }
+        reads += 1;
+        let bytes = match store.get(&next) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) | Err(_) => {
+                incomplete = true;
+                continue;
+            }
         };
         let Ok(node) = decode_map_node(&bytes, config, u64::MAX, depth == 0) else {
-            return false;
+            return MapProbe::NotSectionMap;
         };
         if !node.sections.is_empty() {
-            return true;
+            return MapProbe::SectionMap;
         }
-        match node.children.first() {
-            Some(child) => next = *child,
-            None => return false,
-        }
+        stack.extend(node.children.iter().rev().map(|c| (*c, depth + 1)));
     }
-    false
+    if incomplete {
+        MapProbe::Incomplete
+    } else {
+        MapProbe::NotSectionMap
+    }
 }
 
 #[cfg(test)]
@@ -283,7 +317,14 @@ mod tests {
             }
             assert_eq!(walk.entries, entries);
             assert!(walk.nodes() <= limits.max_nodes);
-            assert_eq!(is_section_map_node(&store, &root, &config), entries > 0);
+            assert_eq!(
+                probe_section_map(&store, &root, &config),
+                if entries > 0 {
+                    MapProbe::SectionMap
+                } else {
+                    MapProbe::NotSectionMap
+                }
+            );
         }
         // A HAMT of the same shape whose values are not raw links is not one.
         let mut other: Hamt<_, u64> = Hamt::new(&store);
@@ -291,8 +332,45 @@ mod tests {
             other.set(section_key(i), i).unwrap();
         }
         let other = other.flush().unwrap();
-        assert!(!is_section_map_node(&store, &other, &config));
+        assert_eq!(
+            probe_section_map(&store, &other, &config),
+            MapProbe::NotSectionMap
+        );
         let bytes = store.get(&other).unwrap().unwrap();
         assert!(decode_map_node(&bytes, &config, 100, true).is_err());
+    }
+
+    #[test]
+    fn a_partly_stored_map_is_undecided_until_an_entry_is_found() {
+        let full = MemoryBlockstore::new();
+        let config = Config::default();
+        let root = store_map(&full, 2_000);
+        let root_bytes = full.get(&root).unwrap().unwrap();
+        let children = decode_map_node(&root_bytes, &config, 2_000, true)
+            .unwrap()
+            .children;
+        assert!(children.len() > 1, "the map must have child nodes");
+        // Only the root stored (a download in progress): undecided, not "no".
+        let partial = MemoryBlockstore::new();
+        partial.put_keyed(&root, &root_bytes).unwrap();
+        assert_eq!(
+            probe_section_map(&partial, &root, &config),
+            MapProbe::Incomplete
+        );
+        // The first child still missing, a later one present: found.
+        let mut below = vec![*children.last().unwrap()];
+        while let Some(cid) = below.pop() {
+            let bytes = full.get(&cid).unwrap().unwrap();
+            partial.put_keyed(&cid, &bytes).unwrap();
+            below.extend(
+                decode_map_node(&bytes, &config, 2_000, false)
+                    .unwrap()
+                    .children,
+            );
+        }
+        assert_eq!(
+            probe_section_map(&partial, &root, &config),
+            MapProbe::SectionMap
+        );
     }
 }

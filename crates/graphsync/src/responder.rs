@@ -130,6 +130,9 @@ struct Task {
     /// Block data and blocks put in messages so far.
     bytes_sent: u64,
     blocks_sent: u64,
+    /// Most block bytes it may be sent: the configured budget, or less if
+    /// the hook admitted it [`Admission::AllowUpTo`].
+    max_bytes: u64,
     traversal: Traversal,
     /// Blocks loaded so far (for `do-not-send-first-blocks`).
     loads: u64,
@@ -277,6 +280,7 @@ impl<P: Eq + Hash + Clone> Responder<P> {
                     Ok(t) => t,
                     Err(e) => return Some(status_only(id, Status::from(&e))),
                 };
+                let mut max_bytes = self.config.max_bytes_per_request;
                 if let Some(hook) = &self.hook {
                     let incoming = hook::Incoming {
                         id,
@@ -284,16 +288,20 @@ impl<P: Eq + Hash + Clone> Responder<P> {
                         selector: &selector,
                         extensions: &extensions,
                     };
-                    if let Admission::Reject { status, reason } = hook.admit(peer, &incoming) {
-                        let status = if status.is_error() {
-                            status
-                        } else {
-                            Status::Rejected
-                        };
-                        return Some(Response {
-                            extensions: hook::rejection_extensions(&reason),
-                            ..status_only(id, status)
-                        });
+                    match hook.admit(peer, &incoming) {
+                        Admission::Allow => {}
+                        Admission::AllowUpTo { bytes } => max_bytes = max_bytes.min(bytes),
+                        Admission::Reject { status, reason } => {
+                            let status = if status.is_error() {
+                                status
+                            } else {
+                                Status::Rejected
+                            };
+                            return Some(Response {
+                                extensions: hook::rejection_extensions(&reason),
+                                ..status_only(id, status)
+                            });
+                        }
                     }
                 }
                 let group = extensions.dedup_by_key.clone();
@@ -306,6 +314,7 @@ impl<P: Eq + Hash + Clone> Responder<P> {
                     },
                     bytes_sent: 0,
                     blocks_sent: 0,
+                    max_bytes,
                     traversal,
                     loads: 0,
                     skip_first: extensions.do_not_send_first_blocks.unwrap_or(0),
@@ -501,10 +510,10 @@ fn step_task<BS: Blockstore + ?Sized>(
                 ));
                 break Status::Unknown;
             }
-            if bytes_total > config.max_bytes_per_request {
+            if bytes_total > task.max_bytes {
                 reason = Some(format!(
                     "request exceeded its budget of {} bytes",
-                    config.max_bytes_per_request
+                    task.max_bytes
                 ));
                 break Status::Unknown;
             }

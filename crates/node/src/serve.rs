@@ -7,7 +7,7 @@
 //! A request is attachment data when its root is a raw block (sections: the
 //! chain itself has no raw blocks, so chain sync stays free), a stored
 //! attachment manifest, or a node of a section map (a HAMT node whose
-//! entries are raw chunk links: [`tau_attach::is_section_map_node`]). The
+//! entries are raw chunk links: [`tau_attach::probe_section_map`]). The
 //! attachment it belongs to is the request's [`ATTACHMENT_EXTENSION`] if it
 //! names one (tau-node's downloader does), the root otherwise.
 //!
@@ -24,9 +24,16 @@
 //!   attachment, which must fit the visitor's remaining quota: the declared
 //!   size of the manifest (or of the attachment the request names, when the
 //!   root is that attachment's map root), else the largest attachment the
-//!   configuration allows (its most sections of its section size). An
+//!   configuration allows (its most sections of its section size), plus
+//!   [`MAP_BYTES_PER_SECTION`] per section for the map's own nodes. An
 //!   explore-all request cannot take a whole attachment on one byte of
 //!   quota.
+//!
+//! Every charged request is then served at most what it reserved
+//! ([`Admission::AllowUpTo`]): a manifest whose declared size is wrong, or
+//! a selector that reaches more than its root suggests, ends the request
+//! instead of serving past the reservation. A manifest that does not
+//! validate is taken to declare the largest attachment allowed.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -34,7 +41,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use cid::Cid;
 use ipld_core::ipld::Ipld;
 use libp2p::PeerId;
-use tau_attach::{QuotaPolicy, ServedDownload, ServiceLog};
+use tau_attach::{MapProbe, QuotaPolicy, ServedDownload, ServiceLog};
 use tau_graphsync::net::SharedStore;
 use tau_graphsync::responder::{Admission, Incoming, ServeHook, Served};
 use tau_graphsync::{Extensions, RequestId, Selector, Status};
@@ -54,6 +61,12 @@ pub const QUOTA_EXCEEDED: &str = "quota exceeded";
 /// Records served but not yet in a block, at most (older ones are dropped
 /// from the pending list; their bytes still count against the quota).
 const MAX_PENDING: usize = 1 << 16;
+
+/// Bytes reserved per section for a section map's own nodes when a request
+/// may walk the map: an entry (an 8-byte key and a CID link of about 40
+/// bytes, with its CBOR framing) plus its share of the interior nodes,
+/// rounded up generously.
+pub const MAP_BYTES_PER_SECTION: u64 = 128;
 
 /// Root classifications remembered (manifest, map node, or free).
 const MAX_KNOWN_ROOTS: usize = 4096;
@@ -222,49 +235,75 @@ impl Host {
     }
 
     /// What `root` is, or `None` when it is not attachment data (free).
-    fn classify(&self, state: &mut HostState, root: &Cid) -> Option<Data> {
+    /// The store is read without the host's lock (a redb read must not
+    /// hold up other requests' admission); only definite answers are
+    /// remembered.
+    fn classify(&self, root: &Cid) -> Option<Data> {
         if root.codec() == RAW {
             return Some(Data::Section);
         }
-        if let Some(known) = state.known.get(root) {
+        if let Some(known) = self.lock().known.get(root) {
             return *known;
         }
         // Not stored (yet): nothing to serve now, and nothing to remember,
         // so the block is classified once it arrives.
         let bytes = self.store.get(root).ok().flatten()?;
-        let data = self.inspect(root, &bytes);
-        if state.known.len() >= MAX_KNOWN_ROOTS {
-            state.known.clear();
+        let (data, definite) = self.inspect(root, &bytes);
+        if definite {
+            let mut state = self.lock();
+            if state.known.len() >= MAX_KNOWN_ROOTS {
+                state.known.clear();
+            }
+            state.known.insert(*root, data);
         }
-        state.known.insert(*root, data);
         data
     }
 
-    /// What the stored block `root` (`bytes`) is: a manifest (anything that
-    /// decodes as one, even past this host's limits), a section-map node, or
-    /// neither.
-    fn inspect(&self, root: &Cid, bytes: &[u8]) -> Option<Data> {
+    /// The largest attachment this host's configuration allows.
+    fn largest(&self) -> u64 {
+        self.attach
+            .max_sections()
+            .saturating_mul(self.attach.section_size())
+    }
+
+    /// `total` bytes of sections and the map nodes that hold them.
+    fn with_map(&self, total: u64) -> u64 {
+        let sections = total.div_ceil(self.attach.section_size().max(1));
+        total.saturating_add(sections.saturating_mul(MAP_BYTES_PER_SECTION))
+    }
+
+    /// What the stored block `root` (`bytes`) is, and whether that is
+    /// final: a manifest (anything that decodes as one, even past this
+    /// host's limits; a manifest that does not validate declares at least
+    /// the largest attachment allowed, so its own `total_size` cannot make
+    /// it cheap), a section-map node, or neither. A map whose entries are
+    /// not stored yet is charged as a map node and asked about again later:
+    /// taking it for free data would serve it free once it is complete.
+    fn inspect(&self, root: &Cid, bytes: &[u8]) -> (Option<Data>, bool) {
         let len = bytes.len() as u64;
         if let Ok(manifest) = serde_ipld_dagcbor::from_slice::<tau_attach::Manifest>(bytes) {
-            return Some(Data::Manifest {
+            let total = match manifest.validate(root, &self.attach) {
+                Ok(()) => manifest.total_size,
+                Err(_) => manifest.total_size.max(self.largest()),
+            };
+            let data = Data::Manifest {
                 len,
-                total: manifest.total_size,
+                total,
                 sections: manifest.sections,
-            });
+            };
+            return (Some(data), true);
         }
-        tau_attach::is_section_map_node(&self.store, root, &self.attach)
-            .then_some(Data::MapNode { len })
+        match tau_attach::probe_section_map(&self.store, root, &self.attach) {
+            MapProbe::SectionMap => (Some(Data::MapNode { len }), true),
+            MapProbe::NotSectionMap => (None, true),
+            MapProbe::Incomplete => (Some(Data::MapNode { len }), false),
+        }
     }
 
     /// The attachment a request is charged to and what its root is, or
     /// `None` (free).
-    fn charged(
-        &self,
-        state: &mut HostState,
-        root: &Cid,
-        extensions: &Extensions,
-    ) -> Option<(Cid, Data)> {
-        let data = self.classify(state, root)?;
+    fn charged(&self, root: &Cid, extensions: &Extensions) -> Option<(Cid, Data)> {
+        let data = self.classify(root)?;
         let attachment = match data {
             Data::Manifest { .. } => *root,
             Data::Section | Data::MapNode { .. } => named_attachment(extensions).unwrap_or(*root),
@@ -272,12 +311,12 @@ impl Host {
         Some((attachment, data))
     }
 
-    /// The quota a request for `data` at `root` reserves, and whether all
-    /// of it must fit the remaining quota (a request that may follow links)
-    /// or only its first byte (one block).
+    /// The quota a request for `data` at `root` reserves (and the most it
+    /// may be served), and whether all of it must fit the remaining quota
+    /// (a request that may follow links) or only its first byte (one
+    /// block).
     fn reservation(
         &self,
-        state: &mut HostState,
         root: &Cid,
         data: Data,
         selector: &Ipld,
@@ -288,21 +327,18 @@ impl Host {
             // A raw block links nothing: one block whatever the selector.
             Data::Section => (self.attach.section_size(), false),
             Data::Manifest { len, .. } | Data::MapNode { len } if one_block => (len, false),
-            Data::Manifest { len, total, .. } => (len.saturating_add(total), true),
+            Data::Manifest { len, total, .. } => (len.saturating_add(self.with_map(total)), true),
             Data::MapNode { len } => {
                 let named = named_attachment(extensions)
-                    .and_then(|named| self.classify(state, &named))
+                    .and_then(|named| self.classify(&named))
                     .and_then(|named| match named {
                         Data::Manifest {
                             total, sections, ..
                         } if sections == *root => Some(total),
                         _ => None,
                     });
-                let most = self
-                    .attach
-                    .max_sections()
-                    .saturating_mul(self.attach.section_size());
-                (len.saturating_add(named.unwrap_or(most)), true)
+                let total = self.with_map(named.unwrap_or(self.largest()));
+                (len.saturating_add(total), true)
             }
         }
     }
@@ -310,8 +346,7 @@ impl Host {
 
 impl ServeHook<PeerId> for Host {
     fn admit(&self, peer: &PeerId, request: &Incoming<'_>) -> Admission {
-        let mut state = self.lock();
-        let Some((_, data)) = self.charged(&mut state, request.root, request.extensions) else {
+        let Some((_, data)) = self.charged(request.root, request.extensions) else {
             return Admission::Allow;
         };
         let Some(visitor) = peer_address(peer) else {
@@ -320,13 +355,9 @@ impl ServeHook<PeerId> for Host {
                 reason: format!("attachments are served to TAU addresses; peer id {peer} carries no secp256k1 key"),
             };
         };
-        let (estimate, whole) = self.reservation(
-            &mut state,
-            request.root,
-            data,
-            request.selector,
-            request.extensions,
-        );
+        let (estimate, whole) =
+            self.reservation(request.root, data, request.selector, request.extensions);
+        let mut state = self.lock();
         let held = state.reserved(&visitor);
         let needed = if whole { estimate } else { 1 };
         match state.log.admit(&visitor, held.saturating_add(needed)) {
@@ -339,7 +370,9 @@ impl ServeHook<PeerId> for Host {
                     id: request.id,
                     reserved: estimate,
                 });
-                Admission::Allow
+                // Served up to what it reserved, whatever its selector
+                // reaches: a request cannot take more than was admitted.
+                Admission::AllowUpTo { bytes: estimate }
             }
             Err(tau_attach::Error::QuotaExceeded {
                 used,
@@ -361,19 +394,20 @@ impl ServeHook<PeerId> for Host {
     }
 
     fn served(&self, peer: &PeerId, served: &Served<'_>) {
-        let mut state = self.lock();
-        if let Some(visitor) = peer_address(peer) {
-            state.release(&visitor, &served.id);
+        let visitor = peer_address(peer);
+        if let Some(visitor) = &visitor {
+            self.lock().release(visitor, &served.id);
         }
         if served.bytes == 0 {
             return;
         }
-        let Some((root, _)) = self.charged(&mut state, served.root, served.extensions) else {
+        let Some(visitor) = visitor else {
             return;
         };
-        let Some(visitor) = peer_address(peer) else {
+        let Some((root, _)) = self.charged(served.root, served.extensions) else {
             return;
         };
+        let mut state = self.lock();
         let record = ServedDownload {
             visitor,
             root,
@@ -452,7 +486,13 @@ mod tests {
                 },
             )
         };
-        assert_eq!(incoming(&section, &ext), Admission::Allow);
+        // Charged requests are served at most what they reserved.
+        assert_eq!(
+            incoming(&section, &ext),
+            Admission::AllowUpTo {
+                bytes: tau_attach::Config::default().section_size()
+            }
+        );
         serve(&section, &ext, 60);
         serve(&section, &ext, 50);
         serve(&chain_block, &Extensions::default(), 1_000);
@@ -464,7 +504,7 @@ mod tests {
                 assert!(reason.starts_with(QUOTA_EXCEEDED), "{reason}");
                 assert!(reason.contains(&key.address().to_string()), "{reason}");
             }
-            Admission::Allow => panic!("admitted over quota"),
+            Admission::Allow | Admission::AllowUpTo { .. } => panic!("admitted over quota"),
         }
         assert_eq!(
             incoming(&chain_block, &Extensions::default()),
@@ -530,7 +570,7 @@ mod tests {
                     selector: &selector,
                     extensions: &ext,
                 },
-            ) == Admission::Allow
+            ) == Admission::AllowUpTo { bytes: SECTION }
         };
         let end = |id: u8, bytes| {
             host.served(
@@ -597,15 +637,18 @@ mod tests {
         let everything = Selector::explore_all_recursively(16).to_ipld();
         let block = Selector::Matcher.to_ipld();
         let admit = |id: u8, root: &Cid, selector: &Ipld, ext: &Extensions| {
-            host.admit(
-                &peer,
-                &Incoming {
-                    id: RequestId([id; 16]),
-                    root,
-                    selector,
-                    extensions: ext,
-                },
-            ) == Admission::Allow
+            !matches!(
+                host.admit(
+                    &peer,
+                    &Incoming {
+                        id: RequestId([id; 16]),
+                        root,
+                        selector,
+                        extensions: ext,
+                    },
+                ),
+                Admission::Reject { .. }
+            )
         };
         let none = Extensions::default();
         let map = big.manifest.sections;
@@ -630,18 +673,209 @@ mod tests {
         assert!(admit(5, &map, &block, &none));
         let map_len = mem.get(&map).unwrap().unwrap().len() as u64;
         assert_eq!(host.lock().reserved(&key.address()), map_len);
-        // The small one whole fits, and holds its declared size.
+        // The small one whole fits, and holds its declared size and its map.
         let small_len = mem.get(&small.root).unwrap().unwrap().len() as u64;
         assert!(admit(6, &small.root, &everything, &none));
-        assert_eq!(
-            host.lock().reserved(&key.address()),
-            map_len + small_len + small.size
-        );
+        let small_whole = small_len + host.with_map(small.size);
+        assert_eq!(host.lock().reserved(&key.address()), map_len + small_whole);
         // Chain data stays free, whatever the selector.
         assert!(admit(7, &other, &everything, &none));
+        assert_eq!(host.lock().reserved(&key.address()), map_len + small_whole);
+    }
+
+    /// A store holding a copy of `from`'s blocks listed in `keep`.
+    fn partial_copy(from: &MemoryBlockstore, keep: &[Cid]) -> Arc<MemoryBlockstore> {
+        let to = Arc::new(MemoryBlockstore::new());
+        for cid in keep {
+            to.put_keyed(cid, &from.get(cid).unwrap().unwrap()).unwrap();
+        }
+        to
+    }
+
+    #[test]
+    fn a_map_still_downloading_is_charged_and_not_remembered_as_free() {
+        const SECTION: u64 = 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let full = MemoryBlockstore::new();
+        let attach = tau_attach::Config::builder()
+            .section_size(SECTION)
+            .build()
+            .unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(
+            &path,
+            (0..600_000)
+                .map(|i| (i * 13 % 251) as u8)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let big = tau_attach::upload(&full, &path, &attach).unwrap();
+        let map = big.manifest.sections;
+        // The map's root node arrived, its children not yet (this node is
+        // downloading the attachment itself). 586 sections: the root holds
+        // links only.
+        let store = partial_copy(&full, &[map]);
+        let root_node =
+            tau_attach::decode_map_node(&full.get(&map).unwrap().unwrap(), &attach, u64::MAX, true);
+        assert!(root_node.unwrap().sections.is_empty());
+        let shared: SharedStore = store.clone();
+        let policy = QuotaPolicy {
+            free_per_address: 100_000,
+            ..QuotaPolicy::default()
+        };
+        let host = Host::new(shared, attach, policy, Vec::new(), Vec::new());
+        let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
+        let peer = crate::identity::peer_id_of(&key).unwrap();
+        let everything = Selector::explore_all_recursively(16).to_ipld();
+        let none = Extensions::default();
+        let admit = |id: u8| {
+            host.admit(
+                &peer,
+                &Incoming {
+                    id: RequestId([id; 16]),
+                    root: &map,
+                    selector: &everything,
+                    extensions: &none,
+                },
+            )
+        };
+        // Charged as a whole map, so refused on a 100 KB quota; the answer
+        // is not remembered, either way.
+        assert!(matches!(admit(1), Admission::Reject { .. }));
+        assert!(!host.lock().known.contains_key(&map));
+        // Once the whole map is stored it is known for what it is.
+        let mut below = vec![map];
+        while let Some(cid) = below.pop() {
+            let bytes = full.get(&cid).unwrap().unwrap();
+            store.put_keyed(&cid, &bytes).unwrap();
+            if cid.codec() != RAW {
+                let node = tau_attach::decode_map_node(&bytes, &attach, u64::MAX, cid == map);
+                below.extend(node.unwrap().children);
+            }
+        }
+        assert!(matches!(admit(2), Admission::Reject { .. }));
         assert_eq!(
-            host.lock().reserved(&key.address()),
-            map_len + small_len + small.size
+            host.lock().known.get(&map),
+            Some(&Some(Data::MapNode {
+                len: full.get(&map).unwrap().unwrap().len() as u64
+            }))
         );
+    }
+
+    #[test]
+    fn a_manifest_that_does_not_validate_cannot_declare_itself_cheap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mem = Arc::new(MemoryBlockstore::new());
+        let attach = tau_attach::Config::builder()
+            .section_size(16 * 1024)
+            .build()
+            .unwrap();
+        let path = dir.path().join("file");
+        std::fs::write(&path, vec![7u8; 50_000]).unwrap();
+        let real = tau_attach::upload(&*mem, &path, &attach).unwrap();
+        // The same map under a manifest declaring one byte (and still four
+        // sections, so it does not validate).
+        let mut lie = real.manifest.clone();
+        lie.total_size = 1;
+        let lie_bytes = serde_ipld_dagcbor::to_vec(&lie).unwrap();
+        let lie_root = mem.put(tau_hamt::block::DAG_CBOR, &lie_bytes).unwrap();
+        let store: SharedStore = mem.clone();
+        let host = Host::new(
+            store,
+            attach,
+            QuotaPolicy::default(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let Some(Data::Manifest { total, .. }) = host.classify(&lie_root) else {
+            panic!("not classified as a manifest");
+        };
+        assert_eq!(total, host.largest());
+        // The honest one keeps its declared size.
+        let Some(Data::Manifest { total, .. }) = host.classify(&real.root) else {
+            panic!("not classified as a manifest");
+        };
+        assert_eq!(total, real.size);
+    }
+
+    /// A store whose reads wait until the test lets them through.
+    struct Gated {
+        inner: MemoryBlockstore,
+        entered: std::sync::mpsc::SyncSender<()>,
+        release: Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Blockstore for Gated {
+        fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+            let _ = self.entered.try_send(());
+            let _ = self
+                .release
+                .lock()
+                .unwrap()
+                .recv_timeout(std::time::Duration::from_secs(30));
+            self.inner.get_raw(cid)
+        }
+
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+            self.inner.put_keyed(cid, block)
+        }
+
+        fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+            self.inner.has(cid)
+        }
+    }
+
+    #[test]
+    fn store_reads_for_a_request_do_not_hold_up_the_host() {
+        let inner = MemoryBlockstore::new();
+        let root = inner.put(DAG_CBOR, &[0x80]).unwrap();
+        let (entered_tx, entered) = std::sync::mpsc::sync_channel(1);
+        let (release, release_rx) = std::sync::mpsc::channel();
+        let store: SharedStore = Arc::new(Gated {
+            inner,
+            entered: entered_tx,
+            release: Mutex::new(release_rx),
+        });
+        let host = Arc::new(Host::new(
+            store,
+            tau_attach::Config::default(),
+            QuotaPolicy::default(),
+            Vec::new(),
+            Vec::new(),
+        ));
+        let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
+        let peer = crate::identity::peer_id_of(&key).unwrap();
+        let asking = {
+            let host = host.clone();
+            std::thread::spawn(move || {
+                let selector = Selector::explore_all_recursively(4).to_ipld();
+                host.admit(
+                    &peer,
+                    &Incoming {
+                        id: RequestId([1; 16]),
+                        root: &root,
+                        selector: &selector,
+                        extensions: &Extensions::default(),
+                    },
+                )
+            })
+        };
+        // The request is inside a store read; the host still answers.
+        entered
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let other = {
+            let host = host.clone();
+            std::thread::spawn(move || done_tx.send(host.used(&key.address())).unwrap())
+        };
+        let answered = done.recv_timeout(std::time::Duration::from_secs(10));
+        for _ in 0..4 {
+            let _ = release.send(());
+        }
+        other.join().unwrap();
+        assert_eq!(answered, Ok(0), "the host was locked during a store read");
+        // Chain data (no attachment shape): free.
+        assert_eq!(asking.join().unwrap(), Admission::Allow);
     }
 }

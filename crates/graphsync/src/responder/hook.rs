@@ -37,8 +37,17 @@ pub struct Incoming<'a> {
 /// The hook's answer to a new request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
-    /// Serve it.
+    /// Serve it, within the responder's own per-request budgets.
     Allow,
+    /// Serve it, but end it (an error status with a reason, as a request over
+    /// the responder's own budget ends) before its block data
+    /// would pass `bytes` (or the responder's own byte budget, if smaller).
+    /// A host charging requests caps each at what it reserved, so a request
+    /// cannot take more than was admitted, whatever its selector reaches.
+    AllowUpTo {
+        /// Most block bytes this request may be sent.
+        bytes: u64,
+    },
     /// Refuse it with `status` (an error status; anything else is sent as 30
     /// Rejected) and `reason`, sent in the [`REJECTION_REASON`] extension.
     Reject {

@@ -618,6 +618,50 @@ fn per_request_budgets_end_the_request_with_a_reason() {
     assert!(reason_of(&msgs).contains("time budget"));
 }
 
+/// Admits every request up to `cap` bytes.
+struct Cap(u64);
+
+impl ServeHook<&'static str> for Cap {
+    fn admit(&self, _: &&'static str, _: &Incoming<'_>) -> Admission {
+        Admission::AllowUpTo { bytes: self.0 }
+    }
+
+    fn served(&self, _: &&'static str, _: &Served<'_>) {}
+}
+
+#[test]
+fn a_hook_caps_the_bytes_of_the_request_it_admits() {
+    let s = MemoryBlockstore::new();
+    let (root, _) = fan(&s, 20, 1000);
+    let mut r = Responder::with_hook(ResponderConfig::default(), Some(Arc::new(Cap(3_500))));
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    let msgs = drain(&mut r, &s);
+    let sent: usize = msgs
+        .iter()
+        .flat_map(|m| &m.blocks)
+        .map(|b| b.data.len())
+        .sum();
+    assert!((2_000..=3_500).contains(&sent), "{sent}");
+    let last = msgs.last().unwrap().responses.last().unwrap();
+    assert_eq!(last.status, Status::Unknown);
+    let reason = rejection_reason(&last.extensions).unwrap();
+    assert!(reason.contains("3500 bytes"), "{reason}");
+    // The responder's own budget still applies under a larger cap.
+    let mut r = Responder::with_hook(
+        ResponderConfig {
+            max_bytes_per_request: 2_500,
+            ..ResponderConfig::default()
+        },
+        Some(Arc::new(Cap(1 << 30))),
+    );
+    r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
+    let msgs = drain(&mut r, &s);
+    let last = msgs.last().unwrap().responses.last().unwrap();
+    assert!(rejection_reason(&last.extensions)
+        .unwrap()
+        .contains("2500 bytes"));
+}
+
 #[test]
 fn work_is_sliced_per_message() {
     // One node with 5,000 scalar children and no links: a tiny work slice
