@@ -28,7 +28,7 @@ use crate::catchup::{unwound, walk_back, Walk};
 use crate::miners::ProvenMiners;
 use crate::oracle::Message;
 use crate::params::Params;
-use crate::pass::{evaluate_pass, Pass};
+use crate::pass::{evaluate_pass, Pass, PassOutcome};
 use crate::peers::{Admission, PeerTable};
 use crate::planner::{Mode, Next, Planner};
 use crate::safety::SafetyTracker;
@@ -114,6 +114,9 @@ pub struct Evaluation {
     pub refused_reorg: bool,
     /// Proven miners whose views voted.
     pub voters: usize,
+    /// Whether the decision was taken on a head or safety point that has
+    /// moved since ([`VoteEngine::apply_pass`]): nothing was applied.
+    pub stale: bool,
 }
 
 /// Process B of one node: peers, views, votes, safety point, head.
@@ -747,8 +750,20 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// Votes on this pass's views (one per proven miner address), endorses
     /// what enough of them report safe, and follows the best chain holding
     /// the safety point: tau-cbc's rules in the one order every node follows.
+    ///
+    /// The same as [`snapshot_pass`](Self::snapshot_pass), then
+    /// [`PassSnapshot::decide`], then [`apply_pass`](Self::apply_pass); a
+    /// node that must keep answering while the vote runs (the clique oracle
+    /// is exponential in the number of voters) calls the three itself and
+    /// runs `decide` without the engine.
     pub fn evaluate<BS: Blockstore>(&mut self, chain: &Chain<BS>, now: u64) -> Result<Evaluation> {
-        let before = self.safety().map(|e| e.root);
+        let decision = self.snapshot_pass().decide(chain);
+        self.apply_pass(decision, chain, now)
+    }
+
+    /// What the vote of this pass needs, copied out of the engine (views
+    /// and messages keyed by proven miner address, one per address).
+    pub fn snapshot_pass(&self) -> PassSnapshot {
         let voters = self.voting_peers();
         let mut views = BTreeMap::new();
         let mut messages = BTreeMap::new();
@@ -775,27 +790,47 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 reports.insert(*address, report.clone());
             }
         }
-        let known_mining = self.known_mining();
-        let decided = evaluate_pass(
-            &self.params,
-            chain,
-            &self.validated,
-            &mut self.tracker,
-            Pass {
-                local: &self.address,
-                own_view: &self.view,
-                views: &views,
-                messages: &messages,
-                reports: &reports,
-                known_mining,
-            },
-        );
+        PassSnapshot {
+            params: self.params.clone(),
+            local: self.address,
+            head: self.head,
+            own_view: self.view.clone(),
+            views,
+            messages,
+            reports,
+            known_mining: self.known_mining(),
+            validated: self.validated.clone(),
+            tracker: self.tracker.clone(),
+        }
+    }
+
+    /// Applies a decision taken on [`snapshot_pass`](Self::snapshot_pass):
+    /// the new safety point and the fork choice. If the head or the safety
+    /// point changed since the snapshot (the node mined or caught up
+    /// meanwhile), nothing is applied and the evaluation says
+    /// [`stale`](Evaluation::stale): the pass is still open, so the caller
+    /// keeps it and votes again on the views it holds.
+    pub fn apply_pass<BS: Blockstore>(
+        &mut self,
+        decision: PassDecision,
+        chain: &Chain<BS>,
+        now: u64,
+    ) -> Result<Evaluation> {
+        let safety_root = |t: &SafetyTracker| t.current().map(|p| p.entry.root);
+        if decision.head != self.head || decision.safety_before != safety_root(&self.tracker) {
+            return Ok(Evaluation {
+                stale: true,
+                ..Evaluation::default()
+            });
+        }
+        let before = self.safety().map(|e| e.root);
+        self.tracker = decision.tracker;
         let mut evaluation = Evaluation {
-            conflicts: decided.conflicts,
-            voters: views.len(),
+            conflicts: decision.outcome.conflicts,
+            voters: decision.voters,
             ..Evaluation::default()
         };
-        match decided.choice {
+        match decision.outcome.choice {
             ForkChoice::Keep => {}
             ForkChoice::Switch { head, reorg_depth } => {
                 self.set_head(chain, head.root, now)?;
@@ -810,5 +845,75 @@ impl<P: Ord + Clone> VoteEngine<P> {
             }
         }
         Ok(evaluation)
+    }
+}
+
+/// A pass's inputs taken out of a [`VoteEngine`], so the vote can run on
+/// another thread while the engine keeps serving (see
+/// [`VoteEngine::evaluate`]).
+#[derive(Debug, Clone)]
+pub struct PassSnapshot {
+    params: Params,
+    local: Address,
+    head: Cid,
+    own_view: ChainView,
+    views: BTreeMap<Address, ChainView>,
+    messages: BTreeMap<Address, Message<Address>>,
+    reports: BTreeMap<Address, ViewEntry>,
+    known_mining: usize,
+    validated: ValidatedRoots,
+    tracker: SafetyTracker,
+}
+
+impl PassSnapshot {
+    /// Proven miners whose views vote.
+    pub fn voters(&self) -> usize {
+        self.views.len()
+    }
+
+    /// Runs the vote, the endorsement and the fork choice
+    /// ([`evaluate_pass`]) on the snapshot; `chain` is read for ancestry
+    /// along validated links only.
+    pub fn decide<BS: Blockstore>(self, chain: &Chain<BS>) -> PassDecision {
+        let mut tracker = self.tracker;
+        let safety_before = tracker.current().map(|p| p.entry.root);
+        let outcome = evaluate_pass(
+            &self.params,
+            chain,
+            &self.validated,
+            &mut tracker,
+            Pass {
+                local: &self.local,
+                own_view: &self.own_view,
+                views: &self.views,
+                messages: &self.messages,
+                reports: &self.reports,
+                known_mining: self.known_mining,
+            },
+        );
+        PassDecision {
+            head: self.head,
+            safety_before,
+            voters: self.views.len(),
+            tracker,
+            outcome,
+        }
+    }
+}
+
+/// What [`PassSnapshot::decide`] found, for [`VoteEngine::apply_pass`].
+#[derive(Debug, Clone)]
+pub struct PassDecision {
+    head: Cid,
+    safety_before: Option<Cid>,
+    voters: usize,
+    tracker: SafetyTracker,
+    outcome: PassOutcome,
+}
+
+impl PassDecision {
+    /// The safety points refused and the fork choice.
+    pub fn outcome(&self) -> &PassOutcome {
+        &self.outcome
     }
 }

@@ -79,7 +79,10 @@ mod view;
 mod vote;
 
 pub use catchup::{missing_cid, unwound, walk_back, Walk};
-pub use engine::{AddressOf, CatchUp, Evaluation, PeerAnswer, Received, VoteEngine, MAX_STRIKES};
+pub use engine::{
+    AddressOf, CatchUp, Evaluation, PassDecision, PassSnapshot, PeerAnswer, Received, VoteEngine,
+    MAX_STRIKES,
+};
 pub use error::{Error, Result};
 pub use fork::{fork_choice, ForkChoice};
 pub use miners::ProvenMiners;

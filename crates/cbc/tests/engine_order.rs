@@ -166,3 +166,53 @@ fn only_proven_miners_views_are_kept() {
     engine.receive(&f.chain, &1, &answer, NOW);
     assert_eq!(engine.views_held(), 1);
 }
+
+#[test]
+fn a_vote_decided_while_the_head_moved_is_not_applied() {
+    let f = fixture();
+    let addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
+    let mut engine = VoteEngine::new(
+        &f.chain,
+        params(),
+        Mode::Mining,
+        0u8,
+        addresses[0],
+        Box::new(move |p: &u8| addresses.get(usize::from(*p)).copied()),
+        f.genesis,
+        f.main[2],
+        None,
+        NOW,
+    )
+    .unwrap();
+    let answer = PeerAnswer {
+        head: f.main[11],
+        safety: Some(f.main[5]),
+        seen: BTreeMap::new(),
+        mining: true,
+    };
+    for peer in 1..MINERS as u8 {
+        engine.add_peer(peer, NOW);
+        engine.receive(&f.chain, &peer, &answer, NOW);
+    }
+    // The vote is decided off the engine; meanwhile the node mines.
+    let snapshot = engine.snapshot_pass();
+    assert_eq!(snapshot.voters(), MINERS - 1);
+    let decision = snapshot.decide(&f.chain);
+    assert!(matches!(
+        decision.outcome().choice,
+        tau_cbc::ForkChoice::Switch { .. }
+    ));
+    engine.adopt_own(&f.chain, f.main[3], NOW).unwrap();
+    let stale = engine.apply_pass(decision, &f.chain, NOW).unwrap();
+    assert!(stale.stale);
+    assert_eq!(engine.head(), f.main[3]);
+    assert_eq!(engine.safety(), None);
+    // Decided again on the same views, it applies: the switch and a safety
+    // point, as one evaluate would.
+    let decision = engine.snapshot_pass().decide(&f.chain);
+    let applied = engine.apply_pass(decision, &f.chain, NOW).unwrap();
+    assert!(!applied.stale);
+    assert_eq!(engine.head(), f.main[11]);
+    assert!(applied.safety.is_some());
+    assert_eq!(applied.head.map(|h| h.root), Some(f.main[11]));
+}

@@ -11,8 +11,8 @@ use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tau_cbc::{
-    Admission, CatchUp, ChainView, Mode, PeerAnswer, Received, ValidatedRoots, ViewEntry,
-    VoteEngine, Walk,
+    Admission, CatchUp, ChainView, Mode, PassDecision, PassSnapshot, PeerAnswer, Received,
+    ValidatedRoots, ViewEntry, VoteEngine, Walk,
 };
 use tau_graphsync::net::SharedStore;
 use tau_keys::{Address, Keypair};
@@ -71,6 +71,11 @@ impl Validation {
             chain: self.chain.with_store(quarantine),
             ..self
         }
+    }
+
+    /// The chain it validates on.
+    pub(crate) fn chain(&self) -> &Chain<SharedStore> {
+        &self.chain
     }
 
     /// The view of the chain at `head` (see [`ChainView::collect`]).
@@ -275,16 +280,19 @@ impl Core {
         Ok((answer, self.validation()))
     }
 
-    /// Takes `peer`'s answer with its view as [`Validation::collect`] made it.
+    /// Takes `peer`'s answer with its view as [`Validation::collect`] made it
+    /// on `seen` (the chain it validated on: the node's store with the
+    /// peer's blocks, kept or not, in front).
     pub(crate) fn finish_receive(
         &mut self,
         peer: PeerId,
         answer: &PeerAnswer<PeerId>,
         collected: tau_cbc::Result<ChainView>,
+        seen: &Chain<SharedStore>,
     ) -> Received {
-        let received =
-            self.engine
-                .take_collected(&self.chain, &peer, answer, collected, unix_now());
+        let received = self
+            .engine
+            .take_collected(seen, &peer, answer, collected, unix_now());
         if let Received::Forged(_) = received {
             self.addresses.remove(&peer);
         }
@@ -345,10 +353,22 @@ impl Core {
         self.reached.retain(|p| addresses.contains_key(p));
     }
 
-    /// Votes on this pass's views, endorses what enough proven miners report
-    /// safe, and follows the best chain holding the safety point.
-    pub(crate) fn evaluate(&mut self) -> Result<Outcome> {
-        let evaluation = self.engine.evaluate(&self.chain, unix_now())?;
+    /// This pass's vote, to be decided without the core
+    /// ([`PassSnapshot::decide`] on the chain clone it comes with) and then
+    /// applied with [`apply_pass`](Self::apply_pass).
+    pub(crate) fn snapshot_pass(&self) -> (PassSnapshot, Chain<SharedStore>) {
+        (self.engine.snapshot_pass(), self.chain.clone())
+    }
+
+    /// Applies a vote decided on [`snapshot_pass`](Self::snapshot_pass):
+    /// the safety point enough proven miners voted or endorsed, and the best
+    /// chain holding it. `None` when the head or safety point moved while it
+    /// was decided (the pass stays open and is voted on again).
+    pub(crate) fn apply_pass(&mut self, decision: PassDecision) -> Result<Option<Outcome>> {
+        let evaluation = self.engine.apply_pass(decision, &self.chain, unix_now())?;
+        if evaluation.stale {
+            return Ok(None);
+        }
         let mut outcome = Outcome {
             reorg_depth: evaluation.reorg_depth,
             ..Outcome::default()
@@ -370,7 +390,7 @@ impl Core {
             outcome.safety = Some((safety.root, safety.number));
             self.track_intents();
         }
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// This node's answer to a head request, or `None` when it has no safety

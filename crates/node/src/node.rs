@@ -755,34 +755,47 @@ async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {}
         }
         inner.renew_relays();
-        // The vote (and its clique oracle) runs off the async workers, and
-        // a tick finding the core busy (validating, catching up) is skipped.
+        // The vote runs off the async workers and without the core: its
+        // inputs are copied out under a brief lock, the clique oracle
+        // (exponential in the voters) runs on them alone, and the result is
+        // applied under a second brief lock, unless the head or safety point
+        // moved meanwhile (then the pass stays open for the next tick). A
+        // tick finding the core busy (validating, catching up) is skipped.
         let tick_work = {
             let inner = inner.clone();
             tokio::task::spawn_blocking(move || {
                 let mut events = Vec::new();
-                let mut core = inner.try_core()?;
-                if core.ready_to_vote() {
-                    match core.evaluate() {
-                        Ok(outcome) => {
-                            if let Some((root, number)) = outcome.head {
-                                events.push(NodeEvent::HeadChanged {
-                                    head: ChainPoint { root, number },
-                                    reorg_depth: outcome.reorg_depth,
-                                });
-                            }
-                            if let Some((root, number)) = outcome.safety {
-                                events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
-                            }
-                            if outcome.head.is_some() || outcome.safety.is_some() {
-                                inner.persist(&core);
-                            }
+                let snapshot = {
+                    let core = inner.try_core()?;
+                    core.ready_to_vote().then(|| core.snapshot_pass())
+                };
+                let decision = snapshot.map(|(snapshot, chain)| snapshot.decide(&chain));
+                let mut core = inner.core();
+                match decision.map(|decision| core.apply_pass(decision)) {
+                    Some(Ok(Some(outcome))) => {
+                        if let Some((root, number)) = outcome.head {
+                            events.push(NodeEvent::HeadChanged {
+                                head: ChainPoint { root, number },
+                                reorg_depth: outcome.reorg_depth,
+                            });
                         }
-                        Err(e) => tracing::error!("evaluating the pass: {e}"),
+                        if let Some((root, number)) = outcome.safety {
+                            events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
+                        }
+                        if outcome.head.is_some() || outcome.safety.is_some() {
+                            inner.persist(&core);
+                        }
+                        core.start_pass();
                     }
-                    core.start_pass();
-                } else if core.pass_stalled() {
-                    core.start_pass();
+                    Some(Ok(None)) => {
+                        tracing::debug!("the head moved during the vote; voting again")
+                    }
+                    Some(Err(e)) => {
+                        tracing::error!("evaluating the pass: {e}");
+                        core.start_pass();
+                    }
+                    None if core.pass_stalled() => core.start_pass(),
+                    None => {}
                 }
                 inner.take_relayed(&mut core);
                 inner.refresh_answer(&core);
@@ -871,17 +884,22 @@ async fn ask_peer(
                 match prepared {
                     Err(done) => done,
                     Ok((taken, validation)) => {
-                        let collected = validation
-                            .in_quarantine(quarantine.clone())
-                            .collect(answer.head, unix_now())
-                            .and_then(|view| {
-                                // Validated and anchored: its blocks are kept.
-                                quarantine
-                                    .commit()
-                                    .map_err(|e| tau_cbc::Error::Local(e.into()))?;
-                                Ok(view)
-                            });
-                        inner.core().finish_receive(peer, &taken, collected)
+                        let validation = validation.in_quarantine(quarantine.clone());
+                        // What the engine may read of the answer (its head
+                        // block, to weigh an unanchored chain) is still in
+                        // the quarantine.
+                        let seen = validation.chain().clone();
+                        let collected =
+                            validation
+                                .collect(answer.head, unix_now())
+                                .and_then(|view| {
+                                    // Validated and anchored: its blocks are kept.
+                                    quarantine
+                                        .commit()
+                                        .map_err(|e| tau_cbc::Error::Local(e.into()))?;
+                                    Ok(view)
+                                });
+                        inner.core().finish_receive(peer, &taken, collected, &seen)
                     }
                 }
             })

@@ -11,6 +11,10 @@ use common::{bounded, common_safety, wait_for, Net};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_offline_past_the_mutable_range_catches_up() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     bounded(Duration::from_secs(120), async {
         let dir = tempfile::tempdir().unwrap();
         let mut net = Net::new(3, 110);
