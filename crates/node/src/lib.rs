@@ -104,7 +104,10 @@ pub use protocol::HEAD_PROTOCOL;
 pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
 pub use source::GraphsyncSource;
 pub use store::{open_stored, StoredChain, STORE_FILE};
-pub use swarm::IDENTIFY_PROTOCOL;
+pub use swarm::{
+    Connections, IDENTIFY_PROTOCOL, MAX_ESTABLISHED, MAX_ESTABLISHED_INCOMING,
+    MAX_ESTABLISHED_PER_PEER, MAX_PENDING_INCOMING,
+};
 
 pub use libp2p::{Multiaddr, PeerId};
 

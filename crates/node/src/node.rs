@@ -1285,6 +1285,14 @@ impl NodeHandle {
         self.inner.core().addresses.keys().copied().collect()
     }
 
+    /// The connections the node holds and is setting up (`None` once the
+    /// swarm has stopped).
+    pub async fn connections(&self) -> Option<swarm::Connections> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.command(Command::Connections(reply));
+        answer.await.ok()
+    }
+
     /// Peers found by random walks of the Kademlia table.
     pub fn discovered_peers(&self) -> Vec<PeerId> {
         lock(&self.inner.walked).iter().copied().collect()

@@ -40,13 +40,13 @@ pub(crate) struct Behaviour {
 
 /// Connections being set up from outside at once (each costs a noise
 /// handshake).
-pub(crate) const MAX_PENDING_INCOMING: u32 = 64;
+pub const MAX_PENDING_INCOMING: u32 = 64;
 /// Connections from outside held at once.
-pub(crate) const MAX_ESTABLISHED_INCOMING: u32 = 256;
+pub const MAX_ESTABLISHED_INCOMING: u32 = 256;
 /// Connections held at once, both ways.
-pub(crate) const MAX_ESTABLISHED: u32 = 384;
+pub const MAX_ESTABLISHED: u32 = 384;
 /// Connections held with one peer (a direct one, a relayed one, a spare).
-pub(crate) const MAX_ESTABLISHED_PER_PEER: u32 = 3;
+pub const MAX_ESTABLISHED_PER_PEER: u32 = 3;
 
 /// The node's connection bounds: a flood of connections is refused at the
 /// door instead of costing streams, handshakes and memory per connection.
@@ -79,8 +79,21 @@ pub(crate) enum Command {
     AddKnown(PeerId, Vec<Multiaddr>),
     /// Listen through this relay (`…/p2p/<relay>/p2p-circuit`).
     ListenVia(Multiaddr),
+    /// Report the connections held and being set up.
+    Connections(oneshot::Sender<Connections>),
     /// Stop the task.
     Stop(oneshot::Sender<()>),
+}
+
+/// The swarm's connections at one moment (libp2p's counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    /// Established connections that peers opened to us.
+    pub established_incoming: u32,
+    /// Established connections we opened.
+    pub established_outgoing: u32,
+    /// Incoming connections still in their handshake.
+    pub pending_incoming: u32,
 }
 
 /// What the swarm task reports.
@@ -285,6 +298,14 @@ fn execute(
             if let Err(e) = swarm.dial(direct.clone()) {
                 tracing::debug!("dialing relay {direct}: {e}");
             }
+        }
+        Command::Connections(reply) => {
+            let counters = swarm.network_info().connection_counters().clone();
+            let _ = reply.send(Connections {
+                established_incoming: counters.num_established_incoming(),
+                established_outgoing: counters.num_established_outgoing(),
+                pending_incoming: counters.num_pending_incoming(),
+            });
         }
         Command::Stop(_) => {}
     }

@@ -364,3 +364,128 @@ async fn slow_head_streams_of_one_peer_do_not_block_the_others() {
     })
     .await;
 }
+
+/// This process's resident memory in bytes (Linux), if it can be read.
+fn rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_flood_is_held_at_the_bounds_and_honest_peers_still_agree() {
+    bounded(Duration::from_secs(170), async {
+        let net = Net::new(2, 190);
+        let nodes = net.start(2).await;
+        wait_for(Duration::from_secs(40), "a first safety point", || {
+            common_safety(&nodes, 1)
+        })
+        .await;
+        let victim = &nodes[0];
+        let addr = victim.listen_addrs()[0].clone();
+        let port = addr
+            .iter()
+            .find_map(|p| match p {
+                libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+                _ => None,
+            })
+            .unwrap();
+        let before = rss();
+
+        // 320 identities of no worth, each connecting properly, then 600
+        // sockets that never start a handshake.
+        let mut flood = Vec::new();
+        let mut connected = 0u32;
+        for _ in 0..320 {
+            let node = TcpNode::spawn().await.unwrap();
+            if let Ok(Ok(())) = tokio::time::timeout(
+                Duration::from_secs(2),
+                node.connect(victim.peer_id(), addr.clone()),
+            )
+            .await
+            {
+                connected += 1;
+            }
+            flood.push(node);
+        }
+        let mut silent = Vec::new();
+        for _ in 0..600 {
+            if let Ok(Ok(s)) = tokio::time::timeout(
+                Duration::from_secs(1),
+                tokio::net::TcpStream::connect(("127.0.0.1", port)),
+            )
+            .await
+            {
+                silent.push(s);
+            }
+        }
+        let during = victim.connections().await.unwrap();
+        println!(
+            "flood: {} silent sockets, {connected} of {} identities saw their handshake done; victim holds {during:?}",
+            silent.len(),
+            flood.len()
+        );
+        assert!(during.established_incoming <= tau_node::MAX_ESTABLISHED_INCOMING);
+        assert!(during.pending_incoming <= tau_node::MAX_PENDING_INCOMING);
+        assert!(
+            during.established_incoming + during.established_outgoing <= tau_node::MAX_ESTABLISHED
+        );
+        // The flood did reach the bounds (the dialers see their handshake
+        // succeed; the victim closes what is past its bound).
+        assert!(
+            during.established_incoming + 16 > tau_node::MAX_ESTABLISHED_INCOMING,
+            "the flood fell short of the bound: {during:?}"
+        );
+
+        // The honest pair keeps agreeing through the flood.
+        let safe = nodes[0].safety().map_or(0, |s| s.number);
+        wait_for(
+            Duration::from_secs(60),
+            "a later common safety point during the flood",
+            || common_safety(&nodes, safe + 2),
+        )
+        .await;
+        if let (Some(before), Some(now)) = (before, rss()) {
+            let grew = now.saturating_sub(before);
+            println!("process RSS grew {} MiB during the flood", grew >> 20);
+            // Attackers and victims share the process: 320 attacker swarms
+            // are counted too.
+            assert!(grew < 512 << 20, "RSS grew {} MiB", grew >> 20);
+        }
+
+        // The attackers leave: the victim lets their connections go.
+        drop(silent);
+        drop(flood);
+        let mut after = victim.connections().await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while after.established_incoming > 2 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            after = victim.connections().await.unwrap();
+        }
+        println!("after the flood: {after:?}");
+        assert!(after.established_incoming <= 2, "{after:?}");
+        // A newcomer connects again and is answered.
+        let newcomer = TcpNode::spawn().await.unwrap();
+        newcomer
+            .connect(victim.peer_id(), addr.clone())
+            .await
+            .unwrap();
+        let mut stream = newcomer
+            .control()
+            .open_stream(victim.peer_id(), HEAD_PROTOCOL)
+            .await
+            .unwrap();
+        let request = HeadRequest {
+            chain: net.chain.chain_id.as_str().to_string(),
+            transactions: Vec::new(),
+        };
+        let answer =
+            protocol::ask(&mut stream, &victim.peer_id(), &request, Duration::from_secs(3)).await;
+        assert!(answer.is_ok(), "{answer:?}");
+        for n in nodes {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}
