@@ -64,22 +64,22 @@ pub fn walk_back<BS: Blockstore>(
         let Some(previous) = block.unsigned.previous else {
             return Walk::Refused(format!("another genesis at {cursor}"));
         };
-        links.push((previous, cursor));
+        links.push((previous, cursor, block.number()));
         cursor = previous;
     }
-    for (previous, root) in links.iter().rev() {
+    for (previous, root, number) in links.iter().rev() {
         if validated.contains(root) {
             continue;
         }
         match chain.validate_block_at(previous, root, now) {
-            Ok(_) => validated.insert(*root),
+            Ok(_) => validated.insert(*root, *number),
             Err(e @ tau_state::Error::FutureBlock { .. }) => {
                 return Walk::Future(format!("state {root}: {e}"))
             }
             Err(e) => return blame(&e, root),
         }
     }
-    Walk::Reached(links.into_iter().map(|(_, root)| root).collect())
+    Walk::Reached(links.into_iter().map(|(_, root, _)| root).collect())
 }
 
 /// A walk's failure at `root`: a block to fetch, a failure of our own store

@@ -162,12 +162,13 @@ impl<P: Ord + Clone> VoteEngine<P> {
     ) -> Result<Self> {
         params.validate()?;
         let mut validated = ValidatedRoots::new(genesis);
-        validated.insert(head);
+        let head_block = chain.block(&head).map_err(Error::Local)?;
+        validated.insert(head, head_block.number());
         let view = ChainView::collect(chain, &head, params.mutable_range, &mut validated, now)?;
         let mut tracker = SafetyTracker::new();
         if let Some(root) = safety {
-            validated.insert(root);
             let block = chain.block(&root).map_err(Error::Local)?;
+            validated.insert(root, block.number());
             tracker.update_with(
                 SafetyPoint {
                     entry: ViewEntry::of(root, &block),
@@ -362,7 +363,8 @@ impl<P: Ord + Clone> VoteEngine<P> {
         root: Cid,
         now: u64,
     ) -> Result<()> {
-        self.validated.insert(root);
+        let block = chain.block(&root).map_err(Error::Local)?;
+        self.validated.insert(root, block.number());
         self.set_head(chain, root, now)
     }
 
@@ -839,9 +841,12 @@ impl<P: Ord + Clone> VoteEngine<P> {
             }
             ForkChoice::TooDeep { .. } => evaluation.refused_reorg = true,
         }
-        if let Some(current) = self.safety() {
+        if let Some(current) = self.safety().cloned() {
             if before != Some(current.root) {
-                evaluation.safety = Some(current.clone());
+                // Nothing below the safety point can count again.
+                self.validated
+                    .prune_below(current.number, &[current.root, self.head]);
+                evaluation.safety = Some(current);
             }
         }
         Ok(evaluation)

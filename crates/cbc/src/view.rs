@@ -1,6 +1,6 @@
 //! Chain views: what a peer's answer shows of its chain, validated.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use cid::Cid;
@@ -55,40 +55,59 @@ impl ViewEntry {
 /// valid, and a chain walk that meets a member needs to go no deeper. A
 /// block shared by many peers' chains is re-executed once.
 ///
-/// Clones share one set (it only grows, and every member stays anchored), so
-/// a node can validate a peer's chain on another thread, outside the lock
-/// that guards the rest of its state, and the result is there for everyone.
+/// Clones share one set (every member stays anchored), so a node can
+/// validate a peer's chain on another thread, outside the lock that guards
+/// the rest of its state, and the result is there for everyone.
+///
+/// Each member is kept with its block number, so the set can forget what
+/// lies below the safety point ([`prune_below`](Self::prune_below)): no
+/// chain that counts can pass below it, so nothing there is ever needed
+/// again, and the set stays as large as the states validated above the
+/// safety point, however many forks peers send.
 #[derive(Debug, Clone, Default)]
 pub struct ValidatedRoots {
-    roots: Arc<RwLock<HashSet<Cid>>>,
+    genesis: Cid,
+    roots: Arc<RwLock<HashMap<Cid, u64>>>,
 }
 
 impl ValidatedRoots {
     /// A set trusting `genesis` as the chain's first state.
     pub fn new(genesis: Cid) -> Self {
         Self {
-            roots: Arc::new(RwLock::new(HashSet::from([genesis]))),
+            genesis,
+            roots: Arc::new(RwLock::new(HashMap::from([(genesis, 0)]))),
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashSet<Cid>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Cid, u64>> {
         self.roots.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Cid, u64>> {
+        self.roots.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `root` was validated (or is the trusted genesis).
     pub fn contains(&self, root: &Cid) -> bool {
-        self.read().contains(root)
+        self.read().contains_key(root)
     }
 
-    /// Records a state this node produced on a validated state, validated on
-    /// one, or persisted itself after doing either. The caller vouches for
-    /// the state's whole history: never insert a peer's state that was not
-    /// re-executed on a member of this set.
-    pub fn insert(&mut self, root: Cid) {
-        self.roots
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(root);
+    /// Records a state (of block `number`) this node produced on a
+    /// validated state, validated on one, or persisted itself after doing
+    /// either. The caller vouches for the state's whole history: never
+    /// insert a peer's state that was not re-executed on a member of this
+    /// set.
+    pub fn insert(&mut self, root: Cid, number: u64) {
+        self.write().insert(root, number);
+    }
+
+    /// Forgets the states of blocks below `number` (the safety point's),
+    /// except the genesis; `keep` are kept whatever their number (the
+    /// safety point itself, the head).
+    pub fn prune_below(&mut self, number: u64, keep: &[Cid]) {
+        let genesis = self.genesis;
+        self.write()
+            .retain(|root, n| *n >= number || *root == genesis || keep.contains(root));
     }
 
     /// How many states are in the set.
@@ -162,7 +181,7 @@ impl ChainView {
             chain
                 .validate_block_at(&previous, root, now)
                 .map_err(classify(root))?;
-            validated.insert(*root);
+            validated.insert(*root, block.number());
         }
         // The block just past the range only anchors its child.
         let shown = usize::try_from(range).unwrap_or(usize::MAX).max(1);

@@ -213,6 +213,18 @@ fn a_vote_decided_while_the_head_moved_is_not_applied() {
     let applied = engine.apply_pass(decision, &f.chain, NOW).unwrap();
     assert!(!applied.stale);
     assert_eq!(engine.head(), f.main[11]);
-    assert!(applied.safety.is_some());
     assert_eq!(applied.head.map(|h| h.root), Some(f.main[11]));
+    // What lies below the new safety point is forgotten; the genesis, the
+    // safety point and what is above it stay validated.
+    let safety = applied.safety.unwrap();
+    let validated = engine.validated();
+    assert!(validated.contains(&f.genesis));
+    for (number, root) in (1u64..).zip(&f.main) {
+        assert_eq!(
+            validated.contains(root),
+            number >= safety.number,
+            "block {number} against the safety point at {}",
+            safety.number
+        );
+    }
 }
