@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example cbc-sim -- [--nodes N] [--byzantine B] [--seed S]
-//!     [--seeds K] [--partition M] [--mining-time T] [--settle-time T]
+//!     [--seeds K] [--partition M] [--mining-time T] [--settle-time T] [--transfers S]
 //!     [--attack sybil|future|forged-bottom|peer-flood|mempool-flood|forger|withholder|equivocator|partition]
 //! ```
 //!
@@ -17,8 +17,11 @@
 //! invented state, 2,000 silent peer ids, two flooders sending honest
 //! mempools junk while honest nodes pay each other (mempool-flood), 5 added
 //! forgers, withholders or equivocators, or nodes 0..5 cut off from 600 s to
-//! 900 s (partition). Each run prints a progress bar, then one `name=value`
-//! line per figure; `time_to_honest_safety` is the seconds from the
+//! 900 s (partition). `--transfers S` has honest nodes pay each other, one
+//! transfer at a time, the next S seconds after the previous reached the
+//! sender's safety point (mempool-flood does so every 60 s). Each run
+//! prints a progress bar, then one `name=value` line per figure;
+//! `time_to_honest_safety` is the seconds from the
 //! attack's start (0 for attacks from genesis, the invention of a
 //! forged-bottom attack, a partition's split) to the first time an honest
 //! node's safety point moves onto a state an honest node mined. The exit
@@ -58,6 +61,10 @@ struct Args {
     /// Quiet seconds after mining.
     #[arg(long, default_value_t = 300)]
     settle_time: u64,
+    /// Honest nodes pay each other, a transfer this many seconds after the
+    /// previous one reached the sender's safety point (mempool-flood: 60).
+    #[arg(long)]
+    transfers: Option<u64>,
     /// Run an attack: sybil, future, forged-bottom, peer-flood,
     /// mempool-flood, forger, withholder, equivocator or partition.
     #[arg(long, value_parser = parse_attack)]
@@ -77,6 +84,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for seed in args.seed..args.seed + args.seeds {
         let mut config = SimConfig::new(args.nodes, args.byzantine, seed);
         config.attack = args.attack;
+        config.transfer_every = args.transfers;
         config.mining_time = args.mining_time;
         config.settle_time = args.settle_time;
         config.partition = args.partition.map(|minority| Partition {
@@ -117,7 +125,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("min_fault_tolerance={}", opt(r.min_fault_tolerance));
         println!("time_to_honest_safety={}", opt(r.time_to_honest_safety));
         let flood = args.attack == Some(Attack::MempoolFlood);
-        if flood {
+        if flood || args.transfers.is_some() {
             println!("mempool_peak={}", r.mempool_peak);
             println!("junk_sent={}", r.junk_sent);
             println!("junk_admitted={}", r.junk_admitted);

@@ -70,7 +70,7 @@ pub enum Behaviour {
 }
 
 /// An attack run against the honest nodes, by nodes added after
-/// [`SimConfig::nodes`].
+/// [`SimConfig::nodes`] (a partition adds none: it splits them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attack {
     /// One funded miner with a private fork and [`SimConfig::sybils`] peer
