@@ -51,10 +51,11 @@ impl Flood {
         *sender == self.funded.address()
     }
 
+    /// The next throwaway key, in turn (the funded one if there were none).
     fn throwaway(&mut self) -> Keypair {
-        let key = self.throwaway[self.next % self.throwaway.len()].clone();
+        let at = self.next.checked_rem(self.throwaway.len()).unwrap_or(0);
         self.next = self.next.wrapping_add(1);
-        key
+        self.throwaway.get(at).unwrap_or(&self.funded).clone()
     }
 
     /// `size` transactions at `now`, each flagged `true` if junk: the funded
