@@ -16,7 +16,10 @@
 //! * attachment logs (proof of service): the downloads a miner served, carried
 //!   by its block and kept under its `AttachmentsLog` key
 //!   ([`Chain::produce_next_state_with_log`], [`ServiceRecord`]);
-//! * genesis, history and wallet queries with Merkle proofs ([`verify_proof`]).
+//! * genesis, history and wallet queries with Merkle proofs ([`verify_proof`]);
+//! * the pool of pending transactions a node relays and mines ([`mempool`]):
+//!   what the next block on the head could execute, bounded in size, with
+//!   fee eviction.
 //!
 //! Objects are strict DAG-CBOR (tuples); signatures cover the BLAKE2b-256 of
 //! the unsigned encoding. Nothing reads the clock: `now` is an argument.
@@ -73,6 +76,7 @@ mod digest;
 mod error;
 mod execute;
 mod genesis;
+pub mod mempool;
 mod overlay;
 mod params;
 pub mod pot;

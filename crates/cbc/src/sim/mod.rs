@@ -8,6 +8,12 @@
 //! state root, bad signature, invalid PoT, in turn), withhold blocks, or
 //! equivocate (two valid sibling blocks, shown to different askers).
 //!
+//! Under [`SimConfig::transfer_every`] honest nodes also send each other
+//! transfers: each node's pool is tau-state's production
+//! [`Mempool`](tau_state::mempool::Mempool), transactions travel with the
+//! asks (as tau-node's head requests carry them) and miners put them in
+//! their blocks. [`Attack::MempoolFlood`] floods those pools with junk.
+//!
 //! ```
 //! use tau_cbc::sim::{SimConfig, Simulation};
 //! let mut config = SimConfig::new(6, 1, 7);
@@ -19,18 +25,20 @@
 //! # Ok::<(), tau_cbc::Error>(())
 //! ```
 
+mod flood;
 mod node;
 mod observer;
 mod transfer;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use cid::Cid;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tau_hamt::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
-use tau_state::{Chain, Genesis};
+use tau_state::mempool::Admission;
+use tau_state::{Chain, Genesis, SignedTransaction};
 
 use crate::params::Params;
 use crate::{Error, Result};
@@ -56,10 +64,13 @@ pub enum Behaviour {
     /// Mints a private chain as fast as its CPU allows, each block dated at
     /// its earliest eligibility however far ahead of the clock.
     FutureMiner,
+    /// A mempool flooder (see [`Attack::MempoolFlood`]): never mines,
+    /// votes or answers; sends honest nodes junk transactions.
+    Flooder,
 }
 
 /// An attack run against the honest nodes, by nodes added after
-/// [`SimConfig::nodes`].
+/// [`SimConfig::nodes`] (a partition adds none: it splits them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attack {
     /// One funded miner with a private fork and [`SimConfig::sybils`] peer
@@ -75,6 +86,28 @@ pub enum Attack {
     /// [`SimConfig::flood`] peer ids that never answer, known to every
     /// honest node (as peer lists and discovery walks would hand them out).
     PeerFlood,
+    /// [`SimConfig::attackers`] funded nodes answering forged states (wrong
+    /// state root, bad signature, invalid PoT, in turn).
+    Forger,
+    /// [`SimConfig::attackers`] funded nodes answering their head without
+    /// its blocks.
+    Withholder,
+    /// [`SimConfig::attackers`] funded nodes mining two valid sibling blocks
+    /// each time, each shown to half the askers.
+    Equivocator,
+    /// Nodes `0..`[`SimConfig::attackers`] cut off from the others from a
+    /// third to half of the mining time (unless [`SimConfig::partition`]
+    /// says otherwise).
+    Partition,
+    /// Honest nodes send each other transfers ([`SimConfig::transfer_every`],
+    /// 60 s unless set) while [`SimConfig::flooders`] nodes send them junk:
+    /// [`SimConfig::junk_batch`] transactions every [`SimConfig::flood_every`]
+    /// seconds each, to honest nodes in turn: dated far ahead (up to
+    /// `u64::MAX`), signed by a key that is not the sender's, from throwaway
+    /// keys without an account, with nonce gaps or nonces far ahead, under
+    /// the minimum fee or of another chain, and valid transactions of the
+    /// minimum fee from one funded key (a tenth of an honest node's coin).
+    MempoolFlood,
 }
 
 impl Attack {
@@ -85,19 +118,30 @@ impl Attack {
             Attack::Future => "future",
             Attack::ForgedBottom => "forged-bottom",
             Attack::PeerFlood => "peer-flood",
+            Attack::Forger => "forger",
+            Attack::Withholder => "withholder",
+            Attack::Equivocator => "equivocator",
+            Attack::Partition => "partition",
+            Attack::MempoolFlood => "mempool-flood",
         }
     }
 
+    /// Every attack, in the order of BENCHMARKS.md's table.
+    pub const ALL: [Attack; 9] = [
+        Attack::Sybil,
+        Attack::Future,
+        Attack::ForgedBottom,
+        Attack::PeerFlood,
+        Attack::MempoolFlood,
+        Attack::Forger,
+        Attack::Withholder,
+        Attack::Equivocator,
+        Attack::Partition,
+    ];
+
     /// The attack named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Attack::Sybil,
-            Attack::Future,
-            Attack::ForgedBottom,
-            Attack::PeerFlood,
-        ]
-        .into_iter()
-        .find(|a| a.name() == name)
+        Self::ALL.into_iter().find(|a| a.name() == name)
     }
 }
 
@@ -151,6 +195,20 @@ pub struct SimConfig {
     pub flood: usize,
     /// When a forged-bottom attacker invents its state (seconds).
     pub forge_at: u64,
+    /// Byzantine nodes added by a forger, withholder or equivocator attack;
+    /// the cut-off minority of a partition attack (default 5).
+    pub attackers: usize,
+    /// Seconds between an honest node's transfer reaching its safety point
+    /// and its next one (`None`: no transfers; a mempool-flood attack sends
+    /// them 60 s apart unless set).
+    pub transfer_every: Option<u64>,
+    /// Flooding nodes of a mempool-flood attack (default 2).
+    pub flooders: usize,
+    /// Transactions a flooder sends at a time (default 64, the most a
+    /// tau-node head request carries).
+    pub junk_batch: usize,
+    /// Seconds between a flooder's batches (default 2).
+    pub flood_every: u64,
 }
 
 impl SimConfig {
@@ -175,6 +233,11 @@ impl SimConfig {
             sybils: 10 * nodes.saturating_sub(byzantine),
             flood: 2_000,
             forge_at: 300,
+            attackers: 5,
+            transfer_every: None,
+            flooders: 2,
+            junk_batch: 64,
+            flood_every: 2,
         }
     }
 
@@ -188,8 +251,11 @@ impl SimConfig {
     /// genesis base target giving about one block a minute among `nodes`
     /// fresh miners: propagation through process B (a pass takes ≈ 15 s)
     /// stays well below the block time, as with mainnet's 300 s blocks.
+    /// Transactions pay a fee of at least 1 (devnet's minimum is 0), so a
+    /// flood can send some under it.
     pub fn chain_params(nodes: usize) -> tau_state::Params {
         let mut chain = tau_state::Params::devnet();
+        chain.min_fee = 1;
         chain.block_time = 60;
         chain.min_interval = 12;
         chain.max_interval = 360;
@@ -199,14 +265,16 @@ impl SimConfig {
 
     fn behaviour(&self, node: usize) -> Behaviour {
         let honest = self.nodes.saturating_sub(self.byzantine);
-        if node == self.nodes {
+        if node >= self.nodes {
             return match self.attack {
                 Some(Attack::Future) => Behaviour::FutureMiner,
-                _ => Behaviour::Lead,
+                Some(Attack::Forger) => Behaviour::Forger,
+                Some(Attack::Withholder) => Behaviour::Withholder,
+                Some(Attack::Equivocator) => Behaviour::Equivocator,
+                Some(Attack::MempoolFlood) => Behaviour::Flooder,
+                _ if node == self.nodes => Behaviour::Lead,
+                _ => Behaviour::Sybil,
             };
-        }
-        if node > self.nodes {
-            return Behaviour::Sybil;
         }
         if node < honest {
             return Behaviour::Honest;
@@ -222,9 +290,35 @@ impl SimConfig {
     /// lead and sybils.
     fn simulated_nodes(&self) -> usize {
         match self.attack {
-            None | Some(Attack::PeerFlood) => self.nodes,
+            None | Some(Attack::PeerFlood | Attack::Partition) => self.nodes,
             Some(Attack::Future) => self.nodes + 1,
             Some(Attack::Sybil | Attack::ForgedBottom) => self.nodes + 1 + self.sybils,
+            Some(Attack::Forger | Attack::Withholder | Attack::Equivocator) => {
+                self.nodes + self.attackers
+            }
+            Some(Attack::MempoolFlood) => self.nodes + self.flooders.max(1),
+        }
+    }
+
+    /// Nodes endowed at genesis: the configured ones and the attack's
+    /// funded nodes (a lead, a future miner, the byzantine nodes of a named
+    /// attack, a mempool flood's first flooder).
+    fn funded_nodes(&self) -> usize {
+        match self.attack {
+            Some(Attack::Forger | Attack::Withholder | Attack::Equivocator) => {
+                self.nodes + self.attackers
+            }
+            _ => self.nodes + 1,
+        }
+    }
+
+    /// When the attack starts (seconds): a forged-bottom attacker's
+    /// invention, a partition's split, otherwise 0 (attacks from genesis).
+    pub fn attack_start(&self) -> u64 {
+        match (self.attack, self.partition) {
+            (Some(Attack::ForgedBottom), _) => self.forge_at,
+            (_, Some(p)) => p.from,
+            _ => 0,
         }
     }
 
@@ -277,6 +371,31 @@ pub struct Report {
     /// Honest safety points on a state an attacker mined apart that the
     /// honest nodes' final chain does not hold (must be 0).
     pub attacker_chain_adopted: usize,
+    /// Time to the next honest safety point: seconds from the attack's start
+    /// ([`SimConfig::attack_start`]: a forged-bottom attacker's invention, a
+    /// partition's split, otherwise 0) to the first evaluation after it at
+    /// which an honest node's safety point moves onto a state an honest
+    /// node mined (`None`: never in the run).
+    pub time_to_honest_safety: Option<u64>,
+    /// Largest number of transactions an honest node's mempool held.
+    pub mempool_peak: usize,
+    /// Junk transactions flooders sent (valid minimum-fee spam not counted).
+    pub junk_sent: usize,
+    /// Junk transactions an honest mempool admitted from a flooder (must be 0).
+    pub junk_admitted: usize,
+    /// Valid minimum-fee spam transactions an honest mempool admitted (or
+    /// took as a later-dated replacement).
+    pub spam_admitted: usize,
+    /// Transfers honest nodes sent (each counted once, however often it was
+    /// re-signed for a moved nonce).
+    pub honest_tx_sent: usize,
+    /// Honest transfers included in the first honest node's final chain
+    /// (at its head).
+    pub honest_tx_mined: usize,
+    /// Honest transfers included at the first honest node's final safety
+    /// point (those mined in the last blocks before mining stopped may not
+    /// be under it yet).
+    pub honest_tx_safe: usize,
 }
 
 /// Coin each simulated node is endowed with.
@@ -300,13 +419,22 @@ pub struct Simulation {
     attacker_points: Vec<Cid>,
     report: Report,
     minority_points_at_split: Option<Vec<Option<Cid>>>,
+    /// States honest nodes mined.
+    honest_states: HashSet<Cid>,
+    /// A mempool flood's keys and junk (`None`: no flood).
+    flood: Option<flood::Flood>,
+    /// The honest node a flood sends its next batch to.
+    flood_target: usize,
 }
 
 /// A message in flight.
 enum Event {
+    /// A head request, with transactions for the answerer's mempool (each
+    /// flagged if it is a flooder's junk).
     Ask {
         from: usize,
         to: usize,
+        transactions: Vec<(SignedTransaction, bool)>,
     },
     Answer {
         from: usize,
@@ -317,8 +445,18 @@ enum Event {
 
 impl Simulation {
     /// Sets up the nodes on a common genesis.
-    pub fn new(config: SimConfig) -> Result<Self> {
+    pub fn new(mut config: SimConfig) -> Result<Self> {
         config.cbc.validate()?;
+        if config.attack == Some(Attack::Partition) && config.partition.is_none() {
+            config.partition = Some(Partition {
+                minority: config.attackers.min(config.nodes.saturating_sub(1)),
+                from: config.mining_time / 3,
+                until: config.mining_time / 2,
+            });
+        }
+        if config.attack == Some(Attack::MempoolFlood) && config.transfer_every.is_none() {
+            config.transfer_every = Some(60);
+        }
         if config.nodes < 2 || config.byzantine >= config.nodes {
             return Err(Error::InvalidParams(
                 "need at least 2 nodes, at least one honest",
@@ -333,25 +471,39 @@ impl Simulation {
         // lead are funded. A lead behind sybils holds a tenth of an honest
         // node's coin, so its private chain never outweighs the honest one
         // on its own: if honest nodes take it, the sybils' word did it.
+        // A flood's funded key likewise holds a tenth.
         let lead_funds = match config.attack {
-            Some(Attack::Sybil | Attack::ForgedBottom) => FUNDS / 10,
+            Some(Attack::Sybil | Attack::ForgedBottom | Attack::MempoolFlood) => FUNDS / 10,
             _ => FUNDS,
         };
-        let genesis =
-            keys.iter()
-                .take(config.nodes + 1)
-                .enumerate()
-                .fold(Genesis::new(0), |g, (i, k)| {
-                    let funds = if i == config.nodes { lead_funds } else { FUNDS };
-                    g.allocate(k.address(), funds)
-                });
+        let genesis = keys.iter().take(config.funded_nodes()).enumerate().fold(
+            Genesis::new(0),
+            |g, (i, k)| {
+                let lead = i == config.nodes
+                    && !matches!(
+                        config.attack,
+                        Some(Attack::Forger | Attack::Withholder | Attack::Equivocator)
+                    );
+                let funds = if lead { lead_funds } else { FUNDS };
+                g.allocate(k.address(), funds)
+            },
+        );
+        let flood = match (config.attack, keys.get(config.nodes)) {
+            (Some(Attack::MempoolFlood), Some(funded)) => {
+                Some(flood::Flood::new(funded.clone(), &mut rng))
+            }
+            _ => None,
+        };
         let (genesis_root, _) = seed_chain
             .genesis(&genesis, &keys[0])
             .map_err(state_error)?;
         let genesis_blocks =
             transfer::missing_blocks(&genesis_store, &MemoryBlockstore::new(), &genesis_root);
         let addresses: Vec<Option<Address>> = keys.iter().map(|k| Some(k.address())).collect();
-        let flood = match config.attack {
+        let honest_count = (0..total)
+            .filter(|&i| config.behaviour(i) == Behaviour::Honest)
+            .count();
+        let flood_ids = match config.attack {
             Some(Attack::PeerFlood) => config.flood,
             _ => 0,
         };
@@ -364,16 +516,27 @@ impl Simulation {
             let chain = Chain::new(store, config.chain.clone()).map_err(state_error)?;
             // Everyone knows everyone; under a flood, honest nodes also know
             // ids past the last node, which never answer.
-            let peers = (0..total + flood).filter(|&p| p != id);
+            let peers = (0..total + flood_ids).filter(|&p| p != id);
+            let behaviour = config.behaviour(id);
+            // Honest nodes pay the next honest node.
+            let receiver = addresses
+                .get((id + 1) % honest_count.max(1))
+                .copied()
+                .flatten();
+            let transfers = match (behaviour, config.transfer_every, receiver) {
+                (Behaviour::Honest, Some(every), Some(to)) => Some((every, to)),
+                _ => None,
+            };
             nodes.push(SimNode::new(
                 id,
                 key,
-                config.behaviour(id),
+                behaviour,
                 chain,
                 genesis_root,
                 &config,
                 addresses.clone(),
                 peers,
+                transfers,
             )?);
         }
         let mut observer = Observer::default();
@@ -390,6 +553,9 @@ impl Simulation {
             attacker_points: Vec::new(),
             report: Report::default(),
             minority_points_at_split: None,
+            honest_states: HashSet::new(),
+            flood,
+            flood_target: 0,
         })
     }
 
@@ -436,9 +602,13 @@ impl Simulation {
                         && self.config.attack == Some(Attack::ForgedBottom)
                         && now >= self.config.forge_at;
                     let private = !self.nodes[id].votes();
+                    let honest = self.nodes[id].behaviour == Behaviour::Honest;
                     for (root, number, previous) in mined {
                         if private {
                             self.private_states.insert(root);
+                        }
+                        if honest {
+                            self.honest_states.insert(root);
                         }
                         // A chain over an invented state is not validly mined.
                         if !invented {
@@ -450,6 +620,12 @@ impl Simulation {
             }
             if self.nodes[id].votes() && now >= self.nodes[id].next_poll {
                 self.poll(id)?;
+            }
+            if self.nodes[id].behaviour == Behaviour::Flooder
+                && now < self.config.mining_time
+                && (now + id as u64).is_multiple_of(self.config.flood_every.max(1))
+            {
+                self.flood_from(id)?;
             }
         }
         while let Some(entry) = self.events.first_entry() {
@@ -514,6 +690,15 @@ impl Simulation {
             .filter(|i| self.nodes[*i].behaviour == Behaviour::Honest)
             .filter(|i| honest.iter().any(|n| n.engine.is_marked(i)))
             .count();
+        report.honest_tx_sent = honest.iter().map(|n| n.transfers_sent).sum();
+        if let Some(first) = honest.first() {
+            let transfers: Vec<&SignedTransaction> =
+                honest.iter().flat_map(|n| n.transfers()).collect();
+            let head = first.engine.head();
+            let held = |root: &Cid| transfers.iter().filter(|tx| first.holds(root, tx)).count();
+            report.honest_tx_mined = held(&head);
+            report.honest_tx_safe = first.safety_root().map_or(0, |p| held(&p));
+        }
         report
     }
 
@@ -557,8 +742,23 @@ impl Simulation {
         let asks = self.nodes[id]
             .engine
             .next_peers(&mut self.rng, now, self.config.fanout);
+        self.nodes[id].tend_transfer(now, self.config.mining_time)?;
+        let gossip: Vec<(SignedTransaction, bool)> = self.nodes[id]
+            .gossip()
+            .into_iter()
+            .map(|tx| (tx, false))
+            .collect();
         for to in asks {
-            self.send(Event::Ask { from: id, to }, id, to);
+            let transactions = gossip.clone();
+            self.send(
+                Event::Ask {
+                    from: id,
+                    to,
+                    transactions,
+                },
+                id,
+                to,
+            );
         }
         let jitter = self.rng.random_range(0..=1);
         self.nodes[id].next_poll = now + self.config.poll_every + jitter;
@@ -566,18 +766,28 @@ impl Simulation {
     }
 
     fn deliver(&mut self, event: Event) -> Result<()> {
-        let (Event::Ask { from, to } | Event::Answer { from, to, .. }) = &event;
+        let (Event::Ask { from, to, .. } | Event::Answer { from, to, .. }) = &event;
         if !self.reachable(*from, *to) || *to >= self.nodes.len() || *from >= self.nodes.len() {
             // Cut by a partition while in flight, or sent to a peer id that
             // does not exist (a flood's).
             return Ok(());
         }
         match event {
-            Event::Ask { from, to } => {
+            Event::Ask {
+                from,
+                to,
+                transactions,
+            } => {
                 // An ask is an inbound connection: the answerer learns the
                 // asker (how a dropped peer comes back after its cooldown).
                 let now = self.now;
                 self.nodes[to].engine.add_peer(from, now);
+                self.offer(to, transactions)?;
+                // A flooder does not read answers: the simulator spares
+                // itself sending them.
+                if self.nodes[from].behaviour == Behaviour::Flooder {
+                    return Ok(());
+                }
                 // A sybil answers with its lead's answer, under its own id.
                 let answerer = if self.nodes[to].behaviour == Behaviour::Sybil {
                     self.config.nodes
@@ -661,6 +871,15 @@ impl Simulation {
         let Some(point) = point else {
             return;
         };
+        if self.report.time_to_honest_safety.is_none()
+            && previous != Some(point)
+            && self.honest_states.contains(&point)
+        {
+            let start = self.config.attack_start();
+            if self.now >= start {
+                self.report.time_to_honest_safety = Some(self.now - start);
+            }
+        }
         if let Some(previous) = previous {
             if !self.observer.on_chain(&previous, &point) {
                 self.report.safety_violations += 1;
@@ -691,6 +910,70 @@ impl Simulation {
                 self.report.first_agreement_at = Some(self.now);
             }
         }
+    }
+
+    /// Honest node `to` takes `transactions` into its mempool (a node that
+    /// sends no transfers keeps none).
+    fn offer(&mut self, to: usize, transactions: Vec<(SignedTransaction, bool)>) -> Result<()> {
+        let flood = self.flood.as_ref();
+        let node = &mut self.nodes[to];
+        if node.behaviour != Behaviour::Honest || !node.keeps_mempool() || transactions.is_empty() {
+            return Ok(());
+        }
+        let spam: Vec<bool> = transactions
+            .iter()
+            .map(|(tx, _)| flood.is_some_and(|f| f.is_funded(&tx.tx.sender)))
+            .collect();
+        let (txs, junk): (Vec<SignedTransaction>, Vec<bool>) = transactions.into_iter().unzip();
+        let outcomes = node.admit(txs, self.now)?;
+        for ((outcome, junk), spam) in outcomes.iter().zip(junk).zip(spam) {
+            if matches!(outcome, Admission::Refused(_)) {
+                continue;
+            }
+            if junk {
+                self.report.junk_admitted += 1;
+            } else if spam {
+                self.report.spam_admitted += 1;
+            }
+        }
+        self.report.mempool_peak = self.report.mempool_peak.max(node.mempool.len());
+        Ok(())
+    }
+
+    /// Flooder `id` sends a batch of junk to the next honest node.
+    fn flood_from(&mut self, id: usize) -> Result<()> {
+        let honest: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].behaviour == Behaviour::Honest)
+            .collect();
+        let Some(flood) = self.flood.as_mut() else {
+            return Ok(());
+        };
+        let Some(&target) = honest.get(self.flood_target % honest.len().max(1)) else {
+            return Ok(());
+        };
+        self.flood_target = self.flood_target.wrapping_add(1);
+        let node = &self.nodes[target];
+        // The flood watches the chain: its spam takes the funded key's next
+        // nonces at the target's head, and it impersonates the target.
+        let nonce = node.nonce_of(&flood.funded_address())?;
+        let batch = flood.batch(
+            &self.config.chain,
+            nonce,
+            node.address(),
+            self.now,
+            self.config.junk_batch,
+        )?;
+        self.report.junk_sent += batch.iter().filter(|(_, junk)| *junk).count();
+        self.send(
+            Event::Ask {
+                from: id,
+                to: target,
+                transactions: batch,
+            },
+            id,
+            target,
+        );
+        Ok(())
     }
 
     fn track_partition(&mut self) {

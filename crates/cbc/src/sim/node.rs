@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use cid::Cid;
 use tau_hamt::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
-use tau_state::{Chain, StateKey};
+use tau_state::mempool::{Admission, HeadAccounts, Mempool};
+use tau_state::{Chain, SignedTransaction, StateKey, Transaction, TxBody};
 
 use super::transfer::missing_blocks;
 use super::{state_error, Behaviour, SimConfig};
@@ -19,6 +20,24 @@ const CATCH_UP_BLOCKS: u64 = 4096;
 
 /// Balance an attacker writes into the invented state under a forged chain.
 const FORGED_BALANCE: u64 = 1_000_000_000_000;
+
+/// What an honest transfer moves, and its fee (above a flood's minimum fee).
+const TRANSFER_AMOUNT: u64 = 1_000;
+const TRANSFER_FEE: u64 = 10;
+
+/// Transactions an ask carries at most (tau-node's head requests: 64).
+const GOSSIP_TRANSACTIONS: usize = 64;
+
+/// An honest node's transfers: one at a time to `receiver`, each pending
+/// until this node's safety point includes it, the next one `every` seconds
+/// later.
+struct Transfers {
+    every: u64,
+    receiver: Address,
+    /// The transfer waiting to be mined, as last signed.
+    pending: Option<SignedTransaction>,
+    next_at: u64,
+}
 
 pub(crate) struct SimNode {
     pub(crate) id: usize,
@@ -33,6 +52,13 @@ pub(crate) struct SimNode {
     next_mine: Option<u64>,
     pub(crate) next_poll: u64,
     forgeries: u32,
+    /// Other senders' transactions (kept by nodes that send transfers).
+    pub(crate) mempool: Mempool,
+    transfers: Option<Transfers>,
+    /// Transfers sent (each once, however often re-signed).
+    pub(crate) transfers_sent: usize,
+    /// Own transfers included at this node's safety point, as signed.
+    transfers_safe: Vec<SignedTransaction>,
 }
 
 /// A mined state: root, number, previous root.
@@ -84,6 +110,7 @@ impl SimNode {
         config: &SimConfig,
         addresses: Vec<Option<Address>>,
         peers: impl Iterator<Item = usize>,
+        transfers: Option<(u64, Address)>,
     ) -> Result<Self> {
         let mut params = config.cbc.clone();
         params.pass_timeout = 4 * (config.poll_every + config.latency.1);
@@ -104,7 +131,7 @@ impl SimNode {
         });
         engine.start_pass(0);
         let next_mine = match behaviour {
-            Behaviour::Sybil => None,
+            Behaviour::Sybil | Behaviour::Flooder => None,
             _ => Some(
                 chain
                     .eligibility(&genesis, &key.address())
@@ -125,6 +152,16 @@ impl SimNode {
             next_mine,
             next_poll: (id as u64) % config.poll_every.max(1),
             forgeries: 0,
+            mempool: Mempool::new(),
+            transfers: transfers.map(|(every, receiver)| Transfers {
+                every,
+                receiver,
+                pending: None,
+                // Spread the first transfers over the first interval.
+                next_at: (id as u64).wrapping_mul(7) % every.max(1),
+            }),
+            transfers_sent: 0,
+            transfers_safe: Vec::new(),
         })
     }
 
@@ -155,11 +192,184 @@ impl SimNode {
     /// Whether this node runs process B (attackers that mine a private
     /// chain never vote or follow anyone).
     pub(crate) fn votes(&self) -> bool {
-        self.private.is_none() && self.behaviour != Behaviour::Sybil
+        self.private.is_none() && !matches!(self.behaviour, Behaviour::Sybil | Behaviour::Flooder)
     }
 
-    fn after_head_change(&mut self) -> Result<()> {
+    pub(crate) fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    /// `address`'s nonce at this node's head.
+    pub(crate) fn nonce_of(&self, address: &Address) -> Result<u64> {
+        self.chain
+            .nonce(&self.engine.head(), address)
+            .map_err(state_error)
+    }
+
+    /// Every transfer this node sent, as last signed: those its safety
+    /// point includes, then the pending one.
+    pub(crate) fn transfers(&self) -> impl Iterator<Item = &SignedTransaction> {
+        let pending = self.transfers.as_ref().and_then(|t| t.pending.as_ref());
+        self.transfers_safe.iter().chain(pending)
+    }
+
+    /// Whether this node keeps a mempool (it sends transfers).
+    pub(crate) fn keeps_mempool(&self) -> bool {
+        self.transfers.is_some()
+    }
+
+    /// Whether the state `root` (on this node's chain) includes `tx`.
+    pub(crate) fn holds(&self, root: &Cid, tx: &SignedTransaction) -> bool {
+        self.chain
+            .tx_output(root, &tx.tx.sender, tx.tx.nonce)
+            .ok()
+            .flatten()
+            .is_some_and(|out| out.tx.is_some() && out.tx == tx.id().ok())
+    }
+
+    /// Offers peers' `transactions` to the mempool at `now`, against the head.
+    pub(crate) fn admit(
+        &mut self,
+        transactions: Vec<SignedTransaction>,
+        now: u64,
+    ) -> Result<Vec<Admission>> {
+        let head = self.engine.head();
+        let me = self.key.address();
+        let accounts = HeadAccounts {
+            chain: &self.chain,
+            head: &head,
+        };
+        let params = self.chain.params();
+        transactions
+            .into_iter()
+            .map(|tx| {
+                self.mempool
+                    .admit(tx, params, &me, &accounts, now)
+                    .map_err(state_error)
+            })
+            .collect()
+    }
+
+    /// What an ask carries: the own pending transfer, then the mempool's
+    /// transactions.
+    pub(crate) fn gossip(&self) -> Vec<SignedTransaction> {
+        let own = self.transfers.as_ref().and_then(|t| t.pending.clone());
+        let room = GOSSIP_TRANSACTIONS.saturating_sub(usize::from(own.is_some()));
+        own.into_iter()
+            .chain(self.mempool.iter().take(room).cloned())
+            .collect()
+    }
+
+    /// Before asking: notes the pending transfer once the safety point
+    /// includes it; re-signs it if the head does not include it and its
+    /// nonce went stale (this node mined, or a reorganization dropped it) or
+    /// its date left the window; starts the next one when due (before
+    /// `stop`). A transfer mined at the head but not yet safe is left alone
+    /// (a reorganization may still drop it, then it is re-signed).
+    pub(crate) fn tend_transfer(&mut self, now: u64, stop: u64) -> Result<()> {
+        let Some(transfers) = &self.transfers else {
+            return Ok(());
+        };
+        let head = self.engine.head();
+        let me = self.key.address();
+        let current = self.chain.nonce(&head, &me).map_err(state_error)?;
+        let (every, receiver) = (transfers.every, transfers.receiver);
+        let safe = |tx: &SignedTransaction| {
+            self.safety_root()
+                .is_some_and(|point| self.holds(&point, tx))
+        };
+        match transfers.pending.clone() {
+            Some(tx) if safe(&tx) => {
+                self.transfers_safe.push(tx);
+                if let Some(t) = self.transfers.as_mut() {
+                    t.pending = None;
+                    t.next_at = now.saturating_add(every);
+                }
+            }
+            Some(tx) if self.holds(&head, &tx) => {}
+            Some(tx)
+                if current >= tx.tx.nonce
+                    || tx.tx.check_time(self.chain.params(), now).is_err() =>
+            {
+                let signed = self.sign_transfer(receiver, current.saturating_add(1), now)?;
+                if let Some(t) = self.transfers.as_mut() {
+                    t.pending = Some(signed);
+                }
+            }
+            Some(_) => {}
+            None if now >= transfers.next_at && now < stop => {
+                let signed = self.sign_transfer(receiver, current.saturating_add(1), now)?;
+                self.transfers_sent += 1;
+                if let Some(t) = self.transfers.as_mut() {
+                    t.pending = Some(signed);
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn sign_transfer(&self, receiver: Address, nonce: u64, now: u64) -> Result<SignedTransaction> {
+        let params = self.chain.params();
+        Transaction {
+            version: params.version,
+            chain_id: params.chain_id.clone(),
+            sender: self.key.address(),
+            nonce,
+            timestamp: now,
+            fee: TRANSFER_FEE,
+            body: TxBody::Wiring {
+                receiver,
+                amount: TRANSFER_AMOUNT,
+            },
+            thread: None,
+            profile: None,
+        }
+        .sign(&self.key)
+        .map_err(state_error)
+    }
+
+    /// What a block on `previous` at `now` carries: the own pending transfer
+    /// (re-signed after the nonce mining bumps) and the mempool's.
+    fn pending_for_block(&mut self, previous: &Cid, now: u64) -> Result<Vec<SignedTransaction>> {
+        let Some(transfers) = &self.transfers else {
+            return Ok(Vec::new());
+        };
+        let receiver = transfers.receiver;
+        let max = self.chain.params().max_block_transactions;
+        let mut out = Vec::new();
+        // Already in the chain it builds on: wait for it to become safe.
+        let included = transfers
+            .pending
+            .as_ref()
+            .is_some_and(|tx| self.holds(previous, tx));
+        if transfers.pending.is_some() && !included {
+            let nonce = self
+                .chain
+                .eligibility(previous, &self.key.address())
+                .map_err(state_error)?
+                .nonce;
+            let signed = self.sign_transfer(receiver, nonce.saturating_add(2), now)?;
+            if let Some(t) = self.transfers.as_mut() {
+                t.pending = Some(signed.clone());
+            }
+            out.push(signed);
+        }
+        let room = max.saturating_sub(out.len());
+        out.extend(self.mempool.for_block(self.chain.params(), now, room));
+        Ok(out)
+    }
+
+    fn after_head_change(&mut self, now: u64) -> Result<()> {
         self.sibling = None;
+        if self.transfers.is_some() {
+            let head = self.engine.head();
+            let accounts = HeadAccounts {
+                chain: &self.chain,
+                head: &head,
+            };
+            self.mempool.prune(self.chain.params(), &accounts, now);
+        }
         self.next_mine = Some(
             self.chain
                 .eligibility(&self.engine.head(), &self.key.address())
@@ -179,14 +389,15 @@ impl SimNode {
             return Ok(None);
         }
         let previous = self.engine.head();
+        let pending = self.pending_for_block(&previous, now)?;
         let produced = self
             .chain
-            .produce_next_state(&previous, &self.key, &[], now)
+            .produce_next_state(&previous, &self.key, &pending, now)
             .map_err(state_error)?;
         let number = produced.block.number();
         let mut mined = vec![(produced.root, number, Some(previous))];
         self.engine.adopt_own(&self.chain, produced.root, now)?;
-        self.after_head_change()?;
+        self.after_head_change(now)?;
         if self.behaviour == Behaviour::Equivocator {
             let twin = self
                 .chain
@@ -263,7 +474,7 @@ impl SimNode {
             Behaviour::Forger => self.forge()?,
             Behaviour::Lead | Behaviour::FutureMiner => self.head(),
             // A sybil answers with what its lead gives it (see `Simulation`).
-            Behaviour::Sybil => return Ok(None),
+            Behaviour::Sybil | Behaviour::Flooder => return Ok(None),
         };
         let blocks = if self.behaviour == Behaviour::Withholder {
             Vec::new()
@@ -375,7 +586,7 @@ impl SimNode {
                         .catch_up(&self.chain, &peer, head, CATCH_UP_BLOCKS, now)?
                     {
                         CatchUp::Adopted { .. } => {
-                            self.after_head_change()?;
+                            self.after_head_change(now)?;
                             Verdict::Counted
                         }
                         CatchUp::Forged(_) => Verdict::Forgery,
@@ -392,7 +603,7 @@ impl SimNode {
         let previous_safety = self.safety_root();
         let evaluation = self.engine.evaluate(&self.chain, now)?;
         if evaluation.head.is_some() {
-            self.after_head_change()?;
+            self.after_head_change(now)?;
         }
         Ok(Outcome {
             previous_safety,
