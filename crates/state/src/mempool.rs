@@ -82,6 +82,9 @@
 //! transaction would be evicted is refused (the eviction would leave it
 //! behind a gap).
 //!
+//! **Blocks** take the best fees first ([`Mempool::for_block`]), each
+//! sender's run in nonce order.
+//!
 //! **Replacement.** A transaction with the nonce of one the sender has
 //! pending replaces it if it is dated later (a sender re-signs its pending
 //! transactions with a new date when its nonces move) and the sender can
@@ -432,21 +435,43 @@ impl Mempool {
         }
     }
 
-    /// What a block dated `now` takes from the pool, at most `max`: by
-    /// sender, each sender's run in nonce order up to its first transaction
-    /// out of its time window at `now` (the rest of the run would then have
-    /// a gap).
+    /// What a block dated `now` takes from the pool, at most `max`, best
+    /// fees first: each sender's run is taken in nonce order (a later nonce
+    /// cannot go before an earlier one), and at each step the block takes
+    /// the run whose next transaction pays the most (equal fees: the lower
+    /// sender address first), so a place in a full block goes to whoever
+    /// pays for it, not to an address that sorts first. A run stops at its
+    /// first transaction out of its time window at `now` (the rest would
+    /// then have a gap). The result is in the order taken, which keeps each
+    /// sender's nonces in order. Integers only, deterministic.
     pub fn for_block(&self, params: &Params, now: u64, max: usize) -> Vec<SignedTransaction> {
+        let mut runs: Vec<_> = self
+            .senders
+            .values()
+            .map(|run| run.values().peekable())
+            .collect();
+        // (fee of the run's next transaction, run index reversed): the
+        // largest fee, then the lowest index (sender address) first.
+        let mut next = std::collections::BinaryHeap::new();
+        let eligible = |tx: &SignedTransaction| tx.tx.check_time(params, now).is_ok();
+        for (i, run) in runs.iter_mut().enumerate() {
+            if let Some(tx) = run.peek().filter(|tx| eligible(tx)) {
+                next.push((tx.tx.fee, Reverse(i)));
+            }
+        }
         let mut out = Vec::new();
-        for run in self.senders.values() {
-            for tx in run.values() {
-                if out.len() >= max {
-                    return out;
-                }
-                if tx.tx.check_time(params, now).is_err() {
-                    break;
-                }
+        while out.len() < max {
+            let Some((_, Reverse(i))) = next.pop() else {
+                break;
+            };
+            let Some(run) = runs.get_mut(i) else {
+                break;
+            };
+            if let Some(tx) = run.next() {
                 out.push(tx.clone());
+            }
+            if let Some(tx) = run.peek().filter(|tx| eligible(tx)) {
+                next.push((tx.tx.fee, Reverse(i)));
             }
         }
         out
@@ -921,6 +946,42 @@ mod tests {
             [&a, &b, &c, &d, &e].map(|k| held(&pool, k)),
             [1, 2, 0, 0, 1]
         );
+    }
+
+    #[test]
+    fn a_full_block_goes_to_the_best_fees_whatever_the_addresses() {
+        // Find two keys, the first sorting before the second.
+        let (mut low, mut high) = (key(1), key(2));
+        if low.address() > high.address() {
+            std::mem::swap(&mut low, &mut high);
+        }
+        let book = Book::default().fund(&low, 0, 1_000).fund(&high, 0, 1_000);
+        let mut pool = Mempool::new();
+        // The low address pays 1, the high one 5 then 1 then 9.
+        for nonce in 1..=3 {
+            offer(&mut pool, &book, tx(&low, nonce, 1, 1));
+        }
+        for (nonce, fee) in [(1, 5), (2, 1), (3, 9)] {
+            offer(&mut pool, &book, tx(&high, nonce, fee, 1));
+        }
+        let taken = pool.for_block(&params(), NOW, 2);
+        let fees: Vec<(bool, u64, u64)> = taken
+            .iter()
+            .map(|t| (t.tx.sender == high.address(), t.tx.nonce, t.tx.fee))
+            .collect();
+        // 5 first; then a tie at 1 goes to the lower address.
+        assert_eq!(fees, [(true, 1, 5), (false, 1, 1)]);
+        // With room for all, each sender's nonces stay in order.
+        let all = pool.for_block(&params(), NOW, 100);
+        assert_eq!(all.len(), 6);
+        for sender in [low.address(), high.address()] {
+            let nonces: Vec<u64> = all
+                .iter()
+                .filter(|t| t.tx.sender == sender)
+                .map(|t| t.tx.nonce)
+                .collect();
+            assert_eq!(nonces, [1, 2, 3]);
+        }
     }
 
     #[test]
