@@ -86,6 +86,7 @@ mod config;
 mod core;
 mod discovery;
 mod error;
+mod gc;
 mod identity;
 mod mempool;
 mod node;
@@ -105,6 +106,7 @@ pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
 pub use source::GraphsyncSource;
 pub use store::{open_stored, StoredChain, STORE_FILE};
 pub use swarm::IDENTIFY_PROTOCOL;
+pub use tau_hamt::blockstore::GcReport;
 
 pub use libp2p::{Multiaddr, PeerId};
 

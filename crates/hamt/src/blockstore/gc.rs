@@ -31,7 +31,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cid::Cid;
 use redb::{ReadableDatabase, ReadableTable};
@@ -106,6 +106,9 @@ pub struct GcReport {
     pub deleted_bytes: u64,
     /// Write transactions the sweep committed.
     pub batches: u64,
+    /// Whether the collection stopped early on its cancel flag (what it
+    /// deleted until then stays deleted; nothing reachable was).
+    pub cancelled: bool,
 }
 
 /// One running collection; see the [module](self). Dropping it ends the
@@ -114,6 +117,7 @@ pub struct Collection<'a> {
     store: &'a RedbBlockstore,
     marked: HashSet<Vec<u8>>,
     report: GcReport,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Collection<'_> {
@@ -138,6 +142,7 @@ impl RedbBlockstore {
             store: self,
             marked: HashSet::new(),
             report: GcReport::default(),
+            cancel: None,
         })
     }
 
@@ -156,6 +161,20 @@ impl RedbBlockstore {
 }
 
 impl Collection<'_> {
+    /// Stops the collection early once `cancel` is set (checked between
+    /// blocks while marking and between the sweep's transactions). A mark
+    /// cancelled deletes nothing.
+    pub fn cancel_on(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
     /// Marks every block reachable from `roots` along links, not descending
     /// into a block of `cuts` (unless it is itself one of `roots`). May be
     /// called several times; blocks marked stay marked.
@@ -167,6 +186,10 @@ impl Collection<'_> {
         let mut stack: Vec<Cid> = roots.to_vec();
         let is_root: HashSet<Cid> = roots.iter().copied().collect();
         while let Some(cid) = stack.pop() {
+            if self.cancelled() {
+                self.report.cancelled = true;
+                return Ok(());
+            }
             if cuts.contains(&cid) && !is_root.contains(&cid) {
                 continue;
             }
@@ -193,8 +216,17 @@ impl Collection<'_> {
     /// Deletes the blocks neither marked nor touched, `batch` keys (at
     /// least 1) per write transaction, and ends the collection.
     pub fn sweep(mut self, batch: usize) -> Result<GcReport> {
+        if self.report.cancelled || self.cancelled() {
+            // An interrupted mark must not decide what is garbage.
+            self.report.cancelled = true;
+            return Ok(self.report);
+        }
         let garbage = self.unmarked()?;
         for chunk in garbage.chunks(batch.max(1)) {
+            if self.cancelled() {
+                self.report.cancelled = true;
+                break;
+            }
             let txn = self.store.begin_write()?;
             let mut deleted = 0u64;
             let mut bytes = 0u64;
@@ -373,6 +405,30 @@ mod tests {
             .collect_garbage(&[kept], &HashSet::new(), DEFAULT_SWEEP_BATCH)
             .unwrap();
         assert_eq!(report.deleted, 3);
+    }
+
+    #[test]
+    fn a_cancelled_mark_deletes_nothing() {
+        let (_dir, store) = temp_store();
+        let root = node(&store, 1, &[]);
+        store.put(RAW, b"garbage").unwrap();
+        let cancel = Arc::new(AtomicBool::new(true));
+        let report = store
+            .begin_collection()
+            .unwrap()
+            .cancel_on(cancel)
+            .sweep(DEFAULT_SWEEP_BATCH)
+            .unwrap();
+        assert!(report.cancelled);
+        assert_eq!(store.block_count().unwrap(), 2);
+        let mut collection = store
+            .begin_collection()
+            .unwrap()
+            .cancel_on(Arc::new(AtomicBool::new(true)));
+        collection.mark(&[root], &HashSet::new()).unwrap();
+        assert!(collection.report().cancelled);
+        assert_eq!(collection.sweep(1).unwrap().deleted, 0);
+        assert_eq!(store.block_count().unwrap(), 2);
     }
 
     #[test]
