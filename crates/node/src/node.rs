@@ -23,8 +23,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::NodeConfig;
 use crate::core::{unix_now, Core};
-use crate::gc;
 use crate::discovery::{self, Relays};
+use crate::gc;
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::serve::Host;
 use crate::source::GraphsyncSource;
@@ -416,8 +416,8 @@ impl Inner {
         let core_roots = gc::ChainRoots::of(&self.core());
         drop(pause);
         let stored: Vec<Cid> = redb.roots()?.into_iter().map(|(_, cid)| cid).collect();
-        let chain =
-            Chain::new(self.store.blocks().clone(), self.config.chain.clone())?.with_warm_state_nodes(0);
+        let chain = Chain::new(self.store.blocks().clone(), self.config.chain.clone())?
+            .with_warm_state_nodes(0);
         let started = Instant::now();
         let report = gc::finish(
             collection,

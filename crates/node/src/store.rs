@@ -322,7 +322,11 @@ mod tests {
             let service = serde_ipld_dagcbor::to_vec(&Vec::<u8>::new()).unwrap();
             let mut blocks = Vec::new();
             let mut roots = Vec::new();
-            for (name, bytes) in [(PEERS, peers), (PENDING, pending), (PENDING_SERVICE, service)] {
+            for (name, bytes) in [
+                (PEERS, peers),
+                (PENDING, pending),
+                (PENDING_SERVICE, service),
+            ] {
                 let cid = redb.put(DAG_CBOR, &bytes).unwrap();
                 blocks.push(cid);
                 roots.push((name, cid));
@@ -336,17 +340,13 @@ mod tests {
         let redb = store.redb().unwrap();
         // The old roots are gone: a collection may delete their blocks.
         assert!(redb.roots().unwrap().is_empty());
-        let report = redb
-            .collect_garbage(&[], &Default::default(), 16)
-            .unwrap();
+        let report = redb.collect_garbage(&[], &Default::default(), 16).unwrap();
         assert_eq!(report.deleted, 3);
         assert_eq!(redb.block_count().unwrap(), 0);
 
         // New writes are records; blocks stay untouched.
-        store.save_peers(&[peer.clone()]).unwrap();
-        store
-            .set_roots_with_pending(&[], vec![0x80])
-            .unwrap();
+        store.save_peers(std::slice::from_ref(&peer)).unwrap();
+        store.set_roots_with_pending(&[], vec![0x80]).unwrap();
         assert_eq!(redb.block_count().unwrap(), 0);
         drop(store);
         let store = NodeStore::open(dir.path()).unwrap();
