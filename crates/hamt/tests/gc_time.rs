@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
 use tau_hamt::blockstore::DEFAULT_SWEEP_BATCH;
-use tau_hamt::{Cid, RedbBlockstore};
+use tau_hamt::{Blockstore, Cid, RedbBlockstore};
 
 fn leaf(tag: &str, i: usize) -> (Cid, Vec<u8>) {
     let mut data = format!("{tag} {i} ").into_bytes();
