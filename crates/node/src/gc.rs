@@ -11,7 +11,9 @@
 //! the previous state) but is cut at the state before the floor, so older
 //! states leave the store once nothing else reaches them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use cid::Cid;
 use tau_hamt::blockstore::{Collection, GcReport};
@@ -20,6 +22,86 @@ use tau_state::Chain;
 
 use crate::core::Core;
 use crate::Result;
+
+/// Work in flight that writes (or relies on) blocks before anything a
+/// collection keeps refers to them: an upload until its pin, a peer's view
+/// from its validation until the core holds it, a catch-up until the chain
+/// is adopted. Each holds a [`Writing`] ticket. A collection raises its
+/// barrier, then waits for the tickets taken *before* that moment to end
+/// (what they wrote is then reachable from the core or a pin) and only then
+/// reads its roots; work that starts later is seen by the barrier, so it is
+/// never waited for, and nothing ever waits for the collection.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    tickets: Mutex<Tickets>,
+    ended: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Tickets {
+    next: u64,
+    live: BTreeSet<u64>,
+}
+
+/// One piece of work in flight (see [`InFlight`]); ends when dropped.
+#[derive(Debug)]
+pub(crate) struct Writing<'a> {
+    in_flight: &'a InFlight,
+    ticket: u64,
+}
+
+impl InFlight {
+    fn lock(&self) -> MutexGuard<'_, Tickets> {
+        self.tickets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts a piece of work.
+    pub(crate) fn enter(&self) -> Writing<'_> {
+        let mut tickets = self.lock();
+        let ticket = tickets.next;
+        tickets.next += 1;
+        tickets.live.insert(ticket);
+        Writing {
+            in_flight: self,
+            ticket,
+        }
+    }
+
+    /// The ticket the next piece of work will get: work with a lower one
+    /// started before this call.
+    pub(crate) fn mark(&self) -> u64 {
+        self.lock().next
+    }
+
+    /// Waits until no work that started before `mark` is in flight; `false`
+    /// if some still is after `wait`.
+    pub(crate) fn wait_before(&self, mark: u64, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut tickets = self.lock();
+        loop {
+            if tickets.live.first().is_none_or(|oldest| *oldest >= mark) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            tickets = match self.ended.wait_timeout(tickets, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.in_flight.lock().live.remove(&self.ticket);
+        self.in_flight.ended.notify_all();
+    }
+}
 
 /// States walked back at most when looking for the floor from one state.
 const MAX_HISTORY_WALK: u64 = 1 << 20;
@@ -125,6 +207,29 @@ mod tests {
 
     fn cid(n: u8) -> Cid {
         tau_hamt::block::cid_of(tau_hamt::block::RAW, &[n])
+    }
+
+    #[test]
+    fn a_collection_waits_only_for_work_older_than_its_mark() {
+        let in_flight = std::sync::Arc::new(InFlight::default());
+        let old = in_flight.enter();
+        let mark = in_flight.mark();
+        let new = in_flight.enter();
+        // The old work holds it; the new one does not count.
+        assert!(!in_flight.wait_before(mark, Duration::from_millis(10)));
+        drop(old);
+        assert!(in_flight.wait_before(mark, Duration::ZERO));
+        assert!(!in_flight.wait_before(in_flight.mark(), Duration::ZERO));
+        drop(new);
+        // Woken when the old work ends, not only at the deadline.
+        let old = in_flight.enter();
+        let mark = in_flight.mark();
+        let waiter = {
+            let in_flight = in_flight.clone();
+            std::thread::spawn(move || in_flight.wait_before(mark, Duration::from_secs(60)))
+        };
+        drop(old);
+        assert!(waiter.join().unwrap());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cid::Cid;
@@ -169,7 +169,7 @@ impl Node {
             tasks: Mutex::new(Vec::new()),
             workers: Mutex::new(tokio::task::JoinSet::new()),
             shutdown,
-            gc_pause: RwLock::new(()),
+            in_flight: gc::InFlight::default(),
             gc_wake: tokio::sync::Notify::new(),
             gc_cancel: Arc::new(AtomicBool::new(false)),
         });
@@ -322,11 +322,10 @@ struct Inner {
     /// Transactions peers sent with head requests, taken into the mempool
     /// by process B's next tick.
     relayed: Mutex<VecDeque<tau_state::SignedTransaction>>,
-    /// Held (read) by work that writes blocks before a root or the core
-    /// refers to them (an upload until its pin, a validated chain until the
-    /// core holds it); a collection takes it (write) only while it raises
-    /// its barrier and copies the core's roots. Taken before the core.
-    gc_pause: RwLock<()>,
+    /// Work that writes blocks before a root or the core refers to them (an
+    /// upload until its pin, a validated chain until the core holds it); a
+    /// collection waits for what started before its barrier.
+    in_flight: gc::InFlight,
     /// Wakes the collector before its interval (after a refused catch-up).
     gc_wake: tokio::sync::Notify,
     /// Set at shutdown: a running collection stops.
@@ -368,42 +367,18 @@ impl Inner {
         }
     }
 
-    /// Keeps collections from reading their roots until the caller has made
-    /// the blocks it writes reachable (see `gc_pause`). Take it before the core.
-    fn writing_blocks(&self) -> RwLockReadGuard<'_, ()> {
-        self.gc_pause
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The pause for a collection's start, waiting at most `wait` for work
-    /// in flight (never blocking it meanwhile).
-    fn pause_writers(&self, wait: Duration) -> Option<RwLockWriteGuard<'_, ()>> {
-        let deadline = Instant::now() + wait;
-        loop {
-            match self.gc_pause.try_write() {
-                Ok(guard) => return Some(guard),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                    return Some(poisoned.into_inner())
-                }
-                Err(std::sync::TryLockError::WouldBlock) => {}
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// A ticket for work that writes blocks before anything kept refers to
+    /// them (see `gc::InFlight`): hold it until they are pinned or in the core.
+    fn writing_blocks(&self) -> gc::Writing<'_> {
+        self.in_flight.enter()
     }
 
     /// One garbage collection of the redb store (blocking: run it off the
     /// async workers). `None` in memory mode, when a collection already runs
-    /// or when uploads and validations kept it from starting for long.
+    /// or when an upload or validation that started before it did not end
+    /// within [`GC_START_WAIT`].
     fn collect_garbage(&self) -> Result<Option<tau_hamt::blockstore::GcReport>> {
         let Some(redb) = self.store.redb() else {
-            return Ok(None);
-        };
-        let Some(pause) = self.pause_writers(GC_START_WAIT) else {
-            tracing::debug!("garbage collection postponed: blocks being written");
             return Ok(None);
         };
         let collection = match redb.begin_collection() {
@@ -411,10 +386,16 @@ impl Inner {
             Err(tau_hamt::Error::CollectionRunning) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        // Read after the barrier rose: a root set later was built from
-        // blocks the barrier keeps.
+        // Work started before the barrier may hold blocks nothing refers to
+        // yet: wait for it (work started since is seen by the barrier).
+        let mark = self.in_flight.mark();
+        if !self.in_flight.wait_before(mark, GC_START_WAIT) {
+            tracing::debug!("garbage collection postponed: blocks being written");
+            return Ok(None);
+        }
+        // Read after the barrier rose and that work ended: a root set later
+        // was built from blocks the barrier keeps.
         let core_roots = gc::ChainRoots::of(&self.core());
-        drop(pause);
         let stored: Vec<Cid> = redb.roots()?.into_iter().map(|(_, cid)| cid).collect();
         let chain = Chain::new(self.store.blocks().clone(), self.config.chain.clone())?
             .with_warm_state_nodes(0);
@@ -1016,9 +997,9 @@ async fn ask_peer(
     }
 }
 
-/// How long a collection waits at most for uploads and validations in
-/// flight before it skips its turn.
-const GC_START_WAIT: Duration = Duration::from_secs(10);
+/// How long a collection waits at most for uploads and validations that
+/// started before it before it skips its turn.
+const GC_START_WAIT: Duration = Duration::from_secs(30);
 
 /// Collects the store's garbage every `gc_interval` and when woken (a node
 /// with a data directory only).
