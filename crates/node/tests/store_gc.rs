@@ -211,3 +211,47 @@ async fn states_below_the_mutable_range_leave_the_store() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_collects_by_itself_while_it_mines() {
+    bounded(Duration::from_secs(180), async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut net = Net::new(1, 97);
+        net.cbc.mutable_range = 4;
+        let mut timing = Timing::default();
+        timing.gc_interval = Duration::from_millis(500);
+        let node = net
+            .builder(0)
+            .data_dir(dir.path().join("miner"))
+            .timing(timing)
+            .start()
+            .await
+            .unwrap();
+        let mut events = node.events();
+        let first = loop {
+            if let Ok(NodeEvent::Mined { head, .. }) = events.recv().await {
+                break head;
+            }
+        };
+        assert_eq!(first.number, 1);
+        // Collections every half second while blocks come: the first mined
+        // state leaves once the chain has moved on past the mutable range.
+        let chain = node.chain();
+        wait_for(Duration::from_secs(150), "state 1 collected", || {
+            !chain.store().has(&first.root).unwrap()
+        })
+        .await;
+        let head = node.head();
+        assert!(head.number > 5, "{head:?}");
+        // The head's state is whole: the node mines on it.
+        wait_for(Duration::from_secs(60), "two more blocks", || {
+            node.head().number >= head.number + 2
+        })
+        .await;
+        let block = chain.block(&node.head().root).unwrap();
+        chain.transactions(&block).unwrap();
+        drop(chain);
+        node.shutdown().await.unwrap();
+    })
+    .await;
+}
