@@ -111,8 +111,10 @@ pub struct GcReport {
     pub cancelled: bool,
 }
 
-/// One running collection; see the [module](self). Dropping it ends the
-/// collection (the barrier falls) without deleting anything not yet swept.
+/// One running collection, from [`RedbBlockstore::begin_collection`]:
+/// [`mark`](Self::mark) from the roots, then [`sweep`](Self::sweep).
+/// Dropping it ends the collection (the barrier falls) without deleting
+/// anything not yet swept.
 pub struct Collection<'a> {
     store: &'a RedbBlockstore,
     marked: HashSet<Vec<u8>>,
@@ -130,10 +132,31 @@ impl std::fmt::Debug for Collection<'_> {
 }
 
 impl RedbBlockstore {
-    /// Starts a collection: from now on every block read or written survives
-    /// it. Read the roots to keep after this call, then
-    /// [`mark`](Collection::mark) and [`sweep`](Collection::sweep).
+    /// Starts a mark-and-sweep collection. From now on every block key the
+    /// store reads or writes (present or not) survives it: only blocks that
+    /// existed before, are not reached from the roots and are neither read
+    /// nor written while it runs are deleted. Read the roots to keep *after*
+    /// this call, then [`mark`](Collection::mark) (links followed: tag-42
+    /// CIDs of DAG-CBOR blocks, [`block::links`](crate::block::links)) and
+    /// [`sweep`](Collection::sweep) (deletions in transactions of `batch`
+    /// keys, each committed on its own: a crash loses nothing reachable).
     /// [`Error::CollectionRunning`] if another collection of this store runs.
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use tau_hamt::{Blockstore, RedbBlockstore, block::RAW};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = RedbBlockstore::open(dir.path().join("gc.redb"))?;
+    /// let kept = store.put(RAW, b"kept")?;
+    /// let garbage = store.put(RAW, b"garbage")?;
+    /// let mut collection = store.begin_collection()?;
+    /// collection.mark(&[kept], &HashSet::new())?;
+    /// let fresh = store.put(RAW, b"written meanwhile")?;
+    /// let report = collection.sweep(1024)?;
+    /// assert_eq!(report.deleted, 1);
+    /// assert!(store.has(&kept)? && store.has(&fresh)? && !store.has(&garbage)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn begin_collection(&self) -> Result<Collection<'_>> {
         if !self.barrier.raise() {
             return Err(Error::CollectionRunning);
