@@ -268,8 +268,19 @@ pub struct StoredChain {
     pub head: Option<Cid>,
     /// The persisted safety point.
     pub safety: Option<Cid>,
-    /// The block store, e.g. to add an attachment the node will serve.
+    /// The block store, e.g. to add an attachment the node will serve
+    /// (then [`pin`](Self::pin) it, or the node's next garbage collection
+    /// deletes it).
     pub store: SharedStore,
+    node_store: NodeStore,
+}
+
+impl StoredChain {
+    /// Keeps `root` and what it links to through the node's garbage
+    /// collections, as [`NodeHandle::pin`](crate::NodeHandle::pin) does.
+    pub fn pin(&self, root: Cid) -> Result<()> {
+        Ok(self.node_store.pin(&root)?)
+    }
 }
 
 impl std::fmt::Debug for StoredChain {
@@ -292,6 +303,7 @@ pub fn open_stored(dir: &Path, params: tau_state::Params) -> Result<StoredChain>
         head,
         safety,
         store: blocks,
+        node_store: store,
     })
 }
 

@@ -55,7 +55,11 @@ impl RedbOptions {
 /// A persistent block store in one redb file: pure Rust, ACID, crash-safe.
 ///
 /// Blocks live in the table `blocks` (CID bytes → block bytes); named root pointers
-/// (chain head, safety point, …) live in the table `roots` (name → CID bytes). Every
+/// (chain head, safety point, …) live in the table `roots` (name → CID bytes), and a
+/// program's own bookkeeping in the table `records` (name → bytes,
+/// [`put_record`](Self::put_record)), which is not content-addressed and leaves no
+/// garbage when rewritten. Blocks nothing reaches any more are deleted by a
+/// collection ([`begin_collection`](Self::begin_collection)). Every
 /// write is one redb transaction committed with redb's default durability, so once a
 /// write method returns, its data survives a crash or `SIGKILL`. A batch
 /// ([`put_many_keyed`](Blockstore::put_many_keyed),
