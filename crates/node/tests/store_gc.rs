@@ -255,3 +255,52 @@ async fn the_node_collects_by_itself_while_it_mines() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_miners_collecting_all_the_time_still_agree() {
+    bounded(Duration::from_secs(180), async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut net = Net::new(2, 99);
+        net.cbc.mutable_range = 6;
+        let mut timing = Timing::default();
+        timing.gc_interval = Duration::from_millis(300);
+        let nodes = net
+            .start_with(2, |i, b| {
+                b.data_dir(dir.path().join(format!("node{i}")))
+                    .timing(timing.clone())
+            })
+            .await;
+        let mut events = nodes[1].events();
+        let first = loop {
+            if let Ok(NodeEvent::Mined { head, .. }) | Ok(NodeEvent::HeadChanged { head, .. }) =
+                events.recv().await
+            {
+                if head.number == 1 {
+                    break head;
+                }
+            }
+        };
+        // Views, catch-ups and mining all run between collections: the
+        // nodes keep agreeing, mark nobody, and their old states leave.
+        wait_for(
+            Duration::from_secs(150),
+            "a common head past 12, state 1 collected",
+            || {
+                let head = nodes[0].head();
+                head.number >= 12
+                    && nodes[1].head() == head
+                    && nodes
+                        .iter()
+                        .all(|n| !n.chain().store().has(&first.root).unwrap())
+            },
+        )
+        .await;
+        for node in &nodes {
+            assert!(node.marked_peers().is_empty());
+        }
+        for node in nodes {
+            node.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}
