@@ -110,6 +110,10 @@ async fn dropped_attachments_leave_the_store() {
             "{half:?} {rest:?}"
         );
         assert_eq!(node.stored_blocks().unwrap().unwrap(), before);
+        println!(
+            "blocks, bytes: before {before:?}, with both attachments {with_both:?}, \
+             after dropping them and collecting {before:?}"
+        );
         assert!(node.attach_export(theirs.root, dir.path()).await.is_err());
 
         // A restart finds the same store and chain.
@@ -166,6 +170,10 @@ async fn states_below_the_mutable_range_leave_the_store() {
         assert!(report.deleted > 0, "{report:?}");
         let after = node.stored_blocks().unwrap().unwrap();
         assert_eq!(after.0, before.0 - report.deleted);
+        println!(
+            "head {}, floor {floor}: blocks, bytes {before:?} -> {after:?}; {report:?}",
+            head.number
+        );
 
         let chain = node.chain();
         let store = chain.store();
