@@ -250,6 +250,8 @@ async fn main() -> Result<()> {
             let (_, _, params, _) = devnet(&node)?;
             let stored = tau::node::open_stored(&dir, params)?;
             let uploaded = tau::attach::upload(&stored.store, &path, &Default::default())?;
+            // Kept by the node's garbage collections until dropped.
+            stored.pin(uploaded.root)?;
             println!("root={} size={}", uploaded.root, uploaded.size);
         }
         Command::Attach {

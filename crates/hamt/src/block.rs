@@ -68,6 +68,39 @@ pub fn verify(cid: &Cid, data: &[u8]) -> Result<()> {
     }
 }
 
+/// The links (tag-42 CIDs) of the block `data` stored under `cid`, in order:
+/// none for a raw block, every link for a DAG-CBOR block (which must be one
+/// well-formed strict DAG-CBOR item, else [`Error::MalformedNode`]); any other
+/// codec is [`Error::UnsupportedCodec`]. Bounded by the block: no link is
+/// followed and nesting is limited.
+///
+/// ```
+/// use tau_hamt::block::{cid_of, links, DAG_CBOR, RAW};
+/// let leaf = cid_of(RAW, b"leaf");
+/// // [link(leaf), 1]
+/// let mut node = vec![0x82, 0xd8, 0x2a, 0x58, leaf.to_bytes().len() as u8 + 1, 0x00];
+/// node.extend(leaf.to_bytes());
+/// node.push(0x01);
+/// assert_eq!(links(&cid_of(DAG_CBOR, &node), &node)?, vec![leaf]);
+/// assert!(links(&leaf, b"leaf")?.is_empty());
+/// # Ok::<(), tau_hamt::Error>(())
+/// ```
+pub fn links(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>> {
+    match cid.codec() {
+        RAW => Ok(Vec::new()),
+        DAG_CBOR => {
+            let mut out = Vec::new();
+            let mut reader = crate::cbor::Reader::new(data);
+            reader.skip_item_with_links(&mut |link| out.push(link))?;
+            if !reader.is_at_end() {
+                return Err(Error::MalformedNode("trailing bytes after the item"));
+            }
+            Ok(out)
+        }
+        codec => Err(Error::UnsupportedCodec(codec)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,10 +157,16 @@ impl<'a> Reader<'a> {
 
     /// Skips one complete DAG-CBOR item, validating it.
     pub(crate) fn skip_item(&mut self) -> Result<()> {
-        self.skip_nested(0)
+        self.skip_nested(0, &mut |_| {})
     }
 
-    fn skip_nested(&mut self, depth: u32) -> Result<()> {
+    /// Skips one complete DAG-CBOR item, validating it, and hands every link
+    /// (tag 42) inside it to `link`, in order.
+    pub(crate) fn skip_item_with_links(&mut self, link: &mut dyn FnMut(cid::Cid)) -> Result<()> {
+        self.skip_nested(0, link)
+    }
+
+    fn skip_nested(&mut self, depth: u32, link: &mut dyn FnMut(cid::Cid)) -> Result<()> {
         if depth > MAX_NESTING {
             return Err(malformed("value nested too deeply"));
         }
@@ -176,7 +182,7 @@ impl<'a> Reader<'a> {
             MAJOR_ARRAY => {
                 self.check_count(arg)?;
                 for _ in 0..arg {
-                    self.skip_nested(depth + 1)?;
+                    self.skip_nested(depth + 1, link)?;
                 }
                 Ok(())
             }
@@ -194,7 +200,7 @@ impl<'a> Reader<'a> {
                         }
                     }
                     prev = Some(key);
-                    self.skip_nested(depth + 1)?;
+                    self.skip_nested(depth + 1, link)?;
                 }
                 Ok(())
             }
@@ -203,7 +209,8 @@ impl<'a> Reader<'a> {
                     return Err(malformed("only tag 42 (CID) is allowed in DAG-CBOR"));
                 }
                 let raw = self.bytes("tag 42 must wrap a byte string")?;
-                parse_cid_bytes(raw).map(|_| ())
+                link(parse_cid_bytes(raw)?);
+                Ok(())
             }
             _ => Err(malformed("unknown CBOR major type")),
         }

@@ -22,6 +22,9 @@ pub enum Error {
         /// Its multihash code.
         code: u64,
     },
+    /// A block's codec is neither DAG-CBOR nor raw, so its links cannot be read.
+    #[error("unsupported block codec {0:#x}")]
+    UnsupportedCodec(u64),
     /// A block the structure links to is not in the store.
     #[error("block {0} not found in the store")]
     MissingBlock(Box<Cid>),
@@ -63,6 +66,9 @@ pub enum Error {
         /// The bound, in bytes.
         limit: u64,
     },
+    /// A garbage collection of this store is already running.
+    #[error("a garbage collection of this store is already running")]
+    CollectionRunning,
     /// The redb database failed.
     #[error("redb: {0}")]
     Redb(Box<redb::Error>),

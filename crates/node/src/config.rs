@@ -100,6 +100,14 @@ pub struct Timing {
     /// Bytes held unchecked by all fetches together (every peer's view and
     /// the catch-up).
     pub total_quarantine_bytes: u64,
+    /// How often a node with a data directory collects the garbage of its
+    /// store (blocks no kept root reaches, `docs/storage.md`); also after a
+    /// refused catch-up. `Duration::ZERO`: only on
+    /// [`NodeHandle::collect_garbage`](crate::NodeHandle::collect_garbage).
+    pub gc_interval: Duration,
+    /// Blocks a collection deletes per redb write transaction (each a short
+    /// pause for other writers).
+    pub gc_batch: usize,
 }
 
 impl Default for Timing {
@@ -115,6 +123,8 @@ impl Default for Timing {
             view_quarantine_bytes: 64 << 20,
             catch_up_quarantine_bytes: 512 << 20,
             total_quarantine_bytes: 1 << 30,
+            gc_interval: Duration::from_secs(600),
+            gc_batch: tau_hamt::blockstore::DEFAULT_SWEEP_BATCH,
         }
     }
 }

@@ -38,8 +38,12 @@
 //!   downloads it served into its next block's attachment log
 //!   (`AttachmentsLog` key, proof of service).
 //!
-//! Head, safety point, genesis and known peers and relays are named roots in the redb
-//! store next to the blocks ([`NodeBuilder::data_dir`]); a restarted node
+//! Head, safety point and genesis are named roots in the redb store next to
+//! the blocks, known peers and relays and pending transactions are records
+//! in it ([`NodeBuilder::data_dir`]), and a garbage collection every
+//! [`Timing::gc_interval`] deletes the blocks nothing kept reaches (states
+//! below the mutable range, dropped attachments: `docs/storage.md`,
+//! [`NodeHandle::collect_garbage`], [`NodeHandle::drop_attachment`]); a restarted node
 //! resumes from them and catches up — also after being offline longer than
 //! the mutable range: a heavier chain whose views no longer reach the safety
 //! point is followed back to it (every state validated) and adopted, while a
@@ -86,6 +90,7 @@ mod config;
 mod core;
 mod discovery;
 mod error;
+mod gc;
 mod identity;
 mod mempool;
 mod node;
@@ -108,6 +113,7 @@ pub use swarm::{
     Connections, IDENTIFY_PROTOCOL, MAX_ESTABLISHED, MAX_ESTABLISHED_INCOMING,
     MAX_ESTABLISHED_PER_PEER, MAX_PENDING_INCOMING,
 };
+pub use tau_hamt::blockstore::GcReport;
 
 pub use libp2p::{Multiaddr, PeerId};
 

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 use crate::config::NodeConfig;
 use crate::core::{unix_now, Core};
 use crate::discovery::{self, Relays};
+use crate::gc;
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
 use crate::serve::Host;
 use crate::source::GraphsyncSource;
@@ -167,6 +169,9 @@ impl Node {
             tasks: Mutex::new(Vec::new()),
             workers: Mutex::new(tokio::task::JoinSet::new()),
             shutdown,
+            in_flight: gc::InFlight::default(),
+            gc_wake: tokio::sync::Notify::new(),
+            gc_cancel: Arc::new(AtomicBool::new(false)),
         });
         {
             let core = inner.core();
@@ -199,7 +204,8 @@ impl Node {
             tokio::spawn(watch_swarm(inner.clone(), report_rx)),
             tokio::spawn(serve_heads(inner.clone(), shutdown_rx.clone())),
             tokio::spawn(process_b(inner.clone(), shutdown_rx.clone())),
-            tokio::spawn(process_a(inner.clone(), shutdown_rx)),
+            tokio::spawn(process_a(inner.clone(), shutdown_rx.clone())),
+            tokio::spawn(collect_garbage(inner.clone(), shutdown_rx)),
         ];
         *lock(&inner.tasks) = tasks;
         tracing::info!(peer = %local, address = %inner.core().address(), "node started");
@@ -316,6 +322,14 @@ struct Inner {
     /// Transactions peers sent with head requests, taken into the mempool
     /// by process B's next tick.
     relayed: Mutex<VecDeque<tau_state::SignedTransaction>>,
+    /// Work that writes blocks before a root or the core refers to them (an
+    /// upload until its pin, a validated chain until the core holds it); a
+    /// collection waits for what started before its barrier.
+    in_flight: gc::InFlight,
+    /// Wakes the collector before its interval (after a refused catch-up).
+    gc_wake: tokio::sync::Notify,
+    /// Set at shutdown: a running collection stops.
+    gc_cancel: Arc<AtomicBool>,
 }
 
 /// Relayed transactions queued at most between two process-B ticks.
@@ -351,6 +365,59 @@ impl Inner {
             Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => None,
         }
+    }
+
+    /// A ticket for work that writes blocks before anything kept refers to
+    /// them (see `gc::InFlight`): hold it until they are pinned or in the core.
+    fn writing_blocks(&self) -> gc::Writing<'_> {
+        self.in_flight.enter()
+    }
+
+    /// One garbage collection of the redb store (blocking: run it off the
+    /// async workers). `None` in memory mode, when a collection already runs
+    /// or when an upload or validation that started before it did not end
+    /// within [`GC_START_WAIT`].
+    fn collect_garbage(&self) -> Result<Option<tau_hamt::blockstore::GcReport>> {
+        let Some(redb) = self.store.redb() else {
+            return Ok(None);
+        };
+        let collection = match redb.begin_collection() {
+            Ok(collection) => collection.cancel_on(self.gc_cancel.clone()),
+            Err(tau_hamt::Error::CollectionRunning) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        // Work started before the barrier may hold blocks nothing refers to
+        // yet: wait for it (work started since is seen by the barrier).
+        let mark = self.in_flight.mark();
+        if !self.in_flight.wait_before(mark, GC_START_WAIT) {
+            tracing::debug!("garbage collection postponed: blocks being written");
+            return Ok(None);
+        }
+        // Read after the barrier rose and that work ended: a root set later
+        // was built from blocks the barrier keeps.
+        let core_roots = gc::ChainRoots::of(&self.core());
+        let stored: Vec<Cid> = redb.roots()?.into_iter().map(|(_, cid)| cid).collect();
+        let chain = Chain::new(self.store.blocks().clone(), self.config.chain.clone())?
+            .with_warm_state_nodes(0);
+        let started = Instant::now();
+        let report = gc::finish(
+            collection,
+            &chain,
+            &core_roots,
+            &stored,
+            self.config.cbc.mutable_range,
+            self.config.timing.gc_batch,
+        )?;
+        tracing::info!(
+            marked = report.marked,
+            deleted = report.deleted,
+            deleted_bytes = report.deleted_bytes,
+            kept_touched = report.touched,
+            cancelled = report.cancelled,
+            ms = started.elapsed().as_millis() as u64,
+            "garbage collected"
+        );
+        Ok(Some(report))
     }
 
     /// Copies what head requests are answered with out of `core`.
@@ -880,6 +947,9 @@ async fn ask_peer(
         let received = {
             let (inner, answer, quarantine) = (inner.clone(), answer.clone(), quarantine.clone());
             tokio::task::spawn_blocking(move || {
+                // Until the core holds the view, its blocks are reachable
+                // from nothing a collection sees.
+                let _writing = inner.writing_blocks();
                 let prepared = inner.core().prepare_receive(peer, &answer);
                 match prepared {
                     Err(done) => done,
@@ -945,6 +1015,39 @@ async fn ask_peer(
     }
 }
 
+/// How long a collection waits at most for uploads and validations that
+/// started before it before it skips its turn.
+const GC_START_WAIT: Duration = Duration::from_secs(30);
+
+/// Collects the store's garbage every `gc_interval` and when woken (a node
+/// with a data directory only).
+async fn collect_garbage(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let interval = inner.config.timing.gc_interval;
+    if inner.store.redb().is_none() {
+        return;
+    }
+    loop {
+        let timer = async {
+            if interval.is_zero() {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(interval).await
+            }
+        };
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = timer => {}
+            _ = inner.gc_wake.notified() => {}
+        }
+        let worker = inner.clone();
+        match tokio::task::spawn_blocking(move || worker.collect_garbage()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("garbage collection: {e}"),
+            Err(e) => tracing::error!("garbage collection task: {e}"),
+        }
+    }
+}
+
 /// Peers found by random walks remembered at most.
 const MAX_WALKED_PEERS: usize = 1024;
 
@@ -980,6 +1083,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
         let step = {
             let (inner, quarantine) = (inner.clone(), quarantine.clone());
             tokio::task::spawn_blocking(move || {
+                let _writing = inner.writing_blocks();
                 // The walk validates without the core.
                 let (anchor, validation) = inner.core().prepare_catch_up()?;
                 let walk = validation.in_quarantine(quarantine.clone()).walk(
@@ -1017,6 +1121,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
             Ok(CatchUp::Missing(cid)) => cid,
             Ok(CatchUp::Refused(reason)) => {
                 tracing::warn!(%peer, "not catching up with {head}: {reason}");
+                inner.gc_wake.notify_one();
                 return;
             }
             Ok(CatchUp::Forged(reason)) => {
@@ -1173,10 +1278,14 @@ impl NodeHandle {
         let path = path.to_path_buf();
         // Sections reach redb in batches (one transaction per flush), not one
         // transaction each.
+        let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
+            // Sections are reachable from nothing until the pin.
+            let _writing = inner.writing_blocks();
             let batch = tau_hamt::blockstore::WriteBatch::new(&store, UPLOAD_BATCH_BYTES);
             let uploaded = tau_attach::upload(&batch, &path, &config)?;
             batch.flush()?;
+            inner.store.pin(&uploaded.root)?;
             Ok(uploaded)
         })
         .await
@@ -1222,13 +1331,19 @@ impl NodeHandle {
             max_rounds: Some(rounds.max(1)),
             ..Default::default()
         };
+        let inner = self.inner.clone();
         let downloaded = tokio::task::spawn_blocking(move || {
+            // Sections are reachable from nothing until the pin.
+            let _writing = inner.writing_blocks();
             let cancel = std::sync::atomic::AtomicBool::new(false);
             let refs: Vec<&dyn tau_attach::Source> = sources
                 .iter()
                 .map(|s| &**s as &dyn tau_attach::Source)
                 .collect();
-            tau_attach::download(&store, &root, &refs, &config, &options, &cancel, &|_| {})
+            let report =
+                tau_attach::download(&store, &root, &refs, &config, &options, &cancel, &|_| {})?;
+            inner.store.pin(&root)?;
+            Ok(report)
         })
         .await
         .map_err(|e| Error::Network(format!("download task: {e}")))?;
@@ -1257,6 +1372,58 @@ impl NodeHandle {
     /// Downloads served and not yet written into a block.
     pub fn pending_service(&self) -> Vec<tau_attach::ServedDownload> {
         self.inner.host.pending()
+    }
+
+    /// Keeps `root` and every block it links to through garbage collections
+    /// (a named root `tau-node/pin/<root>` in the store; nothing in memory
+    /// mode). Attachments this node uploads or downloads are pinned.
+    pub fn pin(&self, root: Cid) -> Result<()> {
+        Ok(self.inner.store.pin(&root)?)
+    }
+
+    /// Removes the pin of `root`; whether it was pinned. Its blocks go at the
+    /// next collection unless something kept still reaches them.
+    pub fn unpin(&self, root: Cid) -> Result<bool> {
+        self.inner.store.unpin(&root)
+    }
+
+    /// The pinned roots.
+    pub fn pinned(&self) -> Result<Vec<Cid>> {
+        self.inner.store.pins()
+    }
+
+    /// Forgets the attachment `root` this node published
+    /// ([`attach_put`](Self::attach_put)) or downloaded
+    /// ([`attach_get`](Self::attach_get)): it is no longer pinned, so the
+    /// next garbage collection deletes its manifest, section map and
+    /// sections (those another pinned attachment shares stay) and the node
+    /// stops serving it. Messages already on the chain that name it are
+    /// unaffected (they hold its CID, not a link). Returns whether it was
+    /// pinned.
+    pub fn drop_attachment(&self, root: Cid) -> Result<bool> {
+        self.inner.store.unpin(&root)
+    }
+
+    /// Runs a garbage collection of the store now (off the async workers),
+    /// as the node does every [`Timing::gc_interval`](crate::Timing): keeps
+    /// genesis, head, safety point with the mutable range below it, the heads
+    /// peers answered with and pinned roots, deletes every other block.
+    /// `None` without a data directory, when a collection already runs or
+    /// when uploads and validations in flight kept it from starting.
+    pub async fn collect_garbage(&self) -> Result<Option<tau_hamt::blockstore::GcReport>> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.collect_garbage())
+            .await
+            .map_err(|e| Error::Network(format!("garbage collection task: {e}")))?
+    }
+
+    /// Blocks in the store and their bytes (`None` without a data
+    /// directory). Walks the whole block table.
+    pub fn stored_blocks(&self) -> Result<Option<(u64, u64)>> {
+        match self.inner.store.redb() {
+            Some(redb) => Ok(Some((redb.block_count()?, redb.total_bytes()?))),
+            None => Ok(None),
+        }
     }
 
     /// Unpacks a stored attachment into `dir`.
@@ -1332,6 +1499,9 @@ impl NodeHandle {
     /// the swarm closes and the store is closed once the last handle drops.
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.inner.shutdown.send(true);
+        self.inner
+            .gc_cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         {
             let core = self.inner.core();
             self.inner.persist(&core);

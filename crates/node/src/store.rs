@@ -1,6 +1,8 @@
-//! The node's block store and the roots that survive a restart (seed 000's
-//! local trie): head, safety point, genesis and known peers, held as named
-//! roots in the same redb file as the blocks.
+//! The node's block store and what survives a restart (seed 000's local
+//! trie), all in one redb file: head, safety point, genesis and pinned data
+//! as named roots over the blocks; known peers, own pending transactions and
+//! served downloads as records (node-local bookkeeping, not blocks, so that
+//! rewriting them leaves no garbage). See `docs/storage.md`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +11,7 @@ use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tau_graphsync::net::SharedStore;
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::{Blockstore, MemoryBlockstore, RedbBlockstore};
+use tau_hamt::{MemoryBlockstore, RedbBlockstore};
 
 use crate::protocol::serde_bytes_vec::Bytes;
 use crate::{Error, Result};
@@ -19,6 +20,11 @@ use crate::{Error, Result};
 pub(crate) const GENESIS: &str = "tau-node/genesis";
 pub(crate) const HEAD: &str = "tau-node/head";
 pub(crate) const SAFETY: &str = "tau-node/safety";
+/// Prefix of pinned roots: `tau-node/pin/<cid>` holds `<cid>`.
+pub(crate) const PIN_PREFIX: &str = "tau-node/pin/";
+/// Record names (stores written before the records table held them as
+/// DAG-CBOR blocks under roots of the same names; [`NodeStore::open`]
+/// moves them).
 pub(crate) const PEERS: &str = "tau-node/peers";
 pub(crate) const PENDING_SERVICE: &str = "tau-node/pending-service";
 pub(crate) const PENDING: &str = "tau-node/pending";
@@ -82,6 +88,12 @@ impl NodeStore {
                 Err(e) => return Err(data_dir(e)),
             }
         };
+        // Migration: records an older store kept as blocks under roots.
+        for name in [PEERS, PENDING, PENDING_SERVICE] {
+            if redb.move_root_to_record(name).map_err(data_dir)? {
+                tracing::info!("moved {name} from a block into the records table");
+            }
+        }
         Ok(Self {
             blocks: redb.clone(),
             redb: Some(redb),
@@ -90,6 +102,41 @@ impl NodeStore {
 
     pub(crate) fn blocks(&self) -> &SharedStore {
         &self.blocks
+    }
+
+    /// The redb store (`None` in memory).
+    pub(crate) fn redb(&self) -> Option<&Arc<RedbBlockstore>> {
+        self.redb.as_ref()
+    }
+
+    /// Keeps `root` and what it links to through garbage collections (a
+    /// root named [`PIN_PREFIX`]`<cid>`; nothing in memory mode).
+    pub(crate) fn pin(&self, root: &Cid) -> tau_hamt::Result<()> {
+        if let Some(redb) = &self.redb {
+            redb.put_root(&pin_name(root), root)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the pin of `root`; whether it was pinned.
+    pub(crate) fn unpin(&self, root: &Cid) -> Result<bool> {
+        match &self.redb {
+            Some(redb) => Ok(redb.remove_root(&pin_name(root))?),
+            None => Ok(false),
+        }
+    }
+
+    /// The pinned roots.
+    pub(crate) fn pins(&self) -> Result<Vec<Cid>> {
+        let Some(redb) = &self.redb else {
+            return Ok(Vec::new());
+        };
+        Ok(redb
+            .roots()?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(PIN_PREFIX))
+            .map(|(_, cid)| cid)
+            .collect())
     }
 
     pub(crate) fn root(&self, name: &str) -> Result<Option<Cid>> {
@@ -107,8 +154,9 @@ impl NodeStore {
         Ok(())
     }
 
-    /// Sets several roots and stores the node's own pending transactions
-    /// (`pending`, DAG-CBOR) under [`PENDING`], all in one transaction.
+    /// Sets several roots and the record of the node's own pending
+    /// transactions (`pending`, DAG-CBOR) under [`PENDING`], all in one
+    /// transaction.
     pub(crate) fn set_roots_with_pending(
         &self,
         roots: &[(&str, Cid)],
@@ -117,24 +165,25 @@ impl NodeStore {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
-        let cid = tau_hamt::block::cid_of(DAG_CBOR, &pending);
-        let mut all = roots.to_vec();
-        all.push((PENDING, cid));
-        redb.put_many_keyed_with_roots(&[(cid, pending)], &all)?;
+        redb.put_roots_and_records(roots, &[(PENDING, &pending)])?;
         Ok(())
     }
 
     /// The pending transactions stored by
     /// [`set_roots_with_pending`](Self::set_roots_with_pending), if any.
     pub(crate) fn load_pending(&self) -> Result<Option<Vec<u8>>> {
-        match self.root(PENDING)? {
-            Some(cid) => Ok(self.blocks.get(&cid)?),
+        self.record(PENDING)
+    }
+
+    fn record(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match &self.redb {
+            Some(redb) => Ok(redb.record(name)?),
             None => Ok(None),
         }
     }
 
-    /// Persists the known peers and relays with their addresses (one block
-    /// and its root in one transaction).
+    /// Persists the known peers and relays with their addresses (one record,
+    /// one transaction).
     pub(crate) fn save_peers(&self, peers: &[KnownPeer]) -> Result<()> {
         let Some(redb) = &self.redb else {
             return Ok(());
@@ -150,18 +199,14 @@ impl NodeStore {
             .collect();
         let bytes = serde_ipld_dagcbor::to_vec(&entries)
             .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))?;
-        let cid = tau_hamt::block::cid_of(DAG_CBOR, &bytes);
-        redb.put_many_keyed_with_roots(&[(cid, bytes)], &[(PEERS, cid)])?;
+        redb.put_record(PEERS, &bytes)?;
         Ok(())
     }
 
     /// The peers persisted by [`save_peers`](Self::save_peers); entries that
     /// do not parse are skipped.
     pub(crate) fn load_peers(&self) -> Result<Vec<KnownPeer>> {
-        let Some(cid) = self.root(PEERS)? else {
-            return Ok(Vec::new());
-        };
-        let Some(bytes) = self.blocks.get(&cid)? else {
+        let Some(bytes) = self.record(PEERS)? else {
             return Ok(Vec::new());
         };
         let entries: Vec<PeerEntry> = serde_ipld_dagcbor::from_slice(&bytes).unwrap_or_default();
@@ -195,22 +240,23 @@ impl NodeStore {
         };
         let bytes = serde_ipld_dagcbor::to_vec(&records)
             .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))?;
-        let cid = tau_hamt::block::cid_of(DAG_CBOR, &bytes);
-        redb.put_many_keyed_with_roots(&[(cid, bytes)], &[(PENDING_SERVICE, cid)])?;
+        redb.put_record(PENDING_SERVICE, &bytes)?;
         Ok(())
     }
 
     /// The records saved by [`save_pending_service`](Self::save_pending_service) (none if
     /// missing or unreadable: they are a host's own bookkeeping).
     pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_attach::ServedDownload>> {
-        let Some(cid) = self.root(PENDING_SERVICE)? else {
-            return Ok(Vec::new());
-        };
-        let Some(bytes) = self.blocks.get(&cid)? else {
+        let Some(bytes) = self.record(PENDING_SERVICE)? else {
             return Ok(Vec::new());
         };
         Ok(serde_ipld_dagcbor::from_slice(&bytes).unwrap_or_default())
     }
+}
+
+/// The root name pinning `root`.
+fn pin_name(root: &Cid) -> String {
+    format!("{PIN_PREFIX}{root}")
 }
 
 /// A node's data directory opened offline (the node must not be running):
@@ -222,8 +268,19 @@ pub struct StoredChain {
     pub head: Option<Cid>,
     /// The persisted safety point.
     pub safety: Option<Cid>,
-    /// The block store, e.g. to add an attachment the node will serve.
+    /// The block store, e.g. to add an attachment the node will serve
+    /// (then [`pin`](Self::pin) it, or the node's next garbage collection
+    /// deletes it).
     pub store: SharedStore,
+    node_store: NodeStore,
+}
+
+impl StoredChain {
+    /// Keeps `root` and what it links to through the node's garbage
+    /// collections, as [`NodeHandle::pin`](crate::NodeHandle::pin) does.
+    pub fn pin(&self, root: Cid) -> Result<()> {
+        Ok(self.node_store.pin(&root)?)
+    }
 }
 
 impl std::fmt::Debug for StoredChain {
@@ -246,5 +303,82 @@ pub fn open_stored(dir: &Path, params: tau_state::Params) -> Result<StoredChain>
         head,
         safety,
         store: blocks,
+        node_store: store,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tau_hamt::block::DAG_CBOR;
+    use tau_hamt::Blockstore;
+
+    #[test]
+    fn an_older_store_keeps_its_records_and_they_leave_the_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let peer = KnownPeer {
+            id: PeerId::random(),
+            addrs: vec!["/ip4/127.0.0.1/tcp/4001".parse().unwrap()],
+            relay: true,
+        };
+        {
+            // The old layout: each record a DAG-CBOR block under a root.
+            let redb = RedbBlockstore::open(dir.path().join(STORE_FILE)).unwrap();
+            let entries = vec![PeerEntry {
+                id: Bytes(peer.id.to_bytes()),
+                addrs: peer.addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+                relay: true,
+            }];
+            let peers = serde_ipld_dagcbor::to_vec(&entries).unwrap();
+            let pending = vec![0x81, 0x01];
+            let service = serde_ipld_dagcbor::to_vec(&Vec::<u8>::new()).unwrap();
+            let mut blocks = Vec::new();
+            let mut roots = Vec::new();
+            for (name, bytes) in [
+                (PEERS, peers),
+                (PENDING, pending),
+                (PENDING_SERVICE, service),
+            ] {
+                let cid = redb.put(DAG_CBOR, &bytes).unwrap();
+                blocks.push(cid);
+                roots.push((name, cid));
+            }
+            redb.put_many_keyed_with_roots(&[], &roots).unwrap();
+        }
+        let store = NodeStore::open(dir.path()).unwrap();
+        assert_eq!(store.load_peers().unwrap(), vec![peer.clone()]);
+        assert_eq!(store.load_pending().unwrap(), Some(vec![0x81, 0x01]));
+        assert_eq!(store.load_pending_service().unwrap(), Vec::new());
+        let redb = store.redb().unwrap();
+        // The old roots are gone: a collection may delete their blocks.
+        assert!(redb.roots().unwrap().is_empty());
+        let report = redb.collect_garbage(&[], &Default::default(), 16).unwrap();
+        assert_eq!(report.deleted, 3);
+        assert_eq!(redb.block_count().unwrap(), 0);
+
+        // New writes are records; blocks stay untouched.
+        store.save_peers(std::slice::from_ref(&peer)).unwrap();
+        store.set_roots_with_pending(&[], vec![0x80]).unwrap();
+        assert_eq!(redb.block_count().unwrap(), 0);
+        drop(store);
+        let store = NodeStore::open(dir.path()).unwrap();
+        assert_eq!(store.load_peers().unwrap(), vec![peer]);
+        assert_eq!(store.load_pending().unwrap(), Some(vec![0x80]));
+    }
+
+    #[test]
+    fn pins_are_roots_under_their_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(dir.path()).unwrap();
+        let cid = store.blocks().put(DAG_CBOR, &[0x80]).unwrap();
+        store.pin(&cid).unwrap();
+        assert_eq!(store.pins().unwrap(), vec![cid]);
+        assert!(store.unpin(&cid).unwrap());
+        assert!(!store.unpin(&cid).unwrap());
+        assert!(store.pins().unwrap().is_empty());
+        // In memory nothing is pinned, nothing fails.
+        let memory = NodeStore::memory();
+        memory.pin(&cid).unwrap();
+        assert!(memory.pins().unwrap().is_empty());
+    }
 }

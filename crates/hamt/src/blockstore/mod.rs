@@ -16,12 +16,14 @@
 //! before using it, as the Graphsync requester always does.
 
 mod batch;
+mod gc;
 mod memory;
 mod quarantine;
 mod redb_store;
 mod slot_table;
 
 pub use batch::WriteBatch;
+pub use gc::{Collection, GcReport, DEFAULT_SWEEP_BATCH};
 pub use memory::MemoryBlockstore;
 pub use quarantine::{ByteBudget, Quarantine};
 pub use redb_store::{RedbBlockstore, RedbOptions};

@@ -9,13 +9,18 @@ use redb::{
     ReadableTableMetadata, TableDefinition, TableError, WriteTransaction,
 };
 
+use super::gc::Barrier;
 use super::Blockstore;
 use crate::{Error, Result};
 
 /// Table of blocks: CID bytes (`Cid::to_bytes`) → block bytes.
-const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
+pub(super) const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 /// Table of named roots: name → CID bytes.
 const ROOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("roots");
+/// Table of records: name → bytes. A program's own bookkeeping (known peers,
+/// pending transactions, …) kept next to the blocks but not content-addressed:
+/// rewriting a record replaces it, it leaves no block behind.
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 
 /// Options for [`RedbBlockstore::open_with`].
 ///
@@ -50,7 +55,11 @@ impl RedbOptions {
 /// A persistent block store in one redb file: pure Rust, ACID, crash-safe.
 ///
 /// Blocks live in the table `blocks` (CID bytes → block bytes); named root pointers
-/// (chain head, safety point, …) live in the table `roots` (name → CID bytes). Every
+/// (chain head, safety point, …) live in the table `roots` (name → CID bytes), and a
+/// program's own bookkeeping in the table `records` (name → bytes,
+/// [`put_record`](Self::put_record)), which is not content-addressed and leaves no
+/// garbage when rewritten. Blocks nothing reaches any more are deleted by a
+/// collection ([`begin_collection`](Self::begin_collection)). Every
 /// write is one redb transaction committed with redb's default durability, so once a
 /// write method returns, its data survives a crash or `SIGKILL`. A batch
 /// ([`put_many_keyed`](Blockstore::put_many_keyed),
@@ -84,8 +93,10 @@ impl RedbOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct RedbBlockstore {
-    db: Database,
+    pub(super) db: Database,
     quick_repair: bool,
+    /// What a running garbage collection must not delete (see `gc`).
+    pub(super) barrier: Barrier,
 }
 
 impl fmt::Debug for RedbBlockstore {
@@ -113,11 +124,13 @@ impl RedbBlockstore {
         let store = Self {
             db,
             quick_repair: options.quick_repair,
+            barrier: Barrier::default(),
         };
-        // Create both tables up front so that read transactions always find them.
+        // Create the tables up front so that read transactions always find them.
         let txn = store.begin_write()?;
         txn.open_table(BLOCKS)?;
         txn.open_table(ROOTS)?;
+        txn.open_table(RECORDS)?;
         txn.commit()?;
         Ok(store)
     }
@@ -133,12 +146,96 @@ impl RedbBlockstore {
         self.write(
             blocks.iter().map(|(cid, data)| (cid, data.as_slice())),
             roots,
+            &[],
         )
     }
 
     /// Sets the root pointer `name` to `cid` (one transaction).
     pub fn put_root(&self, name: &str, cid: &Cid) -> Result<()> {
-        self.write(std::iter::empty(), &[(name, *cid)])
+        self.write(std::iter::empty(), &[(name, *cid)], &[])
+    }
+
+    /// Removes the root pointer `name` (one transaction); whether it was set.
+    /// The blocks it pointed at stay until a garbage collection finds them
+    /// unreachable.
+    pub fn remove_root(&self, name: &str) -> Result<bool> {
+        let txn = self.begin_write()?;
+        let removed = txn.open_table(ROOTS)?.remove(name)?.is_some();
+        if removed {
+            txn.commit()?;
+        } else {
+            txn.abort()?;
+        }
+        Ok(removed)
+    }
+
+    /// Sets the named `roots` and `records` in **one** write transaction
+    /// (after a crash all of them are stored or none is).
+    pub fn put_roots_and_records(
+        &self,
+        roots: &[(&str, Cid)],
+        records: &[(&str, &[u8])],
+    ) -> Result<()> {
+        self.write(std::iter::empty(), roots, records)
+    }
+
+    /// Sets the record `name` to `bytes` (one transaction), replacing any
+    /// previous value.
+    pub fn put_record(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.write(std::iter::empty(), &[], &[(name, bytes)])
+    }
+
+    /// The record `name`, if it is set.
+    pub fn record(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let Some(table) = open_read(&txn, RECORDS)? else {
+            return Ok(None);
+        };
+        let guard = table.get(name)?;
+        Ok(guard.map(|g| g.value().to_vec()))
+    }
+
+    /// Moves what an older layout kept as a block under the root `name` into
+    /// the record `name`, in one transaction: if the record is not set and
+    /// the root is, the block it points at becomes the record and the root is
+    /// removed (the block stays, for a collection to find unreachable).
+    /// Returns whether something moved. A root whose block is missing is
+    /// removed with nothing stored.
+    pub fn move_root_to_record(&self, name: &str) -> Result<bool> {
+        let txn = self.begin_write()?;
+        let moved = {
+            let mut roots = txn.open_table(ROOTS)?;
+            let mut records = txn.open_table(RECORDS)?;
+            let cid = match roots.get(name)? {
+                Some(bytes) => Some(parse_cid(name, bytes.value())?),
+                None => None,
+            };
+            match cid {
+                Some(cid) if records.get(name)?.is_none() => {
+                    let blocks = txn.open_table(BLOCKS)?;
+                    let block = blocks
+                        .get(cid.to_bytes().as_slice())?
+                        .map(|g| g.value().to_vec());
+                    if let Some(block) = block {
+                        records.insert(name, block.as_slice())?;
+                    }
+                    roots.remove(name)?;
+                    true
+                }
+                Some(_) => {
+                    // Both: the record is the newer one.
+                    roots.remove(name)?;
+                    true
+                }
+                None => false,
+            }
+        };
+        if moved {
+            txn.commit()?;
+        } else {
+            txn.abort()?;
+        }
+        Ok(moved)
     }
 
     /// The CID the root pointer `name` holds, if it is set.
@@ -191,21 +288,23 @@ impl RedbBlockstore {
         Ok(total)
     }
 
-    fn begin_write(&self) -> Result<WriteTransaction> {
+    pub(super) fn begin_write(&self) -> Result<WriteTransaction> {
         let mut txn = self.db.begin_write()?;
         txn.set_quick_repair(self.quick_repair);
         Ok(txn)
     }
 
-    /// One write transaction: the blocks not yet present, then the roots.
-    /// An error drops (aborts) the transaction, so nothing of it is stored.
+    /// One write transaction: the blocks not yet present, then the roots and
+    /// records. An error drops (aborts) the transaction, so nothing of it is
+    /// stored.
     fn write<'a>(
         &self,
         blocks: impl Iterator<Item = (&'a Cid, &'a [u8])>,
         roots: &[(&str, Cid)],
+        records: &[(&str, &[u8])],
     ) -> Result<()> {
         let mut blocks = blocks.peekable();
-        if blocks.peek().is_none() && roots.is_empty() {
+        if blocks.peek().is_none() && roots.is_empty() && records.is_empty() {
             return Ok(());
         }
         let txn = self.begin_write()?;
@@ -214,13 +313,16 @@ impl RedbBlockstore {
             let mut table = txn.open_table(BLOCKS)?;
             for (cid, data) in blocks {
                 let key = cid.to_bytes();
+                // Before the check: a block present now is kept by a running
+                // collection from here on, one absent is written below.
+                self.barrier.touch(&key);
                 if table.get(key.as_slice())?.is_none() {
                     table.insert(key.as_slice(), data)?;
                     inserted = true;
                 }
             }
         }
-        if !inserted && roots.is_empty() {
+        if !inserted && roots.is_empty() && records.is_empty() {
             // Every block was there already: nothing to make durable.
             txn.abort()?;
             return Ok(());
@@ -231,6 +333,12 @@ impl RedbBlockstore {
                 table.insert(*name, cid.to_bytes().as_slice())?;
             }
         }
+        if !records.is_empty() {
+            let mut table = txn.open_table(RECORDS)?;
+            for (name, bytes) in records {
+                table.insert(*name, *bytes)?;
+            }
+        }
         txn.commit()?;
         Ok(())
     }
@@ -238,7 +346,7 @@ impl RedbBlockstore {
 
 /// Opens `def` for reading; `None` if the table does not exist (a database this
 /// store never wrote to).
-fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
+pub(super) fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
     txn: &ReadTransaction,
     def: TableDefinition<K, V>,
 ) -> Result<Option<ReadOnlyTable<K, V>>> {
@@ -266,24 +374,29 @@ fn parse_cid(name: &str, bytes: &[u8]) -> Result<Cid> {
 
 impl Blockstore for RedbBlockstore {
     fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        // Before the read: what a collection has not deleted by now, it keeps.
+        let key = cid.to_bytes();
+        self.barrier.touch(&key);
         let txn = self.db.begin_read()?;
         let Some(table) = open_read(&txn, BLOCKS)? else {
             return Ok(None);
         };
-        let guard = table.get(cid.to_bytes().as_slice())?;
+        let guard = table.get(key.as_slice())?;
         Ok(guard.map(|g| g.value().to_vec()))
     }
 
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
-        self.write(std::iter::once((cid, block)), &[])
+        self.write(std::iter::once((cid, block)), &[], &[])
     }
 
     fn has(&self, cid: &Cid) -> Result<bool> {
+        let key = cid.to_bytes();
+        self.barrier.touch(&key);
         let txn = self.db.begin_read()?;
         let Some(table) = open_read(&txn, BLOCKS)? else {
             return Ok(false);
         };
-        let found = table.get(cid.to_bytes().as_slice())?.is_some();
+        let found = table.get(key.as_slice())?.is_some();
         Ok(found)
     }
 
@@ -293,7 +406,7 @@ impl Blockstore for RedbBlockstore {
 
     /// One transaction, as `put_many_keyed`, without copying the blocks first.
     fn put_many_keyed_shared(&self, blocks: &[(Cid, bytes::Bytes)]) -> Result<()> {
-        self.write(blocks.iter().map(|(cid, data)| (cid, &data[..])), &[])
+        self.write(blocks.iter().map(|(cid, data)| (cid, &data[..])), &[], &[])
     }
 }
 
@@ -469,6 +582,54 @@ mod tests {
         assert_eq!(store.get(&cid).unwrap().unwrap(), b"kept");
         assert_eq!(store.root("head").unwrap(), Some(cid));
         assert_eq!(store.block_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn records_are_apart_from_blocks_and_roots() {
+        let (_dir, path, store) = temp_store();
+        let cid = store.put(RAW, b"x").unwrap();
+        store
+            .put_roots_and_records(&[("head", cid)], &[("peers", b"one"), ("pending", b"")])
+            .unwrap();
+        store.put_record("peers", b"two").unwrap();
+        drop(store);
+        let store = RedbBlockstore::open(&path).unwrap();
+        assert_eq!(store.record("peers").unwrap().as_deref(), Some(&b"two"[..]));
+        assert_eq!(store.record("pending").unwrap().as_deref(), Some(&b""[..]));
+        assert_eq!(store.record("absent").unwrap(), None);
+        assert_eq!(store.block_count().unwrap(), 1);
+        assert_eq!(store.roots().unwrap(), vec![("head".to_owned(), cid)]);
+        assert!(store.remove_root("head").unwrap());
+        assert!(!store.remove_root("head").unwrap());
+        assert_eq!(store.root("head").unwrap(), None);
+    }
+
+    #[test]
+    fn a_root_over_a_block_moves_into_a_record() {
+        let (_dir, _path, store) = temp_store();
+        let old = store.put(DAG_CBOR, &[0x81, 0x01]).unwrap();
+        store.put_root("peers", &old).unwrap();
+        assert!(store.move_root_to_record("peers").unwrap());
+        assert_eq!(
+            store.record("peers").unwrap().as_deref(),
+            Some(&[0x81, 0x01][..])
+        );
+        assert_eq!(store.root("peers").unwrap(), None);
+        // Once moved, nothing more to do.
+        assert!(!store.move_root_to_record("peers").unwrap());
+        // A record already there wins over a stale root.
+        store.put_root("peers", &old).unwrap();
+        store.put_record("peers", b"newer").unwrap();
+        assert!(store.move_root_to_record("peers").unwrap());
+        assert_eq!(
+            store.record("peers").unwrap().as_deref(),
+            Some(&b"newer"[..])
+        );
+        // A root whose block is gone is dropped.
+        store.put_root("pending", &cid_of(RAW, b"gone")).unwrap();
+        assert!(store.move_root_to_record("pending").unwrap());
+        assert_eq!(store.record("pending").unwrap(), None);
+        assert_eq!(store.root("pending").unwrap(), None);
     }
 
     #[test]
