@@ -66,9 +66,12 @@ fn params() -> Params {
 }
 
 /// The engine of node 0 after it took `answers` in order, then evaluated.
-fn decide(f: &Fixture, answers: &[(u8, PeerAnswer<u8>)]) -> (Evaluation, Option<Cid>, Cid) {
-    let addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
-    let mut engine = VoteEngine::new(
+/// The engine of node 0 at the main chain's third block; peer `i` proves
+/// miner `i`'s address, and `extra` addresses follow.
+fn engine(f: &Fixture, extra: Vec<Address>) -> VoteEngine<u8> {
+    let mut addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
+    addresses.extend(extra);
+    VoteEngine::new(
         &f.chain,
         params(),
         Mode::Mining,
@@ -80,7 +83,11 @@ fn decide(f: &Fixture, answers: &[(u8, PeerAnswer<u8>)]) -> (Evaluation, Option<
         None,
         NOW,
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn decide(f: &Fixture, answers: &[(u8, PeerAnswer<u8>)]) -> (Evaluation, Option<Cid>, Cid) {
+    let mut engine = engine(f, Vec::new());
     for peer in 1..MINERS as u8 {
         engine.add_peer(peer, NOW);
     }
@@ -135,22 +142,8 @@ proptest! {
 #[test]
 fn only_proven_miners_views_are_kept() {
     let f = fixture();
-    let mut addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
     // Peer 6 holds a key of no coin that never mined: it proves nothing.
-    addresses.push(Keypair::from_bytes(&[99; 32]).unwrap().address());
-    let mut engine = VoteEngine::new(
-        &f.chain,
-        params(),
-        Mode::Mining,
-        0u8,
-        addresses[0],
-        Box::new(move |p: &u8| addresses.get(usize::from(*p)).copied()),
-        f.genesis,
-        f.main[2],
-        None,
-        NOW,
-    )
-    .unwrap();
+    let mut engine = engine(&f, vec![Keypair::from_bytes(&[99; 32]).unwrap().address()]);
     engine.add_peer(6, NOW);
     engine.add_peer(1, NOW);
     let answer = PeerAnswer {
@@ -170,20 +163,7 @@ fn only_proven_miners_views_are_kept() {
 #[test]
 fn a_vote_decided_while_the_head_moved_is_not_applied() {
     let f = fixture();
-    let addresses: Vec<Address> = f.keys.iter().map(Keypair::address).collect();
-    let mut engine = VoteEngine::new(
-        &f.chain,
-        params(),
-        Mode::Mining,
-        0u8,
-        addresses[0],
-        Box::new(move |p: &u8| addresses.get(usize::from(*p)).copied()),
-        f.genesis,
-        f.main[2],
-        None,
-        NOW,
-    )
-    .unwrap();
+    let mut engine = engine(&f, Vec::new());
     let answer = PeerAnswer {
         head: f.main[11],
         safety: Some(f.main[5]),

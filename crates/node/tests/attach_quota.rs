@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{bounded, Net};
+use common::{bounded, noise, Net};
 use tau_graphsync::net::{Config as GraphsyncConfig, TcpNode};
 use tau_graphsync::{Extensions, Selector};
 use tau_hamt::{Blockstore, MemoryBlockstore};
@@ -17,19 +17,6 @@ use tau_node::{Mode, QUOTA_EXCEEDED};
 
 const SECTION: u64 = 64 * 1024;
 const QUOTA: u64 = 100_000;
-
-/// `len` bytes that do not compress (so the packed size is about `len`).
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// A bare Graphsync peer on 127.0.0.1 whose peer id carries the TAU key
 /// `key` (so the host charges its address).

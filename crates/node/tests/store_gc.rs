@@ -10,22 +10,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{bounded, wait_for, Net};
+use common::{bounded, noise, wait_for, Net};
 use tau_hamt::Blockstore;
 use tau_node::{Mode, NodeEvent, Timing};
-
-/// `len` bytes that do not compress.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// Collections only when the test asks.
 fn manual_gc() -> Timing {

@@ -543,7 +543,7 @@ impl Graphsync {
         budget: RequestBudget,
     ) -> Result<RequestHandle> {
         let store = self.inner.shared.store.clone();
-        self.start_request(peer, root, selector, extensions, store, budget)
+        self.request_into_with_budget(peer, root, selector, extensions, store, budget)
     }
 
     /// As [`request`](Self::request), storing the verified blocks in `store`.
@@ -563,24 +563,12 @@ impl Graphsync {
         store: SharedStore,
     ) -> Result<RequestHandle> {
         let budget = *self.inner.shared.config.request_budget();
-        self.start_request(peer, root, selector, extensions, store, budget)
+        self.request_into_with_budget(peer, root, selector, extensions, store, budget)
     }
 
     /// As [`request_into`](Self::request_into), with this request's own
     /// budget: a quarantine sized for the request.
     pub fn request_into_with_budget(
-        &self,
-        peer: PeerId,
-        root: Cid,
-        selector: &Selector,
-        extensions: Extensions,
-        store: SharedStore,
-        budget: RequestBudget,
-    ) -> Result<RequestHandle> {
-        self.start_request(peer, root, selector, extensions, store, budget)
-    }
-
-    fn start_request(
         &self,
         peer: PeerId,
         root: Cid,

@@ -127,3 +127,17 @@ pub async fn liar(
     });
     (node, graphsync)
 }
+
+/// `len` bytes that do not compress (so an attachment's packed size is
+/// about `len`), the same for the same `seed`.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
