@@ -161,6 +161,32 @@ impl PeerInner {
 /// Frames handed from the producer to the writer of one peer.
 const WRITE_AHEAD: usize = 2;
 
+/// How long one attempt to open the outbound stream may take (protocol
+/// negotiation included) before it is dropped and tried again. A peer that
+/// never completes the negotiation cannot hold this peer's writer, and a
+/// request to open a stream on a connection that was not polled again (seen
+/// right after a connection came up: about one run in ten of a test whose
+/// first request followed the dial at once waited until the next keep-alive
+/// event, beyond the request timeout) is made again.
+const OPEN_ATTEMPT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Attempts to open the outbound stream before the frame fails.
+const OPEN_ATTEMPTS: u32 = 4;
+
+/// Opens the outbound Graphsync stream to `peer`, each attempt bounded by
+/// [`OPEN_ATTEMPT`].
+async fn open(control: &mut libp2p_stream::Control, peer: PeerId) -> Result<Stream, String> {
+    let mut last = String::new();
+    for _ in 0..OPEN_ATTEMPTS {
+        match tokio::time::timeout(OPEN_ATTEMPT, control.open_stream(peer, PROTOCOL)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => last = format!("not opened within {OPEN_ATTEMPT:?}"),
+        }
+    }
+    Err(format!("{last} ({OPEN_ATTEMPTS} attempts)"))
+}
+
 /// Frame buffers kept for reuse by one peer's task: enough for the frames in
 /// the channel, the one being written and the one being encoded.
 const SPARE_BUFFERS: usize = WRITE_AHEAD + 2;
@@ -311,7 +337,7 @@ async fn write(
         };
         let out = match stream.as_mut() {
             Some(s) => s,
-            None => match control.open_stream(peer, PROTOCOL).await {
+            None => match open(&mut control, peer).await {
                 Ok(s) => stream.insert(s),
                 Err(e) => {
                     shared.peer_failed(&peer, &state, format!("cannot open a stream: {e}"));
