@@ -20,9 +20,10 @@ use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
 use crate::identity::peer_address;
 use crate::mempool::{self, HeadAccounts, Mempool};
-use crate::protocol::{serde_bytes_vec::Bytes, HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
+use crate::protocol::{HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
+use serde_bytes::ByteBuf;
 
 /// Peers asked per process-B tick at most (a table of 1,024 would
 /// otherwise be dialed all at once).
@@ -411,7 +412,7 @@ impl Core {
                 .seen()
                 .into_iter()
                 .take(MAX_SEEN)
-                .map(|(p, c)| (Bytes(p.to_bytes()), c))
+                .map(|(p, c)| (ByteBuf::from(p.to_bytes()), c))
                 .collect(),
             peers: self
                 .engine
@@ -424,7 +425,7 @@ impl Core {
                     addrs: addrs
                         .iter()
                         .take(MAX_ADDRS)
-                        .map(|a| Bytes(a.to_vec()))
+                        .map(|a| ByteBuf::from(a.to_vec()))
                         .collect(),
                     mining: !self.engine.peers().get(p).is_some_and(|r| r.light),
                 })

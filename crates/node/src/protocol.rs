@@ -16,6 +16,7 @@ use cid::Cid;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 use tau_state::SignedTransaction;
 
 use crate::{Error, Result};
@@ -46,10 +47,10 @@ pub struct HeadRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerRecord {
     /// The peer id (`PeerId::to_bytes`).
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "serde_bytes")]
     pub id: Vec<u8>,
     /// Multiaddresses (`Multiaddr::to_vec`).
-    pub addrs: Vec<serde_bytes_vec::Bytes>,
+    pub addrs: Vec<ByteBuf>,
     /// Whether the peer mines.
     pub mining: bool,
 }
@@ -66,7 +67,7 @@ pub struct HeadAnswer {
     /// Whether the answerer mines (counts as a mining peer in the vote).
     pub mining: bool,
     /// Heads the answerer collected, by peer (its justification).
-    pub seen: Vec<(serde_bytes_vec::Bytes, Cid)>,
+    pub seen: Vec<(ByteBuf, Cid)>,
     /// Peers it knows.
     pub peers: Vec<PeerRecord>,
 }
@@ -87,7 +88,7 @@ impl HeadAnswer {
     pub fn seen_heads(&self) -> Vec<(PeerId, Cid)> {
         self.seen
             .iter()
-            .filter_map(|(id, cid)| PeerId::from_bytes(&id.0).ok().map(|p| (p, *cid)))
+            .filter_map(|(id, cid)| PeerId::from_bytes(id).ok().map(|p| (p, *cid)))
             .collect()
     }
 
@@ -100,7 +101,7 @@ impl HeadAnswer {
                 let addrs = r
                     .addrs
                     .iter()
-                    .filter_map(|a| Multiaddr::try_from(a.0.clone()).ok())
+                    .filter_map(|a| Multiaddr::try_from(a.to_vec()).ok())
                     .collect();
                 Some((id, addrs, r.mining))
             })
@@ -115,50 +116,6 @@ impl HeadRequest {
             return Err("too many transactions");
         }
         Ok(())
-    }
-}
-
-/// Byte strings that encode as CBOR bytes (not lists of integers).
-pub mod serde_bytes_vec {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    /// A byte string.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Bytes(pub Vec<u8>);
-
-    impl Serialize for Bytes {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            serialize(&self.0, s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Bytes {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            deserialize(d).map(Bytes)
-        }
-    }
-
-    /// Serializes bytes as a CBOR byte string.
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    /// Deserializes a CBOR byte string.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-        }
-        d.deserialize_bytes(V)
     }
 }
 
@@ -248,10 +205,10 @@ mod tests {
             number: 3,
             safety: None,
             mining: true,
-            seen: vec![(serde_bytes_vec::Bytes(peer.to_bytes()), cid)],
+            seen: vec![(ByteBuf::from(peer.to_bytes()), cid)],
             peers: vec![PeerRecord {
                 id: peer.to_bytes(),
-                addrs: vec![serde_bytes_vec::Bytes(
+                addrs: vec![ByteBuf::from(
                     "/ip4/127.0.0.1/tcp/1"
                         .parse::<Multiaddr>()
                         .unwrap()
@@ -266,6 +223,21 @@ mod tests {
         assert_eq!(back.seen_heads(), vec![(peer, cid)]);
         assert_eq!(back.peer_addrs()[0].1.len(), 1);
         assert!(decode::<HeadAnswer>(b"\xff\x00garbage", &peer).is_err());
+        // Peer ids and addresses travel as CBOR byte strings (major type 2),
+        // never as lists of integers: the wire format other nodes read.
+        let record = encode(&answer.peers[0]).unwrap();
+        let id = peer.to_bytes();
+        let at = record
+            .windows(id.len())
+            .position(|w| w == id.as_slice())
+            .unwrap();
+        let header = [0x40 | id.len() as u8];
+        let header = if id.len() < 24 {
+            &header[..]
+        } else {
+            &[0x58, id.len() as u8][..]
+        };
+        assert_eq!(&record[at - header.len()..at], header);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use tau_graphsync::net::SharedStore;
 use tau_hamt::{MemoryBlockstore, RedbBlockstore};
 
-use crate::protocol::serde_bytes_vec::Bytes;
 use crate::{Error, Result};
+use serde_bytes::ByteBuf;
 
 /// Root names.
 pub(crate) const GENESIS: &str = "tau-node/genesis";
@@ -44,8 +44,8 @@ pub(crate) struct NodeStore {
 
 #[derive(Serialize, Deserialize)]
 struct PeerEntry {
-    id: Bytes,
-    addrs: Vec<Bytes>,
+    id: ByteBuf,
+    addrs: Vec<ByteBuf>,
     /// Serves circuit-relay v2 (absent in stores written before relays).
     #[serde(default)]
     relay: bool,
@@ -192,8 +192,8 @@ impl NodeStore {
             .iter()
             .take(MAX_PERSISTED_PEERS)
             .map(|p| PeerEntry {
-                id: Bytes(p.id.to_bytes()),
-                addrs: p.addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+                id: ByteBuf::from(p.id.to_bytes()),
+                addrs: p.addrs.iter().map(|a| ByteBuf::from(a.to_vec())).collect(),
                 relay: p.relay,
             })
             .collect();
@@ -213,11 +213,11 @@ impl NodeStore {
         Ok(entries
             .into_iter()
             .filter_map(|e| {
-                let id = PeerId::from_bytes(&e.id.0).ok()?;
+                let id = PeerId::from_bytes(&e.id).ok()?;
                 let addrs = e
                     .addrs
                     .into_iter()
-                    .filter_map(|a| Multiaddr::try_from(a.0).ok())
+                    .filter_map(|a| Multiaddr::try_from(a.into_vec()).ok())
                     .collect();
                 Some(KnownPeer {
                     id,
@@ -325,8 +325,12 @@ mod tests {
             // The old layout: each record a DAG-CBOR block under a root.
             let redb = RedbBlockstore::open(dir.path().join(STORE_FILE)).unwrap();
             let entries = vec![PeerEntry {
-                id: Bytes(peer.id.to_bytes()),
-                addrs: peer.addrs.iter().map(|a| Bytes(a.to_vec())).collect(),
+                id: ByteBuf::from(peer.id.to_bytes()),
+                addrs: peer
+                    .addrs
+                    .iter()
+                    .map(|a| ByteBuf::from(a.to_vec()))
+                    .collect(),
                 relay: true,
             }];
             let peers = serde_ipld_dagcbor::to_vec(&entries).unwrap();
