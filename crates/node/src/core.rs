@@ -19,11 +19,11 @@ use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
 use crate::identity::peer_address;
-use crate::mempool::{self, HeadAccounts, Mempool};
 use crate::protocol::{HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
 use crate::protocol::{MAX_SEEN, MAX_TRANSACTIONS};
 use crate::{Error, Result};
 use serde_bytes::ByteBuf;
+use tau_state::mempool::{self, HeadAccounts, Mempool};
 
 /// Peers asked per process-B tick at most (a table of 1,024 would
 /// otherwise be dialed all at once).
@@ -582,7 +582,7 @@ impl Core {
         let params = self.chain.params();
         transactions
             .into_iter()
-            .map(|tx| self.mempool.admit(tx, params, &me, &accounts, now))
+            .map(|tx| Ok(self.mempool.admit(tx, params, &me, &accounts, now)?))
             .collect()
     }
 

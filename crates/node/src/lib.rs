@@ -92,6 +92,7 @@ mod discovery;
 mod error;
 mod gc;
 mod identity;
+#[cfg(test)]
 mod mempool;
 mod node;
 pub mod protocol;

@@ -1,71 +1,10 @@
-//! The node's mempool: [`tau_state::mempool`] (admission, eviction, pruning
-//! and what a block takes; see its rules there) behind the node's error
-//! type. The pool itself moved to tau-state so that tau-cbc's simulator runs
-//! the same one.
-
-use tau_keys::Address;
-use tau_state::{Params, SignedTransaction};
-
-pub(crate) use tau_state::mempool::{Accounts, Admission, HeadAccounts};
-#[cfg(test)]
-pub(crate) use tau_state::mempool::{Refusal, MAX_MEMPOOL};
-
-use crate::Result;
-
-/// [`tau_state::mempool::Mempool`] whose admission fails with the node's
-/// [`Error`](crate::Error) (a head state that cannot be read is
-/// [`Error::Chain`](crate::Error::Chain)).
-#[derive(Debug, Default)]
-pub(crate) struct Mempool(tau_state::mempool::Mempool);
-
-impl Mempool {
-    /// An empty pool of [`MAX_MEMPOOL`](tau_state::mempool::MAX_MEMPOOL) transactions.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Transactions held.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// See [`tau_state::mempool::Mempool::iter`].
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &SignedTransaction> {
-        self.0.iter()
-    }
-
-    /// See [`tau_state::mempool::Mempool::admit`].
-    pub(crate) fn admit(
-        &mut self,
-        tx: SignedTransaction,
-        params: &Params,
-        own: &Address,
-        accounts: &impl Accounts,
-        now: u64,
-    ) -> Result<Admission> {
-        Ok(self.0.admit(tx, params, own, accounts, now)?)
-    }
-
-    /// See [`tau_state::mempool::Mempool::prune`].
-    pub(crate) fn prune(&mut self, params: &Params, accounts: &impl Accounts, now: u64) {
-        self.0.prune(params, accounts, now);
-    }
-
-    /// See [`tau_state::mempool::Mempool::for_block`].
-    pub(crate) fn for_block(
-        &self,
-        params: &Params,
-        now: u64,
-        max: usize,
-    ) -> Vec<SignedTransaction> {
-        self.0.for_block(params, now, max)
-    }
-}
+//! The node's mempool is [`tau_state::mempool`] (admission, eviction,
+//! pruning and what a block takes; its rules are there), used by the core
+//! directly so tau-cbc's simulator runs the same pool. This module holds the
+//! floods run against it behind a real [`Core`](crate::core::Core).
 
 /// The mempool behind a [`Core`](crate::core::Core) on a devnet genesis,
 /// flooded the way issue 19 describes, and the next block.
-#[cfg(test)]
 mod flood {
     use std::sync::Arc;
 
@@ -76,7 +15,10 @@ mod flood {
     use tau_keys::Keypair;
     use tau_state::{Chain, ChainId, Genesis, Transaction, TxBody, TxError};
 
-    use super::*;
+    use tau_keys::Address;
+    use tau_state::mempool::{Admission, Refusal, MAX_MEMPOOL};
+    use tau_state::SignedTransaction;
+
     use crate::core::{unix_now, Core};
     use crate::protocol::MAX_TRANSACTIONS;
 
