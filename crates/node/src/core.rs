@@ -573,17 +573,10 @@ impl Core {
         transactions: Vec<SignedTransaction>,
         now: u64,
     ) -> Result<Vec<mempool::Admission>> {
-        let me = self.address();
-        let head = self.head();
-        let accounts = HeadAccounts {
-            chain: &self.chain,
-            head: &head,
-        };
-        let params = self.chain.params();
-        transactions
-            .into_iter()
-            .map(|tx| Ok(self.mempool.admit(tx, params, &me, &accounts, now)?))
-            .collect()
+        let (me, head) = (self.address(), self.head());
+        Ok(self
+            .mempool
+            .admit_at_head(transactions, &self.chain, &head, &me, now)?)
     }
 
     /// Drops from the mempool what the next block on the head cannot take.

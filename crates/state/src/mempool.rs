@@ -277,6 +277,24 @@ impl Mempool {
         self.senders.values().flat_map(BTreeMap::values)
     }
 
+    /// Offers each of `transactions` at `now` against the state `head` of
+    /// `chain` ([`admit`](Self::admit) with [`HeadAccounts`]), in order;
+    /// says how each went. Fails only if the head state cannot be read.
+    pub fn admit_at_head<BS: Blockstore>(
+        &mut self,
+        transactions: Vec<SignedTransaction>,
+        chain: &Chain<BS>,
+        head: &Cid,
+        own: &Address,
+        now: u64,
+    ) -> Result<Vec<Admission>> {
+        let accounts = HeadAccounts { chain, head };
+        transactions
+            .into_iter()
+            .map(|tx| self.admit(tx, chain.params(), own, &accounts, now))
+            .collect()
+    }
+
     /// Offers `tx` at `now`: admits it if the next block on the head of
     /// `accounts` can execute it after the sender's pending ones (see the
     /// module's rules). `own`: this node's address. Fails only if the head

@@ -234,20 +234,9 @@ impl SimNode {
         now: u64,
     ) -> Result<Vec<Admission>> {
         let head = self.engine.head();
-        let me = self.key.address();
-        let accounts = HeadAccounts {
-            chain: &self.chain,
-            head: &head,
-        };
-        let params = self.chain.params();
-        transactions
-            .into_iter()
-            .map(|tx| {
-                self.mempool
-                    .admit(tx, params, &me, &accounts, now)
-                    .map_err(state_error)
-            })
-            .collect()
+        self.mempool
+            .admit_at_head(transactions, &self.chain, &head, &self.key.address(), now)
+            .map_err(state_error)
     }
 
     /// What an ask carries: the own pending transfer, then the mempool's
