@@ -102,7 +102,7 @@ pub struct Timing {
     pub total_quarantine_bytes: u64,
     /// How often a node with a data directory collects the garbage of its
     /// store (blocks no kept root reaches, `docs/storage.md`); also after a
-    /// refused catch-up. `Duration::ZERO`: only on
+    /// catch-up refused once its blocks were stored. `Duration::ZERO`: only on
     /// [`NodeHandle::collect_garbage`](crate::NodeHandle::collect_garbage).
     pub gc_interval: Duration,
     /// Blocks a collection deletes per redb write transaction (each a short

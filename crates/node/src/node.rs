@@ -1092,7 +1092,8 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
                     CATCH_UP_BLOCKS,
                     unix_now(),
                 );
-                if let Walk::Reached(_) = walk {
+                let committed = matches!(walk, Walk::Reached(_));
+                if committed {
                     quarantine.commit()?;
                 }
                 let mut core = inner.core();
@@ -1101,7 +1102,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
                     inner.persist(&core);
                     inner.refresh_answer(&core);
                 }
-                step
+                step.map(|step| (step, committed))
             })
             .await
         };
@@ -1109,7 +1110,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
             return;
         };
         let missing = match step {
-            Ok(CatchUp::Adopted { head, reorg_depth }) => {
+            Ok((CatchUp::Adopted { head, reorg_depth }, _)) => {
                 let (root, number) = (head.root, head.number);
                 tracing::info!(%peer, number, reorg_depth, "caught up to {root}");
                 inner.emit(NodeEvent::HeadChanged {
@@ -1118,13 +1119,19 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
                 });
                 return;
             }
-            Ok(CatchUp::Missing(cid)) => cid,
-            Ok(CatchUp::Refused(reason)) => {
+            Ok((CatchUp::Missing(cid), _)) => cid,
+            Ok((CatchUp::Refused(reason), committed)) => {
                 tracing::warn!(%peer, "not catching up with {head}: {reason}");
-                inner.gc_wake.notify_one();
+                // Only a chain refused after its walk reached the safety
+                // point left blocks in the store (a walk refused earlier
+                // kept them in the quarantine): collect those, and do not
+                // let every refused catch-up start a full collection.
+                if committed {
+                    inner.gc_wake.notify_one();
+                }
                 return;
             }
-            Ok(CatchUp::Forged(reason)) => {
+            Ok((CatchUp::Forged(reason), _)) => {
                 inner.mark(peer, format!("forged chain: {reason}"));
                 return;
             }
