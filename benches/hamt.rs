@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode};
 use fvm_ipld_hamt::BytesKey;
-use tau::hamt::{vectors, Cid, Config, MemoryBlockstore};
+use tau::hamt::{vectors, Config};
+use tau::ipld::{Cid, MemoryBlockstore};
 
 type TauHamt<BS> = tau::hamt::Hamt<BS, u64>;
 type FvmHamt<BS> = fvm_ipld_hamt::Hamt<BS, u64, BytesKey>;

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use rand::{Rng, SeedableRng};
-use tau::hamt::MemoryBlockstore;
+use tau::ipld::MemoryBlockstore;
 use tau::keys::{Address, Keypair};
 use tau::state::{Chain, Genesis, Params, SignedTransaction, Transaction, TxBody};
 
@@ -29,7 +29,7 @@ const TXS: usize = 1_000;
 
 fn fixture() -> (
     Chain<MemoryBlockstore>,
-    tau::hamt::Cid,
+    tau::ipld::Cid,
     Keypair,
     Vec<SignedTransaction>,
 ) {

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
-use tau::hamt::MemoryBlockstore;
+use tau::ipld::MemoryBlockstore;
 use tau::trustme::sim::{Partition, Sim, SimConfig};
 use tau::trustme::{CatchupProof, Received, Replica};
 

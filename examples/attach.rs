@@ -39,7 +39,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngCore, SeedableRng};
 use tau::attach::{download, export, upload, Config, DownloadOptions, Progress, Source};
 use tau::graphsync::net::{self, Multiaddr, PeerId, SharedStore, TcpNode};
-use tau::hamt::{Blockstore, Cid, MemoryBlockstore, RedbBlockstore};
+use tau::ipld::{Blockstore, Cid, MemoryBlockstore, RedbBlockstore};
 use tau::node::GraphsyncSource;
 
 /// How long one section request may go without an answer.

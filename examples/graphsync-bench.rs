@@ -32,8 +32,9 @@ use ipld_core::ipld::Ipld;
 use libp2p::StreamProtocol;
 use tau::graphsync::net::{Config, Event, Graphsync, TcpNode};
 use tau::graphsync::{dagcbor, Extensions, HamtLayout, Selector, Status};
-use tau::hamt::block::{DAG_CBOR, RAW};
-use tau::hamt::{Blockstore, Hamt, MemoryBlockstore};
+use tau::hamt::Hamt;
+use tau::ipld::block::{DAG_CBOR, RAW};
+use tau::ipld::{Blockstore, MemoryBlockstore};
 
 const COPY: StreamProtocol = StreamProtocol::new("/tau/bench-copy/1.0.0");
 const WRITE: usize = 256 << 10;

@@ -40,7 +40,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use tau::hamt::{vectors, Blockstore, Cid, Config, Hamt, MemoryBlockstore, RedbBlockstore};
+use tau::hamt::{vectors, Config, Hamt};
+use tau::ipld::{Blockstore, Cid, MemoryBlockstore, RedbBlockstore};
 
 /// `specs/hamt.md` §10: (seed, bit width, N, root CID if listed, reachable
 /// blocks, their bytes).

@@ -43,7 +43,7 @@ use std::time::Instant;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use tau::dag::{Dag, FixedAttestors, Message, Params, Unit, UnsignedUnit, VerifiedUnit};
-use tau::hamt::MemoryBlockstore;
+use tau::ipld::MemoryBlockstore;
 use tau::keys::{Keypair, Signature};
 use tau::mainchain::MainChain;
 
@@ -132,7 +132,7 @@ fn generate_into(
     let sig_of = |k: &Keypair| -> Signature { k.sign(&digest) };
     let attestor_sigs: Vec<Signature> = keys.iter().map(sig_of).collect();
     let normal_sig = sig_of(&normal);
-    let make = |parents: Vec<tau::hamt::Cid>, author: Option<usize>, stamp: u64| {
+    let make = |parents: Vec<tau::ipld::Cid>, author: Option<usize>, stamp: u64| {
         let (address, signature, message) = match author {
             Some(i) => (
                 keys[i].address(),

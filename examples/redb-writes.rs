@@ -1,5 +1,5 @@
 //! How fast does a node's redb store take blocks, one transaction per block
-//! versus one per batch? The question behind `tau_hamt::blockstore::WriteBatch`
+//! versus one per batch? The question behind `tau_ipld::blockstore::WriteBatch`
 //! (BENCHMARKS.md, "tau-node: redb writes").
 //!
 //! ```text
@@ -25,9 +25,9 @@ use std::error::Error;
 use std::time::Instant;
 
 use clap::Parser;
-use tau_hamt::block::{cid_of, RAW};
-use tau_hamt::blockstore::WriteBatch;
-use tau_hamt::{Blockstore, RedbBlockstore};
+use tau_ipld::block::{cid_of, RAW};
+use tau_ipld::blockstore::WriteBatch;
+use tau_ipld::{Blockstore, RedbBlockstore};
 
 /// Time redb block writes: per block, batched, re-put, and attachment uploads.
 #[derive(Parser, Debug)]
@@ -51,7 +51,7 @@ const BATCH_BYTES: usize = 8 << 20;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
-    let blocks: Vec<(tau_hamt::Cid, Vec<u8>)> = (0..args.blocks)
+    let blocks: Vec<(tau_ipld::Cid, Vec<u8>)> = (0..args.blocks)
         .map(|i| {
             let mut data = vec![0u8; args.size];
             for (j, b) in data.iter_mut().enumerate() {

@@ -37,7 +37,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use rand::{Rng, SeedableRng};
-use tau::hamt::MemoryBlockstore;
+use tau::ipld::MemoryBlockstore;
 use tau::keys::{Keypair, Signature};
 use tau::state::{Chain, Genesis, Params, SignedTransaction, Transaction, TxBody};
 

@@ -113,7 +113,7 @@ enum AttachCommand {
     },
     /// Start, download ROOT from the bootstrap peers, export into --out, stop.
     Get {
-        root: tau::hamt::Cid,
+        root: tau::ipld::Cid,
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]

@@ -6,7 +6,8 @@
 //! | module | crate | what it holds |
 //! |---|---|---|
 //! | [`keys`] | `tau-keys` | secp256k1 keys, 20-byte addresses, 65-byte recoverable signatures |
-//! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT, block stores, proofs, diff |
+//! | [`ipld`] | `tau-ipld` | blocks, CIDs, block stores (memory, redb, quarantine), strict DAG-CBOR |
+//! | [`hamt`] | `tau-hamt` | Filecoin-compatible IPLD HAMT: proofs, diff, key paths |
 //! | [`mem`] | `tau-mem` | zeroed buffers on huge pages where the OS offers them (the big random-access tables) |
 //! | [`pow`] | `tau-pow` | Equihash solver and verification, compact-bits targets, retargeting |
 //! | [`attach`] | `tau-attach` | TGZ attachments chunked into a HAMT, multi-peer resumable download, safe export, attachment logs |
@@ -19,7 +20,8 @@
 //! | [`node`] | `tau-node` | a TAU node on libp2p: processes A, B and C, persistence |
 //!
 //! ```
-//! use tau::hamt::{Hamt, MemoryBlockstore};
+//! use tau::hamt::Hamt;
+//! use tau::ipld::MemoryBlockstore;
 //!
 //! let store = MemoryBlockstore::new();
 //! let mut map: Hamt<_, u64> = Hamt::new(&store);
@@ -35,6 +37,7 @@ pub use tau_cbc as cbc;
 pub use tau_dag as dag;
 pub use tau_graphsync as graphsync;
 pub use tau_hamt as hamt;
+pub use tau_ipld as ipld;
 pub use tau_keys as keys;
 pub use tau_mainchain as mainchain;
 pub use tau_mem as mem;

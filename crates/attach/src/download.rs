@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cid::Cid;
-use tau_hamt::block;
-use tau_hamt::Blockstore;
+use tau_ipld::block;
+use tau_ipld::Blockstore;
 
 use crate::config::Config;
 use crate::manifest::Manifest;

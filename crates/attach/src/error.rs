@@ -17,9 +17,12 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The block store or a HAMT failed (including blocks that do not match their CID).
+    /// The block store failed (including blocks that do not match their CID).
     #[error(transparent)]
-    Store(#[from] tau_hamt::Error),
+    Store(#[from] tau_ipld::Error),
+    /// A section map (a HAMT) failed: a malformed node, or its store.
+    #[error(transparent)]
+    Hamt(#[from] tau_hamt::Error),
     /// A configuration value is out of range.
     #[error("invalid config: {0}")]
     InvalidConfig(&'static str),

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use cid::Cid;
 use flate2::read::GzDecoder;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 
 use crate::config::Config;
 use crate::manifest::{Kind, Manifest};

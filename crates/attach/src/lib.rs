@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use tau_attach::{download, export, upload, Config, DownloadOptions, Source};
-//! use tau_hamt::{Blockstore, Cid, MemoryBlockstore};
+//! use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let photos = dir.path().join("photos");

@@ -6,8 +6,8 @@ use cid::Cid;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::Blockstore;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::Blockstore;
 
 use crate::config::{Config, MAX_SECTION_SIZE, MIN_SECTION_SIZE};
 use crate::{Error, Result};

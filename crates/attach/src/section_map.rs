@@ -11,8 +11,8 @@
 
 use cid::Cid;
 use ipld_core::ipld::Ipld;
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::Blockstore;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::Blockstore;
 
 use crate::config::Config;
 use crate::manifest::Manifest;
@@ -286,7 +286,8 @@ pub fn probe_section_map<BS: Blockstore>(store: &BS, cid: &Cid, config: &Config)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tau_hamt::{Hamt, MemoryBlockstore};
+    use tau_hamt::Hamt;
+    use tau_ipld::MemoryBlockstore;
 
     use crate::manifest::section_key;
 

@@ -3,8 +3,9 @@
 use std::io::{self, Read};
 
 use cid::Cid;
-use tau_hamt::block::RAW;
-use tau_hamt::{Blockstore, Hamt};
+use tau_hamt::Hamt;
+use tau_ipld::block::RAW;
+use tau_ipld::Blockstore;
 
 use crate::config::Config;
 use crate::manifest::{section_key, Manifest};

@@ -19,8 +19,8 @@ pub struct ServedDownload {
     /// Who downloaded.
     pub visitor: Address,
     /// The attachment root. Named, not linked: chain sync never
-    /// descends into attachment data ([`tau_hamt::cid_as_bytes`]).
-    #[serde(with = "tau_hamt::cid_as_bytes")]
+    /// descends into attachment data ([`tau_ipld::cid_as_bytes`]).
+    #[serde(with = "tau_ipld::cid_as_bytes")]
     pub root: Cid,
     /// Bytes served.
     pub bytes: u64,
@@ -183,7 +183,7 @@ impl ServiceLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tau_hamt::block::{cid_of, RAW};
+    use tau_ipld::block::{cid_of, RAW};
 
     #[test]
     fn quota_is_enforced_per_visitor_and_survives_a_reload() {

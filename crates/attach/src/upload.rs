@@ -6,8 +6,9 @@ use std::path::Path;
 use cid::Cid;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Hamt};
+use tau_hamt::Hamt;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::Blockstore;
 
 use crate::config::Config;
 use crate::manifest::{section_key, ContentHash, Kind, Manifest, MANIFEST_VERSION, MAX_NAME_LEN};

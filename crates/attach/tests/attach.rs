@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use tau_attach::{
     download, export, export_file, upload, upload_tgz, Config, DownloadOptions, Error, Kind, Source,
 };
-use tau_hamt::block::RAW;
-use tau_hamt::{Blockstore, Cid, MemoryBlockstore};
+use tau_ipld::block::RAW;
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 /// A peer serving from a store, optionally corrupting chunks or going away.
 struct Peer<'a> {
@@ -361,7 +361,7 @@ fn malformed_roots_and_manifests_are_typed_errors() {
     let mut wrong = up.manifest.clone();
     wrong.section_count += 1;
     let wrong_root = store
-        .put(tau_hamt::block::DAG_CBOR, &wrong.encode().unwrap())
+        .put(tau_ipld::block::DAG_CBOR, &wrong.encode().unwrap())
         .unwrap();
     assert!(matches!(
         tau_attach::Manifest::load(&store, &wrong_root, &config),
@@ -371,7 +371,7 @@ fn malformed_roots_and_manifests_are_typed_errors() {
     let mut short = up.manifest.clone();
     short.total_size -= 1;
     let short_root = store
-        .put(tau_hamt::block::DAG_CBOR, &short.encode().unwrap())
+        .put(tau_ipld::block::DAG_CBOR, &short.encode().unwrap())
         .unwrap();
     let err = export(&store, &short_root, &dir.path().join("o"), &config).unwrap_err();
     assert!(matches!(err, Error::ContentMismatch(_)), "{err}");

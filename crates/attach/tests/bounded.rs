@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use ipld_core::ipld::Ipld;
 use tau_attach::{download, section_key, Config, DownloadOptions, Error, Kind, Manifest, Source};
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Cid, Hamt, MemoryBlockstore};
+use tau_hamt::Hamt;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 /// Reads (store) and fetches (peer) allowed before each side plays dead:
 /// enough for any honest walk here, far too few for an exponential one.
@@ -24,16 +25,16 @@ struct Counting {
 }
 
 impl Blockstore for Counting {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         if self.reads.fetch_add(1, Ordering::SeqCst) >= BUDGET {
             return Ok(None);
         }
         self.inner.get_raw(cid)
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.inner.put_keyed(cid, block)
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         self.inner.has(cid)
     }
 }

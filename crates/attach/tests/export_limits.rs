@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use tau_attach::{export, export_file, upload_tgz, Config, Error, Kind};
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 fn config() -> Config {
     Config::builder().section_size(4 * 1024).build().unwrap()

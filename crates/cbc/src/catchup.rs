@@ -10,7 +10,7 @@
 //! A chain that passes below the safety point without holding it is refused.
 
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_state::Chain;
 
 use crate::view::{ValidatedRoots, ViewEntry};
@@ -128,7 +128,7 @@ pub fn missing_cid(e: &tau_state::Error) -> Option<Cid> {
 
 #[cfg(test)]
 mod tests {
-    use tau_hamt::MemoryBlockstore;
+    use tau_ipld::MemoryBlockstore;
     use tau_keys::Keypair;
     use tau_state::Genesis;
 
@@ -213,17 +213,17 @@ mod tests {
         bad: Cid,
     }
 
-    impl tau_hamt::Blockstore for FailingDisk<'_> {
-        fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    impl tau_ipld::Blockstore for FailingDisk<'_> {
+        fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
             if *cid == self.bad {
-                return Err(tau_hamt::Error::Io(std::io::Error::other("disk failed")));
+                return Err(tau_ipld::Error::Io(std::io::Error::other("disk failed")));
             }
             self.base.get_raw(cid)
         }
-        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
             self.base.put_keyed(cid, block)
         }
-        fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+        fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
             self.base.has(cid)
         }
     }
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn a_missing_state_is_named() {
         let f = Fixture::new();
-        let unknown = tau_hamt::block::cid_of(tau_hamt::block::DAG_CBOR, b"not stored");
+        let unknown = tau_ipld::block::cid_of(tau_ipld::block::DAG_CBOR, b"not stored");
         let mut validated = ValidatedRoots::new(f.genesis);
         assert_eq!(
             walk_back(

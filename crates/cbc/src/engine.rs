@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cid::Cid;
 use rand::Rng;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 use tau_state::Chain;
 

@@ -28,7 +28,7 @@
 //! ```
 //! use std::collections::BTreeMap;
 //! use tau_cbc::{safety_point, ChainView, Params, ValidatedRoots};
-//! use tau_hamt::MemoryBlockstore;
+//! use tau_ipld::MemoryBlockstore;
 //! use tau_keys::Keypair;
 //! use tau_state::{Chain, Genesis};
 //!

@@ -166,7 +166,7 @@ pub fn ghost_estimate<P>(views: &BTreeMap<P, crate::ChainView>) -> Option<crate:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tau_hamt::block::{cid_of, RAW};
+    use tau_ipld::block::{cid_of, RAW};
 
     fn root(i: u8) -> Cid {
         cid_of(RAW, &[i])

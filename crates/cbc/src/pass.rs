@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_state::Chain;
 
 use crate::oracle::{clique_fault_tolerance, Message};

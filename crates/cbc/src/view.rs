@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::{Address, Signature};
 use tau_state::{Block, Chain};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use cid::Cid;
 use proptest::prelude::*;
 use tau_cbc::{Evaluation, Mode, Params, PeerAnswer, VoteEngine};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Genesis};
 

@@ -8,7 +8,7 @@ use tau_cbc::{
     endorsed_point, fork_choice, is_ancestor, safety_point, ChainView, Error, ForkChoice, Params,
     SafetyTracker, SafetyUpdate, ThresholdBase, ValidatedRoots, ViewEntry,
 };
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::Keypair;
 use tau_state::{Chain, Genesis, StateKey};
 
@@ -243,7 +243,7 @@ fn forge(
     let cid = f
         .chain
         .store()
-        .put(tau_hamt::block::DAG_CBOR, &block.encode().unwrap())
+        .put(tau_ipld::block::DAG_CBOR, &block.encode().unwrap())
         .unwrap();
     let mut state = f.chain.state(root).unwrap();
     state
@@ -304,16 +304,16 @@ struct FailingDisk<'a> {
 }
 
 impl Blockstore for FailingDisk<'_> {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         if *cid == self.bad {
-            return Err(tau_hamt::Error::Io(std::io::Error::other("disk failed")));
+            return Err(tau_ipld::Error::Io(std::io::Error::other("disk failed")));
         }
         self.base.get_raw(cid)
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.base.put_keyed(cid, block)
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         self.base.has(cid)
     }
 }

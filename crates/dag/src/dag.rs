@@ -8,8 +8,8 @@
 use std::cmp::Ordering;
 
 use cid::Cid;
-use tau_hamt::keyed_hash::HashKey;
-use tau_hamt::Blockstore;
+use tau_ipld::keyed_hash::HashKey;
+use tau_ipld::Blockstore;
 
 use crate::attestors::Attestors;
 use crate::best_parent::{FreeSet, RankKey};

@@ -11,10 +11,10 @@ use tau_keys::Address;
 pub enum Error {
     /// The block store failed (includes CID mismatches of stored blocks).
     #[error(transparent)]
-    Store(#[from] tau_hamt::Error),
+    Store(#[from] tau_ipld::Error),
     /// Bytes that do not decode, are not canonical, or an object that does not encode.
     #[error(transparent)]
-    Codec(#[from] tau_hamt::canonical::CodecError),
+    Codec(#[from] tau_ipld::canonical::CodecError),
     /// The encoded unit is larger than `Params::max_unit_size`.
     #[error("unit of {size} bytes exceeds the limit {max}")]
     Oversize {

@@ -10,7 +10,7 @@
 
 use cid::Cid;
 use multihash::Multihash;
-use tau_hamt::block::{cid_of, BLAKE2B_256, DAG_CBOR};
+use tau_ipld::block::{cid_of, BLAKE2B_256, DAG_CBOR};
 
 /// The 32-byte digest inside a unit id.
 pub type Digest = [u8; 32];
@@ -51,7 +51,7 @@ mod tests {
         let (da, db) = (digest_of(&a).unwrap(), digest_of(&b).unwrap());
         assert_eq!(cid_of_digest(&da), a);
         assert_eq!(da.cmp(&db), a.to_bytes().cmp(&b.to_bytes()));
-        let raw = cid_of(tau_hamt::block::RAW, b"a");
+        let raw = cid_of(tau_ipld::block::RAW, b"a");
         assert_eq!(digest_of(&raw), None);
     }
 }

@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use tau_hamt::keyed_hash::KeyedState;
+use tau_ipld::keyed_hash::KeyedState;
 use tau_keys::Address;
 
 use crate::attestors::Attestors;

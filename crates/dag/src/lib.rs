@@ -2,7 +2,7 @@
 //!
 //! The TrustME DAG (TR-2018-02 §3, `specs/trustme.md` §1): units, levels,
 //! attestation levels, best parents, free units, parent choice for new units,
-//! an orphan pool, persistence through the [`Blockstore`](tau_hamt::Blockstore).
+//! an orphan pool, persistence through the [`Blockstore`](tau_ipld::Blockstore).
 //!
 //! * [`Unit`]: version, round, timestamp, parents (strictly ascending by id,
 //!   1..=16, none including another), authors with 65-byte signatures,
@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use tau_dag::{Dag, FixedAttestors, Message, Params, UnsignedUnit};
-//! use tau_hamt::MemoryBlockstore;
+//! use tau_ipld::MemoryBlockstore;
 //! use tau_keys::Keypair;
 //!
 //! let keys: Vec<Keypair> = (1..=3u8).map(|i| Keypair::from_bytes(&[i; 32]).unwrap()).collect();

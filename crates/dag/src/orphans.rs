@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use tau_hamt::keyed_hash::KeyedState;
+use tau_ipld::keyed_hash::KeyedState;
 
 use crate::id::Digest;
 use crate::unit::VerifiedUnit;

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::Blockstore;
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::Blockstore;
 
 use crate::attestors::Attestors;
 use crate::dag::Dag;
@@ -46,7 +46,7 @@ impl<BS: Blockstore> Dag<BS> {
             genesis: self.genesis(),
             free,
         };
-        let bytes = tau_hamt::canonical::encode("dag root", &root)?;
+        let bytes = tau_ipld::canonical::encode("dag root", &root)?;
         Ok(self.store().put(DAG_CBOR, &bytes)?)
     }
 
@@ -60,7 +60,7 @@ impl<BS: Blockstore> Dag<BS> {
         let bytes = store
             .get(root)?
             .ok_or_else(|| Error::MissingUnit(Box::new(*root)))?;
-        let record: DagRoot = tau_hamt::canonical::decode_canonical("dag root", &bytes)?;
+        let record: DagRoot = tau_ipld::canonical::decode_canonical("dag root", &bytes)?;
         let genesis = load_unit(&store, &record.genesis, &params)?;
         // Parents-first order by an iterative depth-first walk from the free units.
         let mut order = Vec::new();

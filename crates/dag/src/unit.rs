@@ -36,7 +36,7 @@ pub struct UnsignedUnit {
 impl UnsignedUnit {
     /// The digest every author signs: BLAKE2b-256 of the DAG-CBOR encoding.
     pub fn signing_digest(&self) -> Result<[u8; 32]> {
-        Ok(tau_keys::blake2b_256(&tau_hamt::canonical::encode(
+        Ok(tau_keys::blake2b_256(&tau_ipld::canonical::encode(
             "unsigned unit",
             self,
         )?))
@@ -84,12 +84,12 @@ impl Unit {
                 max: params.max_unit_size,
             });
         }
-        Ok(tau_hamt::canonical::decode_canonical("unit", bytes)?)
+        Ok(tau_ipld::canonical::decode_canonical("unit", bytes)?)
     }
 
     /// The canonical DAG-CBOR encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("unit", self)?)
+        Ok(tau_ipld::canonical::encode("unit", self)?)
     }
 
     /// Whether this is a TrustME (attestation) unit: it carries a TrustME message.

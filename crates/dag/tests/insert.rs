@@ -5,7 +5,7 @@
 use cid::Cid;
 use proptest::prelude::*;
 use tau_dag::{Dag, Error, FixedAttestors, Message, Params, Unit, UnsignedUnit, VerifiedUnit};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_keys::Keypair;
 
 fn key(i: u8) -> Keypair {
@@ -106,7 +106,7 @@ fn bad_units_are_rejected_and_change_nothing() {
         signed.verify(&params),
         Err(Error::UnsortedParents)
     ));
-    u.parents = vec![tau_hamt::block::cid_of(tau_hamt::block::RAW, b"x")];
+    u.parents = vec![tau_ipld::block::cid_of(tau_ipld::block::RAW, b"x")];
     let signed = u.clone().sign(&[&key(0)]).unwrap();
     assert!(matches!(signed.verify(&params), Err(Error::BadParentId(_))));
     // Too many parents.
@@ -215,7 +215,7 @@ fn choose_parents_and_reload() {
 
     let store = MemoryBlockstore::new();
     for id in ids.iter().chain([&g, &top.id(), &root]) {
-        use tau_hamt::Blockstore;
+        use tau_ipld::Blockstore;
         store
             .put_keyed(id, &dag.store().get(id).unwrap().unwrap())
             .unwrap();

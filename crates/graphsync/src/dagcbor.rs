@@ -40,26 +40,11 @@ pub const DECODE_SLACK: usize = 64 << 10;
 /// The DAG-CBOR tag of a link.
 pub(crate) const CID_TAG: u64 = 42;
 
-/// Reads the head of the item at `pos`: `(major type, argument, head length)`.
+/// Reads the head of the item at `pos`: `(major type, argument, head length)`
+/// (tau-ipld's one head reader; an error is this crate's [`Error::Cbor`]).
 pub(crate) fn head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize)> {
-    let first = *buf.get(pos).ok_or_else(|| cbor("truncated item"))?;
-    let major = first >> 5;
-    let info = first & 0x1f;
-    let extra = match info {
-        0..=23 => return Ok((major, u64::from(info), 1)),
-        24 => 1,
-        25 => 2,
-        26 => 4,
-        27 => 8,
-        31 => return Err(cbor("indefinite lengths are not DAG-CBOR")),
-        _ => return Err(cbor("reserved additional information")),
-    };
-    let bytes = pos
-        .checked_add(1)
-        .and_then(|from| buf.get(from..from + extra))
-        .ok_or_else(|| cbor("truncated item head"))?;
-    let arg = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-    Ok((major, arg, 1 + extra))
+    let head = tau_ipld::cbor::read_head(buf, pos).map_err(|e| Error::Cbor(e.to_string()))?;
+    Ok((head.major, head.arg, head.len))
 }
 
 pub(crate) fn cbor(msg: &str) -> Error {

@@ -205,7 +205,7 @@ pub enum Error {
     Network(String),
     /// A block store failed (or held a block that does not match its CID).
     #[error("block store: {0}")]
-    Store(#[from] tau_hamt::Error),
+    Store(#[from] tau_ipld::Error),
     /// An I/O error while reading or writing frames.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),

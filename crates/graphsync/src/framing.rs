@@ -157,7 +157,7 @@ pub fn read_message<R: Read>(r: &mut R, max_size: usize) -> Result<Option<Messag
 /// ```
 /// use tau_graphsync::framing::BlockBatcher;
 /// use tau_graphsync::Block;
-/// use tau_hamt::block::{cid_of, RAW};
+/// use tau_ipld::block::{cid_of, RAW};
 ///
 /// let block = |n: usize| { let d = vec![n as u8; n]; Block::new(&cid_of(RAW, &d), d) };
 /// let mut batcher = BlockBatcher::new(100);
@@ -232,7 +232,7 @@ pub fn batch_blocks(blocks: impl IntoIterator<Item = Block>, max_bytes: usize) -
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use tau_hamt::block::{cid_of, RAW};
+    use tau_ipld::block::{cid_of, RAW};
 
     fn block(len: usize, seed: u8) -> Block {
         let data = vec![seed; len];

@@ -11,7 +11,7 @@
 //! * [`selector`]: the selector subset (`. a f i r R @ | ~`), with `~` as "hamt"
 //!   so one request fetches a HAMT key's path and value (our extension);
 //! * [`traversal`]: the resumable walk both sides run, over any
-//!   [`tau_hamt::Blockstore`];
+//!   [`tau_ipld::Blockstore`];
 //! * [`verifier`]: the requester's check (go's model: re-run the selector,
 //!   accept only the blocks it loads, in order, re-hashed);
 //! * [`responder`]: requests in, bounded response messages out;
@@ -58,7 +58,8 @@
 //! use tau_graphsync::loopback::fetch;
 //! use tau_graphsync::responder::{Responder, ResponderConfig};
 //! use tau_graphsync::{Extensions, HamtLayout, Selector, Status};
-//! use tau_hamt::{block::RAW, Blockstore, Cid, Config, Hamt, MemoryBlockstore};
+//! use tau_hamt::{Config, Hamt};
+//! use tau_ipld::{block::RAW, Blockstore, Cid, MemoryBlockstore};
 //!
 //! // A peer's state: a HAMT from account key to a link to its contract block.
 //! let store = MemoryBlockstore::new();

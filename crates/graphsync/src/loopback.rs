@@ -4,7 +4,7 @@
 //! above) to exercise the whole pipeline without a network.
 
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::BlockstoreExt;
 
 use crate::framing::{encode_frame, FrameDecoder, DEFAULT_MAX_MESSAGE_SIZE};
 use crate::message::{Extensions, Message, Request, RequestId, RequestKind};
@@ -42,7 +42,7 @@ pub fn through_the_wire(message: &Message) -> Result<(Message, usize)> {
 /// holds (pass their CIDs in `do-not-send-cids` to have them skipped). `tamper` may alter each response message
 /// in flight (after framing, before the requester sees it), to test that the
 /// verifier rejects what a dishonest peer could send.
-pub fn fetch<BS: Blockstore + ?Sized>(
+pub fn fetch<BS: BlockstoreExt + ?Sized>(
     responder: &mut Responder<u64>,
     store: &BS,
     root: Cid,

@@ -34,7 +34,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::BlockstoreExt;
 
 use crate::framing::{DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_MESSAGE_SIZE};
 use crate::message::{
@@ -163,7 +163,7 @@ struct Peer {
 /// ```
 /// use tau_graphsync::responder::{Responder, ResponderConfig};
 /// use tau_graphsync::{Extensions, Request, RequestId, RequestKind, Selector, Status};
-/// use tau_hamt::{Blockstore, MemoryBlockstore, block::RAW};
+/// use tau_ipld::{Blockstore, MemoryBlockstore, block::RAW};
 ///
 /// let store = MemoryBlockstore::new();
 /// let root = store.put(RAW, b"hello")?;
@@ -182,7 +182,7 @@ struct Peer {
 /// assert_eq!(msg.responses[0].status, Status::CompletedFull);
 /// assert_eq!(msg.blocks[0].data, &b"hello"[..]);
 /// assert!(responder.poll(&"peer", &store).is_none());
-/// # Ok::<(), tau_hamt::Error>(())
+/// # Ok::<(), tau_ipld::Error>(())
 /// ```
 pub struct Responder<P> {
     config: ResponderConfig,
@@ -365,7 +365,7 @@ impl<P: Eq + Hash + Clone> Responder<P> {
     /// The next message for `peer`, advancing one of its requests; `None` when
     /// it has none in flight or its unacknowledged bytes exceed the budget.
     /// Store errors other than a missing block end that request with 32.
-    pub fn poll<BS: Blockstore + ?Sized>(&mut self, peer: &P, store: &BS) -> Option<Message> {
+    pub fn poll<BS: BlockstoreExt + ?Sized>(&mut self, peer: &P, store: &BS) -> Option<Message> {
         let config = self.config;
         let state = self.peers.get_mut(peer)?;
         if state.tasks.is_empty() || state.buffered > config.max_buffered_bytes_per_peer {
@@ -432,7 +432,7 @@ fn release(state: &mut Peer, task: &Task) {
 
 /// Advances `task` until a message is full or the request ends; returns the
 /// message and whether the request ended.
-fn step_task<BS: Blockstore + ?Sized>(
+fn step_task<BS: BlockstoreExt + ?Sized>(
     task: &mut Task,
     sent: &mut HashMap<Cid, usize>,
     store: &BS,
@@ -485,7 +485,7 @@ fn step_task<BS: Blockstore + ?Sized>(
                 // skip re-hashing the ones it hashed itself.
                 Ok(Poll::Ready(Some(cid))) => match store.get_trusted_shared(&cid) {
                     Ok(Some(data)) if data.len() <= config.max_block_size => (cid, Some(data)),
-                    Ok(_) | Err(tau_hamt::Error::CidMismatch { .. }) => (cid, None),
+                    Ok(_) | Err(tau_ipld::Error::CidMismatch { .. }) => (cid, None),
                     Err(_) => break Status::Unknown,
                 },
             },

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use cid::Cid;
-use tau_hamt::block::RAW;
-use tau_hamt::Blockstore;
+use tau_ipld::block::RAW;
+use tau_ipld::Blockstore;
 
 use crate::message::{Block, LinkAction, Metadatum, Response, Status};
 use crate::selector::Selector;
@@ -97,7 +97,7 @@ pub struct Outcome {
 /// ```
 /// use tau_graphsync::{verifier::{BlockPool, Verifier}, traversal::Limits};
 /// use tau_graphsync::{Block, LinkAction, Metadatum, Selector, Status};
-/// use tau_hamt::block::{cid_of, RAW};
+/// use tau_ipld::block::{cid_of, RAW};
 ///
 /// let data = b"hello".to_vec();
 /// let root = cid_of(RAW, &data);
@@ -142,7 +142,7 @@ impl Verifier {
     /// Declares a block the requester already has (e.g. listed in
     /// `do-not-send-cids`); it is checked against its CID.
     pub fn add_known(&mut self, cid: Cid, data: Vec<u8>) -> Result<()> {
-        tau_hamt::block::verify(&cid, &data)?;
+        tau_ipld::block::verify(&cid, &data)?;
         self.remember(cid, data.into());
         Ok(())
     }
@@ -326,7 +326,7 @@ pub struct Received {
 mod tests {
     use super::*;
     use crate::message::RequestId;
-    use tau_hamt::block::cid_of;
+    use tau_ipld::block::cid_of;
 
     fn response(id: u8, links: &[(Cid, LinkAction)]) -> Response {
         Response {

@@ -27,8 +27,8 @@ use tau_graphsync::traversal::Limits;
 use tau_graphsync::{
     dagcbor, Error, Extensions, Message, RecursionLimit, RequestKind, Response, Selector, Status,
 };
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 /// Counts live heap bytes and their peak.
 struct Counting;
@@ -498,7 +498,7 @@ fn a_dribbling_responder_hits_the_total_deadline() {
         let started = Instant::now();
         let attack = victim.gs.request(
             attacker.peer_id(),
-            tau_hamt::block::cid_of(RAW, b"anything"),
+            tau_ipld::block::cid_of(RAW, b"anything"),
             &Selector::Matcher,
             Extensions::default(),
         );

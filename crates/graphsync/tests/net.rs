@@ -15,8 +15,9 @@ use tau_graphsync::net::{io, Config, Event, Graphsync, PeerId, TcpNode, PROTOCOL
 use tau_graphsync::responder::{Responder, ResponderConfig};
 use tau_graphsync::traversal::{walk, Limits};
 use tau_graphsync::{dagcbor, Block, Error, Extensions, HamtLayout, Message, Selector, Status};
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Hamt, MemoryBlockstore};
+use tau_hamt::Hamt;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 /// Every test stops after this, passing or not.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -285,7 +286,7 @@ async fn a_lying_responder_is_caught_and_named() {
     fn extra_block(m: &mut Vec<Message>) {
         let data = b"not asked for".to_vec();
         m[1].blocks
-            .push(Block::new(&tau_hamt::block::cid_of(RAW, &data), data));
+            .push(Block::new(&tau_ipld::block::cid_of(RAW, &data), data));
     }
     fn missing_block(m: &mut Vec<Message>) {
         m[1].blocks.remove(1);
@@ -462,7 +463,7 @@ async fn a_silent_peer_times_out_and_missing_roots_are_34() {
     bounded(async {
         let client = Config::default().with_request_timeout(Duration::from_millis(300));
         let (s, c) = pair(Config::default(), client).await;
-        let absent = tau_hamt::block::cid_of(RAW, b"absent");
+        let absent = tau_ipld::block::cid_of(RAW, b"absent");
         let (_, _, result) = run(&c.gs, s.node.peer_id(), absent, &Selector::Matcher).await;
         let e = result.unwrap_err();
         assert!(

@@ -9,8 +9,9 @@ use tau_graphsync::traversal::{walk, Limits};
 use tau_graphsync::{
     dagcbor, Block, Error, Extensions, HamtLayout, LinkAction, Message, Selector, Status,
 };
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Config, Hamt, MemoryBlockstore, Proof};
+use tau_hamt::{Config, Hamt, Proof};
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 fn all() -> Selector {
     Selector::explore_all_recursively(100)
@@ -75,7 +76,7 @@ fn whole_dag_arrives_verified_in_several_messages() {
     received.sort();
     assert_eq!(received, distinct); // every block once
     for (cid, data) in &got.blocks {
-        tau_hamt::block::verify(cid, data).unwrap();
+        tau_ipld::block::verify(cid, data).unwrap();
     }
 }
 
@@ -241,7 +242,7 @@ fn verifier_rejects_dishonest_responses() {
     // An extra, well-formed block nobody asked for.
     let r = tampered(|m| {
         m.blocks.push(Block::new(
-            &tau_hamt::block::cid_of(RAW, b"spam"),
+            &tau_ipld::block::cid_of(RAW, b"spam"),
             b"spam".to_vec(),
         ))
     });
@@ -251,7 +252,7 @@ fn verifier_rejects_dishonest_responses() {
     assert!(matches!(r, Err(Error::UnexpectedLink { .. })), "{r:?}");
     // A different link than the selector reaches.
     let r =
-        tampered(|m| m.responses[0].metadata[1].link = tau_hamt::block::cid_of(RAW, b"elsewhere"));
+        tampered(|m| m.responses[0].metadata[1].link = tau_ipld::block::cid_of(RAW, b"elsewhere"));
     assert!(matches!(r, Err(Error::UnexpectedLink { .. })), "{r:?}");
     // Claiming completion early.
     let r = tampered(|m| {

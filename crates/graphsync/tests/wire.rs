@@ -12,7 +12,7 @@ use tau_graphsync::{
     Block, Extensions, LinkAction, Message, Metadatum, Request, RequestId, RequestKind, Response,
     Status,
 };
-use tau_hamt::block::{cid_of, RAW};
+use tau_ipld::block::{cid_of, RAW};
 
 /// `d8 2a 58 27 00 ‖ cid`: CBOR tag 42, a 39-byte string, the multibase-identity
 /// zero, then the 38-byte binary CIDv1 (01 55 a0 e4 02 20 ‖ 32-byte digest).

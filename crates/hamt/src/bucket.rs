@@ -7,7 +7,7 @@
 
 use smallvec::SmallVec;
 
-use crate::cbor::{self, Reader, MAJOR_ARRAY};
+use tau_ipld::cbor::{self, Reader, MAJOR_ARRAY};
 
 /// An encoded bucket. Small buckets (the common case: three short entries)
 /// live inline in their node's pointer array, so a lookup touches no extra

@@ -9,15 +9,15 @@
 use smallvec::SmallVec;
 
 use crate::bitfield::Bitfield;
-use crate::block::{self, DAG_CBOR};
-use crate::blockstore::Blockstore;
 use crate::bucket::{self, BucketBytes};
-use crate::cbor::{self, Reader};
 use crate::config::{Config, KeyHash};
 use crate::hash_bits::{self, KeyDigest};
 use crate::node::{Link, Node, Pointer};
 use crate::{Error, Result};
 use cid::Cid;
+use tau_ipld::block::{self, DAG_CBOR};
+use tau_ipld::cbor::{self, Reader};
+use tau_ipld::Blockstore;
 
 /// One entry of a sorted batch: the first 64 bits of its key hash, and the
 /// offset and length of its record in the arena. Sixteen bytes, so sorting

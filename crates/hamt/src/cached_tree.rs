@@ -20,7 +20,8 @@ use crate::node::Node;
 /// the blocks of its root.
 ///
 /// ```
-/// use tau_hamt::{Hamt, MemoryBlockstore};
+/// use tau_hamt::Hamt;
+/// use tau_ipld::MemoryBlockstore;
 ///
 /// let store = MemoryBlockstore::new();
 /// let mut map: Hamt<_, u64> = Hamt::new(&store);

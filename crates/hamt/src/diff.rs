@@ -12,7 +12,6 @@ use std::ops::Deref;
 use cid::Cid;
 use serde::de::DeserializeOwned;
 
-use crate::blockstore::Blockstore;
 use crate::bucket;
 use crate::config::Config;
 use crate::hamt::decode_value;
@@ -20,6 +19,7 @@ use crate::hash_bits;
 use crate::iter::RawIter;
 use crate::node::{Node, Pointer};
 use crate::{Error, Result};
+use tau_ipld::Blockstore;
 
 /// One difference between an old and a new map.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +84,8 @@ impl<V> Change<V> {
 /// order of the result (ascending key bytes).
 ///
 /// ```
-/// use tau_hamt::{diff, Change, Config, Hamt, MemoryBlockstore};
+/// use tau_hamt::{diff, Change, Config, Hamt};
+/// use tau_ipld::MemoryBlockstore;
 ///
 /// let store = MemoryBlockstore::new();
 /// let mut map: Hamt<_, u64> = Hamt::new(&store);
@@ -350,7 +351,8 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
-    use crate::{Hamt, MemoryBlockstore};
+    use crate::Hamt;
+    use tau_ipld::MemoryBlockstore;
 
     /// A store that counts the blocks read from it.
     struct Counting<'a> {
@@ -371,14 +373,14 @@ mod tests {
     }
 
     impl Blockstore for Counting<'_> {
-        fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
             self.reads.set(self.reads.get() + 1);
             self.inner.get_raw(cid)
         }
-        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
             self.inner.put_keyed(cid, block)
         }
-        fn has(&self, cid: &Cid) -> Result<bool> {
+        fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
             self.inner.has(cid)
         }
     }
@@ -522,12 +524,15 @@ mod tests {
         let mut map: Hamt<_, u64> = Hamt::new(&store);
         map.set(b"a", 1).unwrap();
         let root = map.flush().unwrap();
-        let absent = crate::block::cid_of(crate::block::DAG_CBOR, b"nothing");
+        let absent = tau_ipld::block::cid_of(tau_ipld::block::DAG_CBOR, b"nothing");
         let r: Result<Vec<Change<u64>>> = diff(&store, &root, &absent, &Config::default());
         assert!(matches!(r, Err(crate::Error::MissingBlock(_))));
-        let forged = crate::block::cid_of(crate::block::DAG_CBOR, b"forged");
+        let forged = tau_ipld::block::cid_of(tau_ipld::block::DAG_CBOR, b"forged");
         store.put_keyed(&forged, &[0x82, 0x40, 0x80]).unwrap();
         let r: Result<Vec<Change<u64>>> = diff(&store, &root, &forged, &Config::default());
-        assert!(matches!(r, Err(crate::Error::CidMismatch { .. })));
+        assert!(matches!(
+            r,
+            Err(crate::Error::Store(tau_ipld::Error::CidMismatch { .. }))
+        ));
     }
 }

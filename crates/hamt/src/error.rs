@@ -8,23 +8,10 @@ use cid::Cid;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A block read from a store does not hash to the CID it was stored under.
-    #[error("block {cid} does not match its CID (hash mismatch)")]
-    CidMismatch {
-        /// The CID the block was requested by.
-        cid: Box<Cid>,
-    },
-    /// A CID uses a multihash this crate cannot verify.
-    #[error("CID {cid} uses unsupported multihash code {code:#x}")]
-    UnsupportedHash {
-        /// The CID.
-        cid: Box<Cid>,
-        /// Its multihash code.
-        code: u64,
-    },
-    /// A block's codec is neither DAG-CBOR nor raw, so its links cannot be read.
-    #[error("unsupported block codec {0:#x}")]
-    UnsupportedCodec(u64),
+    /// The block store failed or refused a block (a hash mismatch, an
+    /// unsupported CID, a full quarantine, the disk).
+    #[error(transparent)]
+    Store(tau_ipld::Error),
     /// A block the structure links to is not in the store.
     #[error("block {0} not found in the store")]
     MissingBlock(Box<Cid>),
@@ -55,57 +42,42 @@ pub enum Error {
     /// The operation needs a flushed map but there are unflushed changes.
     #[error("the map has unflushed changes; call flush first")]
     Unflushed,
-    /// A persistent store holds data this crate did not write (e.g. a root pointer
-    /// that is not a CID).
-    #[error("corrupt block store: {0}")]
-    CorruptStore(String),
-    /// A [`Quarantine`](crate::Quarantine) is full: its own limit or the
-    /// budget it shares with others (the smaller is given) would be exceeded.
-    #[error("quarantine full: more than {limit} bytes of unchecked blocks")]
-    QuarantineFull {
-        /// The bound, in bytes.
-        limit: u64,
-    },
-    /// A garbage collection of this store is already running.
-    #[error("a garbage collection of this store is already running")]
-    CollectionRunning,
-    /// The redb database failed.
-    #[error("redb: {0}")]
-    Redb(Box<redb::Error>),
-    /// An I/O error in a block store.
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 impl Error {
     /// Whether this is a failure of the local store (disk, database, a full
-    /// [`Quarantine`](crate::Quarantine)) rather than a fault of the data:
-    /// a caller validating someone else's blocks must not blame them for it.
+    /// quarantine) rather than a fault of the data: a caller validating
+    /// someone else's blocks must not blame them for it.
     pub fn is_store_failure(&self) -> bool {
-        matches!(
-            self,
-            Error::Redb(_) | Error::Io(_) | Error::QuarantineFull { .. } | Error::CorruptStore(_)
-        )
+        matches!(self, Error::Store(e) if e.is_store_failure())
+    }
+
+    /// The store's error, if this is one.
+    pub fn as_store(&self) -> Option<&tau_ipld::Error> {
+        match self {
+            Error::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A store error inside the map: DAG-CBOR the reader refused is a malformed
+/// node (the map reads only its own nodes with it), anything else stays the
+/// store's.
+impl From<tau_ipld::Error> for Error {
+    fn from(e: tau_ipld::Error) -> Self {
+        match e {
+            tau_ipld::Error::Malformed(what) => Error::MalformedNode(what),
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Store(tau_ipld::Error::Io(e))
     }
 }
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::Redb(Box::new(e.into()))
-            }
-        }
-    )*};
-}
-from_redb!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);

@@ -6,16 +6,16 @@ use cid::Cid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::block::{self, DAG_CBOR};
-use crate::blockstore::Blockstore;
 use crate::cached_tree::CachedTree;
-use crate::cbor::Reader;
 use crate::config::Config;
 use crate::hash_bits;
 use crate::iter::{Cursor, Iter, RawIter};
 use crate::node::Node;
 use crate::prepared_key::PreparedKey;
 use crate::{Error, Result};
+use tau_ipld::block::{self, DAG_CBOR};
+use tau_ipld::cbor::Reader;
+use tau_ipld::Blockstore;
 
 /// Blocks with their CIDs, as a flush hands them to the store.
 type Blocks = Vec<(Cid, Vec<u8>)>;
@@ -28,7 +28,8 @@ type Blocks = Vec<(Cid, Vec<u8>)>;
 /// [`put_many_keyed`](Blockstore::put_many_keyed) batch.
 ///
 /// ```
-/// use tau_hamt::{Hamt, MemoryBlockstore};
+/// use tau_hamt::Hamt;
+/// use tau_ipld::MemoryBlockstore;
 ///
 /// let store = MemoryBlockstore::new();
 /// let mut map: Hamt<_, String> = Hamt::new(&store);
@@ -167,7 +168,7 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
         }
         // The blocks move into the store (no copy where it can keep them).
         let (mut batch, cid) = self.changed_blocks()?;
-        let written = self.store.put_many_owned(&mut batch);
+        let written = self.store.put_many_owned(&mut batch).map_err(Error::from);
         self.settle(written, batch, cid)
     }
 
@@ -220,7 +221,8 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
     /// blocks), so the pointers can still be set.
     ///
     /// ```
-    /// use tau_hamt::{Hamt, RedbBlockstore};
+    /// use tau_hamt::Hamt;
+    /// use tau_ipld::RedbBlockstore;
     /// let dir = tempfile::tempdir()?;
     /// let store = RedbBlockstore::open(dir.path().join("state.redb"))?;
     /// let mut map: Hamt<_, u64> = Hamt::new(&store);
@@ -237,14 +239,14 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
     /// same blocks again.
     pub fn flush_with<F>(&mut self, commit: F) -> Result<Cid>
     where
-        F: FnOnce(&BS, &[(Cid, Vec<u8>)], &Cid) -> Result<()>,
+        F: FnOnce(&BS, &[(Cid, Vec<u8>)], &Cid) -> tau_ipld::Result<()>,
     {
         if let (Some(cid), true) = (self.flushed, self.unwritten.is_empty()) {
             commit(&self.store, &[], &cid)?;
             return Ok(cid);
         }
         let (batch, cid) = self.changed_blocks()?;
-        let written = commit(&self.store, &batch, &cid);
+        let written = commit(&self.store, &batch, &cid).map_err(Error::from);
         self.settle(written, batch, cid)
     }
 
@@ -310,7 +312,8 @@ impl<BS: Blockstore, V> Hamt<BS, V> {
     /// several types (a chain state, say), each caller decoding its own.
     ///
     /// ```
-    /// use tau_hamt::{Hamt, MemoryBlockstore};
+    /// use tau_hamt::Hamt;
+    /// use tau_ipld::MemoryBlockstore;
     /// let store = MemoryBlockstore::new();
     /// let mut map: Hamt<_, u64> = Hamt::new(&store);
     /// map.set_encoded(b"n", &[0x18, 42])?; // the integer 42
@@ -417,7 +420,8 @@ impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
     /// and a subset of the batch is applied, as with a loop of `set`.
     ///
     /// ```
-    /// use tau_hamt::{Hamt, MemoryBlockstore};
+    /// use tau_hamt::Hamt;
+    /// use tau_ipld::MemoryBlockstore;
     /// let store = MemoryBlockstore::new();
     /// let mut bulk: Hamt<_, u32> = Hamt::new(&store);
     /// bulk.extend((0u32..1000).map(|i| (i.to_be_bytes(), i)))?;
@@ -467,7 +471,7 @@ impl<BS: Blockstore, V: Serialize + DeserializeOwned> Hamt<BS, V> {
         if !blocks.is_empty() {
             if let Err(e) = self.store.put_many_owned(&mut blocks) {
                 self.unwritten.extend(blocks);
-                return Err(e);
+                return Err(e.into());
             }
         }
         merged
@@ -509,8 +513,8 @@ pub(crate) fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryBlockstore;
     use std::cell::Cell;
+    use tau_ipld::MemoryBlockstore;
 
     /// A memory store whose batch writes fail while `failing` is set.
     #[derive(Default)]
@@ -520,18 +524,18 @@ mod tests {
     }
 
     impl Blockstore for Flaky {
-        fn get_raw(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
             self.inner.get_raw(cid)
         }
-        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
             self.inner.put_keyed(cid, block)
         }
-        fn has(&self, cid: &Cid) -> Result<bool> {
+        fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
             self.inner.has(cid)
         }
-        fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
+        fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_ipld::Result<()> {
             if self.failing.get() {
-                return Err(Error::Io(std::io::Error::other("disk full")));
+                return Err(tau_ipld::Error::Io(std::io::Error::other("disk full")));
             }
             self.inner.put_many_keyed(blocks)
         }
@@ -552,7 +556,10 @@ mod tests {
                     map.set(i.to_be_bytes(), i).unwrap();
                 }
             }
-            assert!(matches!(map.flush(), Err(Error::Io(_))));
+            assert!(matches!(
+                map.flush(),
+                Err(Error::Store(tau_ipld::Error::Io(_)))
+            ));
             assert!(map.root_cid().is_none());
             assert!(store.inner.is_empty());
             store.failing.set(false);
@@ -570,9 +577,9 @@ mod tests {
         fn send<T: Send>() {}
         fn send_sync<T: Send + Sync>() {}
         send::<Hamt<MemoryBlockstore, u64>>();
-        send::<Hamt<std::sync::Arc<crate::RedbBlockstore>, Vec<u8>>>();
+        send::<Hamt<std::sync::Arc<tau_ipld::RedbBlockstore>, Vec<u8>>>();
         send_sync::<MemoryBlockstore>();
-        send_sync::<crate::RedbBlockstore>();
+        send_sync::<tau_ipld::RedbBlockstore>();
     }
 
     #[test]
@@ -605,9 +612,12 @@ mod tests {
         let mut first = Vec::new();
         let failed = map.flush_with(|_, blocks, _| {
             first = blocks.to_vec();
-            Err(Error::CorruptStore("refused".into()))
+            Err(tau_ipld::Error::CorruptStore("refused".into()))
         });
-        assert!(matches!(failed, Err(Error::CorruptStore(_))));
+        assert!(matches!(
+            failed,
+            Err(Error::Store(tau_ipld::Error::CorruptStore(_)))
+        ));
         assert!(first.len() > 1);
         let mut second = Vec::new();
         let root = map

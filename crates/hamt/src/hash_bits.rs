@@ -16,7 +16,7 @@ pub(crate) fn digest(kind: KeyHash, key: &[u8]) -> Result<KeyDigest> {
         KeyHash::Identity => {
             let mut out = [0u8; 32];
             out.get_mut(..key.len())
-                .ok_or_else(|| Error::KeyTooLong(key.len()))?
+                .ok_or(Error::KeyTooLong(key.len()))?
                 .copy_from_slice(key);
             Ok(out)
         }

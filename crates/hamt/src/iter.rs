@@ -4,13 +4,13 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
-use crate::blockstore::Blockstore;
 use crate::bucket::{self, Entries};
 use crate::config::Config;
 use crate::hamt::decode_value;
 use crate::hash_bits;
 use crate::node::{Node, Pointer};
 use crate::Result;
+use tau_ipld::Blockstore;
 
 /// Where an iteration stopped: it resumes with the entry after this key.
 ///

@@ -9,12 +9,14 @@
 //!
 //! Beyond the reference crate it offers diffs between two roots ([`diff()`]), Merkle proofs
 //! of presence or absence that verify without a store, resumable iteration,
-//! and a persistent [`RedbBlockstore`]. Every block read through
-//! [`Blockstore::get`] is checked against its CID, and every node is validated
-//! when loaded.
+//! and the key-path stepping ([`path`]) a Graphsync traversal of a map uses.
+//! Blocks live in any [`tau_ipld::Blockstore`] (memory, redb, a quarantine):
+//! every block read through it is checked against its CID, and every node is
+//! validated when loaded.
 //!
 //! ```
-//! use tau_hamt::{Config, Hamt, MemoryBlockstore};
+//! use tau_hamt::{Config, Hamt};
+//! use tau_ipld::MemoryBlockstore;
 //!
 //! let store = MemoryBlockstore::new();
 //! let mut balances: Hamt<_, u64> = Hamt::new_with_config(&store, Config::default());
@@ -37,27 +39,21 @@
 #![warn(missing_docs)]
 
 mod bitfield;
-pub mod block;
-pub mod blockstore;
 mod bucket;
 mod bulk;
 mod cached_tree;
-pub mod canonical;
-mod cbor;
-pub mod cid_as_bytes;
 mod config;
 mod diff;
 mod error;
 mod hamt;
 mod hash_bits;
 mod iter;
-pub mod keyed_hash;
 mod node;
+pub mod path;
 mod prepared_key;
 mod proof;
 pub mod vectors;
 
-pub use blockstore::{Blockstore, ByteBudget, MemoryBlockstore, Quarantine, RedbBlockstore};
 pub use cached_tree::CachedTree;
 pub use cid::Cid;
 pub use config::{Config, ConfigBuilder, KeyHash};

@@ -11,13 +11,13 @@ use std::cell::OnceCell;
 use cid::Cid;
 
 use crate::bitfield::Bitfield;
-use crate::block::{self, DAG_CBOR};
-use crate::blockstore::Blockstore;
 use crate::bucket::{self, BucketBytes};
-use crate::cbor::{self, Reader, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TAG, TAG_CID};
 use crate::config::Config;
 use crate::hash_bits::{self, KeyDigest};
 use crate::{Error, Result};
+use tau_ipld::block::{self, DAG_CBOR};
+use tau_ipld::cbor::{self, Reader, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TAG, TAG_CID};
+use tau_ipld::Blockstore;
 
 /// One node of the tree.
 #[derive(Debug, Default)]
@@ -78,7 +78,7 @@ impl Link {
         self.load(store, config, depth)?;
         self.cache
             .get_mut()
-            .ok_or_else(|| Error::MalformedNode("internal: child cache empty"))
+            .ok_or(Error::MalformedNode("internal: child cache empty"))
     }
 
     /// The child, loaded and taken out of the link, to be modified.
@@ -291,7 +291,7 @@ impl Node {
         let pointer = self
             .pointers
             .get_mut(pos)
-            .ok_or_else(|| Error::MalformedNode("bitfield and pointers disagree"))?;
+            .ok_or(Error::MalformedNode("bitfield and pointers disagree"))?;
         match pointer {
             Pointer::Bucket(b) => match bucket::search(b, key)? {
                 bucket::Slot::Found { value: range, .. } => {

@@ -12,7 +12,8 @@ use crate::Result;
 /// results never depend on where the key was prepared.
 ///
 /// ```
-/// use tau_hamt::{Hamt, MemoryBlockstore, PreparedKey};
+/// use tau_hamt::{Hamt, PreparedKey};
+/// use tau_ipld::MemoryBlockstore;
 /// let store = MemoryBlockstore::new();
 /// let mut map: Hamt<_, u64> = Hamt::new(&store);
 /// let key = PreparedKey::new(map.config().key_hash(), b"alice".to_vec())?;

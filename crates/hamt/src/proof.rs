@@ -11,14 +11,14 @@ use std::collections::HashMap;
 use cid::Cid;
 use serde::de::DeserializeOwned;
 
-use crate::block::{self, DAG_CBOR};
-use crate::blockstore::Blockstore;
-use crate::bucket;
 use crate::config::Config;
 use crate::hamt::{decode_value, Hamt};
-use crate::hash_bits::{self, KeyDigest};
-use crate::node::{Node, Pointer};
+use crate::hash_bits;
+use crate::node::Node;
+use crate::path::{self, PathStep};
 use crate::{Error, Result};
+use tau_ipld::block::{self, DAG_CBOR};
+use tau_ipld::Blockstore;
 
 /// The blocks on one key's path, root first, each under its CID.
 ///
@@ -56,40 +56,13 @@ impl Proof {
     }
 }
 
-/// Where the walk goes after a node.
-enum Step<'a> {
-    /// The path ends here; the key's encoded value if it is present.
-    End(Option<&'a [u8]>),
-    /// The path continues into the child with this CID.
-    Child(Cid),
-}
-
-/// The next step of `key`'s path from `node` at `depth`.
-fn step<'a>(
-    node: &'a Node,
-    hash: &KeyDigest,
-    key: &[u8],
-    depth: u32,
-    config: &Config,
-) -> Result<Step<'a>> {
-    let idx = hash_bits::index(hash, depth, config.bit_width())?;
-    if !node.bitfield.test(idx) {
-        return Ok(Step::End(None));
-    }
-    match node.pointers.get(node.bitfield.rank(idx)) {
-        Some(Pointer::Bucket(b)) => Ok(Step::End(bucket::find(b, key)?)),
-        Some(Pointer::Link(link)) => Ok(Step::Child(*link.cid)),
-        Some(Pointer::Dirty(_)) => Err(Error::Unflushed),
-        None => Err(Error::MalformedNode("bitfield and pointers disagree")),
-    }
-}
-
 /// The proof of presence or absence of `key` in the map rooted at `root`
 /// (written with `config`): the blocks its lookup reads, root first. Every block
 /// is read through [`Blockstore::get`] and validated.
 ///
 /// ```
-/// use tau_hamt::{prove, verify_proof, Config, Hamt, MemoryBlockstore};
+/// use tau_hamt::{prove, verify_proof, Config, Hamt};
+/// use tau_ipld::MemoryBlockstore;
 ///
 /// let store = MemoryBlockstore::new();
 /// let mut balances: Hamt<_, u64> = Hamt::new(&store);
@@ -116,10 +89,11 @@ pub fn prove<BS: Blockstore>(store: &BS, root: &Cid, key: &[u8], config: &Config
         let bytes = store
             .get(&cid)?
             .ok_or_else(|| Error::MissingBlock(Box::new(cid)))?;
-        let node = Node::decode(&bytes, config, depth, depth == 0)?;
-        let next = match step(&node, &hash, key, depth, config)? {
-            Step::End(_) => None,
-            Step::Child(child) => Some(child),
+        // Decoded to refuse a malformed or non-canonical node; stepped in place.
+        Node::decode(&bytes, config, depth, depth == 0)?;
+        let next = match path::step(&bytes, key, &hash, depth, config.bit_width())? {
+            PathStep::Absent | PathStep::Found(_) => None,
+            PathStep::Child(child) => Some(child),
         };
         blocks.push((cid, bytes));
         match next {
@@ -197,27 +171,30 @@ pub fn verify_proof_encoded(
             return Err(Error::MalformedNode("link is not DAG-CBOR"));
         }
         block::verify(&cid, bytes)?;
-        let node = Node::decode(bytes, config, depth, depth == 0)?;
-        match step(&node, &hash, key, depth, config)? {
-            Step::End(value) => {
-                if used != proof.blocks.len() {
-                    return Err(Error::InvalidProof(format!(
-                        "{} block(s) not on the key's path",
-                        proof.blocks.len() - used
-                    )));
-                }
-                return Ok(value.map(<[u8]>::to_vec));
+        Node::decode(bytes, config, depth, depth == 0)?;
+        let value = match path::step(bytes, key, &hash, depth, config.bit_width())? {
+            PathStep::Child(child) => {
+                cid = child;
+                depth += 1;
+                continue;
             }
-            Step::Child(child) => cid = child,
+            PathStep::Absent => None,
+            PathStep::Found(range) => Some(bytes.get(range).unwrap_or_default()),
+        };
+        if used != proof.blocks.len() {
+            return Err(Error::InvalidProof(format!(
+                "{} block(s) not on the key's path",
+                proof.blocks.len() - used
+            )));
         }
-        depth += 1;
+        return Ok(value.map(<[u8]>::to_vec));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryBlockstore;
+    use tau_ipld::MemoryBlockstore;
 
     fn key(i: u32) -> Vec<u8> {
         format!("acct-{i}").into_bytes()
@@ -292,7 +269,10 @@ mod tests {
         let mut blocks = proof.clone().into_blocks();
         blocks[1].1[4] ^= 0x10;
         let r = verify_proof_encoded(&root, &k, &Proof::from_blocks(blocks), &config);
-        assert!(matches!(r, Err(Error::CidMismatch { .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(Error::Store(tau_ipld::Error::CidMismatch { .. }))),
+            "{r:?}"
+        );
 
         // A dropped block.
         let mut blocks = proof.clone().into_blocks();

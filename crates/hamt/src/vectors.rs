@@ -6,7 +6,8 @@
 //! `bafy2bzacea3dk62ugdzlwrxh26dackljx5flvqbnq773a6rflfqjvhhq3swl6`.
 //!
 //! ```
-//! use tau_hamt::{vectors, Config, Hamt, MemoryBlockstore};
+//! use tau_hamt::{vectors, Config, Hamt};
+//! use tau_ipld::MemoryBlockstore;
 //! let store = MemoryBlockstore::new();
 //! let mut map: Hamt<_, u64> = Hamt::new_with_config(&store, Config::with_bit_width(5)?);
 //! map.extend(vectors::keys(1, 1_000).into_iter().zip(0u64..))?;

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use fvm_ipld_hamt::BytesKey;
 use proptest::prelude::*;
-use tau_hamt::block::{cid_of, DAG_CBOR};
-use tau_hamt::{Blockstore, Cid, Config, Cursor, Error, Hamt, KeyHash, MemoryBlockstore};
+use tau_hamt::{Config, Cursor, Error, Hamt, KeyHash};
+use tau_ipld::block::{cid_of, DAG_CBOR};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 type FvmStore = fvm_ipld_blockstore::MemoryBlockstore;
 
@@ -38,18 +39,18 @@ impl Counting {
 }
 
 impl Blockstore for Counting {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         self.gets.set(self.gets.get() + 1);
         self.inner.get_raw(cid)
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.puts.set(self.puts.get() + 1);
         self.inner.put_keyed(cid, block)
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         self.inner.has(cid)
     }
-    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_hamt::Result<()> {
+    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_ipld::Result<()> {
         self.puts.set(self.puts.get() + blocks.len());
         self.inner.put_many_keyed(blocks)
     }

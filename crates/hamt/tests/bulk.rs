@@ -8,7 +8,8 @@ use common::proptest_config;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tau_hamt::{Blockstore, Config, Error, Hamt, MemoryBlockstore};
+use tau_hamt::{Config, Error, Hamt};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 fn config(bw: u32, bucket: usize) -> Config {
     Config::builder()

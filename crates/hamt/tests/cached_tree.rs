@@ -8,7 +8,8 @@ use common::proptest_config;
 use std::cell::Cell;
 
 use proptest::prelude::*;
-use tau_hamt::{Blockstore, CachedTree, Cid, Config, Hamt, MemoryBlockstore};
+use tau_hamt::{CachedTree, Config, Hamt};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 /// A memory store counting reads.
 #[derive(Default)]
@@ -18,17 +19,17 @@ struct Counting {
 }
 
 impl Blockstore for Counting {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         self.gets.set(self.gets.get() + 1);
         self.inner.get_raw(cid)
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.inner.put_keyed(cid, block)
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         self.inner.has(cid)
     }
-    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_hamt::Result<()> {
+    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_ipld::Result<()> {
         self.inner.put_many_keyed(blocks)
     }
 }

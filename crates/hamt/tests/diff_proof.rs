@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tau_hamt::{
-    diff, prove, verify_proof, Blockstore, Change, Cid, Config, Hamt, MemoryBlockstore, Proof,
-};
+use tau_hamt::{diff, prove, verify_proof, Change, Config, Hamt, Proof};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 type Model = BTreeMap<Vec<u8>, u64>;
 

@@ -14,7 +14,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tau_hamt::{Blockstore, Cid, Config, Error, Hamt, MemoryBlockstore};
+use tau_hamt::{Config, Hamt};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 type FvmStore = fvm_ipld_blockstore::MemoryBlockstore;
 type FvmHamt<'a, V> = fvm_ipld_hamt::Hamt<&'a FvmStore, V, BytesKey>;
@@ -26,18 +27,18 @@ struct Bytes(#[serde(with = "fvm_ipld_encoding::strict_bytes")] Vec<u8>);
 /// tau's [`Blockstore`] over fvm's memory store, so tau can read what fvm wrote.
 struct FvmBlocks<'a>(&'a FvmStore);
 
-fn fvm_err(e: impl std::fmt::Display) -> Error {
-    Error::from(std::io::Error::other(e.to_string()))
+fn fvm_err(e: impl std::fmt::Display) -> tau_ipld::Error {
+    tau_ipld::Error::Io(std::io::Error::other(e.to_string()))
 }
 
 impl Blockstore for FvmBlocks<'_> {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         fvm_ipld_blockstore::Blockstore::get(self.0, cid).map_err(fvm_err)
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         fvm_ipld_blockstore::Blockstore::put_keyed(self.0, cid, block).map_err(fvm_err)
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         fvm_ipld_blockstore::Blockstore::has(self.0, cid).map_err(fvm_err)
     }
 }

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Cid, Config, Error, Hamt, MemoryBlockstore};
+use tau_hamt::{Config, Error, Hamt};
+use tau_ipld::block::{cid_of, DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 // ---------------------------------------------------------------- CBOR helpers
 
@@ -270,8 +271,14 @@ fn a_link_with_an_unsupported_multihash_is_refused_when_followed() {
     store.put_keyed(&sha3, &node(&[], &[])).unwrap();
     let map = root_over(&store, &sha3);
     let (iter, get) = child_errs(&map);
-    assert_err!(iter, Error::UnsupportedHash { code: 0x16, .. });
-    assert_err!(get, Error::UnsupportedHash { code: 0x16, .. });
+    assert_err!(
+        iter,
+        Error::Store(tau_ipld::Error::UnsupportedHash { code: 0x16, .. })
+    );
+    assert_err!(
+        get,
+        Error::Store(tau_ipld::Error::UnsupportedHash { code: 0x16, .. })
+    );
 }
 
 #[test]
@@ -559,7 +566,7 @@ fn blocks_that_do_not_match_their_cid_are_refused() {
     store.put_keyed(&lie, &good).unwrap();
     assert_err!(
         Hamt::<_, u64>::load_with_config(&store, &lie, config(5)).unwrap_err(),
-        Error::CidMismatch { cid } if Cid::clone(cid) == lie
+        Error::Store(tau_ipld::Error::CidMismatch { cid }) if Cid::clone(cid) == lie
     );
 
     // As a child.
@@ -580,8 +587,8 @@ fn blocks_that_do_not_match_their_cid_are_refused() {
     let lie = cid_of(DAG_CBOR, &other_child);
     store.put_keyed(&lie, &child).unwrap();
     let (iter, get) = child_errs(&root_over(&store, &lie));
-    assert_err!(iter, Error::CidMismatch { .. });
-    assert_err!(get, Error::CidMismatch { .. });
+    assert_err!(iter, Error::Store(tau_ipld::Error::CidMismatch { .. }));
+    assert_err!(get, Error::Store(tau_ipld::Error::CidMismatch { .. }));
 
     // In a real map: swap one child's bytes for another's.
     let real_store = MemoryBlockstore::new();
@@ -598,7 +605,7 @@ fn blocks_that_do_not_match_their_cid_are_refused() {
             .unwrap();
     }
     let map: Hamt<_, u64> = Hamt::load_with_config(&real_store, &base.root, config(5)).unwrap();
-    assert_err!(map.len().unwrap_err(), Error::CidMismatch { cid } if Cid::clone(cid) == *victim);
+    assert_err!(map.len().unwrap_err(), Error::Store(tau_ipld::Error::CidMismatch { cid }) if Cid::clone(cid) == *victim);
 }
 
 // ------------------------------------------------------------------ fuzzing

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use fvm_ipld_hamt::BytesKey;
 use proptest::prelude::*;
-use tau_hamt::{Blockstore, Cid, Config, Error, Hamt, KeyHash, MemoryBlockstore, PreparedKey};
+use tau_hamt::{Config, Error, Hamt, KeyHash, PreparedKey};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 /// A store that keeps owned blocks as they are, and fails batch writes
 /// while `failing` is set.
@@ -22,19 +23,19 @@ struct Owning {
 }
 
 impl Blockstore for Owning {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         Ok(self.blocks.borrow().get(cid).cloned())
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.blocks.borrow_mut().insert(*cid, block.to_vec());
         Ok(())
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         Ok(self.blocks.borrow().contains_key(cid))
     }
-    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_hamt::Result<()> {
+    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_ipld::Result<()> {
         if self.failing.get() {
-            return Err(Error::Io(std::io::Error::other("disk full")));
+            return Err(tau_ipld::Error::Io(std::io::Error::other("disk full")));
         }
         self.owned_batches.set(self.owned_batches.get() + 1);
         self.blocks.borrow_mut().extend(blocks.drain(..));
@@ -126,7 +127,10 @@ fn an_owned_flush_moves_the_blocks_and_a_failed_one_is_retried() {
         map.set(i.to_be_bytes(), i).unwrap();
     }
     store.failing.set(true);
-    assert!(matches!(map.flush(), Err(Error::Io(_))));
+    assert!(matches!(
+        map.flush(),
+        Err(Error::Store(tau_ipld::Error::Io(_)))
+    ));
     assert!(map.root_cid().is_none());
     assert!(store.blocks.borrow().is_empty());
     store.failing.set(false);

@@ -23,8 +23,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tau_hamt::blockstore::RedbOptions;
-use tau_hamt::{Cid, Hamt, RedbBlockstore};
+use tau_hamt::Hamt;
+use tau_ipld::blockstore::RedbOptions;
+use tau_ipld::{Cid, RedbBlockstore};
 
 /// Path of the database the child writes; set only in the child.
 const CHILD_DB_ENV: &str = "TAU_CRASH_CHILD_DB";

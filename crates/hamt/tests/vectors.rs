@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use tau_hamt::{vectors, Blockstore, Cid, Config, Hamt, KeyHash, MemoryBlockstore};
+use tau_hamt::{vectors, Config, Hamt, KeyHash};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 /// A byte-string value (fvm's `BytesKey` serializes as CBOR bytes).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

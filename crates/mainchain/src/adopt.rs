@@ -9,7 +9,7 @@
 //! best-parent chain runs through it), so only the stable point moves.
 
 use tau_dag::UnitNum;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 
 use crate::chain::MainChain;
 use crate::order::StableMci;
@@ -60,7 +60,7 @@ impl<BS: Blockstore> MainChain<BS> {
 #[cfg(test)]
 mod tests {
     use tau_dag::{Dag, FixedAttestors, Message, UnsignedUnit, VerifiedUnit};
-    use tau_hamt::MemoryBlockstore;
+    use tau_ipld::MemoryBlockstore;
     use tau_keys::Keypair;
 
     use crate::{Error, MainChain, Params};

@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 
 use cid::Cid;
 use tau_dag::{Attestors, Candidate, Dag, UnitNum, VerifiedUnit};
-use tau_hamt::keyed_hash::KeyedState;
-use tau_hamt::Blockstore;
+use tau_ipld::keyed_hash::KeyedState;
+use tau_ipld::Blockstore;
 
 use crate::order::{InputKey, StableMci};
 use crate::params::Params;

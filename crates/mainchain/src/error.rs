@@ -11,7 +11,7 @@ pub enum Error {
     Dag(#[from] tau_dag::Error),
     /// The block store failed.
     #[error(transparent)]
-    Store(#[from] tau_hamt::Error),
+    Store(#[from] tau_ipld::Error),
     /// The unit would become the best free unit with a chain that leaves the
     /// main chain below the stable point: a stable MC unit would change. The
     /// unit is refused before anything changes (DAG, main chain, MCIs, stable

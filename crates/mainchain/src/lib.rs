@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use tau_dag::{Dag, FixedAttestors, Message, UnsignedUnit};
-//! use tau_hamt::MemoryBlockstore;
+//! use tau_ipld::MemoryBlockstore;
 //! use tau_keys::Keypair;
 //! use tau_mainchain::{MainChain, Params};
 //!

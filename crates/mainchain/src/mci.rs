@@ -8,7 +8,7 @@
 //! units that include it. A fork below the stable point is an error.
 
 use tau_dag::{Candidate, Dag, UnitNum};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 
 use crate::chain::{MainChain, NONE, ON_MC};
 use crate::{Error, Result};

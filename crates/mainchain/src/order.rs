@@ -5,7 +5,7 @@
 
 use cid::Cid;
 use tau_dag::{Input, UnitNum};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 
 use crate::chain::{MainChain, BAD};
 

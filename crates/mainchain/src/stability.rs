@@ -5,7 +5,7 @@
 //! are read from per-unit subtree maxima kept up to date on insert, so one
 //! check costs O(MC units from the tip back to a majority) + O(children of L).
 
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 
 use crate::chain::MainChain;
 use crate::order::StableMci;

@@ -7,8 +7,8 @@
 use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_dag::{Attestors, Dag};
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::Blockstore;
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::Blockstore;
 
 use crate::chain::MainChain;
 use crate::order::StableMci;

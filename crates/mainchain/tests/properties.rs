@@ -24,7 +24,7 @@ use cid::Cid;
 use common::{make_unit, Kind};
 use proptest::prelude::*;
 use tau_dag::{Dag, FixedAttestors, VerifiedUnit};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_mainchain::{Error, MainChain, Params, StabilityRule};
 
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Kind, Net};
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_mainchain::{MainChain, Params};
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cid::Cid;
 use libp2p::Multiaddr;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::Keypair;
 use tau_state::{Chain, Genesis};
 
@@ -45,21 +45,21 @@ struct Recorder {
 }
 
 impl Blockstore for Recorder {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         let blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(blocks
             .iter()
             .find(|(c, _)| c == cid)
             .map(|(_, d)| d.clone()))
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         let mut blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
         if !blocks.iter().any(|(c, _)| c == cid) {
             blocks.push((*cid, block.to_vec()));
         }
         Ok(())
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         Ok(self.get_raw(cid)?.is_some())
     }
 }
@@ -124,7 +124,7 @@ impl Default for Timing {
             catch_up_quarantine_bytes: 512 << 20,
             total_quarantine_bytes: 1 << 30,
             gc_interval: Duration::from_secs(600),
-            gc_batch: tau_hamt::blockstore::DEFAULT_SWEEP_BATCH,
+            gc_batch: tau_ipld::blockstore::DEFAULT_SWEEP_BATCH,
         }
     }
 }

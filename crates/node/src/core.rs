@@ -14,7 +14,7 @@ use tau_cbc::{
     Admission, CatchUp, ChainView, Mode, PassDecision, PassSnapshot, PeerAnswer, Received,
     ValidatedRoots, ViewEntry, VoteEngine, Walk,
 };
-use tau_graphsync::net::SharedStore;
+use tau_ipld::SharedStore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
 
@@ -464,18 +464,20 @@ impl Core {
     /// Own pending transactions, encoded for the store (so a restarted node
     /// still sends them).
     pub(crate) fn encode_intents(&self) -> Result<Vec<u8>> {
-        serde_ipld_dagcbor::to_vec(&StoredIntents {
-            next_ticket: self.next_ticket,
-            intents: self.intents.clone(),
-        })
-        .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))
+        Ok(tau_ipld::canonical::encode(
+            "pending transactions",
+            &StoredIntents {
+                next_ticket: self.next_ticket,
+                intents: self.intents.clone(),
+            },
+        )?)
     }
 
     /// Restores what [`encode_intents`](Self::encode_intents) wrote; signed
     /// versions that fail their signature check are dropped.
     pub(crate) fn restore_intents(&mut self, bytes: &[u8]) -> Result<()> {
         let stored: StoredIntents = serde_ipld_dagcbor::from_slice(bytes).map_err(|e| {
-            Error::Store(tau_hamt::Error::CorruptStore(format!(
+            Error::Store(tau_ipld::Error::CorruptStore(format!(
                 "pending transactions: {e}"
             )))
         })?;
@@ -660,7 +662,7 @@ pub(crate) fn unix_now() -> u64 {
 mod tests {
     use std::sync::Arc;
 
-    use tau_hamt::MemoryBlockstore;
+    use tau_ipld::MemoryBlockstore;
     use tau_state::Genesis;
 
     use super::*;

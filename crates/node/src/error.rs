@@ -12,11 +12,15 @@ pub enum Error {
         /// The directory.
         path: std::path::PathBuf,
         /// Why.
-        source: tau_hamt::Error,
+        source: tau_ipld::Error,
     },
     /// The block store failed.
     #[error("block store: {0}")]
-    Store(#[from] tau_hamt::Error),
+    Store(#[from] tau_ipld::Error),
+    /// One of the node's own records (peers, pending transactions) could not
+    /// be encoded.
+    #[error(transparent)]
+    Codec(#[from] tau_ipld::canonical::CodecError),
     /// The chain (tau-state) failed on local data.
     #[error("chain: {0}")]
     Chain(#[from] tau_state::Error),

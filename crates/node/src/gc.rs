@@ -1,6 +1,6 @@
 //! Garbage collection of the node's redb store: which blocks the node keeps
-//! (`docs/storage.md`) and the collection itself, over tau-hamt's
-//! mark-and-sweep ([`tau_hamt::blockstore::Collection`]).
+//! (`docs/storage.md`) and the collection itself, over tau-ipld's
+//! mark-and-sweep ([`tau_ipld::blockstore::Collection`]).
 //!
 //! Kept: every named root of the store (genesis, the persisted head and
 //! safety point, pinned data), and the states the node's core works with —
@@ -16,8 +16,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cid::Cid;
-use tau_hamt::blockstore::{Collection, GcReport};
-use tau_hamt::Blockstore;
+use tau_ipld::blockstore::{Collection, GcReport};
+use tau_ipld::Blockstore;
 use tau_state::Chain;
 
 use crate::core::Core;
@@ -206,7 +206,7 @@ mod tests {
     use super::*;
 
     fn cid(n: u8) -> Cid {
-        tau_hamt::block::cid_of(tau_hamt::block::RAW, &[n])
+        tau_ipld::block::cid_of(tau_ipld::block::RAW, &[n])
     }
 
     #[test]
@@ -252,9 +252,9 @@ mod tests {
 
     #[test]
     fn non_state_roots_are_kept_uncut() {
-        let store = tau_hamt::MemoryBlockstore::new();
+        let store = tau_ipld::MemoryBlockstore::new();
         let chain = Chain::new(&store, tau_state::Params::devnet()).unwrap();
-        let pinned = store.put(tau_hamt::block::RAW, b"attachment").unwrap();
+        let pinned = store.put(tau_ipld::block::RAW, b"attachment").unwrap();
         let core = ChainRoots {
             head: (cid(1), 5),
             safety: None,

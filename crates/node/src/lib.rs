@@ -114,7 +114,7 @@ pub use swarm::{
     Connections, IDENTIFY_PROTOCOL, MAX_ESTABLISHED, MAX_ESTABLISHED_INCOMING,
     MAX_ESTABLISHED_PER_PEER, MAX_PENDING_INCOMING,
 };
-pub use tau_hamt::blockstore::GcReport;
+pub use tau_ipld::blockstore::GcReport;
 
 pub use libp2p::{Multiaddr, PeerId};
 

@@ -10,8 +10,8 @@ mod flood {
 
     use libp2p::PeerId;
     use tau_cbc::Mode;
-    use tau_graphsync::net::SharedStore;
-    use tau_hamt::MemoryBlockstore;
+    use tau_ipld::MemoryBlockstore;
+    use tau_ipld::SharedStore;
     use tau_keys::Keypair;
     use tau_state::{Chain, ChainId, Genesis, Transaction, TxBody, TxError};
 

@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tau_graphsync::net::{Graphsync, RequestBudget, SharedStore};
 use tau_graphsync::{Extensions, Selector};
-use tau_hamt::{Blockstore, ByteBudget, Quarantine};
+use tau_ipld::{Blockstore, ByteBudget, Quarantine};
 use tau_keys::Address;
 use tau_state::{AttachmentRef, Chain, TxBody};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -217,7 +217,7 @@ impl Node {
 /// or the stored one is unusable).
 fn restore(
     store: &NodeStore,
-    chain: Chain<tau_graphsync::net::SharedStore>,
+    chain: Chain<tau_ipld::SharedStore>,
     config: &NodeConfig,
     local: PeerId,
     genesis: Cid,
@@ -377,13 +377,13 @@ impl Inner {
     /// async workers). `None` in memory mode, when a collection already runs
     /// or when an upload or validation that started before it did not end
     /// within [`GC_START_WAIT`].
-    fn collect_garbage(&self) -> Result<Option<tau_hamt::blockstore::GcReport>> {
+    fn collect_garbage(&self) -> Result<Option<tau_ipld::blockstore::GcReport>> {
         let Some(redb) = self.store.redb() else {
             return Ok(None);
         };
         let collection = match redb.begin_collection() {
             Ok(collection) => collection.cancel_on(self.gc_cancel.clone()),
-            Err(tau_hamt::Error::CollectionRunning) => return Ok(None),
+            Err(tau_ipld::Error::CollectionRunning) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         // Work started before the barrier may hold blocks nothing refers to
@@ -1204,7 +1204,7 @@ impl NodeHandle {
     }
 
     /// The chain over the node's store, for any read (history, proofs, outputs).
-    pub fn chain(&self) -> Chain<tau_graphsync::net::SharedStore> {
+    pub fn chain(&self) -> Chain<tau_ipld::SharedStore> {
         self.inner.core().chain.clone()
     }
 
@@ -1289,7 +1289,7 @@ impl NodeHandle {
         tokio::task::spawn_blocking(move || {
             // Sections are reachable from nothing until the pin.
             let _writing = inner.writing_blocks();
-            let batch = tau_hamt::blockstore::WriteBatch::new(&store, UPLOAD_BATCH_BYTES);
+            let batch = tau_ipld::blockstore::WriteBatch::new(&store, UPLOAD_BATCH_BYTES);
             let uploaded = tau_attach::upload(&batch, &path, &config)?;
             batch.flush()?;
             inner.store.pin(&uploaded.root)?;
@@ -1417,7 +1417,7 @@ impl NodeHandle {
     /// peers answered with and pinned roots, deletes every other block.
     /// `None` without a data directory, when a collection already runs or
     /// when uploads and validations in flight kept it from starting.
-    pub async fn collect_garbage(&self) -> Result<Option<tau_hamt::blockstore::GcReport>> {
+    pub async fn collect_garbage(&self) -> Result<Option<tau_ipld::blockstore::GcReport>> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.collect_garbage())
             .await

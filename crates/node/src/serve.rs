@@ -42,10 +42,10 @@ use cid::Cid;
 use ipld_core::ipld::Ipld;
 use libp2p::PeerId;
 use tau_attach::{MapProbe, QuotaPolicy, ServedDownload, ServiceLog};
-use tau_graphsync::net::SharedStore;
 use tau_graphsync::responder::{Admission, Incoming, ServeHook, Served};
 use tau_graphsync::{Extensions, RequestId, Selector, Status};
-use tau_hamt::block::RAW;
+use tau_ipld::block::RAW;
+use tau_ipld::SharedStore;
 use tau_keys::Address;
 use tau_state::ServiceRecord;
 
@@ -438,15 +438,15 @@ mod tests {
     use std::sync::Arc;
     use tau_graphsync::RequestId;
     use tau_graphsync::Selector;
-    use tau_hamt::block::DAG_CBOR;
-    use tau_hamt::{Blockstore, MemoryBlockstore};
+    use tau_ipld::block::DAG_CBOR;
+    use tau_ipld::{Blockstore, MemoryBlockstore};
 
     #[test]
     fn sections_are_charged_chain_blocks_are_free_and_logs_merge() {
         let store: SharedStore = Arc::new(MemoryBlockstore::new());
         let section = store.put(RAW, b"section").unwrap();
         let chain_block = store.put(DAG_CBOR, &[0x80]).unwrap();
-        let attachment = tau_hamt::block::cid_of(DAG_CBOR, b"manifest");
+        let attachment = tau_ipld::block::cid_of(DAG_CBOR, b"manifest");
         let policy = QuotaPolicy {
             free_per_address: 100,
             ..QuotaPolicy::default()
@@ -778,7 +778,7 @@ mod tests {
         let mut lie = real.manifest.clone();
         lie.total_size = 1;
         let lie_bytes = serde_ipld_dagcbor::to_vec(&lie).unwrap();
-        let lie_root = mem.put(tau_hamt::block::DAG_CBOR, &lie_bytes).unwrap();
+        let lie_root = mem.put(tau_ipld::block::DAG_CBOR, &lie_bytes).unwrap();
         let store: SharedStore = mem.clone();
         let host = Host::new(
             store,
@@ -806,7 +806,7 @@ mod tests {
     }
 
     impl Blockstore for Gated {
-        fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+        fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
             let _ = self.entered.try_send(());
             let _ = self
                 .release
@@ -816,14 +816,15 @@ mod tests {
             self.inner.get_raw(cid)
         }
 
-        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
             self.inner.put_keyed(cid, block)
         }
 
-        fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+        fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
             self.inner.has(cid)
         }
     }
+    impl tau_ipld::BlockstoreExt for Gated {}
 
     #[test]
     fn store_reads_for_a_request_do_not_hold_up_the_host() {

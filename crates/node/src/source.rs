@@ -16,7 +16,7 @@ use cid::Cid;
 use libp2p::PeerId;
 use tau_graphsync::net::{Graphsync, SharedStore};
 use tau_graphsync::Selector;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 /// One peer as a block source for attachment downloads: each missing block
 /// is one verified Graphsync request naming the attachment (so a host logs

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
-use tau_graphsync::net::SharedStore;
-use tau_hamt::{MemoryBlockstore, RedbBlockstore};
+use tau_ipld::SharedStore;
+use tau_ipld::{MemoryBlockstore, RedbBlockstore};
 
 use crate::{Error, Result};
 use serde_bytes::ByteBuf;
@@ -74,7 +74,7 @@ impl NodeStore {
             path: PathBuf::from(dir),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(|e| data_dir(tau_hamt::Error::Io(e)))?;
+        std::fs::create_dir_all(dir).map_err(|e| data_dir(tau_ipld::Error::Io(e)))?;
         // A previous instance in this process may still be closing: wait a little.
         let path = dir.join(STORE_FILE);
         let mut attempts = 0;
@@ -111,7 +111,7 @@ impl NodeStore {
 
     /// Keeps `root` and what it links to through garbage collections (a
     /// root named [`PIN_PREFIX`]`<cid>`; nothing in memory mode).
-    pub(crate) fn pin(&self, root: &Cid) -> tau_hamt::Result<()> {
+    pub(crate) fn pin(&self, root: &Cid) -> tau_ipld::Result<()> {
         if let Some(redb) = &self.redb {
             redb.put_root(&pin_name(root), root)?;
         }
@@ -197,8 +197,7 @@ impl NodeStore {
                 relay: p.relay,
             })
             .collect();
-        let bytes = serde_ipld_dagcbor::to_vec(&entries)
-            .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))?;
+        let bytes = tau_ipld::canonical::encode("peer table", &entries)?;
         redb.put_record(PEERS, &bytes)?;
         Ok(())
     }
@@ -238,8 +237,7 @@ impl NodeStore {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
-        let bytes = serde_ipld_dagcbor::to_vec(&records)
-            .map_err(|e| Error::Store(tau_hamt::Error::Encode(e.to_string())))?;
+        let bytes = tau_ipld::canonical::encode("pending service records", &records)?;
         redb.put_record(PENDING_SERVICE, &bytes)?;
         Ok(())
     }
@@ -310,8 +308,8 @@ pub fn open_stored(dir: &Path, params: tau_state::Params) -> Result<StoredChain>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tau_hamt::block::DAG_CBOR;
-    use tau_hamt::Blockstore;
+    use tau_ipld::block::DAG_CBOR;
+    use tau_ipld::Blockstore;
 
     #[test]
     fn an_older_store_keeps_its_records_and_they_leave_the_blocks() {

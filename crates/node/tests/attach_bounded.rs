@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use common::{bounded, Net};
 use tau_attach::{section_key, ContentHash, Kind, Manifest, MANIFEST_VERSION};
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Cid, Hamt};
+use tau_hamt::Hamt;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, Cid};
 use tau_node::{Error, Mode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{bounded, noise, Net};
 use tau_graphsync::net::{Config as GraphsyncConfig, TcpNode};
 use tau_graphsync::{Extensions, Selector};
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_node::{Mode, QUOTA_EXCEEDED};
 
 const SECTION: u64 = 64 * 1024;

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{bounded, noise, wait_for, Net};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_node::{peer_address, Error, Mode};
 
 const SECTION: u64 = 64 * 1024;

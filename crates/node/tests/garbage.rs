@@ -7,8 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_node::protocol::{self, HeadAnswer};
 
 use common::{bounded, wait_for, Net};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use cid::Cid;
 use tau_graphsync::net::{Graphsync, TcpNode};
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_node::protocol::{self, HeadAnswer, HeadRequest, HEAD_PROTOCOL};
 use tau_node::NodeHandle;
 use tau_state::Chain;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{bounded, noise, wait_for, Net};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_node::{Mode, NodeEvent, Timing};
 
 /// Collections only when the test asks.

@@ -11,8 +11,8 @@
 
 use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::Blockstore;
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 
 use crate::params::Params;
@@ -26,8 +26,8 @@ pub struct ServiceRecord {
     /// The visitor's address.
     pub visitor: Address,
     /// The attachment root. Named, not linked: chain sync never
-    /// descends into attachment data ([`tau_hamt::cid_as_bytes`]).
-    #[serde(with = "tau_hamt::cid_as_bytes")]
+    /// descends into attachment data ([`tau_ipld::cid_as_bytes`]).
+    #[serde(with = "tau_ipld::cid_as_bytes")]
     pub root: Cid,
     /// Bytes served.
     pub bytes: u64,
@@ -37,12 +37,12 @@ pub struct ServiceRecord {
 
 /// The canonical DAG-CBOR list block of a log.
 pub fn encode_attachments_log(records: &[ServiceRecord]) -> Result<Vec<u8>> {
-    Ok(tau_hamt::canonical::encode("attachments log", &records)?)
+    Ok(tau_ipld::canonical::encode("attachments log", &records)?)
 }
 
 /// Decodes a log block, requiring its canonical encoding.
 pub fn decode_attachments_log(bytes: &[u8]) -> Result<Vec<ServiceRecord>> {
-    Ok(tau_hamt::canonical::decode_canonical(
+    Ok(tau_ipld::canonical::decode_canonical(
         "attachments log",
         bytes,
     )?)

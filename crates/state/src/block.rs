@@ -45,7 +45,7 @@ pub struct UnsignedBlock {
 impl UnsignedBlock {
     /// The digest the miner signs: BLAKE2b-256 of the DAG-CBOR encoding.
     pub fn signing_digest(&self) -> Result<Digest> {
-        Ok(Digest::of(&[&tau_hamt::canonical::encode("block", self)?]))
+        Ok(Digest::of(&[&tau_ipld::canonical::encode("block", self)?]))
     }
 
     /// Signs the block with the miner's key.
@@ -60,7 +60,7 @@ impl UnsignedBlock {
 
 /// The DAG-CBOR list block of a block's transactions.
 pub fn encode_transactions(transactions: &[SignedTransaction]) -> Result<Vec<u8>> {
-    Ok(tau_hamt::canonical::encode(
+    Ok(tau_ipld::canonical::encode(
         "transaction list",
         &transactions,
     )?)
@@ -69,7 +69,7 @@ pub fn encode_transactions(transactions: &[SignedTransaction]) -> Result<Vec<u8>
 /// Decodes a block's transaction list, requiring its canonical encoding
 /// (signatures unchecked).
 pub fn decode_transactions(bytes: &[u8]) -> Result<Vec<SignedTransaction>> {
-    Ok(tau_hamt::canonical::decode_canonical(
+    Ok(tau_ipld::canonical::decode_canonical(
         "transaction list",
         bytes,
     )?)
@@ -88,12 +88,12 @@ pub struct Block {
 impl Block {
     /// Decodes a block, requiring its canonical encoding (signature unchecked).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Ok(tau_hamt::canonical::decode_canonical("block", bytes)?)
+        Ok(tau_ipld::canonical::decode_canonical("block", bytes)?)
     }
 
     /// The canonical DAG-CBOR encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("block", self)?)
+        Ok(tau_ipld::canonical::encode("block", self)?)
     }
 
     /// Checks that the signature recovers to the miner.

@@ -1,8 +1,9 @@
 //! [`Chain`]: a store and its parameters, with the operations of a TAU chain.
 
 use cid::Cid;
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::{Blockstore, Proof};
+use tau_hamt::Proof;
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::Blockstore;
 use tau_keys::{Address, Keypair};
 
 use crate::attachments_log::{self, ServiceRecord};
@@ -65,7 +66,7 @@ impl<BS: Blockstore> Chain<BS> {
     }
 
     /// The same chain rules over another store (e.g. a
-    /// [`Quarantine`](tau_hamt::Quarantine) in front of this one, to validate
+    /// [`Quarantine`](tau_ipld::Quarantine) in front of this one, to validate
     /// a peer's blocks without keeping them), with a warm state of the same
     /// bound, empty.
     pub fn with_store<S: Blockstore>(&self, store: S) -> Chain<S> {

@@ -99,7 +99,10 @@ pub enum TxError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The HAMT or the block store failed (includes CID mismatches of stored blocks).
+    /// The block store failed (includes CID mismatches of stored blocks).
+    #[error(transparent)]
+    Store(#[from] tau_ipld::Error),
+    /// The state's HAMT failed (a malformed node, or its store).
     #[error(transparent)]
     Hamt(#[from] tau_hamt::Error),
     /// A `Params` value is inconsistent.
@@ -107,7 +110,7 @@ pub enum Error {
     InvalidParams(&'static str),
     /// Bytes that do not decode, are not canonical, or an object that does not encode.
     #[error(transparent)]
-    Codec(#[from] tau_hamt::canonical::CodecError),
+    Codec(#[from] tau_ipld::canonical::CodecError),
     /// A state key's bytes do not name any key.
     #[error("not a state key: {0:02x?}")]
     BadKey(Vec<u8>),
@@ -206,9 +209,13 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// Whether the local store failed (see
-    /// [`tau_hamt::Error::is_store_failure`]): not a fault of the block or
+    /// [`tau_ipld::Error::is_store_failure`]): not a fault of the block or
     /// transaction being checked.
     pub fn is_store_failure(&self) -> bool {
-        matches!(self, Error::Hamt(e) if e.is_store_failure())
+        match self {
+            Error::Store(e) => e.is_store_failure(),
+            Error::Hamt(e) => e.is_store_failure(),
+            _ => false,
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! exactly the same rules.
 
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 
 use crate::block::{Block, UnsignedBlock};
@@ -223,7 +223,7 @@ pub(crate) fn draft<BS: Blockstore>(
 
     let transactions = state
         .store()
-        .put(tau_hamt::block::DAG_CBOR, &list.finish())?;
+        .put(tau_ipld::block::DAG_CBOR, &list.finish())?;
     let unsigned = UnsignedBlock {
         version: params.version,
         chain_id: params.chain_id.clone(),

@@ -25,7 +25,7 @@
 //! the unsigned encoding. Nothing reads the clock: `now` is an argument.
 //!
 //! ```
-//! use tau_hamt::MemoryBlockstore;
+//! use tau_ipld::MemoryBlockstore;
 //! use tau_keys::Keypair;
 //! use tau_state::{Chain, Genesis, Params, StateKey, Transaction, TxBody};
 //!

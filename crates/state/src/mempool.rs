@@ -12,7 +12,7 @@
 //! use tau_keys::Keypair;
 //! use tau_state::mempool::{Admission, HeadAccounts, Mempool, Refusal};
 //! use tau_state::{Chain, Genesis, Params, Transaction, TxBody};
-//! use tau_hamt::MemoryBlockstore;
+//! use tau_ipld::MemoryBlockstore;
 //!
 //! let (alice, miner) = (Keypair::from_bytes(&[1; 32])?, Keypair::from_bytes(&[2; 32])?);
 //! let chain = Chain::new(MemoryBlockstore::new(), Params::devnet())?;
@@ -99,7 +99,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{Chain, Params, Result, SignedTransaction, TxError};
 use cid::Cid;
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 
 /// Most transactions held, all senders together: beyond it a new one must

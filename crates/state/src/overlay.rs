@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use cid::Cid;
-use tau_hamt::keyed_hash::KeyedState;
-use tau_hamt::Blockstore;
+use tau_ipld::keyed_hash::KeyedState;
+use tau_ipld::Blockstore;
 
 /// Reads fall through to `base`; writes stay in memory until [`commit`](Overlay::commit).
 /// Validating a block that turns out invalid leaves nothing in the store.
@@ -37,7 +37,7 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
     }
 
     /// Whether every buffered block is already in the base store.
-    pub(crate) fn all_in_base(&self) -> tau_hamt::Result<bool> {
+    pub(crate) fn all_in_base(&self) -> tau_ipld::Result<bool> {
         for cid in self.writes.borrow().keys() {
             if !self.base.has(cid)? {
                 return Ok(false);
@@ -48,7 +48,7 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
 
     /// Writes every buffered block to the base store in one batch (atomic on
     /// persistent stores). Returns the number of bytes written.
-    pub(crate) fn commit(self) -> tau_hamt::Result<usize> {
+    pub(crate) fn commit(self) -> tau_ipld::Result<usize> {
         let blocks: Vec<(Cid, Vec<u8>)> = self.writes.into_inner().into_iter().collect();
         let bytes = blocks.iter().map(|(_, b)| b.len()).sum();
         self.base.put_many_keyed(&blocks)?;
@@ -57,7 +57,7 @@ impl<'a, BS: Blockstore> Overlay<'a, BS> {
 }
 
 impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         self.touch(1);
         if let Some(data) = self.writes.borrow().get(cid) {
             return Ok(Some(data.clone()));
@@ -65,17 +65,17 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
         self.base.get_raw(cid)
     }
 
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.touch(1);
         self.writes.borrow_mut().insert(*cid, block.to_vec());
         Ok(())
     }
 
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         Ok(self.writes.borrow().contains_key(cid) || self.base.has(cid)?)
     }
 
-    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_hamt::Result<()> {
+    fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> tau_ipld::Result<()> {
         self.touch(blocks.len());
         let mut writes = self.writes.borrow_mut();
         for (cid, data) in blocks {
@@ -86,7 +86,7 @@ impl<BS: Blockstore> Blockstore for Overlay<'_, BS> {
 
     /// Takes the blocks as they are: the HAMT's flush hands its new nodes
     /// over without a copy.
-    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_hamt::Result<()> {
+    fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> tau_ipld::Result<()> {
         self.touch(blocks.len());
         self.writes.borrow_mut().extend(blocks.drain(..));
         Ok(())

@@ -3,7 +3,8 @@
 use cid::Cid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tau_hamt::{Blockstore, CachedTree, Hamt, PreparedKey};
+use tau_hamt::{CachedTree, Hamt, PreparedKey};
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 
 use crate::block::Block;
@@ -186,7 +187,7 @@ fn decode_value<T: DeserializeOwned>(key: &StateKey, bytes: Option<&[u8]>) -> Re
 
 fn encode_value<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<()> {
     out.clear();
-    Ok(tau_hamt::canonical::encode_into("state value", value, out)?)
+    Ok(tau_ipld::canonical::encode_into("state value", value, out)?)
 }
 
 /// Loads and decodes the block `cid` (verified against its CID by the store).
@@ -199,5 +200,5 @@ pub(crate) fn load_block<BS: Blockstore>(store: &BS, cid: &Cid) -> Result<Block>
 
 /// Stores `block` as a DAG-CBOR block and returns its CID.
 pub(crate) fn store_block<BS: Blockstore>(store: &BS, block: &Block) -> Result<Cid> {
-    Ok(store.put(tau_hamt::block::DAG_CBOR, &block.encode()?)?)
+    Ok(store.put(tau_ipld::block::DAG_CBOR, &block.encode()?)?)
 }

@@ -158,8 +158,8 @@ impl<'de> Deserialize<'de> for TxBody {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
 pub struct AttachmentRef {
     /// Root of the attachment (a HAMT of sections, see tau-attach). Named, not linked: chain sync never
-    /// descends into attachment data ([`tau_hamt::cid_as_bytes`]).
-    #[serde(with = "tau_hamt::cid_as_bytes")]
+    /// descends into attachment data ([`tau_ipld::cid_as_bytes`]).
+    #[serde(with = "tau_ipld::cid_as_bytes")]
     pub root: Cid,
     /// Size in bytes.
     pub size: u64,
@@ -219,7 +219,7 @@ pub struct Transaction {
 impl Transaction {
     /// The digest that is signed: BLAKE2b-256 of the DAG-CBOR encoding.
     pub fn signing_digest(&self) -> Result<Digest> {
-        Ok(Digest::of(&[&tau_hamt::canonical::encode(
+        Ok(Digest::of(&[&tau_ipld::canonical::encode(
             "transaction",
             self,
         )?]))
@@ -260,7 +260,7 @@ impl Transaction {
             }
         }
         if let Some(profile) = &self.profile {
-            let len = tau_hamt::canonical::encode("profile", profile)
+            let len = tau_ipld::canonical::encode("profile", profile)
                 .map(|b| b.len())
                 .unwrap_or(usize::MAX);
             if len > params.max_profile_len {
@@ -307,7 +307,7 @@ impl SignedTransaction {
     /// Decodes a signed transaction, requiring its canonical encoding.
     /// Does not check the signature (see [`verify_signature`](Self::verify_signature)).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Ok(tau_hamt::canonical::decode_canonical(
+        Ok(tau_ipld::canonical::decode_canonical(
             "signed transaction",
             bytes,
         )?)
@@ -315,7 +315,7 @@ impl SignedTransaction {
 
     /// The canonical DAG-CBOR encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("signed transaction", self)?)
+        Ok(tau_ipld::canonical::encode("signed transaction", self)?)
     }
 
     /// The transaction id: BLAKE2b-256 of the signed encoding.

@@ -59,7 +59,7 @@ impl TxList {
         let (signing_digest, id) = match (self.body.get(tx_start..tx_end), self.body.get(start..)) {
             (Some(tx), Some(whole)) => (Digest::of(&[tx]), Digest::of(&[whole])),
             _ => {
-                return Err(tau_hamt::canonical::CodecError::Encode {
+                return Err(tau_ipld::canonical::CodecError::Encode {
                     what: "signed transaction",
                     reason: "encoding shorter than written".into(),
                 }
@@ -86,14 +86,14 @@ impl TxList {
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.drop_pending();
         let mut out = Vec::with_capacity(self.body.len() + 9);
-        tau_hamt::canonical::write_array_header(&mut out, self.count);
+        tau_ipld::canonical::write_array_header(&mut out, self.count);
         out.extend_from_slice(&self.body);
         out
     }
 }
 
 fn write<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<()> {
-    Ok(tau_hamt::canonical::encode_into(
+    Ok(tau_ipld::canonical::encode_into(
         "signed transaction",
         value,
         out,
@@ -121,7 +121,7 @@ mod tests {
             Some(text) => TxBody::Message {
                 text,
                 attachment: extras.then(|| AttachmentRef {
-                    root: tau_hamt::block::cid_of(tau_hamt::block::RAW, &[seed]),
+                    root: tau_ipld::block::cid_of(tau_ipld::block::RAW, &[seed]),
                     size: nonce,
                 }),
             },

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
-use tau_hamt::Blockstore;
+use tau_ipld::block::{cid_of, DAG_CBOR, RAW};
+use tau_ipld::Blockstore;
 use tau_state::{Error, ServiceRecord, StateKey};
 
 fn record(visitor: u8, bytes: u64, time: u64) -> ServiceRecord {

@@ -51,7 +51,7 @@ fn message_with_attachment_profile_and_thread() {
     let p = chain.params().clone();
     let t = earliest(&chain, &g, &k[1]);
     let attachment = AttachmentRef {
-        root: tau_hamt::block::cid_of(tau_hamt::block::RAW, b"tgz"),
+        root: tau_ipld::block::cid_of(tau_ipld::block::RAW, b"tgz"),
         size: 3,
     };
     let profile = Profile {

@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use tau_hamt::{Proof, RedbBlockstore};
+use tau_hamt::Proof;
+use tau_ipld::RedbBlockstore;
 use tau_state::{verify_proof, Chain, Error, Genesis, OptCode, Params, StateKey, TxOutput};
 
 #[test]

@@ -4,7 +4,7 @@ mod common;
 
 use cid::Cid;
 use common::*;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::Keypair;
 use tau_state::{Chain, Error, StateKey, TxError};
 
@@ -143,7 +143,7 @@ fn invalid_transactions_in_a_block_fail_it() {
     assert!(chain.validate_block(&g, &forged).is_err());
     // A transaction list that is not in the store.
     let forged = forge(&chain, &r, &k[2], |b, _| {
-        b.transactions = tau_hamt::block::cid_of(tau_hamt::block::DAG_CBOR, b"missing");
+        b.transactions = tau_ipld::block::cid_of(tau_ipld::block::DAG_CBOR, b"missing");
     });
     assert!(matches!(
         chain.validate_block(&g, &forged),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use cid::Cid;
 use common::*;
 use proptest::prelude::*;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Error, Genesis, Params, SignedTransaction, StateKey};
 

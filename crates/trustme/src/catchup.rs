@@ -37,7 +37,7 @@ use cid::Cid;
 use serde_bytes::ByteBuf;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_dag::{UnitNum, VerifiedUnit};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 
 use crate::attestors::majority;
@@ -84,7 +84,7 @@ pub struct CatchupProof {
 impl CatchupProof {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("catch-up proof", self)?)
+        Ok(tau_ipld::canonical::encode("catch-up proof", self)?)
     }
 
     /// Decodes a canonical encoding of at most `max_bytes` (checked before
@@ -96,7 +96,7 @@ impl CatchupProof {
                 max: max_bytes,
             });
         }
-        Ok(tau_hamt::canonical::decode_canonical(
+        Ok(tau_ipld::canonical::decode_canonical(
             "catch-up proof",
             bytes,
         )?)

@@ -35,12 +35,12 @@ pub struct DepositPayload {
 impl DepositPayload {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("deposit payload", self)?)
+        Ok(tau_ipld::canonical::encode("deposit payload", self)?)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Ok(tau_hamt::canonical::decode_canonical(
+        Ok(tau_ipld::canonical::decode_canonical(
             "deposit payload",
             bytes,
         )?)

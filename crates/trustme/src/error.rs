@@ -23,7 +23,7 @@ pub enum Error {
     Keys(#[from] tau_keys::Error),
     /// Bytes that do not decode, are not canonical, or an object that does not encode.
     #[error(transparent)]
-    Codec(#[from] tau_hamt::canonical::CodecError),
+    Codec(#[from] tau_ipld::canonical::CodecError),
     /// A `Params` or `Genesis` value is inconsistent.
     #[error("invalid params: {0}")]
     InvalidParams(&'static str),

@@ -3,7 +3,7 @@
 
 use cid::Cid;
 use tau_dag::{Dag, UnitNum, VerifiedUnit};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_mainchain::{MainChain, StableMci};
 
 use crate::params::{Genesis, Params};

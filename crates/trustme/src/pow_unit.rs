@@ -45,12 +45,12 @@ pub struct PowContext {
 impl PowPayload {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("PoW payload", self)?)
+        Ok(tau_ipld::canonical::encode("PoW payload", self)?)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Ok(tau_hamt::canonical::decode_canonical("PoW payload", bytes)?)
+        Ok(tau_ipld::canonical::decode_canonical("PoW payload", bytes)?)
     }
 
     /// Checks what needs no round state: the solution is valid Equihash for

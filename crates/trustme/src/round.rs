@@ -18,7 +18,7 @@
 
 use cid::Cid;
 use tau_dag::{Attestors, Message, Unit};
-use tau_hamt::Blockstore;
+use tau_ipld::Blockstore;
 use tau_keys::Address;
 use tau_mainchain::{MainChain, StableMci};
 

@@ -31,7 +31,7 @@ pub fn node_seed(public_key: &PublicKey, pub_seed: &[u8; 32]) -> [u8; 32] {
 /// hash(Coinbase): BLAKE2b-256 of the DAG-CBOR encoding of the list
 /// (`[[address bytes, amount], …]`; the empty list before round 3).
 pub fn coinbase_hash(coinbase: &Coinbase) -> Result<[u8; 32]> {
-    Ok(blake2b_256(&tau_hamt::canonical::encode(
+    Ok(blake2b_256(&tau_ipld::canonical::encode(
         "coinbase", coinbase,
     )?))
 }

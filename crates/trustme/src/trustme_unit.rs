@@ -33,12 +33,12 @@ pub struct TrustMePayload {
 impl TrustMePayload {
     /// The canonical encoding.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        Ok(tau_hamt::canonical::encode("TrustME payload", self)?)
+        Ok(tau_ipld::canonical::encode("TrustME payload", self)?)
     }
 
     /// Decodes a canonical encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Ok(tau_hamt::canonical::decode_canonical(
+        Ok(tau_ipld::canonical::decode_canonical(
             "TrustME payload",
             bytes,
         )?)

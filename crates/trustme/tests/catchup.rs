@@ -6,7 +6,7 @@
 use cid::Cid;
 use serde_bytes::ByteBuf;
 use tau_dag::{Message, Unit};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_trustme::sim::{Partition, Sim, SimConfig};
 use tau_trustme::{CatchupProof, Error, Received, Replica};
 

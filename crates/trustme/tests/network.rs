@@ -2,7 +2,7 @@
 //! orders agreeing, reproducibility.
 #![allow(clippy::needless_range_loop)]
 
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_trustme::sim::{Partition, Rng, Sim, SimConfig};
 use tau_trustme::{Genesis, Replica};
 

@@ -3,7 +3,7 @@
 
 use cid::Cid;
 use tau_dag::{Message, UnsignedUnit, VerifiedUnit};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_keys::Keypair;
 use tau_trustme::{
     mine, round_issuance, split_reward, Error, Genesis, Params, PowContext, PowPayload, Replica,

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashSet};
 use cid::Cid;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
 use tau_state::mempool::Admission;
 use tau_state::{Chain, Genesis, SignedTransaction};

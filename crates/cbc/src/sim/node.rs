@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cid::Cid;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
 use tau_state::mempool::{Admission, HeadAccounts, Mempool};
 use tau_state::{Chain, SignedTransaction, StateKey, Transaction, TxBody};
@@ -528,7 +528,7 @@ impl SimNode {
                 let bytes = forged.encode().map_err(state_error)?;
                 let cid = chain
                     .store()
-                    .put(tau_hamt::block::DAG_CBOR, &bytes)
+                    .put(tau_ipld::block::DAG_CBOR, &bytes)
                     .map_err(|e| state_error(e.into()))?;
                 state
                     .set(&StateKey::Contract(chain.params().chain_id.clone()), &cid)

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use cid::Cid;
 use ipld_core::ipld::Ipld;
-use tau_hamt::block::DAG_CBOR;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::block::DAG_CBOR;
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 /// Every block reachable from `root` in `from` that `to` lacks, following all
 /// IPLD links (HAMT nodes, the block under the contract key, its transaction

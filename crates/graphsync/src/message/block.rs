@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use cid::{Cid, Version};
 use multihash::Multihash;
-use tau_hamt::block::{blake2b_256, BLAKE2B_256, IDENTITY, SHA2_256};
+use tau_ipld::block::{blake2b_256, BLAKE2B_256, IDENTITY, SHA2_256};
 
 use crate::varint;
 use crate::{Error, Result};
@@ -99,7 +99,7 @@ impl CidPrefix {
 
     /// The CID of `data` under this prefix: hashes it with the prefix's
     /// multihash. Supports BLAKE2b-256, SHA2-256 (32-byte digests) and identity
-    /// (the digest is the data, at most 64 bytes), the hashes `tau-hamt` verifies.
+    /// (the digest is the data, at most 64 bytes), the hashes `tau-ipld` verifies.
     pub fn cid_of(&self, data: &[u8]) -> Result<Cid> {
         let digest: Vec<u8> = match (self.mh_code, self.mh_len) {
             (BLAKE2B_256, 32) => blake2b_256(data).to_vec(),
@@ -152,7 +152,7 @@ impl Block {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
+    use tau_ipld::block::{cid_of, DAG_CBOR, RAW};
 
     #[test]
     fn prefix_bytes_of_a_blake2b_dag_cbor_cid() {
@@ -178,7 +178,7 @@ mod tests {
         ] {
             let block = Block::new(&cid, data.clone());
             assert_eq!(block.cid().unwrap(), cid);
-            tau_hamt::block::verify(&cid, &data).unwrap();
+            tau_ipld::block::verify(&cid, &data).unwrap();
         }
         // A CIDv0 prefix is 00 70 12 20.
         let v0 = CidPrefix::of(&Cid::new_v0(mh).unwrap());

@@ -8,12 +8,14 @@
 use ipld_core::ipld::Ipld;
 
 use super::{Message, Request, Response};
+use tau_ipld::cbor::{self, head_len};
+
 use crate::{dagcbor, varint, Error, Result};
 
 /// CBOR major types used here.
-const BYTES: u8 = 2;
-const ARRAY: u8 = 4;
-const MAP: u8 = 5;
+const BYTES: u8 = cbor::MAJOR_BYTES;
+const ARRAY: u8 = cbor::MAJOR_ARRAY;
+const MAP: u8 = cbor::MAJOR_MAP;
 
 /// `"gs2"`, `"blk"`, `"req"`, `"rsp"` as CBOR text strings.
 const GS2: [u8; 4] = [0x63, b'g', b's', b'2'];
@@ -21,36 +23,9 @@ const BLK: [u8; 4] = [0x63, b'b', b'l', b'k'];
 const REQ: [u8; 4] = [0x63, b'r', b'e', b'q'];
 const RSP: [u8; 4] = [0x63, b'r', b's', b'p'];
 
-/// Length of the minimal CBOR head carrying `arg`.
-fn head_len(arg: u64) -> usize {
-    match arg {
-        0..=23 => 1,
-        24..=0xff => 2,
-        0x100..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    }
-}
-
-/// Appends the minimal CBOR head of `major` with `arg`.
+/// Appends the minimal CBOR head of `major` with `arg` (tau-ipld's one writer).
 fn write_head(major: u8, arg: u64, out: &mut Vec<u8>) {
-    let m = major << 5;
-    match head_len(arg) {
-        1 => out.push(m | arg as u8),
-        2 => out.extend_from_slice(&[m | 24, arg as u8]),
-        3 => {
-            out.push(m | 25);
-            out.extend_from_slice(&(arg as u16).to_be_bytes());
-        }
-        5 => {
-            out.push(m | 26);
-            out.extend_from_slice(&(arg as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend_from_slice(&arg.to_be_bytes());
-        }
-    }
+    cbor::write_header(out, major, arg);
 }
 
 /// Length of a CBOR byte string of `len` bytes, head included.
@@ -150,7 +125,7 @@ impl Message {
     /// ```
     /// use tau_graphsync::framing::decode_frame;
     /// use tau_graphsync::{Block, Message};
-    /// use tau_hamt::block::{cid_of, RAW};
+    /// use tau_ipld::block::{cid_of, RAW};
     ///
     /// let data = vec![7u8; 1000];
     /// let msg = Message { blocks: vec![Block::new(&cid_of(RAW, &data), data)], ..Message::default() };
@@ -184,7 +159,7 @@ mod tests {
     use crate::message::{Block, LinkAction, Metadatum, RequestId, RequestKind, Status};
     use crate::Extensions;
     use proptest::prelude::*;
-    use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
+    use tau_ipld::block::{cid_of, DAG_CBOR, RAW};
 
     #[test]
     fn heads_are_minimal() {

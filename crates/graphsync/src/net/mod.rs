@@ -25,10 +25,7 @@ mod request;
 mod service;
 mod tcp_node;
 
-use std::sync::Arc;
-
 use libp2p::StreamProtocol;
-use tau_hamt::Blockstore;
 
 pub use config::{
     Config, RequestBudget, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_DECODED_BYTES_PER_PEER,
@@ -41,8 +38,8 @@ pub use tcp_node::TcpNode;
 /// The protocol id.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/ipfs/graphsync/2.0.0");
 
-/// A block store shared by the service's tasks.
-pub type SharedStore = Arc<dyn Blockstore + Send + Sync>;
+/// The block store shared by the service's tasks (defined in tau-ipld).
+pub use tau_ipld::SharedStore;
 
 pub use libp2p::{Multiaddr, PeerId};
 pub use libp2p_stream::Control;

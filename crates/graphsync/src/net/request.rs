@@ -151,7 +151,7 @@ impl Requests {
                 };
                 let mut events = Vec::new();
                 let mut end = None;
-                let local: &dyn tau_hamt::Blockstore = &*p.store;
+                let local: &dyn tau_ipld::Blockstore = &*p.store;
                 match p.verifier.receive_with_store(response, pool, Some(local)) {
                     Ok(received) => {
                         let blocks = p.progress.blocks + received.blocks.len() as u64;

@@ -12,7 +12,7 @@ use cid::Cid;
 use futures::io::BufReader;
 use futures::StreamExt as _;
 use libp2p::{PeerId, Stream};
-use tau_hamt::Blockstore;
+use tau_ipld::{Blockstore, BlockstoreExt};
 
 use super::io::read_frame_into;
 use super::peer::{self, PeerInner, PeerState};
@@ -104,7 +104,7 @@ impl Shared {
         &self.config
     }
 
-    pub(crate) fn store(&self) -> &(dyn Blockstore + Send + Sync) {
+    pub(crate) fn store(&self) -> &(dyn BlockstoreExt + Send + Sync) {
         &*self.store
     }
 

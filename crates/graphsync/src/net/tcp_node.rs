@@ -37,7 +37,7 @@ enum Command {
 /// # async fn demo() -> Result<(), tau_graphsync::Error> {
 /// use std::sync::Arc;
 /// use tau_graphsync::net::{Config, TcpNode};
-/// use tau_hamt::MemoryBlockstore;
+/// use tau_ipld::MemoryBlockstore;
 ///
 /// let server = TcpNode::spawn().await?;
 /// let _served = server.start_graphsync(Arc::new(MemoryBlockstore::new()), Config::default())?;

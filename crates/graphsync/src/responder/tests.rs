@@ -1,6 +1,6 @@
 use ipld_core::ipld::Ipld;
-use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::block::{cid_of, DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 use super::*;
 use crate::dagcbor;
@@ -470,23 +470,26 @@ fn long_reasons_are_cut_at_a_char_boundary() {
 /// the shared-bytes methods (a copy of each block, as before they existed).
 struct Copying<'a>(&'a MemoryBlockstore);
 
-impl tau_hamt::Blockstore for Copying<'_> {
-    fn get_raw(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+impl tau_ipld::Blockstore for Copying<'_> {
+    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         self.0.get_raw(cid)
     }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_hamt::Result<()> {
+    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
         self.0.put_keyed(cid, block)
     }
-    fn has(&self, cid: &Cid) -> tau_hamt::Result<bool> {
+    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
         self.0.has(cid)
     }
-    fn get_trusted(&self, cid: &Cid) -> tau_hamt::Result<Option<Vec<u8>>> {
+}
+
+impl tau_ipld::BlockstoreExt for Copying<'_> {
+    fn get_trusted(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
         self.0.get_trusted(cid)
     }
 }
 
 /// The frames of every message served for one request from `store`.
-fn frames<BS: tau_hamt::Blockstore + ?Sized>(store: &BS, root: Cid) -> Vec<Vec<u8>> {
+fn frames<BS: tau_ipld::BlockstoreExt + ?Sized>(store: &BS, root: Cid) -> Vec<Vec<u8>> {
     let mut r = Responder::new(ResponderConfig::default());
     r.receive(&PEER, vec![request(1, root, &all(), Extensions::default())]);
     let mut out = Vec::new();

@@ -27,8 +27,8 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use cid::Cid;
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::Blockstore;
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_ipld::Blockstore;
 
 use crate::dagcbor;
 use crate::selector::DEFAULT_MAX_RECURSION_DEPTH;
@@ -147,7 +147,7 @@ enum Frame {
 /// ```
 /// use tau_graphsync::traversal::{Limits, Traversal};
 /// use tau_graphsync::Selector;
-/// use tau_hamt::{Blockstore, MemoryBlockstore, block::{DAG_CBOR, RAW}};
+/// use tau_ipld::{Blockstore, MemoryBlockstore, block::{DAG_CBOR, RAW}};
 ///
 /// let store = MemoryBlockstore::new();
 /// let leaf = store.put(RAW, b"leaf")?;
@@ -395,10 +395,7 @@ impl Traversal {
                         let (key, value) = node.key(*pos)?;
                         (Segment::Field(key.to_string()), value)
                     };
-                    if !matches!(
-                        node::item(node.data(), value)?,
-                        Item::Bytes(..) | Item::Other
-                    ) {
+                    if !matches!(node::item(node.data(), value)?, Item::Other) {
                         return Ok(());
                     }
                     let (end, items) = node.skip(value)?;

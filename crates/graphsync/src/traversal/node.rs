@@ -30,8 +30,7 @@ pub(crate) struct Node {
 pub(crate) enum Item {
     Link(Cid),
     Node(Node),
-    /// Bytes (a HAMT bitfield or key): offset and length in the block.
-    Bytes(usize, usize),
+    /// A scalar: bytes, a string, a number.
     Other,
 }
 
@@ -46,10 +45,6 @@ pub(crate) fn item(data: &Bytes, pos: usize) -> Result<Item> {
             len: arg,
             list: major == 4,
         }),
-        2 => Item::Bytes(
-            body,
-            usize::try_from(arg).map_err(|_| cbor("bytes too long"))?,
-        ),
         6 if arg == CID_TAG => {
             let (major, len, head) = dagcbor::head(data, body)?;
             let start = body + head;
@@ -110,13 +105,6 @@ impl Node {
             .ok_or_else(|| cbor("map key is not a string"))?;
         let key = std::str::from_utf8(bytes).map_err(|_| cbor("map key is not UTF-8"))?;
         Ok((key, start + bytes.len()))
-    }
-
-    /// The bytes at `(offset, length)` of an [`Item::Bytes`].
-    pub(crate) fn bytes(&self, at: (usize, usize)) -> Result<&[u8]> {
-        at.0.checked_add(at.1)
-            .and_then(|end| self.data.get(at.0..end))
-            .ok_or_else(|| cbor("bytes longer than the block"))
     }
 
     /// The value of map key `name` (or list element `name` spelled in

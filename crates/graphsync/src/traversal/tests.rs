@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tau_hamt::{Config, Hamt, MemoryBlockstore};
+use tau_hamt::{Config, Hamt};
+use tau_ipld::MemoryBlockstore;
 
 use super::*;
 use crate::selector::{HamtLayout, KeyEncoding, RecursionLimit};
@@ -87,8 +88,8 @@ fn recursion_depth_counts_levels_as_go_does() {
 #[test]
 fn missing_blocks_skip_their_subtree() {
     let s = MemoryBlockstore::new();
-    let absent_leaf = tau_hamt::block::cid_of(RAW, b"never stored");
-    let absent_node = tau_hamt::block::cid_of(
+    let absent_leaf = tau_ipld::block::cid_of(RAW, b"never stored");
+    let absent_node = tau_ipld::block::cid_of(
         DAG_CBOR,
         &dagcbor::encode(&Ipld::List(vec![Ipld::Link(absent_leaf)])).unwrap(),
     );

@@ -7,7 +7,7 @@ use cid::Cid;
 use tau_dag::{
     Attestors, Dag, FixedAttestors, Input, Message, Payment, UnsignedUnit, VerifiedUnit,
 };
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_keys::{Address, Keypair};
 use tau_mainchain::{MainChain, Params, Update};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tau_graphsync::net::{Config, Graphsync, TcpNode};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_node::protocol::{self, HEAD_PROTOCOL};
 
 use tau_keys::Keypair;

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use cid::Cid;
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_keys::{Address, Keypair};
 use tau_state::{Chain, Genesis, Params, SignedTransaction, Transaction, TxBody};
 
@@ -66,12 +66,12 @@ pub fn pay(
 }
 
 /// The earliest block `miner` may make on `root`.
-pub fn earliest<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid, miner: &Keypair) -> u64 {
+pub fn earliest<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid, miner: &Keypair) -> u64 {
     chain.eligibility(root, &miner.address()).unwrap().earliest
 }
 
 /// The sum of all balances at `root`.
-pub fn supply<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid) -> u64 {
+pub fn supply<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid) -> u64 {
     chain
         .state(root)
         .unwrap()
@@ -85,7 +85,7 @@ pub fn supply<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid) -> u64 {
 /// A state like `root` but whose contract key holds its block edited by
 /// `edit` (header and transaction list) and re-signed by `signer`: what a
 /// dishonest peer could serve.
-pub fn forge<BS: tau_hamt::Blockstore>(
+pub fn forge<BS: tau_ipld::Blockstore>(
     chain: &Chain<BS>,
     root: &Cid,
     signer: &Keypair,
@@ -98,15 +98,15 @@ pub fn forge<BS: tau_hamt::Blockstore>(
     edit(&mut unsigned, &mut txs);
     if unsigned.transactions == listed {
         let list = tau_state::encode_transactions(&txs).unwrap();
-        unsigned.transactions = chain.store().put(tau_hamt::block::DAG_CBOR, &list).unwrap();
+        unsigned.transactions = chain.store().put(tau_ipld::block::DAG_CBOR, &list).unwrap();
     }
     let block = unsigned.sign(signer).unwrap();
     put_block(chain, root, &block.encode().unwrap())
 }
 
 /// A state like `root` whose contract key points at a block with these bytes.
-pub fn put_block<BS: tau_hamt::Blockstore>(chain: &Chain<BS>, root: &Cid, bytes: &[u8]) -> Cid {
-    let cid = chain.store().put(tau_hamt::block::DAG_CBOR, bytes).unwrap();
+pub fn put_block<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid, bytes: &[u8]) -> Cid {
+    let cid = chain.store().put(tau_ipld::block::DAG_CBOR, bytes).unwrap();
     let mut state = chain.state(root).unwrap();
     state
         .set(

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use cid::Cid;
 use tau_dag::{Message, UnsignedUnit, VerifiedUnit};
-use tau_hamt::MemoryBlockstore;
+use tau_ipld::MemoryBlockstore;
 use tau_keys::{Address, Keypair};
 
 pub use config::{Partition, SimConfig};

@@ -9,11 +9,11 @@
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use tau_hamt::{block, Cid};
+//! use tau_ipld::{block, Cid};
 //!
 //! #[derive(Serialize, Deserialize, PartialEq, Debug)]
 //! struct Named {
-//!     #[serde(with = "tau_hamt::cid_as_bytes")]
+//!     #[serde(with = "tau_ipld::cid_as_bytes")]
 //!     root: Cid,
 //! }
 //!

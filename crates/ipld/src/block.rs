@@ -27,7 +27,7 @@ pub fn blake2b_256(data: &[u8]) -> [u8; 32] {
 /// The CIDv1 of `data` under `codec`, hashed with BLAKE2b-256 (as Filecoin does).
 ///
 /// ```
-/// use tau_hamt::block::{cid_of, DAG_CBOR};
+/// use tau_ipld::block::{cid_of, DAG_CBOR};
 /// // The empty HAMT node `[h'', []]`.
 /// let cid = cid_of(DAG_CBOR, &[0x82, 0x40, 0x80]);
 /// assert_eq!(cid.to_string(), "bafy2bzaceamp42wmmgr2g2ymg46euououzfyck7szknvfacqscohrvaikwfay");
@@ -70,12 +70,12 @@ pub fn verify(cid: &Cid, data: &[u8]) -> Result<()> {
 
 /// The links (tag-42 CIDs) of the block `data` stored under `cid`, in order:
 /// none for a raw block, every link for a DAG-CBOR block (which must be one
-/// well-formed strict DAG-CBOR item, else [`Error::MalformedNode`]); any other
+/// well-formed strict DAG-CBOR item, else [`Error::Malformed`]); any other
 /// codec is [`Error::UnsupportedCodec`]. Bounded by the block: no link is
 /// followed and nesting is limited.
 ///
 /// ```
-/// use tau_hamt::block::{cid_of, links, DAG_CBOR, RAW};
+/// use tau_ipld::block::{cid_of, links, DAG_CBOR, RAW};
 /// let leaf = cid_of(RAW, b"leaf");
 /// // [link(leaf), 1]
 /// let mut node = vec![0x82, 0xd8, 0x2a, 0x58, leaf.to_bytes().len() as u8 + 1, 0x00];
@@ -83,7 +83,7 @@ pub fn verify(cid: &Cid, data: &[u8]) -> Result<()> {
 /// node.push(0x01);
 /// assert_eq!(links(&cid_of(DAG_CBOR, &node), &node)?, vec![leaf]);
 /// assert!(links(&leaf, b"leaf")?.is_empty());
-/// # Ok::<(), tau_hamt::Error>(())
+/// # Ok::<(), tau_ipld::Error>(())
 /// ```
 pub fn links(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>> {
     match cid.codec() {
@@ -93,7 +93,7 @@ pub fn links(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>> {
             let mut reader = crate::cbor::Reader::new(data);
             reader.skip_item_with_links(&mut |link| out.push(link))?;
             if !reader.is_at_end() {
-                return Err(Error::MalformedNode("trailing bytes after the item"));
+                return Err(Error::Malformed("trailing bytes after the item"));
             }
             Ok(out)
         }

@@ -49,10 +49,10 @@ pub fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, Co
 ///
 /// ```
 /// let mut out = vec![0x82];
-/// tau_hamt::canonical::encode_into("pair", &1u8, &mut out)?;
-/// tau_hamt::canonical::encode_into("pair", &"a", &mut out)?;
+/// tau_ipld::canonical::encode_into("pair", &1u8, &mut out)?;
+/// tau_ipld::canonical::encode_into("pair", &"a", &mut out)?;
 /// assert_eq!(out, [0x82, 0x01, 0x61, b'a']);
-/// # Ok::<(), tau_hamt::canonical::CodecError>(())
+/// # Ok::<(), tau_ipld::canonical::CodecError>(())
 /// ```
 pub fn encode_into<T: Serialize>(
     what: &'static str,
@@ -70,7 +70,7 @@ pub fn encode_into<T: Serialize>(
 ///
 /// ```
 /// let mut out = Vec::new();
-/// tau_hamt::canonical::write_array_header(&mut out, 300);
+/// tau_ipld::canonical::write_array_header(&mut out, 300);
 /// assert_eq!(out, [0x99, 0x01, 0x2c]);
 /// ```
 pub fn write_array_header(out: &mut Vec<u8>, len: u64) {
@@ -80,7 +80,7 @@ pub fn write_array_header(out: &mut Vec<u8>, len: u64) {
 /// Decodes `bytes` as a `T` and requires them to be its canonical encoding.
 ///
 /// ```
-/// use tau_hamt::canonical::{decode_canonical, CodecError};
+/// use tau_ipld::canonical::{decode_canonical, CodecError};
 /// assert_eq!(decode_canonical::<u64>("n", &[0x18, 42]), Ok(42));
 /// // 42 written in two bytes where one suffices: decodes, but not canonical.
 /// assert!(matches!(

@@ -12,9 +12,9 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use tau_hamt::block::{cid_of, DAG_CBOR, RAW};
-use tau_hamt::blockstore::DEFAULT_SWEEP_BATCH;
-use tau_hamt::{Blockstore, Cid, RedbBlockstore};
+use tau_ipld::block::{cid_of, DAG_CBOR, RAW};
+use tau_ipld::blockstore::DEFAULT_SWEEP_BATCH;
+use tau_ipld::{Blockstore, Cid, RedbBlockstore};
 
 fn leaf(tag: &str, i: usize) -> (Cid, Vec<u8>) {
     let mut data = format!("{tag} {i} ").into_bytes();

@@ -16,15 +16,15 @@ use crate::{Error, Result};
 /// Dropping a batch without flushing discards what it buffered.
 ///
 /// ```
-/// use tau_hamt::blockstore::WriteBatch;
-/// use tau_hamt::{block::RAW, Blockstore, MemoryBlockstore};
+/// use tau_ipld::blockstore::WriteBatch;
+/// use tau_ipld::{block::RAW, Blockstore, MemoryBlockstore};
 /// let store = MemoryBlockstore::new();
 /// let batch = WriteBatch::new(&store, 1 << 20);
 /// let cid = batch.put(RAW, b"section")?;
 /// assert!(batch.has(&cid)? && !store.has(&cid)?);
 /// batch.flush()?;
 /// assert!(store.has(&cid)?);
-/// # Ok::<(), tau_hamt::Error>(())
+/// # Ok::<(), tau_ipld::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct WriteBatch<'a, BS: ?Sized> {

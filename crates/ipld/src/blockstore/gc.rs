@@ -144,7 +144,7 @@ impl RedbBlockstore {
     ///
     /// ```
     /// use std::collections::HashSet;
-    /// use tau_hamt::{Blockstore, RedbBlockstore, block::RAW};
+    /// use tau_ipld::{Blockstore, RedbBlockstore, block::RAW};
     /// let dir = tempfile::tempdir()?;
     /// let store = RedbBlockstore::open(dir.path().join("gc.redb"))?;
     /// let kept = store.put(RAW, b"kept")?;

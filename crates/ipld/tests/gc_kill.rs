@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use tau_hamt::block::{links, DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Cid, RedbBlockstore};
+use tau_ipld::block::{links, DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, Cid, RedbBlockstore};
 
 /// Set in the child: the store it collects.
 const CHILD_ENV: &str = "TAU_HAMT_GC_KILL_STORE";
@@ -48,18 +48,18 @@ fn version(tag: u64, leaves: usize, shared: Option<Cid>) -> (Cid, Vec<(Cid, Vec<
         for i in 0..FANOUT.min(leaves - chunk * FANOUT) {
             let mut data = format!("leaf {tag} {chunk} {i} ").into_bytes();
             data.resize(200, b'.');
-            let cid = tau_hamt::block::cid_of(RAW, &data);
+            let cid = tau_ipld::block::cid_of(RAW, &data);
             group.push(cid);
             blocks.push((cid, data));
         }
         let bytes = node_bytes(tag, &group);
-        let cid = tau_hamt::block::cid_of(DAG_CBOR, &bytes);
+        let cid = tau_ipld::block::cid_of(DAG_CBOR, &bytes);
         children.push(cid);
         blocks.push((cid, bytes));
     }
     children.extend(shared);
     let bytes = node_bytes(tag, &children);
-    let root = tau_hamt::block::cid_of(DAG_CBOR, &bytes);
+    let root = tau_ipld::block::cid_of(DAG_CBOR, &bytes);
     blocks.push((root, bytes));
     (root, blocks)
 }
@@ -70,7 +70,7 @@ fn garbage(tag: u64, n: usize) -> Vec<(Cid, Vec<u8>)> {
         .map(|i| {
             let mut data = format!("garbage {tag} {i} ").into_bytes();
             data.resize(300, b'#');
-            (tau_hamt::block::cid_of(RAW, &data), data)
+            (tau_ipld::block::cid_of(RAW, &data), data)
         })
         .collect()
 }

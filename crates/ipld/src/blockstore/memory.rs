@@ -22,7 +22,7 @@ use cid::Cid;
 use tau_mem::HugeBuffer;
 
 use super::slot_table::{Loc, Probe, SlotTable};
-use super::Blockstore;
+use super::{Blockstore, BlockstoreExt};
 use crate::keyed_hash::HashKey;
 use crate::{block, Result};
 
@@ -263,11 +263,11 @@ fn too_large(size: usize) -> crate::Error {
 /// It is `Send + Sync`; clones of the bytes are handed out on `get`.
 ///
 /// ```
-/// use tau_hamt::{Blockstore, MemoryBlockstore, block::RAW};
+/// use tau_ipld::{Blockstore, MemoryBlockstore, block::RAW};
 /// let store = MemoryBlockstore::new();
 /// let cid = store.put(RAW, b"chunk")?;
 /// assert_eq!(store.get(&cid)?.as_deref(), Some(&b"chunk"[..]));
-/// # Ok::<(), tau_hamt::Error>(())
+/// # Ok::<(), tau_ipld::Error>(())
 /// ```
 #[derive(Default)]
 pub struct MemoryBlockstore {
@@ -318,25 +318,13 @@ impl Blockstore for MemoryBlockstore {
         Ok(blocks.get(cid).map(<[u8]>::to_vec))
     }
 
-    fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
-        let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
-        match blocks.get_entry(cid) {
-            None => Ok(None),
-            Some((data, true)) => Ok(Some(data.to_vec())),
-            Some((data, false)) => {
-                block::verify(cid, data)?;
-                Ok(Some(data.to_vec()))
-            }
-        }
-    }
-
     fn put_keyed(&self, cid: &Cid, block: &[u8]) -> Result<()> {
         let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
         blocks.put(cid, block, None, false)
     }
 
     /// Hashes `data` here, so the block is trusted by
-    /// [`get_trusted`](Blockstore::get_trusted); it also replaces bytes a
+    /// [`get_trusted`](BlockstoreExt::get_trusted); it also replaces bytes a
     /// [`put_keyed`](Blockstore::put_keyed) caller stored under a wrong CID.
     fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
         let cid = block::cid_of(codec, data);
@@ -356,6 +344,20 @@ impl Blockstore for MemoryBlockstore {
             blocks.put(cid, data, None, false)?;
         }
         Ok(())
+    }
+}
+
+impl BlockstoreExt for MemoryBlockstore {
+    fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
+        let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+        match blocks.get_entry(cid) {
+            None => Ok(None),
+            Some((data, true)) => Ok(Some(data.to_vec())),
+            Some((data, false)) => {
+                block::verify(cid, data)?;
+                Ok(Some(data.to_vec()))
+            }
+        }
     }
 
     /// Keeps large blocks' buffers themselves (no copy); small ones are

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use cid::Cid;
 
-use super::Blockstore;
+use super::{Blockstore, BlockstoreExt};
 use crate::keyed_hash::KeyedState;
 use crate::{Error, Result};
 
@@ -24,7 +24,7 @@ use crate::{Error, Result};
 /// them hold together.
 ///
 /// ```
-/// use tau_hamt::ByteBudget;
+/// use tau_ipld::ByteBudget;
 /// let budget = ByteBudget::new(100);
 /// assert!(budget.try_take(60));
 /// assert!(!budget.try_take(60));
@@ -90,8 +90,8 @@ struct Held {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tau_hamt::{Blockstore, ByteBudget, MemoryBlockstore, Quarantine};
-/// use tau_hamt::block::DAG_CBOR;
+/// use tau_ipld::{Blockstore, ByteBudget, MemoryBlockstore, Quarantine};
+/// use tau_ipld::block::DAG_CBOR;
 ///
 /// let base = MemoryBlockstore::new();
 /// let budget = Arc::new(ByteBudget::new(1 << 20));
@@ -103,7 +103,7 @@ struct Held {
 /// quarantine.commit()?;
 /// assert!(base.has(&cid)?);
 /// assert_eq!(budget.used(), 0);
-/// # Ok::<(), tau_hamt::Error>(())
+/// # Ok::<(), tau_ipld::Error>(())
 /// ```
 pub struct Quarantine<BS> {
     base: BS,
@@ -215,6 +215,10 @@ impl<BS: Blockstore> Blockstore for Quarantine<BS> {
         self.base.has(cid)
     }
 }
+
+/// Serves with the defaults: a held block is unchecked by definition, and
+/// the base's trusted blocks are reached through `get`, which hashes.
+impl<BS: Blockstore> BlockstoreExt for Quarantine<BS> {}
 
 /// Bytes counted per held block beyond its data: the CID (at most 128
 /// bytes in binary form) and the map entry with the vector's header.

@@ -10,7 +10,7 @@ use redb::{
 };
 
 use super::gc::Barrier;
-use super::Blockstore;
+use super::{Blockstore, BlockstoreExt};
 use crate::{Error, Result};
 
 /// Table of blocks: CID bytes (`Cid::to_bytes`) → block bytes.
@@ -25,7 +25,7 @@ const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// Options for [`RedbBlockstore::open_with`].
 ///
 /// ```
-/// use tau_hamt::blockstore::RedbOptions;
+/// use tau_ipld::blockstore::RedbOptions;
 /// let options = RedbOptions::default().cache_size(16 << 20).quick_repair(true);
 /// # let _ = options;
 /// ```
@@ -73,7 +73,7 @@ impl RedbOptions {
 /// edited behind the process's back, so nothing read from the file is trusted).
 ///
 /// ```
-/// use tau_hamt::{Blockstore, RedbBlockstore, block::{cid_of, DAG_CBOR, RAW}};
+/// use tau_ipld::{Blockstore, RedbBlockstore, block::{cid_of, DAG_CBOR, RAW}};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("blocks.redb");
 /// let head = {
@@ -403,7 +403,9 @@ impl Blockstore for RedbBlockstore {
     fn put_many_keyed(&self, blocks: &[(Cid, Vec<u8>)]) -> Result<()> {
         self.put_many_keyed_with_roots(blocks, &[])
     }
+}
 
+impl BlockstoreExt for RedbBlockstore {
     /// One transaction, as `put_many_keyed`, without copying the blocks first.
     fn put_many_keyed_shared(&self, blocks: &[(Cid, bytes::Bytes)]) -> Result<()> {
         self.write(blocks.iter().map(|(cid, data)| (cid, &data[..])), &[], &[])

@@ -3,17 +3,26 @@
 //! [`Blockstore`] is the one storage abstraction of the workspace: the HAMT,
 //! the DAG and the node all read and write through it. Implementations store
 //! bytes under CIDs; [`Blockstore::get`] re-hashes every block it hands out.
+//! A store implements three methods (`get_raw`, `put_keyed`, `has`) and may
+//! override the batch writes. [`BlockstoreExt`] adds what only a Graphsync
+//! peer needs: handing out blocks it hashed itself without hashing them again,
+//! and keeping received blocks in shared buffers without a copy. Every method
+//! of it has a default, so a store opts in with an empty `impl`.
 //!
 //! # Trust boundary
 //!
 //! A block is trusted only once it was hashed in this process:
-//! [`Blockstore::get`] always re-hashes; [`Blockstore::get_trusted`] may skip
+//! [`Blockstore::get`] always re-hashes; [`BlockstoreExt::get_trusted`] may skip
 //! the hash for blocks the store itself hashed when they were written (the
 //! [`MemoryBlockstore`] does, for blocks stored with [`Blockstore::put`]), and
 //! re-hashes everything else, including every block read back from disk.
 //! Use `get_trusted` only to hand our own blocks to others (a Graphsync
 //! responder): whoever receives them must still hash each one against its CID
 //! before using it, as the Graphsync requester always does.
+//!
+//! [`SharedStore`] is the store type of a running node: one store behind an
+//! `Arc`, shared by the Graphsync service, the chain and the attachment
+//! server.
 
 mod batch;
 mod gc;
@@ -85,6 +94,19 @@ pub trait Blockstore {
         }
     }
 
+    /// Stores `data` under its BLAKE2b-256 CIDv1 with `codec` and returns the CID.
+    fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
+        let cid = block::cid_of(codec, data);
+        self.put_keyed(&cid, data)?;
+        Ok(cid)
+    }
+}
+
+/// What a Graphsync peer adds to a [`Blockstore`]: serving blocks it hashed
+/// itself without hashing them again, and storing received blocks that sit in
+/// shared buffers without copying them. Every method has a default that is
+/// correct for any store; a store overrides one only to save work.
+pub trait BlockstoreExt: Blockstore {
     /// The block stored under `cid`, to be served to others: as [`get`](Blockstore::get),
     /// except that a store may skip the hash for a block it hashed itself when
     /// it was written (see the module's trust boundary). The default verifies.
@@ -92,7 +114,7 @@ pub trait Blockstore {
         self.get(cid)
     }
 
-    /// As [`get_trusted`](Blockstore::get_trusted), in a shared buffer: a
+    /// As [`get_trusted`](BlockstoreExt::get_trusted), in a shared buffer: a
     /// store that keeps blocks in shared buffers (the [`MemoryBlockstore`]
     /// does for large ones) hands them out without a copy. Same bytes, same
     /// checks; the default wraps `get_trusted`'s vector (no copy either).
@@ -108,14 +130,11 @@ pub trait Blockstore {
         let owned: Vec<(Cid, Vec<u8>)> = blocks.iter().map(|(c, d)| (*c, d.to_vec())).collect();
         self.put_many_keyed(&owned)
     }
-
-    /// Stores `data` under its BLAKE2b-256 CIDv1 with `codec` and returns the CID.
-    fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
-        let cid = block::cid_of(codec, data);
-        self.put_keyed(&cid, data)?;
-        Ok(cid)
-    }
 }
+
+/// The store of a running node: one store shared by its tasks (the Graphsync
+/// service, the chain, the attachment server), of any type.
+pub type SharedStore = Arc<dyn BlockstoreExt + Send + Sync>;
 
 macro_rules! forward_blockstore {
     ($($ptr:ty),*) => {$(
@@ -138,6 +157,12 @@ macro_rules! forward_blockstore {
             fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
                 (**self).get(cid)
             }
+            fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
+                (**self).put(codec, data)
+            }
+        }
+
+        impl<BS: BlockstoreExt + ?Sized> BlockstoreExt for $ptr {
             fn get_trusted(&self, cid: &Cid) -> Result<Option<Vec<u8>>> {
                 (**self).get_trusted(cid)
             }
@@ -146,9 +171,6 @@ macro_rules! forward_blockstore {
             }
             fn put_many_keyed_shared(&self, blocks: &[(Cid, Bytes)]) -> Result<()> {
                 (**self).put_many_keyed_shared(blocks)
-            }
-            fn put(&self, codec: u64, data: &[u8]) -> Result<Cid> {
-                (**self).put(codec, data)
             }
         }
     )*};

@@ -12,7 +12,7 @@
 //! nothing may depend on it beyond the layout of one table: results never do.
 //!
 //! ```
-//! use tau_hamt::keyed_hash::HashKey;
+//! use tau_ipld::keyed_hash::HashKey;
 //! let key = HashKey::random();
 //! assert_eq!(key.hash_bytes(b"abc"), key.hash_bytes(b"abc"));
 //! assert_ne!(key.hash_bytes(b"abc"), key.hash_bytes(b"abd"));
