@@ -2,7 +2,7 @@
 //! "tau-node: redb writes", the GC row). Ignored: a measurement, not a check.
 //!
 //! ```text
-//! TAU_GC_BLOCKS=200000 cargo test --release -p tau-hamt --test gc_time -- --ignored --nocapture
+//! TAU_GC_BLOCKS=200000 cargo test --release -p tau-ipld --test gc_time -- --ignored --nocapture
 //! ```
 //!
 //! The store: half the blocks reachable (raw leaves of 200 bytes under
