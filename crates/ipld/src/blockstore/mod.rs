@@ -75,7 +75,9 @@ pub trait Blockstore {
     /// [`put_many_keyed`](Blockstore::put_many_keyed) does, and empties
     /// `blocks`: a store that can keep the bytes as they are (a write buffer)
     /// takes them without a copy. On error `blocks` still holds every block
-    /// not known to be stored, for a retry.
+    /// not known to be stored, for a retry. (A HAMT's flush writes through
+    /// this, so it stays on the base trait: tau-state's block executor keeps
+    /// a block's new nodes in a write buffer without copying them.)
     fn put_many_owned(&self, blocks: &mut Vec<(Cid, Vec<u8>)>) -> Result<()> {
         self.put_many_keyed(blocks)?;
         blocks.clear();
