@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 use tau::hamt::MemoryBlockstore;
 use tau::trustme::sim::{Partition, Sim, SimConfig};
-use tau::trustme::{CatchupProof, Received, Replica};
+use tau::trustme::{CatchupProof, Replica, UnitDelivery};
 
 type R = Replica<MemoryBlockstore>;
 
@@ -91,7 +91,7 @@ fn bench(c: &mut Criterion) {
             || minority(&sim),
             |mut replica| {
                 let proof = CatchupProof::decode(&bytes, 8 << 20).expect("decode");
-                let mut out = Received::default();
+                let mut out = UnitDelivery::default();
                 replica.apply_catchup(&proof, &mut out).expect("apply");
                 black_box(out.stabilized.len());
                 replica

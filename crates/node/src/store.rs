@@ -263,7 +263,7 @@ fn pin_name(root: &Cid) -> String {
 /// its chain, head and safety point. For wallets and tools.
 pub struct StoredChain {
     /// The chain over the directory's store.
-    pub chain: tau_state::Chain<SharedStore>,
+    pub chain: tau_state::Executor<SharedStore>,
     /// The persisted head (genesis if none).
     pub head: Option<Cid>,
     /// The persisted safety point.
@@ -299,7 +299,7 @@ pub fn open_stored(dir: &Path, params: tau_state::Params) -> Result<StoredChain>
     let safety = store.root(SAFETY)?;
     let blocks = store.blocks().clone();
     Ok(StoredChain {
-        chain: tau_state::Chain::new(blocks.clone(), params)?,
+        chain: tau_state::Executor::new(blocks.clone(), params)?,
         head,
         safety,
         store: blocks,
