@@ -278,12 +278,7 @@ fn quota_policy(core: &Core, head: &Cid, default: u64) -> tau_attach::QuotaPolic
 /// The attachment host: usage rebuilt from this node's logs in the state at
 /// its head, plus the served downloads not yet in a block.
 fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) -> Result<Host> {
-    let records = core
-        .chain
-        .attachments_logs(&core.head(), &core.address())?
-        .into_iter()
-        .map(crate::serve::from_state)
-        .collect();
+    let records = core.chain.attachments_logs(&core.head(), &core.address())?;
     let policy = quota_policy(core, &core.head(), config.free_quota);
     Ok(Host::new(
         store.blocks().clone(),
@@ -1377,7 +1372,7 @@ impl NodeHandle {
     }
 
     /// Downloads served and not yet written into a block.
-    pub fn pending_service(&self) -> Vec<tau_attach::ServedDownload> {
+    pub fn pending_service(&self) -> Vec<tau_state::ServiceRecord> {
         self.inner.host.pending()
     }
 

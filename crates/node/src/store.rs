@@ -231,10 +231,7 @@ impl NodeStore {
 
 impl NodeStore {
     /// Persists the downloads served and not yet in a block.
-    pub(crate) fn save_pending_service(
-        &self,
-        records: &[tau_attach::ServedDownload],
-    ) -> Result<()> {
+    pub(crate) fn save_pending_service(&self, records: &[tau_state::ServiceRecord]) -> Result<()> {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
@@ -246,7 +243,7 @@ impl NodeStore {
 
     /// The records saved by [`save_pending_service`](Self::save_pending_service) (none if
     /// missing or unreadable: they are a host's own bookkeeping).
-    pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_attach::ServedDownload>> {
+    pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_state::ServiceRecord>> {
         let Some(bytes) = self.record(PENDING_SERVICE)? else {
             return Ok(Vec::new());
         };
