@@ -34,8 +34,6 @@
 //! # Ok::<(), tau_hamt::Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod bitfield;
 pub mod block;
 pub mod blockstore;

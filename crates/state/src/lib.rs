@@ -67,8 +67,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod attachments_log;
 mod block;
 mod digest;

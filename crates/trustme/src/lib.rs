@@ -63,8 +63,6 @@
 //! assert_ne!(s2, [0; 32]);
 //! ```
 
-#![warn(missing_docs)]
-
 mod attestors;
 mod catchup;
 mod deposit;
