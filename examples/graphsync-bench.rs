@@ -104,16 +104,26 @@ async fn fetch(
     Ok((elapsed, progress.blocks, progress.bytes, progress.messages))
 }
 
-/// Copies `bytes` from the server over a plain stream; returns the time.
-async fn plain_copy(client: &TcpNode, server: &TcpNode) -> Result<Duration, Box<dyn Error>> {
+/// Copies the payload (`expected` bytes) from the server over a plain
+/// stream; returns the time, or an error if the stream ended short or long.
+async fn plain_copy(
+    client: &TcpNode,
+    server: &TcpNode,
+    expected: usize,
+) -> Result<Duration, Box<dyn Error>> {
     let start = Instant::now();
     let mut stream = client.control().open_stream(server.peer_id(), COPY).await?;
     let mut buf = vec![0u8; WRITE];
+    let mut got = 0usize;
     loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
             break;
         }
+        got += n;
+    }
+    if got != expected {
+        return Err(format!("plain copy: received {got} bytes of {expected}").into());
     }
     Ok(start.elapsed())
 }
@@ -173,7 +183,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             return Err(format!("fetched {got} blocks, {bytes} bytes").into());
         }
         gs_times.push(t);
-        plain_times.push(plain_copy(&client, &server).await?);
+        plain_times.push(plain_copy(&client, &server, total).await?);
     }
     let (g, p) = (median(gs_times), median(plain_times));
     println!("payload_mib={}", a.mib);
