@@ -22,6 +22,7 @@
 //! One `name=value` line per figure. Exit status 1 if a transfer fails.
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -129,7 +130,17 @@ async fn plain_copy(
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("graphsync-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let a = args()?;
     let served = Arc::new(MemoryBlockstore::new());
     let server = TcpNode::spawn().await?;

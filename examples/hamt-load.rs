@@ -37,6 +37,7 @@
 use std::cell::Cell;
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
@@ -289,7 +290,17 @@ fn run_fvm(keys: &[[u8; 8]], bit_width: u32) -> Result<Report, Box<dyn Error>> {
     })
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hamt-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
     if args.path.is_some() && args.store != StoreKind::Redb {
         return Err("--path needs --store redb".into());
