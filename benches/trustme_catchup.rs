@@ -5,13 +5,17 @@
 //! Equihash and round checks, DAG insert; units of unknown rounds wait).
 //! `cargo bench --bench trustme_catchup`.
 
+// criterion_group! defines an undocumented `pub fn`: the workspace's
+// missing_docs lint does not apply to a bench's generated harness.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 use tau::ipld::MemoryBlockstore;
 use tau::trustme::sim::{Partition, Sim, SimConfig};
-use tau::trustme::{CatchupProof, Received, Replica};
+use tau::trustme::{CatchupProof, Replica, UnitDelivery};
 
 type R = Replica<MemoryBlockstore>;
 
@@ -91,7 +95,7 @@ fn bench(c: &mut Criterion) {
             || minority(&sim),
             |mut replica| {
                 let proof = CatchupProof::decode(&bytes, 8 << 20).expect("decode");
-                let mut out = Received::default();
+                let mut out = UnitDelivery::default();
                 replica.apply_catchup(&proof, &mut out).expect("apply");
                 black_box(out.stabilized.len());
                 replica

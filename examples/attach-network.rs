@@ -9,10 +9,15 @@
 //! The nodes run in light mode (no mining). Each host packs the same file
 //! (same bytes, same root); each downloader runs tau-attach's downloader
 //! (4 sections in flight per peer, every block verified by CID) through
-//! tau-node's Graphsync source, into its in-memory store. Prints `name=value`
-//! lines: upload MB/s per host, download MB/s from 1 and from 3 peers, and
-//! their ratio.
+//! tau-node's Graphsync source, into its in-memory store, then exports it
+//! and compares the file with the uploaded one (a difference is an error,
+//! exit status 1). Prints `name=value` lines: upload MB/s per host, download
+//! MB/s from 1 and from 3 peers, and their ratio.
 
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -30,8 +35,17 @@ struct Args {
 }
 
 #[tokio::main(flavor = "multi_thread")]
-async fn main() -> Result<()> {
-    let args = Args::parse();
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("attach-network: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let keys: Vec<Keypair> = (0..5).map(|_| Keypair::generate(&mut rng)).collect();
     let (chain, cbc) = local_devnet(keys.len());
@@ -77,7 +91,10 @@ async fn main() -> Result<()> {
     println!("attachment_mib={}", args.mib);
 
     let mut rates = Vec::new();
-    for (downloader, peers) in [(&nodes[3], &hosts[..1]), (&nodes[4], &hosts[..])] {
+    for (n, (downloader, peers)) in [(&nodes[3], &hosts[..1]), (&nodes[4], &hosts[..])]
+        .into_iter()
+        .enumerate()
+    {
         let start = Instant::now();
         let report = downloader.attach_get(root, peers, 20).await?;
         let secs = start.elapsed().as_secs_f64();
@@ -89,6 +106,18 @@ async fn main() -> Result<()> {
             report.per_source
         );
         rates.push(rate);
+        let out = dir.path().join(format!("downloaded-{n}"));
+        downloader
+            .attach_export(root, &out)
+            .await
+            .context("exporting the downloaded attachment")?;
+        if !same_contents(&file, &out.join("media.bin"))? {
+            bail!(
+                "the attachment downloaded from {} peers differs from the uploaded file",
+                peers.len()
+            );
+        }
+        std::fs::remove_dir_all(&out)?;
     }
     if let [one, three] = rates[..] {
         println!("three_vs_one={:.2}", three / one);
@@ -97,4 +126,27 @@ async fn main() -> Result<()> {
         node.shutdown().await?;
     }
     Ok(())
+}
+
+/// Whether the files at `a` and `b` hold the same bytes (read in 1 MiB
+/// pieces: the attachment may be larger than the memory to spare).
+fn same_contents(a: &Path, b: &Path) -> Result<bool> {
+    let len = std::fs::metadata(a)?.len();
+    if std::fs::metadata(b)?.len() != len {
+        return Ok(false);
+    }
+    let (mut a, mut b) = (File::open(a)?, File::open(b)?);
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    let mut left = len;
+    while left > 0 {
+        let n = usize::try_from(left.min(1 << 20))?;
+        let (x, y) = (&mut x[..n], &mut y[..n]);
+        a.read_exact(x)?;
+        b.read_exact(y)?;
+        if x != y {
+            return Ok(false);
+        }
+        left -= n as u64;
+    }
+    Ok(true)
 }

@@ -80,7 +80,7 @@ fn parse_attack(name: &str) -> Result<Attack, String> {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
-    let mut failed = false;
+    let mut failed: Vec<String> = Vec::new();
     for seed in args.seed..args.seed + args.seeds {
         let mut config = SimConfig::new(args.nodes, args.byzantine, seed);
         config.attack = args.attack;
@@ -140,15 +140,48 @@ fn main() -> Result<(), Box<dyn Error>> {
                 r.minority_advanced_in_partition
             );
         }
-        failed |= r.safety_violations > 0
-            || r.forged_adopted > 0
-            || r.attacker_chain_adopted > 0
-            || !r.final_agreement
-            || (args.attack.is_some() && !r.honest_safety_advanced)
-            || (flood
-                && (r.junk_admitted > 0 || r.mempool_peak > MAX_MEMPOOL || r.honest_tx_mined == 0));
+        let checks = [
+            (r.safety_violations > 0, "a safety violation"),
+            (
+                r.forged_adopted > 0,
+                "an honest node adopted a forged state",
+            ),
+            (
+                r.attacker_chain_adopted > 0,
+                "an honest node adopted the attacker's chain",
+            ),
+            (
+                !r.final_agreement,
+                "the honest nodes did not end on one safety point",
+            ),
+            (
+                args.attack.is_some() && !r.honest_safety_advanced,
+                "no honest safety point advanced under the attack",
+            ),
+            (
+                flood && r.junk_admitted > 0,
+                "an honest mempool admitted junk",
+            ),
+            (
+                flood && r.mempool_peak > MAX_MEMPOOL,
+                "an honest mempool outgrew its bound",
+            ),
+            (
+                flood && r.honest_tx_mined == 0,
+                "no honest transfer was mined",
+            ),
+        ];
+        failed.extend(
+            checks
+                .iter()
+                .filter(|(fault, _)| *fault)
+                .map(|(_, what)| format!("seed {seed}: {what}")),
+        );
     }
-    if failed {
+    if !failed.is_empty() {
+        for what in &failed {
+            eprintln!("cbc-sim: {what}");
+        }
         std::process::exit(1);
     }
     Ok(())

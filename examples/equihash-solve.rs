@@ -39,10 +39,12 @@
 //! reference) and `identical_sets=X/M`: nonces where both solvers return the
 //! same set. The reference keeps at most 8 solutions per run, so where it
 //! returns 8 the nonce counts as identical if all 8 are among tau-pow's.
-//! Differences go to stderr. `peak_rss_kb` is then the peak of the whole
-//! process, both solvers included.
+//! Differences go to stderr, and a nonce whose sets differ is an error,
+//! exit status 1. `peak_rss_kb` is then the peak of the whole process, both
+//! solvers included.
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -130,7 +132,17 @@ fn ms_per(time: Duration, runs: u32) -> f64 {
     time.as_secs_f64() * 1000.0 / f64::from(runs)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("equihash-solve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
     let params = Params::new(args.n, args.k)?;
     if args.reference && (args.n, args.k) != (200, 9) {
@@ -226,6 +238,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("us_per_verification=n/a");
     }
     let before_reference = peak_rss_kb();
+    let mut differing = 0u32;
     if !args.reference {
         println!("peak_rss_kb={}", show_rss(before_reference));
     } else {
@@ -250,6 +263,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             if same {
                 identical += 1;
             } else {
+                differing += 1;
                 let missing = theirs.iter().filter(|s| !ours.contains(s)).count();
                 let extra = ours.iter().filter(|s| !theirs.contains(s)).count();
                 eprintln!(
@@ -276,6 +290,12 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     if failures > 0 {
         return Err(format!("{failures} of {solutions} solutions failed verification").into());
+    }
+    if differing > 0 {
+        return Err(format!(
+            "{differing} of {runs} nonces: tau-pow's solution set differs from the reference solver's"
+        )
+        .into());
     }
     Ok(())
 }

@@ -22,6 +22,7 @@
 //! One `name=value` line per figure. Exit status 1 if a transfer fails.
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,22 +106,42 @@ async fn fetch(
     Ok((elapsed, progress.blocks, progress.bytes, progress.messages))
 }
 
-/// Copies `bytes` from the server over a plain stream; returns the time.
-async fn plain_copy(client: &TcpNode, server: &TcpNode) -> Result<Duration, Box<dyn Error>> {
+/// Copies the payload (`expected` bytes) from the server over a plain
+/// stream; returns the time, or an error if the stream ended short or long.
+async fn plain_copy(
+    client: &TcpNode,
+    server: &TcpNode,
+    expected: usize,
+) -> Result<Duration, Box<dyn Error>> {
     let start = Instant::now();
     let mut stream = client.control().open_stream(server.peer_id(), COPY).await?;
     let mut buf = vec![0u8; WRITE];
+    let mut got = 0usize;
     loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
             break;
         }
+        got += n;
+    }
+    if got != expected {
+        return Err(format!("plain copy: received {got} bytes of {expected}").into());
     }
     Ok(start.elapsed())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("graphsync-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let a = args()?;
     let served = Arc::new(MemoryBlockstore::new());
     let server = TcpNode::spawn().await?;
@@ -174,7 +195,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             return Err(format!("fetched {got} blocks, {bytes} bytes").into());
         }
         gs_times.push(t);
-        plain_times.push(plain_copy(&client, &server).await?);
+        plain_times.push(plain_copy(&client, &server, total).await?);
     }
     let (g, p) = (median(gs_times), median(plain_times));
     println!("payload_mib={}", a.mib);

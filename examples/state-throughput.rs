@@ -14,11 +14,11 @@
 //!
 //! 1. recovers the signer of each of the block's transactions with tau-keys
 //!    alone (the anchor: the floor any execution pays), then produces the
-//!    block with `Chain::produce_next_state` (signature recovery, nonce and
+//!    block with `Executor::produce_next_state` (signature recovery, nonce and
 //!    balance checks, HAMT updates, flush, block signing and the store
 //!    write);
 //! 2. recovers the same signatures again, then validates the block with
-//!    `Chain::validate_block` (re-execution) on a second chain over the same
+//!    `Executor::validate_block` (re-execution) on a second chain over the same
 //!    store: a validator following the producer, with its own warm head
 //!    state.
 //!
@@ -39,7 +39,7 @@ use clap::Parser;
 use rand::{Rng, SeedableRng};
 use tau::ipld::MemoryBlockstore;
 use tau::keys::{Keypair, Signature};
-use tau::state::{Chain, Genesis, Params, SignedTransaction, Transaction, TxBody};
+use tau::state::{Executor, Genesis, Params, SignedTransaction, Transaction, TxBody};
 
 #[derive(Parser)]
 struct Args {
@@ -81,8 +81,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         addresses.push(tau::keys::Address::new(rng.random()));
     }
 
-    let chain =
-        Chain::new(MemoryBlockstore::new(), params.clone())?.with_warm_state_nodes(args.warm_nodes);
+    let chain = Executor::new(MemoryBlockstore::new(), params.clone())?
+        .with_warm_state_nodes(args.warm_nodes);
     println!("warm_nodes={}", args.warm_nodes);
     let genesis = addresses.iter().fold(Genesis::new(1_700_000_000), |g, a| {
         g.allocate(*a, 1_000_000)
@@ -146,7 +146,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Block by block: recovery then production; recovery then validation
     // by a second chain following the first.
     let validator =
-        Chain::new(chain.store(), params.clone())?.with_warm_state_nodes(args.warm_nodes);
+        Executor::new(chain.store(), params.clone())?.with_warm_state_nodes(args.warm_nodes);
     let mut bytes = 0usize;
     let (mut recover_s, mut produce_s) = (0.0, 0.0);
     let (mut validate_recover_s, mut validate_s) = (0.0, 0.0);

@@ -163,6 +163,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("rewards_total={}", report.rewards.values().sum::<u64>());
     println!("replicas_agree={}", !disagree);
     if disagree {
+        eprintln!("trustme-network: the replicas disagree on a round's attestors or coinbase");
         std::process::exit(1);
     }
     Ok(())

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tau_attach::{Config, Manifest};
-use tau_hamt::block::{cid_of, DAG_CBOR};
+use tau_ipld::block::{cid_of, DAG_CBOR};
 
 fuzz_target!(|data: &[u8]| {
     let config = Config::default();

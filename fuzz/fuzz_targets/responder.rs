@@ -6,8 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use tau_graphsync::framing::{read_message, DEFAULT_MAX_MESSAGE_SIZE};
 use tau_graphsync::responder::{Responder, ResponderConfig};
-use tau_hamt::block::RAW;
-use tau_hamt::{Blockstore, MemoryBlockstore};
+use tau_ipld::block::RAW;
+use tau_ipld::{Blockstore, MemoryBlockstore};
 
 fuzz_target!(|data: &[u8]| {
     let store = MemoryBlockstore::new();

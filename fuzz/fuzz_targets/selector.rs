@@ -6,8 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use tau_graphsync::traversal::{walk, Limits, Traversal};
 use tau_graphsync::Selector;
-use tau_hamt::block::{DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Cid, Config, Hamt, MemoryBlockstore};
+use tau_ipld::block::{DAG_CBOR, RAW};
+use tau_hamt::{Config, Hamt};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 fn store() -> (MemoryBlockstore, Cid) {
     let store = MemoryBlockstore::new();

@@ -8,8 +8,8 @@ use tau_graphsync::framing::read_message;
 use tau_graphsync::traversal::{walk, Limits};
 use tau_graphsync::verifier::{BlockPool, Verifier};
 use tau_graphsync::Selector;
-use tau_hamt::block::{verify, DAG_CBOR, RAW};
-use tau_hamt::{Blockstore, Cid, MemoryBlockstore};
+use tau_ipld::block::{verify, DAG_CBOR, RAW};
+use tau_ipld::{Blockstore, Cid, MemoryBlockstore};
 
 fuzz_target!(|data: &[u8]| {
     // The honest DAG: a list of two links to raw leaves.

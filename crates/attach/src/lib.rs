@@ -17,7 +17,9 @@
 //!   beyond the manifest's declared size ([`Config::expansion_ratio`]); a
 //!   failed export removes what it wrote;
 //! * [`ServiceLog`]: attachment logs (proof of service) with a free quota per
-//!   visitor address. No playback or media decoding (seed 000).
+//!   visitor address, kept as tau-state's
+//!   [`ServiceRecord`](tau_state::ServiceRecord)s (the records a block
+//!   carries). No playback or media decoding (seed 000).
 //!
 //! ```
 //! use tau_attach::{download, export, upload, Config, DownloadOptions, Source};
@@ -51,8 +53,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod config;
 mod download;
 mod error;
@@ -76,5 +76,5 @@ pub use section_map::{
     decode_map_node, probe_section_map, MapLimits, MapNode, MapProbe, MAX_PROBE_READS,
 };
 pub use sections::{section_cids, SectionReader};
-pub use service::{QuotaPolicy, ServedDownload, ServiceLog, DEFAULT_FREE_QUOTA};
+pub use service::{QuotaPolicy, ServiceLog, DEFAULT_FREE_QUOTA};
 pub use upload::{upload, upload_tgz, Uploaded};

@@ -4,29 +4,13 @@
 use std::collections::BTreeMap;
 
 use cid::Cid;
-use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use tau_keys::Address;
+use tau_state::ServiceRecord;
 
 use crate::{Error, Result};
 
 /// Default free quota per new address: 1 GiB.
 pub const DEFAULT_FREE_QUOTA: u64 = 1 << 30;
-
-/// One served download, as recorded in the host's `AttachmentsLog` state key
-/// (tau-state's `StateKey::AttachmentsLog`; the node writes the list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
-pub struct ServedDownload {
-    /// Who downloaded.
-    pub visitor: Address,
-    /// The attachment root. Named, not linked: chain sync never
-    /// descends into attachment data ([`tau_ipld::cid_as_bytes`]).
-    #[serde(with = "tau_ipld::cid_as_bytes")]
-    pub root: Cid,
-    /// Bytes served.
-    pub bytes: u64,
-    /// When (seconds since the Unix epoch).
-    pub time: u64,
-}
 
 /// How much each visitor may download for free.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +45,7 @@ impl QuotaPolicy {
 pub struct ServiceLog {
     policy: QuotaPolicy,
     used: BTreeMap<Address, u64>,
-    records: Vec<ServedDownload>,
+    records: Vec<ServiceRecord>,
 }
 
 impl ServiceLog {
@@ -75,7 +59,7 @@ impl ServiceLog {
     }
 
     /// Rebuilds usage from records loaded from the state.
-    pub fn from_records(policy: QuotaPolicy, records: Vec<ServedDownload>) -> Self {
+    pub fn from_records(policy: QuotaPolicy, records: Vec<ServiceRecord>) -> Self {
         let mut log = Self::new(policy);
         for r in &records {
             let used = log.used.entry(r.visitor).or_default();
@@ -106,7 +90,7 @@ impl ServiceLog {
         root: Cid,
         bytes: u64,
         time: u64,
-    ) -> Result<&ServedDownload> {
+    ) -> Result<&ServiceRecord> {
         let used = self.used(&visitor);
         let quota = self.policy.quota(&visitor);
         if used.saturating_add(bytes) > quota {
@@ -118,7 +102,7 @@ impl ServiceLog {
             });
         }
         self.used.insert(visitor, used + bytes);
-        self.records.push(ServedDownload {
+        self.records.push(ServiceRecord {
             visitor,
             root,
             bytes,
@@ -146,7 +130,7 @@ impl ServiceLog {
 
     /// Records a download already served (a request admitted while under
     /// quota may end a little over it: the bytes count all the same).
-    pub fn record(&mut self, record: ServedDownload) {
+    pub fn record(&mut self, record: ServiceRecord) {
         let used = self.used.entry(record.visitor).or_default();
         *used = used.saturating_add(record.bytes);
         self.records.push(record);
@@ -163,7 +147,7 @@ impl ServiceLog {
     }
 
     /// Every record, oldest first.
-    pub fn records(&self) -> &[ServedDownload] {
+    pub fn records(&self) -> &[ServiceRecord] {
         &self.records
     }
 
@@ -174,7 +158,7 @@ impl ServiceLog {
 
     /// Decodes records encoded by [`encode`](Self::encode).
     pub fn decode(policy: QuotaPolicy, bytes: &[u8]) -> Result<Self> {
-        let records: Vec<ServedDownload> =
+        let records: Vec<ServiceRecord> =
             serde_ipld_dagcbor::from_slice(bytes).map_err(|e| Error::Archive(e.to_string()))?;
         Ok(Self::from_records(policy, records))
     }
@@ -212,6 +196,11 @@ mod tests {
         let back = ServiceLog::decode(policy, &log.encode().unwrap()).unwrap();
         assert_eq!(back.used(&a), 100);
         assert_eq!(back.records(), log.records());
+        // The host's log and a block's log are the same record type and bytes.
+        assert_eq!(
+            log.encode().unwrap(),
+            tau_state::encode_attachments_log(log.records()).unwrap()
+        );
         assert_eq!(QuotaPolicy::default().quota(&a), 1 << 30);
     }
 
@@ -224,7 +213,7 @@ mod tests {
             ..QuotaPolicy::default()
         });
         log.admit(&a, 1).unwrap();
-        log.record(ServedDownload {
+        log.record(ServiceRecord {
             visitor: a,
             root,
             bytes: 25,

@@ -11,7 +11,7 @@
 
 use cid::Cid;
 use tau_ipld::Blockstore;
-use tau_state::Chain;
+use tau_state::Executor;
 
 use crate::view::{ValidatedRoots, ViewEntry};
 
@@ -37,7 +37,7 @@ pub enum Walk {
 /// clock `now` (Unix seconds). At most `limit` states are walked (a bound on
 /// the work one peer answer can cause).
 pub fn walk_back<BS: Blockstore>(
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     validated: &mut ValidatedRoots,
     head: Cid,
     anchor: &ViewEntry,
@@ -97,7 +97,7 @@ fn blame(e: &tau_state::Error, root: &Cid) -> Walk {
 /// Local blocks unwound when the head moves from `old_head` to a chain made
 /// of `new_chain` (roots above `anchor`): the old head's ancestors not on it.
 pub fn unwound<BS: Blockstore>(
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     old_head: Cid,
     new_chain: &[Cid],
     anchor: &ViewEntry,
@@ -138,7 +138,7 @@ mod tests {
     const NOW: u64 = 1 << 40;
 
     struct Fixture {
-        chain: Chain<MemoryBlockstore>,
+        chain: Executor<MemoryBlockstore>,
         genesis: Cid,
         keys: [Keypair; 2],
     }
@@ -149,7 +149,8 @@ mod tests {
                 Keypair::from_bytes(&[7; 32]).unwrap(),
                 Keypair::from_bytes(&[8; 32]).unwrap(),
             ];
-            let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+            let chain =
+                Executor::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
             let allocations = keys
                 .iter()
                 .fold(Genesis::new(1_000), |g, k| g.allocate(k.address(), 1_000));

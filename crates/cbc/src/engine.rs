@@ -22,7 +22,7 @@ use cid::Cid;
 use rand::Rng;
 use tau_ipld::Blockstore;
 use tau_keys::Address;
-use tau_state::Chain;
+use tau_state::Executor;
 
 use crate::catchup::{unwound, walk_back, Walk};
 use crate::miners::ProvenMiners;
@@ -61,7 +61,7 @@ pub struct PeerAnswer<P> {
 
 /// What [`VoteEngine::receive`] made of an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Received {
+pub enum AnswerVerdict {
     /// The view is validated and anchored; it counts in this pass (as a vote
     /// if the peer proves a miner address).
     Counted,
@@ -149,7 +149,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// produced before (restored from its own store), so they are trusted.
     #[allow(clippy::too_many_arguments)] // one call per driver, all distinct roles
     pub fn new<BS: Blockstore>(
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         params: Params,
         mode: Mode,
         local: P,
@@ -332,7 +332,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// produced by this node on its head: see [`adopt_own`](Self::adopt_own)).
     pub fn set_head<BS: Blockstore>(
         &mut self,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         head: Cid,
         now: u64,
     ) -> Result<()> {
@@ -359,7 +359,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// Takes a state this node produced on its own head (process A).
     pub fn adopt_own<BS: Blockstore>(
         &mut self,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         root: Cid,
         now: u64,
     ) -> Result<()> {
@@ -477,11 +477,11 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// the middle one on a [`validated_handle`](Self::validated_handle).
     pub fn receive<BS: Blockstore>(
         &mut self,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         peer: &P,
         answer: &PeerAnswer<P>,
         now: u64,
-    ) -> Received {
+    ) -> AnswerVerdict {
         if let Some(done) = self.screen(peer, answer, now) {
             return done;
         }
@@ -497,16 +497,16 @@ impl<P: Ord + Clone> VoteEngine<P> {
 
     /// The cheap part of taking an answer: `Some` when it needs no
     /// validation (a marked or unknown peer, a peer that does not mine).
-    pub fn screen(&mut self, peer: &P, answer: &PeerAnswer<P>, now: u64) -> Option<Received> {
+    pub fn screen(&mut self, peer: &P, answer: &PeerAnswer<P>, now: u64) -> Option<AnswerVerdict> {
         if self.marked.contains(peer) || !self.peers.contains(peer) {
-            return Some(Received::Ignored);
+            return Some(AnswerVerdict::Ignored);
         }
         if !answer.mining {
             self.failed_in_pass.insert(peer.clone());
             self.peers.answered(peer, now);
             self.peers.set_light(peer);
             self.planner.remove_peer(peer);
-            return Some(Received::Ignored);
+            return Some(AnswerVerdict::Ignored);
         }
         None
     }
@@ -520,14 +520,14 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// Takes `peer`'s answer with its view as [`ChainView::collect`] made it.
     pub fn take_collected<BS: Blockstore>(
         &mut self,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         peer: &P,
         answer: &PeerAnswer<P>,
         collected: Result<ChainView>,
         now: u64,
-    ) -> Received {
+    ) -> AnswerVerdict {
         if self.marked.contains(peer) || !self.peers.contains(peer) {
-            return Received::Ignored;
+            return AnswerVerdict::Ignored;
         }
         match collected {
             Ok(view) => {
@@ -544,7 +544,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 // would cost a table of sybils hundreds of MB.)
                 if self.is_voter(peer).is_none() {
                     self.drop_vote(peer);
-                    return Received::Counted;
+                    return AnswerVerdict::Counted;
                 }
                 match answer.safety.and_then(|s| view.get(&s)) {
                     Some(entry) => {
@@ -558,21 +558,21 @@ impl<P: Ord + Clone> VoteEngine<P> {
                 self.messages
                     .insert(peer.clone(), (answer.head, answer.seen.clone()));
                 if catch_up {
-                    Received::CatchUp
+                    AnswerVerdict::CatchUp
                 } else {
-                    Received::Counted
+                    AnswerVerdict::Counted
                 }
             }
             Err(e) if e.is_forgery() => {
                 self.mark(peer);
-                Received::Forged(e.to_string())
+                AnswerVerdict::Forged(e.to_string())
             }
             Err(Error::Incomplete(e)) => {
-                Received::Missing(crate::catchup::missing_cid(&e).unwrap_or(answer.head))
+                AnswerVerdict::Missing(crate::catchup::missing_cid(&e).unwrap_or(answer.head))
             }
             Err(e @ Error::FutureBlock { .. }) => {
                 self.failed_in_pass.insert(peer.clone());
-                Received::Future(e.to_string())
+                AnswerVerdict::Future(e.to_string())
             }
             Err(Error::Unanchored { .. }) => {
                 self.peers.answered(peer, now);
@@ -585,22 +585,22 @@ impl<P: Ord + Clone> VoteEngine<P> {
                         .is_gt()
                 });
                 if heavier && self.is_voter(peer).is_some() {
-                    Received::CatchUp
+                    AnswerVerdict::CatchUp
                 } else {
                     self.failed_in_pass.insert(peer.clone());
-                    Received::Ignored
+                    AnswerVerdict::Ignored
                 }
             }
             Err(_) => {
                 self.failed_in_pass.insert(peer.clone());
-                Received::Ignored
+                AnswerVerdict::Ignored
             }
         }
     }
 
     /// The block a catch-up must reach: the safety point, or genesis before
     /// the first one.
-    fn anchor<BS: Blockstore>(&self, chain: &Chain<BS>) -> Result<ViewEntry> {
+    fn anchor<BS: Blockstore>(&self, chain: &Executor<BS>) -> Result<ViewEntry> {
         match self.safety() {
             Some(entry) => Ok(entry.clone()),
             None => Ok(ViewEntry::of(
@@ -612,7 +612,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
 
     /// Whether `view` beats the local chain but starts above the anchor
     /// without holding it: only a walk further back can relate the two.
-    fn needs_catch_up<BS: Blockstore>(&self, chain: &Chain<BS>, view: &ChainView) -> bool {
+    fn needs_catch_up<BS: Blockstore>(&self, chain: &Executor<BS>, view: &ChainView) -> bool {
         let Ok(anchor) = self.anchor(chain) else {
             return false;
         };
@@ -633,7 +633,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// [`finish_catch_up`](Self::finish_catch_up).)
     pub fn catch_up<BS: Blockstore>(
         &mut self,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         peer: &P,
         head: Cid,
         limit: u64,
@@ -646,14 +646,14 @@ impl<P: Ord + Clone> VoteEngine<P> {
 
     /// The state a catch-up must reach: the safety point, or genesis before
     /// the first one.
-    pub fn catch_up_anchor<BS: Blockstore>(&self, chain: &Chain<BS>) -> Result<ViewEntry> {
+    pub fn catch_up_anchor<BS: Blockstore>(&self, chain: &Executor<BS>) -> Result<ViewEntry> {
         self.anchor(chain)
     }
 
     /// Ends a catch-up step with the walk back from `head` to `anchor`.
     pub fn finish_catch_up<BS: Blockstore>(
         &mut self,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         peer: &P,
         head: Cid,
         anchor: &ViewEntry,
@@ -758,7 +758,11 @@ impl<P: Ord + Clone> VoteEngine<P> {
     /// node that must keep answering while the vote runs (the clique oracle
     /// is exponential in the number of voters) calls the three itself and
     /// runs `decide` without the engine.
-    pub fn evaluate<BS: Blockstore>(&mut self, chain: &Chain<BS>, now: u64) -> Result<Evaluation> {
+    pub fn evaluate<BS: Blockstore>(
+        &mut self,
+        chain: &Executor<BS>,
+        now: u64,
+    ) -> Result<Evaluation> {
         let decision = self.snapshot_pass().decide(chain);
         self.apply_pass(decision, chain, now)
     }
@@ -815,7 +819,7 @@ impl<P: Ord + Clone> VoteEngine<P> {
     pub fn apply_pass<BS: Blockstore>(
         &mut self,
         decision: PassDecision,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         now: u64,
     ) -> Result<Evaluation> {
         let safety_root = |t: &SafetyTracker| t.current().map(|p| p.entry.root);
@@ -879,7 +883,7 @@ impl PassSnapshot {
     /// Runs the vote, the endorsement and the fork choice
     /// ([`evaluate_pass`]) on the snapshot; `chain` is read for ancestry
     /// along validated links only.
-    pub fn decide<BS: Blockstore>(self, chain: &Chain<BS>) -> PassDecision {
+    pub fn decide<BS: Blockstore>(self, chain: &Executor<BS>) -> PassDecision {
         let mut tracker = self.tracker;
         let safety_before = tracker.current().map(|p| p.entry.root);
         let outcome = evaluate_pass(

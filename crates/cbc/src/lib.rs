@@ -30,11 +30,11 @@
 //! use tau_cbc::{safety_point, ChainView, Params, ValidatedRoots};
 //! use tau_ipld::MemoryBlockstore;
 //! use tau_keys::Keypair;
-//! use tau_state::{Chain, Genesis};
+//! use tau_state::{Executor, Genesis};
 //!
 //! // One chain of three blocks, as three peers would report it.
 //! let miner = Keypair::from_bytes(&[1; 32])?;
-//! let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet())?;
+//! let chain = Executor::new(MemoryBlockstore::new(), tau_state::Params::devnet())?;
 //! let (genesis, _) = chain.genesis(&Genesis::new(0).allocate(miner.address(), 10), &miner)?;
 //! let mut heads = vec![genesis];
 //! for _ in 0..3 {
@@ -61,8 +61,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod catchup;
 mod engine;
 mod error;
@@ -80,8 +78,8 @@ mod vote;
 
 pub use catchup::{missing_cid, unwound, walk_back, Walk};
 pub use engine::{
-    AddressOf, CatchUp, Evaluation, PassDecision, PassSnapshot, PeerAnswer, Received, VoteEngine,
-    MAX_STRIKES,
+    AddressOf, AnswerVerdict, CatchUp, Evaluation, PassDecision, PassSnapshot, PeerAnswer,
+    VoteEngine, MAX_STRIKES,
 };
 pub use error::{Error, Result};
 pub use fork::{fork_choice, ForkChoice};

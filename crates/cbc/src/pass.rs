@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use cid::Cid;
 use tau_ipld::Blockstore;
-use tau_state::Chain;
+use tau_state::Executor;
 
 use crate::oracle::{clique_fault_tolerance, Message};
 use crate::params::Params;
@@ -50,7 +50,7 @@ pub struct PassOutcome {
 /// then from `chain`'s store along the links of `validated` states only.
 pub fn evaluate_pass<P: Ord + Clone, BS: Blockstore>(
     params: &Params,
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     validated: &ValidatedRoots,
     tracker: &mut SafetyTracker,
     pass: Pass<'_, P>,

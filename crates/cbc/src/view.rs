@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use cid::Cid;
 use tau_ipld::Blockstore;
 use tau_keys::{Address, Signature};
-use tau_state::{Block, Chain};
+use tau_state::{Block, Executor};
 
 use crate::{Error, Result};
 
@@ -146,7 +146,7 @@ impl ChainView {
     /// catch-up validates it from an anchored state);
     /// [`Error::UntrustedGenesis`] if it ends at another genesis.
     pub fn collect<BS: Blockstore>(
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         head: &Cid,
         range: u64,
         validated: &mut ValidatedRoots,
@@ -232,7 +232,7 @@ impl ChainView {
 /// (`None` if the walk meets a state this node has not validated, or blocks
 /// on the way are missing: a `previous` link nobody checked proves nothing).
 pub fn is_ancestor<BS: Blockstore>(
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     validated: &ValidatedRoots,
     ancestor: &ViewEntry,
     descendant: &Cid,

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use tau_cbc::{Evaluation, Mode, Params, PeerAnswer, VoteEngine};
 use tau_ipld::MemoryBlockstore;
 use tau_keys::{Address, Keypair};
-use tau_state::{Chain, Genesis};
+use tau_state::{Executor, Genesis};
 
 /// A clock past every block of the fixture.
 const NOW: u64 = 1 << 40;
@@ -17,7 +17,7 @@ const NOW: u64 = 1 << 40;
 const MINERS: usize = 6;
 
 struct Fixture {
-    chain: Chain<MemoryBlockstore>,
+    chain: Executor<MemoryBlockstore>,
     genesis: Cid,
     keys: Vec<Keypair>,
     /// A main chain of 12 blocks and a fork of 6 from its 4th block.
@@ -29,7 +29,7 @@ fn fixture() -> Fixture {
     let keys: Vec<Keypair> = (1..=MINERS as u8)
         .map(|i| Keypair::from_bytes(&[i; 32]).unwrap())
         .collect();
-    let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+    let chain = Executor::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
     let genesis = keys
         .iter()
         .fold(Genesis::new(0), |g, k| g.allocate(k.address(), 1_000));

@@ -10,14 +10,14 @@ use tau_cbc::{
 };
 use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::Keypair;
-use tau_state::{Chain, Genesis, StateKey};
+use tau_state::{Executor, Genesis, StateKey};
 
 /// A clock past every block these tests mine (devnet blocks are dated from
 /// the genesis at 0 by their Proof-of-Transaction intervals).
 const NOW: u64 = 1 << 40;
 
 struct Fixture {
-    chain: Chain<MemoryBlockstore>,
+    chain: Executor<MemoryBlockstore>,
     genesis: Cid,
     keys: Vec<Keypair>,
 }
@@ -26,7 +26,7 @@ fn fixture() -> Fixture {
     let keys: Vec<Keypair> = (1..=3u8)
         .map(|i| Keypair::from_bytes(&[i; 32]).unwrap())
         .collect();
-    let chain = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+    let chain = Executor::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
     let genesis = keys
         .iter()
         .fold(Genesis::new(0), |g, k| g.allocate(k.address(), 1_000));
@@ -276,7 +276,7 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
         assert!(matches!(err, Error::InvalidChain { .. }));
     }
     // A peer whose blocks never arrived: incomplete, not proof of malice.
-    let empty = Chain::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
+    let empty = Executor::new(MemoryBlockstore::new(), tau_state::Params::devnet()).unwrap();
     let mut validated = ValidatedRoots::new(f.genesis);
     let err =
         ChainView::collect(&empty, &main[1], p.mutable_range, &mut validated, NOW).unwrap_err();

@@ -52,8 +52,6 @@
 //! # Ok::<(), tau_dag::Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod attestors;
 mod best_parent;
 mod dag;

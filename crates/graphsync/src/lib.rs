@@ -81,8 +81,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod dagcbor;
 mod error;
 mod fields;

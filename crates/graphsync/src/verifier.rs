@@ -278,7 +278,11 @@ impl Verifier {
     /// [`finish`](Self::finish) if its status is terminal; an error status
     /// with a reason ([`REJECTION_REASON`](crate::responder::REJECTION_REASON))
     /// is [`Error::Refused`].
-    pub fn receive(&mut self, response: &Response, pool: &mut BlockPool) -> Result<Received> {
+    pub fn receive(
+        &mut self,
+        response: &Response,
+        pool: &mut BlockPool,
+    ) -> Result<VerifiedResponse> {
         self.receive_with_store(response, pool, None)
     }
 
@@ -288,7 +292,7 @@ impl Verifier {
         response: &Response,
         pool: &mut BlockPool,
         local: Option<&dyn Blockstore>,
-    ) -> Result<Received> {
+    ) -> Result<VerifiedResponse> {
         let blocks = self.push_with_store(&response.metadata, pool, local)?;
         if response.status.is_error() {
             if let Some(reason) = crate::responder::rejection_reason(&response.extensions) {
@@ -304,7 +308,7 @@ impl Verifier {
         } else {
             None
         };
-        Ok(Received { blocks, outcome })
+        Ok(VerifiedResponse { blocks, outcome })
     }
 
     /// Whether a terminal status was processed.
@@ -315,7 +319,7 @@ impl Verifier {
 
 /// What one response delivered.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Received {
+pub struct VerifiedResponse {
     /// Newly verified blocks, in traversal order.
     pub blocks: Vec<(Cid, Bytes)>,
     /// Set when the response ended the request.

@@ -36,8 +36,6 @@
 //! # Ok::<(), tau_hamt::Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod bitfield;
 mod bucket;
 mod bulk;

@@ -30,8 +30,6 @@
 //! # Ok::<(), tau_ipld::Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod block;
 pub mod blockstore;
 pub mod canonical;

@@ -43,8 +43,6 @@
 //! # Ok::<(), Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod address;
 mod context;
 mod error;

@@ -50,8 +50,6 @@
 //! # Ok::<(), tau_mainchain::Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod adopt;
 mod chain;
 mod error;

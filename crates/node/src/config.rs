@@ -8,7 +8,7 @@ use cid::Cid;
 use libp2p::Multiaddr;
 use tau_ipld::Blockstore;
 use tau_keys::Keypair;
-use tau_state::{Chain, Genesis};
+use tau_state::{Executor, Genesis};
 
 pub use tau_cbc::Mode;
 
@@ -28,7 +28,7 @@ impl GenesisBlocks {
     /// Builds the genesis state of `genesis`, block 0 signed by `creator`.
     pub fn new(genesis: &Genesis, creator: &Keypair, params: &tau_state::Params) -> Result<Self> {
         let store = Recorder::default();
-        let chain = Chain::new(&store, params.clone())?;
+        let chain = Executor::new(&store, params.clone())?;
         let (root, _) = chain.genesis(genesis, creator)?;
         let blocks = store
             .blocks

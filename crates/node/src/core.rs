@@ -11,12 +11,12 @@ use cid::Cid;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tau_cbc::{
-    Admission, CatchUp, ChainView, Mode, PassDecision, PassSnapshot, PeerAnswer, Received,
+    Admission, AnswerVerdict, CatchUp, ChainView, Mode, PassDecision, PassSnapshot, PeerAnswer,
     ValidatedRoots, ViewEntry, VoteEngine, Walk,
 };
 use tau_ipld::SharedStore;
 use tau_keys::{Address, Keypair};
-use tau_state::{Chain, Produced, SignedTransaction, Transaction, TxBody};
+use tau_state::{Executor, Produced, SignedTransaction, Transaction, TxBody};
 
 use crate::identity::peer_address;
 use crate::protocol::{HeadAnswer, PeerRecord, MAX_ADDRS, MAX_PEERS};
@@ -59,7 +59,7 @@ struct StoredIntents {
 /// states, so a long validation holds no lock that head answers, mining or
 /// the node's handle need.
 pub(crate) struct Validation {
-    chain: Chain<SharedStore>,
+    chain: Executor<SharedStore>,
     validated: ValidatedRoots,
     range: u64,
 }
@@ -75,7 +75,7 @@ impl Validation {
     }
 
     /// The chain it validates on.
-    pub(crate) fn chain(&self) -> &Chain<SharedStore> {
+    pub(crate) fn chain(&self) -> &Executor<SharedStore> {
         &self.chain
     }
 
@@ -99,7 +99,7 @@ pub(crate) struct Outcome {
 }
 
 pub(crate) struct Core {
-    pub(crate) chain: Chain<SharedStore>,
+    pub(crate) chain: Executor<SharedStore>,
     key: Keypair,
     mode: Mode,
     engine: VoteEngine<PeerId>,
@@ -119,7 +119,7 @@ impl Core {
     /// A core on `head` with `safety` as the restored safety point, if any
     /// (both read from this node's own store, so trusted).
     pub(crate) fn new(
-        chain: Chain<SharedStore>,
+        chain: Executor<SharedStore>,
         key: Keypair,
         mode: Mode,
         params: tau_cbc::Params,
@@ -268,7 +268,7 @@ impl Core {
         &mut self,
         peer: PeerId,
         answer: &HeadAnswer,
-    ) -> std::result::Result<(PeerAnswer<PeerId>, Validation), Received> {
+    ) -> std::result::Result<(PeerAnswer<PeerId>, Validation), AnswerVerdict> {
         let answer = PeerAnswer {
             head: answer.head,
             safety: answer.safety,
@@ -289,12 +289,12 @@ impl Core {
         peer: PeerId,
         answer: &PeerAnswer<PeerId>,
         collected: tau_cbc::Result<ChainView>,
-        seen: &Chain<SharedStore>,
-    ) -> Received {
+        seen: &Executor<SharedStore>,
+    ) -> AnswerVerdict {
         let received = self
             .engine
             .take_collected(seen, &peer, answer, collected, unix_now());
-        if let Received::Forged(_) = received {
+        if let AnswerVerdict::Forged(_) = received {
             self.addresses.remove(&peer);
         }
         received
@@ -357,7 +357,7 @@ impl Core {
     /// This pass's vote, to be decided without the core
     /// ([`PassSnapshot::decide`] on the chain clone it comes with) and then
     /// applied with [`apply_pass`](Self::apply_pass).
-    pub(crate) fn snapshot_pass(&self) -> (PassSnapshot, Chain<SharedStore>) {
+    pub(crate) fn snapshot_pass(&self) -> (PassSnapshot, Executor<SharedStore>) {
         (self.engine.snapshot_pass(), self.chain.clone())
     }
 
@@ -671,7 +671,7 @@ mod tests {
         let key = Keypair::from_bytes(&[7; 32]).unwrap();
         let (params, cbc) = crate::local_devnet(1);
         let store: SharedStore = Arc::new(MemoryBlockstore::new());
-        let chain = Chain::new(store, params).unwrap();
+        let chain = Executor::new(store, params).unwrap();
         let (genesis, _) = chain
             .genesis(&Genesis::new(1_000).allocate(key.address(), 1_000), &key)
             .unwrap();

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use cid::Cid;
 use tau_ipld::blockstore::{Collection, GcReport};
 use tau_ipld::Blockstore;
-use tau_state::Chain;
+use tau_state::Executor;
 
 use crate::core::Core;
 use crate::Result;
@@ -144,7 +144,7 @@ impl ChainRoots {
 /// and the core's states are roots; the state below the floor on each
 /// state's history is a cut.
 pub(crate) fn plan<BS: Blockstore>(
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     core: &ChainRoots,
     stored: &[Cid],
     mutable_range: u64,
@@ -173,7 +173,7 @@ pub(crate) fn plan<BS: Blockstore>(
 /// history: where the walk stops. `None` when `root` is not a chain state,
 /// its history is not all in the store, or reaches genesis first (then
 /// nothing is cut: keeping more is always safe).
-fn cut_below<BS: Blockstore>(chain: &Chain<BS>, root: &Cid, floor: u64) -> Option<Cid> {
+fn cut_below<BS: Blockstore>(chain: &Executor<BS>, root: &Cid, floor: u64) -> Option<Cid> {
     let mut at = *root;
     for _ in 0..MAX_HISTORY_WALK {
         let block = chain.block(&at).ok()?;
@@ -190,7 +190,7 @@ fn cut_below<BS: Blockstore>(chain: &Chain<BS>, root: &Cid, floor: u64) -> Optio
 /// transaction.
 pub(crate) fn finish<BS: Blockstore>(
     mut collection: Collection<'_>,
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     core: &ChainRoots,
     stored: &[Cid],
     mutable_range: u64,
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn non_state_roots_are_kept_uncut() {
         let store = tau_ipld::MemoryBlockstore::new();
-        let chain = Chain::new(&store, tau_state::Params::devnet()).unwrap();
+        let chain = Executor::new(&store, tau_state::Params::devnet()).unwrap();
         let pinned = store.put(tau_ipld::block::RAW, b"attachment").unwrap();
         let core = ChainRoots {
             head: (cid(1), 5),

@@ -84,8 +84,6 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
-
 mod config;
 mod core;
 mod discovery;

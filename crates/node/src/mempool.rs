@@ -13,7 +13,7 @@ mod flood {
     use tau_ipld::MemoryBlockstore;
     use tau_ipld::SharedStore;
     use tau_keys::Keypair;
-    use tau_state::{Chain, ChainId, Genesis, Transaction, TxBody, TxError};
+    use tau_state::{ChainId, Executor, Genesis, Transaction, TxBody, TxError};
 
     use tau_keys::Address;
     use tau_state::mempool::{Admission, Refusal, MAX_MEMPOOL};
@@ -32,7 +32,7 @@ mod flood {
     fn core(miner: &Keypair, funded: &[(Address, u64)]) -> Core {
         let (params, cbc) = crate::local_devnet(1);
         let store: SharedStore = Arc::new(MemoryBlockstore::new());
-        let chain = Chain::new(store, params).unwrap();
+        let chain = Executor::new(store, params).unwrap();
         let allocations = funded.iter().fold(
             Genesis::new(1_000).allocate(miner.address(), 1_000),
             |g, (a, b)| g.allocate(*a, *b),

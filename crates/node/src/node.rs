@@ -17,7 +17,7 @@ use tau_graphsync::net::{Graphsync, RequestBudget, SharedStore};
 use tau_graphsync::{Extensions, Selector};
 use tau_ipld::{Blockstore, ByteBudget, Quarantine};
 use tau_keys::Address;
-use tau_state::{AttachmentRef, Chain, TxBody};
+use tau_state::{AttachmentRef, Executor, TxBody};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -31,7 +31,7 @@ use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig, SwarmReport};
 use crate::{Error, Result};
-use tau_cbc::{CatchUp, Received, Walk};
+use tau_cbc::{AnswerVerdict, CatchUp, Walk};
 
 /// A state on the chain: its root and block number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,7 +109,7 @@ impl Node {
             }
         }
         store.set_roots(&[(store::GENESIS, genesis.root)])?;
-        let chain = Chain::new(store.blocks().clone(), config.chain.clone())?
+        let chain = Executor::new(store.blocks().clone(), config.chain.clone())?
             .with_warm_state_nodes(config.warm_state_nodes);
 
         let keypair = crate::identity::libp2p_identity(&config.key)?;
@@ -217,7 +217,7 @@ impl Node {
 /// or the stored one is unusable).
 fn restore(
     store: &NodeStore,
-    chain: Chain<tau_ipld::SharedStore>,
+    chain: Executor<tau_ipld::SharedStore>,
     config: &NodeConfig,
     local: PeerId,
     genesis: Cid,
@@ -278,12 +278,7 @@ fn quota_policy(core: &Core, head: &Cid, default: u64) -> tau_attach::QuotaPolic
 /// The attachment host: usage rebuilt from this node's logs in the state at
 /// its head, plus the served downloads not yet in a block.
 fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) -> Result<Host> {
-    let records = core
-        .chain
-        .attachments_logs(&core.head(), &core.address())?
-        .into_iter()
-        .map(crate::serve::from_state)
-        .collect();
+    let records = core.chain.attachments_logs(&core.head(), &core.address())?;
     let policy = quota_policy(core, &core.head(), config.free_quota);
     Ok(Host::new(
         store.blocks().clone(),
@@ -397,7 +392,7 @@ impl Inner {
         // was built from blocks the barrier keeps.
         let core_roots = gc::ChainRoots::of(&self.core());
         let stored: Vec<Cid> = redb.roots()?.into_iter().map(|(_, cid)| cid).collect();
-        let chain = Chain::new(self.store.blocks().clone(), self.config.chain.clone())?
+        let chain = Executor::new(self.store.blocks().clone(), self.config.chain.clone())?
             .with_warm_state_nodes(0);
         let started = Instant::now();
         let report = gc::finish(
@@ -979,20 +974,20 @@ async fn ask_peer(
             return;
         };
         let target = match received {
-            Received::Counted | Received::Ignored => return,
-            Received::CatchUp => {
+            AnswerVerdict::Counted | AnswerVerdict::Ignored => return,
+            AnswerVerdict::CatchUp => {
                 catch_up(&inner, peer, answer.head).await;
                 return;
             }
-            Received::Future(reason) => {
+            AnswerVerdict::Future(reason) => {
                 tracing::debug!(%peer, "chain not counted: {reason}");
                 return;
             }
-            Received::Forged(reason) => {
+            AnswerVerdict::Forged(reason) => {
                 inner.mark(peer, format!("forged chain: {reason}"));
                 return;
             }
-            Received::Missing(missing) => missing,
+            AnswerVerdict::Missing(missing) => missing,
         };
         if last_target == Some(target) {
             // The peer's blocks did not fill the gap: it withholds.
@@ -1204,7 +1199,7 @@ impl NodeHandle {
     }
 
     /// The chain over the node's store, for any read (history, proofs, outputs).
-    pub fn chain(&self) -> Chain<tau_ipld::SharedStore> {
+    pub fn chain(&self) -> Executor<tau_ipld::SharedStore> {
         self.inner.core().chain.clone()
     }
 
@@ -1377,7 +1372,7 @@ impl NodeHandle {
     }
 
     /// Downloads served and not yet written into a block.
-    pub fn pending_service(&self) -> Vec<tau_attach::ServedDownload> {
+    pub fn pending_service(&self) -> Vec<tau_state::ServiceRecord> {
         self.inner.host.pending()
     }
 

@@ -41,7 +41,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use cid::Cid;
 use ipld_core::ipld::Ipld;
 use libp2p::PeerId;
-use tau_attach::{MapProbe, QuotaPolicy, ServedDownload, ServiceLog};
+use tau_attach::{MapProbe, QuotaPolicy, ServiceLog};
 use tau_graphsync::responder::{Admission, Incoming, ServeHook, Served};
 use tau_graphsync::{Extensions, RequestId, Selector, Status};
 use tau_ipld::block::RAW;
@@ -105,7 +105,7 @@ enum Data {
 
 struct HostState {
     log: ServiceLog,
-    pending: Vec<ServedDownload>,
+    pending: Vec<ServiceRecord>,
     /// Non-raw roots checked: what each is (`None`: not attachment data).
     known: HashMap<Cid, Option<Data>>,
     /// Quota reserved by admitted requests not ended yet, by visitor and
@@ -155,8 +155,8 @@ impl Host {
         store: SharedStore,
         attach: tau_attach::Config,
         policy: QuotaPolicy,
-        records: Vec<ServedDownload>,
-        pending: Vec<ServedDownload>,
+        records: Vec<ServiceRecord>,
+        pending: Vec<ServiceRecord>,
     ) -> Self {
         let mut log = ServiceLog::from_records(policy, records);
         for record in &pending {
@@ -189,7 +189,7 @@ impl Host {
     }
 
     /// Records served and not yet in a block.
-    pub(crate) fn pending(&self) -> Vec<ServedDownload> {
+    pub(crate) fn pending(&self) -> Vec<ServiceRecord> {
         self.lock().pending.clone()
     }
 
@@ -408,7 +408,7 @@ impl ServeHook<PeerId> for Host {
             return;
         };
         let mut state = self.lock();
-        let record = ServedDownload {
+        let record = ServiceRecord {
             visitor,
             root,
             bytes: served.bytes,
@@ -419,16 +419,6 @@ impl ServeHook<PeerId> for Host {
             state.pending.remove(0);
         }
         state.pending.push(record);
-    }
-}
-
-/// tau-attach's record of a log entry in the state.
-pub(crate) fn from_state(r: ServiceRecord) -> ServedDownload {
-    ServedDownload {
-        visitor: r.visitor,
-        root: r.root,
-        bytes: r.bytes,
-        time: r.time,
     }
 }
 

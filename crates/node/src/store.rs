@@ -230,10 +230,7 @@ impl NodeStore {
 
 impl NodeStore {
     /// Persists the downloads served and not yet in a block.
-    pub(crate) fn save_pending_service(
-        &self,
-        records: &[tau_attach::ServedDownload],
-    ) -> Result<()> {
+    pub(crate) fn save_pending_service(&self, records: &[tau_state::ServiceRecord]) -> Result<()> {
         let Some(redb) = &self.redb else {
             return Ok(());
         };
@@ -244,7 +241,7 @@ impl NodeStore {
 
     /// The records saved by [`save_pending_service`](Self::save_pending_service) (none if
     /// missing or unreadable: they are a host's own bookkeeping).
-    pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_attach::ServedDownload>> {
+    pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_state::ServiceRecord>> {
         let Some(bytes) = self.record(PENDING_SERVICE)? else {
             return Ok(Vec::new());
         };
@@ -261,7 +258,7 @@ fn pin_name(root: &Cid) -> String {
 /// its chain, head and safety point. For wallets and tools.
 pub struct StoredChain {
     /// The chain over the directory's store.
-    pub chain: tau_state::Chain<SharedStore>,
+    pub chain: tau_state::Executor<SharedStore>,
     /// The persisted head (genesis if none).
     pub head: Option<Cid>,
     /// The persisted safety point.
@@ -297,7 +294,7 @@ pub fn open_stored(dir: &Path, params: tau_state::Params) -> Result<StoredChain>
     let safety = store.root(SAFETY)?;
     let blocks = store.blocks().clone();
     Ok(StoredChain {
-        chain: tau_state::Chain::new(blocks.clone(), params)?,
+        chain: tau_state::Executor::new(blocks.clone(), params)?,
         head,
         safety,
         store: blocks,

@@ -15,7 +15,7 @@ use tau_graphsync::net::{Graphsync, TcpNode};
 use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_node::protocol::{self, HeadAnswer, HeadRequest, HEAD_PROTOCOL};
 use tau_node::NodeHandle;
-use tau_state::Chain;
+use tau_state::Executor;
 
 use common::{bounded, common_safety, wait_for, Net};
 
@@ -36,10 +36,10 @@ fn identity_of(key: &tau_keys::Keypair) -> libp2p::identity::Keypair {
 }
 
 /// The attacker's chain store, holding the network's genesis.
-fn attacker_chain(net: &Net) -> (Arc<MemoryBlockstore>, Chain<Arc<MemoryBlockstore>>) {
+fn attacker_chain(net: &Net) -> (Arc<MemoryBlockstore>, Executor<Arc<MemoryBlockstore>>) {
     let store = Arc::new(MemoryBlockstore::new());
     store.put_many_keyed(&net.genesis.blocks).unwrap();
-    let chain = Chain::new(store.clone(), net.chain.clone()).unwrap();
+    let chain = Executor::new(store.clone(), net.chain.clone()).unwrap();
     (store, chain)
 }
 

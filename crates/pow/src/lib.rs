@@ -39,8 +39,6 @@
 //! # Ok::<(), tau_pow::Error>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod blake;
 mod error;
 mod leaf;

@@ -6,8 +6,8 @@
 //! header links it ([`UnsignedBlock::attachments_log`](crate::UnsignedBlock))
 //! and the state key holds the same link, so validation by re-execution
 //! re-derives the key from the block. The record layout is the tuple
-//! `[visitor, root, bytes, time]` tau-attach's `ServedDownload` uses, so the
-//! two encodings are the same bytes while tau-state stays independent of it.
+//! `[visitor, root, bytes, time]`; tau-attach's `ServiceLog` (the host's
+//! bookkeeping) keeps the same [`ServiceRecord`]s.
 
 use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use tau_keys::Address;
 
 /// The initial balances and time of a chain. Build it, then create the
-/// state with [`Chain::genesis`](crate::Chain::genesis).
+/// state with [`Executor::genesis`](crate::Executor::genesis).
 ///
 /// ```
 /// use tau_keys::Address;

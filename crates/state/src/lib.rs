@@ -9,13 +9,13 @@
 //! * transactions ([`Transaction`], [`SignedTransaction`]): wiring (opt 1) and
 //!   messages with optional attachments (opt 2), signed with tau-keys;
 //! * blocks ([`Block`]) and Proof-of-Transaction ([`pot`]), integer-only;
-//! * execution (process A, [`Chain::produce_next_state`]) and validation by
-//!   re-execution ([`Chain::validate_block`]); the chain keeps the decoded
+//! * execution (process A, [`Executor::produce_next_state`]) and validation by
+//!   re-execution ([`Executor::validate_block`]); the executor keeps the decoded
 //!   HAMT of the state it last produced or validated, so the next block on it
-//!   starts from memory ([`Chain::with_warm_state_nodes`]);
+//!   starts from memory ([`Executor::with_warm_state_nodes`]);
 //! * attachment logs (proof of service): the downloads a miner served, carried
 //!   by its block and kept under its `AttachmentsLog` key
-//!   ([`Chain::produce_next_state_with_log`], [`ServiceRecord`]);
+//!   ([`Executor::produce_next_state_with_log`], [`ServiceRecord`]);
 //! * genesis, history and wallet queries with Merkle proofs ([`verify_proof`]);
 //! * the pool of pending transactions a node relays and mines ([`mempool`]):
 //!   what the next block on the head could execute, bounded in size, with
@@ -27,11 +27,11 @@
 //! ```
 //! use tau_ipld::MemoryBlockstore;
 //! use tau_keys::Keypair;
-//! use tau_state::{Chain, Genesis, Params, StateKey, Transaction, TxBody};
+//! use tau_state::{Executor, Genesis, Params, StateKey, Transaction, TxBody};
 //!
 //! let alice = Keypair::from_bytes(&[1; 32])?;
 //! let bob = Keypair::from_bytes(&[2; 32])?;
-//! let chain = Chain::new(MemoryBlockstore::new(), Params::devnet())?;
+//! let chain = Executor::new(MemoryBlockstore::new(), Params::devnet())?;
 //! let (genesis, _) = chain.genesis(
 //!     &Genesis::new(1_000).allocate(alice.address(), 1_000).allocate(bob.address(), 0),
 //!     &alice,
@@ -67,14 +67,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod attachments_log;
 mod block;
-mod chain;
 mod digest;
 mod error;
 mod execute;
+mod executor;
 mod genesis;
 pub mod mempool;
 mod overlay;
@@ -90,10 +88,10 @@ mod warm;
 
 pub use attachments_log::{decode_attachments_log, encode_attachments_log, ServiceRecord};
 pub use block::{decode_transactions, encode_transactions, Block, UnsignedBlock};
-pub use chain::{Chain, Produced};
 pub use digest::Digest;
 pub use error::{Error, Result, TxError};
 pub use execute::{Eligibility, Skipped};
+pub use executor::{Executor, Produced};
 pub use genesis::Genesis;
 pub use params::{ChainId, Params, Ratio, MAX_CHAIN_ID_LEN};
 pub use query::verify_proof;

@@ -2,7 +2,7 @@
 //! puts in the blocks it mines.
 //!
 //! Logic only, no I/O: the head state is read through [`Accounts`]
-//! ([`HeadAccounts`] reads a [`Chain`]'s state) and the clock is an argument
+//! ([`HeadAccounts`] reads an [`Executor`]'s state) and the clock is an argument
 //! (`now`, seconds since the Unix epoch), so the same pool runs in tau-node
 //! and in tau-cbc's simulator. Admission fails only when the head state
 //! cannot be read ([`Error`](crate::Error)); every refusal is an
@@ -11,11 +11,11 @@
 //! ```
 //! use tau_keys::Keypair;
 //! use tau_state::mempool::{Admission, HeadAccounts, Mempool, Refusal};
-//! use tau_state::{Chain, Genesis, Params, Transaction, TxBody};
+//! use tau_state::{Executor, Genesis, Params, Transaction, TxBody};
 //! use tau_ipld::MemoryBlockstore;
 //!
 //! let (alice, miner) = (Keypair::from_bytes(&[1; 32])?, Keypair::from_bytes(&[2; 32])?);
-//! let chain = Chain::new(MemoryBlockstore::new(), Params::devnet())?;
+//! let chain = Executor::new(MemoryBlockstore::new(), Params::devnet())?;
 //! let (head, _) = chain.genesis(
 //!     &Genesis::new(1_000).allocate(alice.address(), 1_000).allocate(miner.address(), 0),
 //!     &miner,
@@ -97,7 +97,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{Chain, Params, Result, SignedTransaction, TxError};
+use crate::{Executor, Params, Result, SignedTransaction, TxError};
 use cid::Cid;
 use tau_ipld::Blockstore;
 use tau_keys::Address;
@@ -125,7 +125,7 @@ pub trait Accounts {
 /// The accounts of the state `head` of `chain`.
 pub struct HeadAccounts<'a, BS> {
     /// The chain.
-    pub chain: &'a Chain<BS>,
+    pub chain: &'a Executor<BS>,
     /// The state whose accounts are read (the node's head).
     pub head: &'a Cid,
 }
@@ -283,7 +283,7 @@ impl Mempool {
     pub fn admit_at_head<BS: Blockstore>(
         &mut self,
         transactions: Vec<SignedTransaction>,
-        chain: &Chain<BS>,
+        chain: &Executor<BS>,
         head: &Cid,
         own: &Address,
         now: u64,

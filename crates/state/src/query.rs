@@ -8,7 +8,7 @@ use crate::params::Params;
 use crate::state_key::StateKey;
 use crate::{Error, Result};
 
-/// Checks a proof (from [`Chain::prove`](crate::Chain::prove) or a peer) of
+/// Checks a proof (from [`Executor::prove`](crate::Executor::prove) or a peer) of
 /// `key` against the trusted state `root` and returns the value, decoded as
 /// `T`, or `None` if the proof shows the key is absent. Needs no store.
 ///

@@ -1,4 +1,4 @@
-//! The warm head state: the decoded HAMT of the state a [`Chain`](crate::Chain)
+//! The warm head state: the decoded HAMT of the state an [`Executor`](crate::Executor)
 //! last produced or validated, handed to the next block's execution.
 
 use std::sync::{Mutex, PoisonError};

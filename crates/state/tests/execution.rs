@@ -181,7 +181,7 @@ fn block_limit_skips_the_rest() {
     let (chain, g, k) = devnet(2, 1_000);
     let mut p = chain.params().clone();
     p.max_block_transactions = 2;
-    let chain = tau_state::Chain::new(chain.store(), p.clone()).unwrap();
+    let chain = tau_state::Executor::new(chain.store(), p.clone()).unwrap();
     let t = earliest(&chain, &g, &k[1]);
     let txs: Vec<_> = (1..=3)
         .map(|n| pay(&p, &k[0], k[1].address(), n, 1, 0, t))

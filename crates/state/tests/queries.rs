@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use tau_hamt::Proof;
 use tau_ipld::RedbBlockstore;
-use tau_state::{verify_proof, Chain, Error, Genesis, OptCode, Params, StateKey, TxOutput};
+use tau_state::{verify_proof, Error, Executor, Genesis, OptCode, Params, StateKey, TxOutput};
 
 #[test]
 fn balances_nonces_and_outputs_are_proven_against_the_root() {
@@ -87,7 +87,7 @@ fn a_chain_on_redb_survives_reopening() {
     let path = dir.path().join("chain.redb");
     let k: Vec<_> = (0..2).map(key).collect();
     let (genesis, head) = {
-        let chain = Chain::new(RedbBlockstore::open(&path).unwrap(), Params::devnet()).unwrap();
+        let chain = Executor::new(RedbBlockstore::open(&path).unwrap(), Params::devnet()).unwrap();
         let (g, _) = chain
             .genesis(
                 &Genesis::new(GENESIS_TIME)
@@ -104,7 +104,7 @@ fn a_chain_on_redb_survives_reopening() {
         assert!(next.skipped.is_empty());
         (g, next.root)
     };
-    let chain = Chain::new(RedbBlockstore::open(&path).unwrap(), Params::devnet()).unwrap();
+    let chain = Executor::new(RedbBlockstore::open(&path).unwrap(), Params::devnet()).unwrap();
     chain.validate_block(&genesis, &head).unwrap();
     assert_eq!(chain.balance(&head, &k[1].address()).unwrap(), Some(202));
     assert_eq!(chain.balance(&head, &k[0].address()).unwrap(), Some(298));

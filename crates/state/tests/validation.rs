@@ -6,10 +6,10 @@ use cid::Cid;
 use common::*;
 use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::Keypair;
-use tau_state::{Chain, Error, StateKey, TxError};
+use tau_state::{Error, Executor, StateKey, TxError};
 
 /// Genesis, and one honest block with two transactions mined by key 2.
-fn one_block() -> (Chain<MemoryBlockstore>, Cid, Cid, Vec<Keypair>) {
+fn one_block() -> (Executor<MemoryBlockstore>, Cid, Cid, Vec<Keypair>) {
     let (chain, g, k) = devnet(3, 1_000);
     let p = chain.params().clone();
     let t = earliest(&chain, &g, &k[2]);

@@ -1,4 +1,4 @@
-//! The warm head state (`Chain` keeps the decoded HAMT of the state it last
+//! The warm head state (`Executor` keeps the decoded HAMT of the state it last
 //! produced or validated): results byte-identical to a chain that reads every
 //! state from the store, a failed validation never leaves a half-changed tree
 //! behind, and the tree stays within its node bound.
@@ -12,7 +12,7 @@ use common::*;
 use proptest::prelude::*;
 use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
-use tau_state::{Chain, Error, Genesis, Params, SignedTransaction, StateKey};
+use tau_state::{Error, Executor, Genesis, Params, SignedTransaction, StateKey};
 
 const KEYS: u8 = 4;
 const START: u64 = 1_000;
@@ -20,7 +20,7 @@ const START: u64 = 1_000;
 /// Chains over their own stores, the same genesis on each: index 0 cold
 /// (bound 0), 1 with the default bound, 2 with a bound of two nodes (trimmed
 /// after every block).
-fn chains(stores: &[MemoryBlockstore; 3]) -> (Vec<Chain<&MemoryBlockstore>>, Cid, Vec<Keypair>) {
+fn chains(stores: &[MemoryBlockstore; 3]) -> (Vec<Executor<&MemoryBlockstore>>, Cid, Vec<Keypair>) {
     let keys: Vec<Keypair> = (0..KEYS).map(key).collect();
     let genesis = keys.iter().fold(Genesis::new(GENESIS_TIME), |g, k| {
         g.allocate(k.address(), START)
@@ -29,7 +29,7 @@ fn chains(stores: &[MemoryBlockstore; 3]) -> (Vec<Chain<&MemoryBlockstore>>, Cid
         .iter()
         .zip([0, tau_state::DEFAULT_WARM_STATE_NODES, 2])
         .map(|(store, bound)| {
-            Chain::new(store, Params::devnet())
+            Executor::new(store, Params::devnet())
                 .unwrap()
                 .with_warm_state_nodes(bound)
         })
@@ -47,7 +47,7 @@ fn chains(stores: &[MemoryBlockstore; 3]) -> (Vec<Chain<&MemoryBlockstore>>, Cid
 /// A state like `root` with one more key: its block is honest, its root is not
 /// what re-executing the block gives, which validation finds only after
 /// re-executing the whole block.
-fn with_extra_key<BS: Blockstore>(chain: &Chain<BS>, root: &Cid, who: Address) -> Cid {
+fn with_extra_key<BS: Blockstore>(chain: &Executor<BS>, root: &Cid, who: Address) -> Cid {
     let mut state = chain.state(root).unwrap();
     state
         .set(&StateKey::Profile(who), &b"junk".to_vec())
@@ -69,7 +69,7 @@ enum Forgery {
 }
 
 fn forge_on<BS: Blockstore>(
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     root: &Cid,
     miner: &Keypair,
     other: &Keypair,
@@ -209,7 +209,7 @@ proptest! {
 
 /// Blocks 1 and 2 produced by one chain; a validator over the same store.
 fn two_blocks(store: &MemoryBlockstore) -> (Cid, Cid, Cid, Vec<Keypair>) {
-    let producer = Chain::new(store, Params::devnet()).unwrap();
+    let producer = Executor::new(store, Params::devnet()).unwrap();
     let keys: Vec<Keypair> = (0..KEYS).map(key).collect();
     let genesis = keys.iter().fold(Genesis::new(GENESIS_TIME), |g, k| {
         g.allocate(k.address(), START)
@@ -238,7 +238,7 @@ fn a_failed_validation_does_not_poison_the_warm_state() {
     for how in [Forgery::ExtraKey, Forgery::DropFirst] {
         let store = MemoryBlockstore::new();
         let (root0, root1, root2, keys) = two_blocks(&store);
-        let validator = Chain::new(&store, Params::devnet()).unwrap();
+        let validator = Executor::new(&store, Params::devnet()).unwrap();
         validator.validate_block(&root0, &root1).unwrap();
         assert_eq!(validator.warm_state().map(|w| w.0), Some(root1));
 
@@ -306,14 +306,14 @@ fn the_warm_state_stays_within_its_node_bound() {
         bytes[..4].copy_from_slice(&i.to_be_bytes());
         genesis = genesis.allocate(Address::new(bytes), 1);
     }
-    let unbounded = Chain::new(MemoryBlockstore::new(), Params::devnet()).unwrap();
+    let unbounded = Executor::new(MemoryBlockstore::new(), Params::devnet()).unwrap();
     let (root, _) = unbounded.genesis(&genesis, &keys[0]).unwrap();
     let (held, all) = unbounded.warm_state().unwrap();
     assert_eq!(held, root);
     assert!(all > 50, "{all} nodes");
 
     for bound in [0, 1, all / 2, all - 1, all, all + 1] {
-        let chain = Chain::new(MemoryBlockstore::new(), Params::devnet())
+        let chain = Executor::new(MemoryBlockstore::new(), Params::devnet())
             .unwrap()
             .with_warm_state_nodes(bound);
         assert_eq!(chain.warm_state_nodes(), bound);

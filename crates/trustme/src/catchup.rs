@@ -41,7 +41,7 @@ use tau_ipld::Blockstore;
 use tau_keys::Address;
 
 use crate::attestors::majority;
-use crate::node::{Received, Replica};
+use crate::replica::{Replica, UnitDelivery};
 use crate::round::RoundInfo;
 use crate::validate::{check_stateless, classify};
 use crate::{Error, Result};
@@ -236,7 +236,7 @@ impl<BS: Blockstore> Replica<BS> {
     /// accepted), also when an error stops a later step: each applied step
     /// had been checked. Carried units that cannot enter yet wait, as
     /// received units do.
-    pub fn apply_catchup(&mut self, proof: &CatchupProof, out: &mut Received) -> Result<()> {
+    pub fn apply_catchup(&mut self, proof: &CatchupProof, out: &mut UnitDelivery) -> Result<()> {
         let from = proof.from_mci;
         let ours = {
             let chain = self.chain();
@@ -340,7 +340,7 @@ impl<BS: Blockstore> Replica<BS> {
 
     /// Inserts every pending unit that can go in now (parents and round
     /// known), then the waiting units that releases, until nothing moves.
-    fn feed(&mut self, pending: &mut Vec<VerifiedUnit>, out: &mut Received) -> Result<()> {
+    fn feed(&mut self, pending: &mut Vec<VerifiedUnit>, out: &mut UnitDelivery) -> Result<()> {
         loop {
             let mut progressed = false;
             for unit in std::mem::take(pending) {

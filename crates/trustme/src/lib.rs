@@ -63,17 +63,15 @@
 //! assert_ne!(s2, [0; 32]);
 //! ```
 
-#![warn(missing_docs)]
-
 mod attestors;
 mod catchup;
 mod deposit;
 mod difficulty;
 mod error;
 mod issuance;
-mod node;
 mod params;
 mod pow_unit;
+mod replica;
 mod reward;
 mod round;
 mod seed;
@@ -87,9 +85,9 @@ pub use deposit::{deposit_address, Deposit, DepositPayload, Deposits};
 pub use difficulty::next_bits;
 pub use error::{Error, Result};
 pub use issuance::{round_issuance, TR_ISSUANCE_MN};
-pub use node::{Received, Replica};
 pub use params::{Genesis, Params, NOTES_PER_MN};
 pub use pow_unit::{mine, PowContext, PowPayload};
+pub use replica::{Replica, UnitDelivery};
 pub use reward::{split_reward, Coinbase, CoinbaseEntry};
 pub use round::{RoundEvent, RoundInfo, Rounds};
 pub use seed::{coinbase_hash, node_seed, pub_seed};

@@ -8,7 +8,7 @@ use serde_bytes::ByteBuf;
 use tau_dag::{Message, Unit};
 use tau_ipld::MemoryBlockstore;
 use tau_trustme::sim::{Partition, Sim, SimConfig};
-use tau_trustme::{CatchupProof, Error, Received, Replica};
+use tau_trustme::{CatchupProof, Error, Replica, UnitDelivery};
 
 type R = Replica<MemoryBlockstore>;
 
@@ -92,7 +92,7 @@ fn proof_for(sim: &Sim, behind: &R) -> CatchupProof {
 /// did not move.
 fn rejected(behind: &mut R, proof: &CatchupProof) -> Error {
     let before = stable_ids(behind);
-    let mut out = Received::default();
+    let mut out = UnitDelivery::default();
     let err = behind.apply_catchup(proof, &mut out).unwrap_err();
     assert!(out.stabilized.is_empty(), "{err}: {:?}", out.stabilized);
     assert_eq!(stable_ids(behind), before);
@@ -109,7 +109,7 @@ fn honest_proof_brings_the_minority_across_the_switch() {
     // Through the wire format and back.
     let bytes = proof.encode().unwrap();
     let proof = CatchupProof::decode(&bytes, 8 << 20).unwrap();
-    let mut out = Received::default();
+    let mut out = UnitDelivery::default();
     behind.apply_catchup(&proof, &mut out).unwrap();
     let last = from + proof.steps.len() as u64;
     assert!(behind.chain().last_stable_mci() >= last);
@@ -149,7 +149,7 @@ fn honest_proof_brings_the_minority_across_the_switch() {
     // Applied again, every step is checked against the stable chain and
     // nothing moves.
     let now = stable_ids(&behind);
-    let mut again = Received::default();
+    let mut again = UnitDelivery::default();
     behind.apply_catchup(&proof, &mut again).unwrap();
     assert!(again.stabilized.is_empty());
     assert_eq!(stable_ids(&behind), now);
@@ -232,7 +232,7 @@ fn proof_conflicting_with_own_stable_units_is_rejected() {
     );
     // A replica further on refuses a proof whose steps it has stable with
     // other units.
-    let mut out = Received::default();
+    let mut out = UnitDelivery::default();
     behind.apply_catchup(&proof, &mut out).unwrap();
     let mut rewritten = proof.clone();
     rewritten.steps[1].mc_unit = proof.steps[0].mc_unit;
@@ -282,7 +282,7 @@ fn truncated_proofs_are_rejected() {
     let proof = proof_for(&sim, &lacking);
     let mut bare = proof.clone();
     bare.units.clear();
-    let mut out = Received::default();
+    let mut out = UnitDelivery::default();
     let err = lacking.apply_catchup(&bare, &mut out).unwrap_err();
     assert!(matches!(err, Error::CatchupUnknownUnit(_)), "{err:?}");
     let last = proof.from_mci + proof.steps.len() as u64;
@@ -292,7 +292,7 @@ fn truncated_proofs_are_rejected() {
     assert!(lacking.chain().last_stable_mci() >= last);
     // The intact proof still works afterwards: nothing was spoiled.
     let proof = proof_for(&sim, &behind);
-    let mut out = Received::default();
+    let mut out = UnitDelivery::default();
     behind.apply_catchup(&proof, &mut out).unwrap();
     assert!(!out.stabilized.is_empty());
 }

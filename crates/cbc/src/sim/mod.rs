@@ -38,7 +38,7 @@ use rand::{Rng, SeedableRng};
 use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
 use tau_state::mempool::Admission;
-use tau_state::{Chain, Genesis, SignedTransaction};
+use tau_state::{Executor, Genesis, SignedTransaction};
 
 use crate::params::Params;
 use crate::{Error, Result};
@@ -439,7 +439,7 @@ enum Event {
     Answer {
         from: usize,
         to: usize,
-        body: Box<node::Received>,
+        body: Box<node::IncomingAnswer>,
     },
 }
 
@@ -466,7 +466,8 @@ impl Simulation {
         let total = config.simulated_nodes();
         let keys: Vec<Keypair> = (0..total).map(|_| Keypair::generate(&mut rng)).collect();
         let genesis_store = MemoryBlockstore::new();
-        let seed_chain = Chain::new(&genesis_store, config.chain.clone()).map_err(state_error)?;
+        let seed_chain =
+            Executor::new(&genesis_store, config.chain.clone()).map_err(state_error)?;
         // Sybils hold no coin: only the configured nodes and an attack's
         // lead are funded. A lead behind sybils holds a tenth of an honest
         // node's coin, so its private chain never outweighs the honest one
@@ -513,7 +514,7 @@ impl Simulation {
             store
                 .put_many_keyed(&genesis_blocks)
                 .map_err(|e| state_error(e.into()))?;
-            let chain = Chain::new(store, config.chain.clone()).map_err(state_error)?;
+            let chain = Executor::new(store, config.chain.clone()).map_err(state_error)?;
             // Everyone knows everyone; under a flood, honest nodes also know
             // ids past the last node, which never answer.
             let peers = (0..total + flood_ids).filter(|&p| p != id);
@@ -818,7 +819,7 @@ impl Simulation {
                     Event::Answer {
                         from: to,
                         to: from,
-                        body: Box::new(node::Received {
+                        body: Box::new(node::IncomingAnswer {
                             head: answer.head,
                             blocks: answer.blocks,
                             seen,

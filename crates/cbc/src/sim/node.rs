@@ -7,11 +7,11 @@ use cid::Cid;
 use tau_ipld::{Blockstore, MemoryBlockstore};
 use tau_keys::{Address, Keypair};
 use tau_state::mempool::{Admission, HeadAccounts, Mempool};
-use tau_state::{Chain, SignedTransaction, StateKey, Transaction, TxBody};
+use tau_state::{Executor, SignedTransaction, StateKey, Transaction, TxBody};
 
 use super::transfer::missing_blocks;
 use super::{state_error, Behaviour, SimConfig};
-use crate::engine::{CatchUp, PeerAnswer, Received as Taken, VoteEngine};
+use crate::engine::{AnswerVerdict, CatchUp, PeerAnswer, VoteEngine};
 use crate::planner::Mode;
 use crate::Result;
 
@@ -43,7 +43,7 @@ pub(crate) struct SimNode {
     pub(crate) id: usize,
     key: Keypair,
     pub(crate) behaviour: Behaviour,
-    chain: Chain<MemoryBlockstore>,
+    chain: Executor<MemoryBlockstore>,
     pub(crate) engine: VoteEngine<usize>,
     /// An equivocator's sibling of its head.
     sibling: Option<Cid>,
@@ -81,7 +81,7 @@ pub(crate) struct Answer {
 }
 
 /// An answer as it arrives.
-pub(crate) struct Received {
+pub(crate) struct IncomingAnswer {
     pub(crate) head: Cid,
     pub(crate) blocks: Vec<(Cid, Vec<u8>)>,
     pub(crate) seen: BTreeMap<usize, Cid>,
@@ -105,7 +105,7 @@ impl SimNode {
         id: usize,
         key: Keypair,
         behaviour: Behaviour,
-        chain: Chain<MemoryBlockstore>,
+        chain: Executor<MemoryBlockstore>,
         genesis: Cid,
         config: &SimConfig,
         addresses: Vec<Option<Address>>,
@@ -539,8 +539,13 @@ impl SimNode {
     }
 
     /// Takes an answer from `peer`.
-    pub(crate) fn receive(&mut self, peer: usize, answer: Received, now: u64) -> Result<Verdict> {
-        let Received {
+    pub(crate) fn receive(
+        &mut self,
+        peer: usize,
+        answer: IncomingAnswer,
+        now: u64,
+    ) -> Result<Verdict> {
+        let IncomingAnswer {
             head,
             blocks,
             seen,
@@ -565,10 +570,10 @@ impl SimNode {
         };
         Ok(
             match self.engine.receive(&self.chain, &peer, &answer, now) {
-                Taken::Counted => Verdict::Counted,
-                Taken::Forged(_) => Verdict::Forgery,
-                Taken::Future(_) => Verdict::Future,
-                Taken::CatchUp => {
+                AnswerVerdict::Counted => Verdict::Counted,
+                AnswerVerdict::Forged(_) => Verdict::Forgery,
+                AnswerVerdict::Future(_) => Verdict::Future,
+                AnswerVerdict::CatchUp => {
                     // Every block came with the answer: one step decides.
                     match self
                         .engine
@@ -582,7 +587,7 @@ impl SimNode {
                         CatchUp::Missing(_) | CatchUp::Refused(_) => Verdict::Other,
                     }
                 }
-                Taken::Missing(_) | Taken::Ignored => Verdict::Other,
+                AnswerVerdict::Missing(_) | AnswerVerdict::Ignored => Verdict::Other,
             },
         )
     }

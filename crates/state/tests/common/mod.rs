@@ -4,7 +4,7 @@
 use cid::Cid;
 use tau_ipld::MemoryBlockstore;
 use tau_keys::{Address, Keypair};
-use tau_state::{Chain, Genesis, Params, SignedTransaction, Transaction, TxBody};
+use tau_state::{Executor, Genesis, Params, SignedTransaction, Transaction, TxBody};
 
 pub const GENESIS_TIME: u64 = 1_700_000_000;
 
@@ -14,8 +14,8 @@ pub fn key(i: u8) -> Keypair {
 }
 
 /// A devnet chain whose keys `0..n` each hold `balance`.
-pub fn devnet(n: u8, balance: u64) -> (Chain<MemoryBlockstore>, Cid, Vec<Keypair>) {
-    let chain = Chain::new(MemoryBlockstore::new(), Params::devnet()).unwrap();
+pub fn devnet(n: u8, balance: u64) -> (Executor<MemoryBlockstore>, Cid, Vec<Keypair>) {
+    let chain = Executor::new(MemoryBlockstore::new(), Params::devnet()).unwrap();
     let keys: Vec<Keypair> = (0..n).map(key).collect();
     let genesis = keys.iter().fold(Genesis::new(GENESIS_TIME), |g, k| {
         g.allocate(k.address(), balance)
@@ -66,12 +66,16 @@ pub fn pay(
 }
 
 /// The earliest block `miner` may make on `root`.
-pub fn earliest<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid, miner: &Keypair) -> u64 {
+pub fn earliest<BS: tau_ipld::Blockstore>(
+    chain: &Executor<BS>,
+    root: &Cid,
+    miner: &Keypair,
+) -> u64 {
     chain.eligibility(root, &miner.address()).unwrap().earliest
 }
 
 /// The sum of all balances at `root`.
-pub fn supply<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid) -> u64 {
+pub fn supply<BS: tau_ipld::Blockstore>(chain: &Executor<BS>, root: &Cid) -> u64 {
     chain
         .state(root)
         .unwrap()
@@ -86,7 +90,7 @@ pub fn supply<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid) -> u64 {
 /// `edit` (header and transaction list) and re-signed by `signer`: what a
 /// dishonest peer could serve.
 pub fn forge<BS: tau_ipld::Blockstore>(
-    chain: &Chain<BS>,
+    chain: &Executor<BS>,
     root: &Cid,
     signer: &Keypair,
     edit: impl FnOnce(&mut tau_state::UnsignedBlock, &mut Vec<SignedTransaction>),
@@ -105,7 +109,7 @@ pub fn forge<BS: tau_ipld::Blockstore>(
 }
 
 /// A state like `root` whose contract key points at a block with these bytes.
-pub fn put_block<BS: tau_ipld::Blockstore>(chain: &Chain<BS>, root: &Cid, bytes: &[u8]) -> Cid {
+pub fn put_block<BS: tau_ipld::Blockstore>(chain: &Executor<BS>, root: &Cid, bytes: &[u8]) -> Cid {
     let cid = chain.store().put(tau_ipld::block::DAG_CBOR, bytes).unwrap();
     let mut state = chain.state(root).unwrap();
     state

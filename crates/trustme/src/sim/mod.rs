@@ -38,9 +38,9 @@ pub use config::{Partition, SimConfig};
 pub use report::{Report, RoundSummary};
 pub use rng::Rng;
 
-use crate::node::Replica;
 use crate::params::Genesis;
 use crate::pow_unit::{mine, PowPayload};
+use crate::replica::Replica;
 use crate::round::RoundEvent;
 use crate::trustme_unit::{may_send, TrustMePayload};
 use crate::{coinbase_hash, CatchupProof, CatchupRequest, Error, Result};
@@ -504,7 +504,7 @@ impl Sim {
             return Ok(());
         }
         let max = self.cfg.params.catchup_max_bytes;
-        let mut received = crate::node::Received::default();
+        let mut received = crate::replica::UnitDelivery::default();
         let result = CatchupProof::decode(bytes, max).and_then(|proof| {
             self.nodes[node]
                 .replica
@@ -531,7 +531,7 @@ impl Sim {
         self.nodes.iter().position(|n| n.key.address() == *a)
     }
 
-    fn after_receive(&mut self, node: usize, received: crate::node::Received) -> Result<()> {
+    fn after_receive(&mut self, node: usize, received: crate::replica::UnitDelivery) -> Result<()> {
         for (_, e) in &received.rejected {
             self.report.rejected.push(e.to_string());
         }

@@ -11,9 +11,11 @@ use crate::round::{RoundEvent, Rounds};
 use crate::validate::{check_stateless, classify};
 use crate::{Error, Result};
 
-/// What one [`Replica::receive`] did.
+/// What delivering one unit to a replica did ([`Replica::receive`],
+/// [`Replica::apply_catchup`]): the units it accepted or left waiting, the
+/// MCIs that became stable and what they decided.
 #[derive(Debug, Default)]
-pub struct Received {
+pub struct UnitDelivery {
     /// Units added to the DAG (this one and any it released), in order.
     pub accepted: Vec<Cid>,
     /// The unit waits for its parents or for a round it needs.
@@ -92,8 +94,8 @@ impl<BS: Blockstore> Replica<BS> {
 
     /// Receives a unit. Errors are rejections (nothing changed), except
     /// [`Error::MainChain`] with a stable rewrite, which is fatal.
-    pub fn receive(&mut self, unit: VerifiedUnit) -> Result<Received> {
-        let mut out = Received::default();
+    pub fn receive(&mut self, unit: VerifiedUnit) -> Result<UnitDelivery> {
+        let mut out = UnitDelivery::default();
         let kind = classify(unit.unit())?;
         check_stateless(unit.unit(), &kind, self.rounds.params())?;
         if self.chain.dag().contains(&unit.id()) || self.waiting.iter().any(|w| w.id() == unit.id())
@@ -129,7 +131,7 @@ impl<BS: Blockstore> Replica<BS> {
     pub(crate) fn apply_stable(
         &mut self,
         stable: Vec<StableMci>,
-        out: &mut Received,
+        out: &mut UnitDelivery,
     ) -> Result<()> {
         for s in &stable {
             out.stabilized.push(s.mci);
@@ -140,7 +142,11 @@ impl<BS: Blockstore> Replica<BS> {
     }
 
     /// Inserts if parents and round are known: Ok(false) to wait.
-    pub(crate) fn try_insert(&mut self, unit: VerifiedUnit, out: &mut Received) -> Result<bool> {
+    pub(crate) fn try_insert(
+        &mut self,
+        unit: VerifiedUnit,
+        out: &mut UnitDelivery,
+    ) -> Result<bool> {
         let u = unit.unit();
         let mut parent_round = 0;
         for p in u.parents() {
@@ -172,7 +178,7 @@ impl<BS: Blockstore> Replica<BS> {
     }
 
     /// Retries waiting units until none can go in.
-    pub(crate) fn release(&mut self, out: &mut Received) {
+    pub(crate) fn release(&mut self, out: &mut UnitDelivery) {
         loop {
             let mut progressed = false;
             let waiting = std::mem::take(&mut self.waiting);

@@ -1,4 +1,6 @@
-//! [`Chain`]: a store and its parameters, with the operations of a TAU chain.
+//! [`Executor`]: a store and the chain's parameters, with the operations of
+//! a TAU chain (genesis, execution, validation, queries). It holds no head:
+//! every operation is given the state root it works on.
 
 use cid::Cid;
 use tau_hamt::Proof;
@@ -20,7 +22,7 @@ use crate::tx::SignedTransaction;
 use crate::warm::{WarmState, DEFAULT_WARM_STATE_NODES};
 use crate::{Error, Result};
 
-/// The result of [`Chain::produce_next_state`].
+/// The result of [`Executor::produce_next_state`].
 #[derive(Debug, Clone)]
 pub struct Produced {
     /// The new state root.
@@ -37,24 +39,26 @@ pub struct Produced {
     pub bytes_written: usize,
 }
 
-/// A TAU chain over a block store: genesis, block production (process A),
-/// validation, history and wallet queries. Pure: the clock is an argument.
+/// The rules of a TAU chain executed over a block store: genesis, block
+/// production (process A), validation, history and wallet queries. It holds
+/// no head (the caller passes the state root of each operation; fork choice
+/// is tau-cbc's). Pure: the clock is an argument.
 ///
-/// The chain keeps the decoded HAMT of the state it last produced or
+/// The executor keeps the decoded HAMT of the state it last produced or
 /// validated (its *warm head state*, bounded by
-/// [`with_warm_state_nodes`](Chain::with_warm_state_nodes)), so the next
+/// [`with_warm_state_nodes`](Executor::with_warm_state_nodes)), so the next
 /// block built or validated on that state does not read, re-hash and decode
 /// the same nodes again. It changes no result: roots and blocks are the ones
-/// a chain without it computes. A clone starts without it.
+/// an executor without it computes. A clone starts without it.
 #[derive(Debug, Clone)]
-pub struct Chain<BS> {
+pub struct Executor<BS> {
     store: BS,
     params: Params,
     warm: WarmState,
 }
 
-impl<BS: Blockstore> Chain<BS> {
-    /// A chain over `store` with `params` (checked with [`Params::validate`]),
+impl<BS: Blockstore> Executor<BS> {
+    /// An executor over `store` with `params` (checked with [`Params::validate`]),
     /// keeping a warm head state of at most [`DEFAULT_WARM_STATE_NODES`].
     pub fn new(store: BS, params: Params) -> Result<Self> {
         params.validate()?;
@@ -69,8 +73,8 @@ impl<BS: Blockstore> Chain<BS> {
     /// [`Quarantine`](tau_ipld::Quarantine) in front of this one, to validate
     /// a peer's blocks without keeping them), with a warm state of the same
     /// bound, empty.
-    pub fn with_store<S: Blockstore>(&self, store: S) -> Chain<S> {
-        Chain {
+    pub fn with_store<S: Blockstore>(&self, store: S) -> Executor<S> {
+        Executor {
             store,
             params: self.params.clone(),
             warm: WarmState::new(self.warm.max_nodes()),
@@ -87,7 +91,7 @@ impl<BS: Blockstore> Chain<BS> {
         }
     }
 
-    /// The bound set by [`with_warm_state_nodes`](Chain::with_warm_state_nodes).
+    /// The bound set by [`with_warm_state_nodes`](Executor::with_warm_state_nodes).
     pub fn warm_state_nodes(&self) -> usize {
         self.warm.max_nodes()
     }
@@ -104,7 +108,7 @@ impl<BS: Blockstore> Chain<BS> {
     }
 
     /// The root of the warm head state and how many decoded nodes it holds,
-    /// if the chain holds one.
+    /// if the executor holds one.
     pub fn warm_state(&self) -> Option<(Cid, usize)> {
         self.warm.held()
     }
