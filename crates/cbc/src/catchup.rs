@@ -17,7 +17,7 @@ use crate::view::{ValidatedRoots, ViewEntry};
 
 /// Where a walk back from a peer's head got to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Walk {
+pub enum WalkBack {
     /// Every state from the head down to the anchor is in the store and
     /// valid; the roots above the anchor, newest first.
     Reached(Vec<Cid>),
@@ -43,7 +43,7 @@ pub fn walk_back<BS: Blockstore>(
     anchor: &ViewEntry,
     limit: u64,
     now: u64,
-) -> Walk {
+) -> WalkBack {
     let mut links = Vec::new();
     let mut cursor = head;
     while cursor != anchor.root {
@@ -52,17 +52,17 @@ pub fn walk_back<BS: Blockstore>(
             Err(e) => return blame(&e, &cursor),
         };
         if block.number() <= anchor.number {
-            return Walk::Refused(format!(
+            return WalkBack::Refused(format!(
                 "block {} at {cursor} passes the safety point {} without holding it",
                 block.number(),
                 anchor.number
             ));
         }
         if links.len() as u64 >= limit {
-            return Walk::Refused(format!("more than {limit} blocks above the safety point"));
+            return WalkBack::Refused(format!("more than {limit} blocks above the safety point"));
         }
         let Some(previous) = block.unsigned.previous else {
-            return Walk::Refused(format!("another genesis at {cursor}"));
+            return WalkBack::Refused(format!("another genesis at {cursor}"));
         };
         links.push((previous, cursor, block.number()));
         cursor = previous;
@@ -74,23 +74,23 @@ pub fn walk_back<BS: Blockstore>(
         match chain.validate_block_at(previous, root, now) {
             Ok(_) => validated.insert(*root, *number),
             Err(e @ tau_state::Error::FutureBlock { .. }) => {
-                return Walk::Future(format!("state {root}: {e}"))
+                return WalkBack::Future(format!("state {root}: {e}"))
             }
             Err(e) => return blame(&e, root),
         }
     }
-    Walk::Reached(links.into_iter().map(|(_, root, _)| root).collect())
+    WalkBack::Reached(links.into_iter().map(|(_, root, _)| root).collect())
 }
 
 /// A walk's failure at `root`: a block to fetch, a failure of our own store
 /// (not the peer's fault: refused for now), or a forgery.
-fn blame(e: &tau_state::Error, root: &Cid) -> Walk {
+fn blame(e: &tau_state::Error, root: &Cid) -> WalkBack {
     if let Some(cid) = missing_cid(e) {
-        Walk::Missing(cid)
+        WalkBack::Missing(cid)
     } else if e.is_store_failure() {
-        Walk::Refused(format!("local store at {root}: {e}"))
+        WalkBack::Refused(format!("local store at {root}: {e}"))
     } else {
-        Walk::Forged(format!("state {root}: {e}"))
+        WalkBack::Forged(format!("state {root}: {e}"))
     }
 }
 
@@ -195,7 +195,7 @@ mod tests {
         let anchor = f.entry(main[0]);
         let mut validated = ValidatedRoots::new(f.genesis);
         let walk = walk_back(&f.chain, &mut validated, main[3], &anchor, 100, NOW);
-        assert_eq!(walk, Walk::Reached(vec![main[3], main[2], main[1]]));
+        assert_eq!(walk, WalkBack::Reached(vec![main[3], main[2], main[1]]));
         assert!(main[1..].iter().all(|r| validated.contains(r)));
         assert!(
             !validated.contains(&main[0]),
@@ -204,7 +204,7 @@ mod tests {
         // The anchor itself: nothing to walk.
         assert_eq!(
             walk_back(&f.chain, &mut validated, main[0], &anchor, 100, NOW),
-            Walk::Reached(vec![])
+            WalkBack::Reached(vec![])
         );
     }
 
@@ -242,7 +242,7 @@ mod tests {
             let chain = f.chain.with_store(disk);
             let mut validated = ValidatedRoots::new(f.genesis);
             let walk = walk_back(&chain, &mut validated, main[3], &anchor, 100, NOW);
-            assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
+            assert!(matches!(walk, WalkBack::Refused(_)), "{walk:?}");
         }
     }
 
@@ -261,7 +261,7 @@ mod tests {
             100,
             newest - max_drift - 1,
         );
-        assert!(matches!(walk, Walk::Future(_)), "{walk:?}");
+        assert!(matches!(walk, WalkBack::Future(_)), "{walk:?}");
         assert!(!validated.contains(&main[2]));
         // Once the clock is there, the same chain is fine.
         let walk = walk_back(
@@ -272,7 +272,7 @@ mod tests {
             100,
             newest - max_drift,
         );
-        assert!(matches!(walk, Walk::Reached(_)), "{walk:?}");
+        assert!(matches!(walk, WalkBack::Reached(_)), "{walk:?}");
     }
 
     #[test]
@@ -289,7 +289,7 @@ mod tests {
             100,
             NOW,
         );
-        assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
+        assert!(matches!(walk, WalkBack::Refused(_)), "{walk:?}");
         // Too long a way back is refused as well.
         let walk = walk_back(
             &f.chain,
@@ -299,7 +299,7 @@ mod tests {
             3,
             NOW,
         );
-        assert!(matches!(walk, Walk::Refused(_)), "{walk:?}");
+        assert!(matches!(walk, WalkBack::Refused(_)), "{walk:?}");
     }
 
     #[test]
@@ -316,7 +316,7 @@ mod tests {
                 100,
                 NOW
             ),
-            Walk::Missing(unknown)
+            WalkBack::Missing(unknown)
         );
     }
 

@@ -24,7 +24,7 @@ use tau_ipld::Blockstore;
 use tau_keys::Address;
 use tau_state::Executor;
 
-use crate::catchup::{unwound, walk_back, Walk};
+use crate::catchup::{unwound, walk_back, WalkBack};
 use crate::miners::ProvenMiners;
 use crate::oracle::Message;
 use crate::params::Params;
@@ -657,14 +657,16 @@ impl<P: Ord + Clone> VoteEngine<P> {
         peer: &P,
         head: Cid,
         anchor: &ViewEntry,
-        walk: Walk,
+        walk: WalkBack,
         now: u64,
     ) -> Result<CatchUp> {
         let roots = match walk {
-            Walk::Reached(roots) => roots,
-            Walk::Missing(cid) => return Ok(CatchUp::Missing(cid)),
-            Walk::Refused(reason) | Walk::Future(reason) => return Ok(CatchUp::Refused(reason)),
-            Walk::Forged(reason) => {
+            WalkBack::Reached(roots) => roots,
+            WalkBack::Missing(cid) => return Ok(CatchUp::Missing(cid)),
+            WalkBack::Refused(reason) | WalkBack::Future(reason) => {
+                return Ok(CatchUp::Refused(reason))
+            }
+            WalkBack::Forged(reason) => {
                 self.mark(peer);
                 return Ok(CatchUp::Forged(reason));
             }

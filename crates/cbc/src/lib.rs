@@ -76,7 +76,7 @@ pub mod sim;
 mod view;
 mod vote;
 
-pub use catchup::{missing_cid, unwound, walk_back, Walk};
+pub use catchup::{missing_cid, unwound, walk_back, WalkBack};
 pub use engine::{
     AddressOf, AnswerVerdict, CatchUp, Evaluation, PassDecision, PassSnapshot, PeerAnswer,
     VoteEngine, MAX_STRIKES,

@@ -10,7 +10,7 @@ use crate::framing::{encode_frame, FrameDecoder, DEFAULT_MAX_MESSAGE_SIZE};
 use crate::message::{Extensions, Message, Request, RequestId, RequestKind};
 use crate::responder::Responder;
 use crate::selector::Selector;
-use crate::verifier::{BlockPool, Outcome, Verifier};
+use crate::verifier::{BlockPool, RequestEnd, Verifier};
 use crate::{Error, Result};
 
 /// What a request fetched.
@@ -19,7 +19,7 @@ pub struct Fetched {
     /// Verified blocks, in traversal order.
     pub blocks: Vec<(Cid, crate::Bytes)>,
     /// How the request ended.
-    pub outcome: Outcome,
+    pub outcome: RequestEnd,
     /// Response messages received.
     pub messages: usize,
     /// Framed bytes received.
@@ -77,7 +77,7 @@ pub fn fetch<BS: BlockstoreExt + ?Sized>(
         .collect();
     let mut fetched = Fetched {
         blocks: Vec::new(),
-        outcome: Outcome {
+        outcome: RequestEnd {
             status: crate::Status::PartialResponse,
             missing: Vec::new(),
             links: 0,

@@ -83,7 +83,7 @@ impl BlockPool {
 
 /// How a verified request ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
+pub struct RequestEnd {
     /// The final status (20 or 21).
     pub status: Status,
     /// Links the responder reported missing (`m`) or skipped (`s`).
@@ -247,7 +247,7 @@ impl Verifier {
     /// Ends the request with the responder's final `status`: an error status
     /// is [`Error::RequestFailed`]; a success must leave the local traversal
     /// complete ([`Error::Incomplete`]) and 20 must have no missing block.
-    pub fn finish(&mut self, status: Status) -> Result<Outcome> {
+    pub fn finish(&mut self, status: Status) -> Result<RequestEnd> {
         if self.finished {
             return Err(Error::Finished);
         }
@@ -267,7 +267,7 @@ impl Verifier {
                 reason: "blocks were reported missing",
             });
         }
-        Ok(Outcome {
+        Ok(RequestEnd {
             status,
             missing: self.missing.clone(),
             links: self.traversal.links(),
@@ -323,7 +323,7 @@ pub struct VerifiedResponse {
     /// Newly verified blocks, in traversal order.
     pub blocks: Vec<(Cid, Bytes)>,
     /// Set when the response ended the request.
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<RequestEnd>,
 }
 
 #[cfg(test)]

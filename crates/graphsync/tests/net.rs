@@ -105,7 +105,7 @@ async fn run(
 ) -> (
     Vec<(Cid, Vec<u8>)>,
     u64,
-    Result<tau_graphsync::verifier::Outcome, Error>,
+    Result<tau_graphsync::verifier::RequestEnd, Error>,
 ) {
     let mut handle = gs.request(peer, root, sel, Extensions::default()).unwrap();
     let mut blocks = Vec::new();

@@ -12,7 +12,7 @@ use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tau_cbc::{
     Admission, AnswerVerdict, CatchUp, ChainView, Mode, PassDecision, PassSnapshot, PeerAnswer,
-    ValidatedRoots, ViewEntry, VoteEngine, Walk,
+    ValidatedRoots, ViewEntry, VoteEngine, WalkBack,
 };
 use tau_ipld::SharedStore;
 use tau_keys::{Address, Keypair};
@@ -85,7 +85,7 @@ impl Validation {
     }
 
     /// The walk back from `head` to `anchor` (see [`tau_cbc::walk_back`]).
-    pub(crate) fn walk(mut self, head: Cid, anchor: &ViewEntry, limit: u64, now: u64) -> Walk {
+    pub(crate) fn walk(mut self, head: Cid, anchor: &ViewEntry, limit: u64, now: u64) -> WalkBack {
         tau_cbc::walk_back(&self.chain, &mut self.validated, head, anchor, limit, now)
     }
 }
@@ -312,7 +312,7 @@ impl Core {
         peer: PeerId,
         head: Cid,
         anchor: &ViewEntry,
-        walk: Walk,
+        walk: WalkBack,
     ) -> Result<CatchUp> {
         let step =
             self.engine

@@ -31,7 +31,7 @@ use crate::source::GraphsyncSource;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig, SwarmReport};
 use crate::{Error, Result};
-use tau_cbc::{AnswerVerdict, CatchUp, Walk};
+use tau_cbc::{AnswerVerdict, CatchUp, WalkBack};
 
 /// A state on the chain: its root and block number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1087,7 +1087,7 @@ async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
                     CATCH_UP_BLOCKS,
                     unix_now(),
                 );
-                let committed = matches!(walk, Walk::Reached(_));
+                let committed = matches!(walk, WalkBack::Reached(_));
                 if committed {
                     quarantine.commit()?;
                 }

@@ -17,7 +17,7 @@ use tokio::time::{Instant, Sleep};
 use super::service::Shared;
 use super::{RequestBudget, SharedStore};
 use crate::message::{Message, RequestId};
-use crate::verifier::{BlockPool, Outcome, Verifier};
+use crate::verifier::{BlockPool, RequestEnd, Verifier};
 use crate::{Error, Result};
 
 /// Something that happened to a request, in order.
@@ -33,7 +33,7 @@ pub enum Event {
     /// A response message was processed (sent after its blocks).
     Progress(Progress),
     /// The last event: the final status, or why the request failed.
-    Finished(Result<Outcome>),
+    Finished(Result<RequestEnd>),
 }
 
 /// Totals of a request so far.
@@ -53,7 +53,7 @@ pub(crate) struct Pending {
     verifier: Verifier,
     store: SharedStore,
     events: mpsc::Sender<Event>,
-    done: oneshot::Sender<Result<Outcome>>,
+    done: oneshot::Sender<Result<RequestEnd>>,
     progress: Progress,
     budget: RequestBudget,
 }
@@ -62,7 +62,7 @@ pub(crate) struct Pending {
 pub(crate) struct Delivery {
     events: mpsc::Sender<Event>,
     batch: Vec<Event>,
-    end: Option<(oneshot::Sender<Result<Outcome>>, Result<Outcome>)>,
+    end: Option<(oneshot::Sender<Result<RequestEnd>>, Result<RequestEnd>)>,
 }
 
 impl Delivery {
@@ -92,7 +92,7 @@ impl Requests {
     }
 
     /// Ends request `id` with `result` (no more events), if it is in flight.
-    pub(crate) fn end(&mut self, id: &RequestId, result: Result<Outcome>) -> Option<PeerId> {
+    pub(crate) fn end(&mut self, id: &RequestId, result: Result<RequestEnd>) -> Option<PeerId> {
         let pending = self.table.remove(id)?;
         let _ = pending.done.send(result);
         Some(pending.peer)
@@ -128,7 +128,7 @@ impl Requests {
         msg: Message,
     ) -> (Vec<Delivery>, Vec<RequestId>) {
         let mut over_budget = Vec::new();
-        let mut results: Vec<(RequestId, Vec<Event>, Option<Result<Outcome>>)> = Vec::new();
+        let mut results: Vec<(RequestId, Vec<Event>, Option<Result<RequestEnd>>)> = Vec::new();
         let mut pool = match BlockPool::from_blocks(msg.blocks) {
             Ok(pool) => Some(pool),
             Err(e) => {
@@ -300,7 +300,7 @@ pub struct RequestHandle {
     peer: PeerId,
     shared: Arc<Shared>,
     events: mpsc::Receiver<Event>,
-    done: oneshot::Receiver<Result<Outcome>>,
+    done: oneshot::Receiver<Result<RequestEnd>>,
     deadline: Pin<Box<Sleep>>,
     idle: Duration,
     total: Option<Instant>,
@@ -335,7 +335,7 @@ impl RequestHandle {
 
     /// Waits for the end, dropping block and progress events (the blocks are
     /// in the store).
-    pub async fn finish(mut self) -> Result<Outcome> {
+    pub async fn finish(mut self) -> Result<RequestEnd> {
         while let Some(event) = self.next_event().await {
             if let Event::Finished(result) = event {
                 return result;

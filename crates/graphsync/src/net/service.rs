@@ -24,7 +24,7 @@ use crate::dagcbor;
 use crate::message::{Extensions, Message, Request, RequestId, RequestKind};
 use crate::responder::Responder;
 use crate::selector::Selector;
-use crate::verifier::{Outcome, Verifier};
+use crate::verifier::{RequestEnd, Verifier};
 use crate::{Error, Result};
 
 /// Bytes buffered when reading an inbound stream.
@@ -182,7 +182,7 @@ impl Shared {
     }
 
     /// Ends request `id` with `result`; returns whether it was in flight.
-    pub(crate) fn end_request(&self, id: &RequestId, result: Result<Outcome>) -> bool {
+    pub(crate) fn end_request(&self, id: &RequestId, result: Result<RequestEnd>) -> bool {
         lock(&self.requests).end(id, result).is_some()
     }
 

@@ -626,7 +626,7 @@ fn decode(cid: &Cid, data: Bytes) -> Result<Option<Item>> {
 
 /// What a traversal over a store loaded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Walk {
+pub struct LinksLoaded {
     /// Every link loaded, in order (missing ones included).
     pub links: Vec<Cid>,
     /// The links whose blocks the store lacked (their subtrees were skipped).
@@ -640,9 +640,9 @@ pub fn walk<BS: Blockstore + ?Sized>(
     root: Cid,
     selector: &Selector,
     limits: &Limits,
-) -> Result<Walk> {
+) -> Result<LinksLoaded> {
     let mut t = Traversal::new(root, selector, limits)?;
-    let mut out = Walk::default();
+    let mut out = LinksLoaded::default();
     while let Some(cid) = t.next_link()? {
         let block = store.get(&cid)?;
         out.links.push(cid);
