@@ -86,29 +86,37 @@
 
 #![warn(missing_docs)]
 
+mod collector;
 mod config;
 mod core;
 mod discovery;
 mod error;
 mod gc;
+mod handle;
 mod identity;
 #[cfg(test)]
 mod mempool;
-mod node;
+mod peers;
+mod process_a;
+mod process_b;
 pub mod protocol;
+mod runtime;
 mod serve;
+mod serving;
 mod source;
+mod startup;
 mod store;
 mod swarm;
 
 pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
 pub use discovery::KAD_PROTOCOL;
 pub use error::{Error, Result};
+pub use handle::{ChainPoint, NodeEvent, NodeHandle};
 pub use identity::{peer_address, peer_id_of};
-pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
 pub use protocol::HEAD_PROTOCOL;
 pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
 pub use source::GraphsyncSource;
+pub use startup::Node;
 pub use store::{open_stored, StoredChain, STORE_FILE};
 pub use swarm::{
     Connections, IDENTIFY_PROTOCOL, MAX_ESTABLISHED, MAX_ESTABLISHED_INCOMING,

@@ -1,0 +1,95 @@
+//! The garbage collector task and one collection of the redb store (what is
+//! kept: `gc`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cid::Cid;
+use tau_state::Chain;
+use tokio::sync::watch;
+
+use crate::gc;
+use crate::runtime::Inner;
+use crate::Result;
+
+impl Inner {
+    /// One garbage collection of the redb store (blocking: run it off the
+    /// async workers). `None` in memory mode, when a collection already runs
+    /// or when an upload or validation that started before it did not end
+    /// within [`GC_START_WAIT`].
+    pub(crate) fn collect_garbage(&self) -> Result<Option<tau_hamt::blockstore::GcReport>> {
+        let Some(redb) = self.store.redb() else {
+            return Ok(None);
+        };
+        let collection = match redb.begin_collection() {
+            Ok(collection) => collection.cancel_on(self.gc_cancel.clone()),
+            Err(tau_hamt::Error::CollectionRunning) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        // Work started before the barrier may hold blocks nothing refers to
+        // yet: wait for it (work started since is seen by the barrier).
+        let mark = self.in_flight.mark();
+        if !self.in_flight.wait_before(mark, GC_START_WAIT) {
+            tracing::debug!("garbage collection postponed: blocks being written");
+            return Ok(None);
+        }
+        // Read after the barrier rose and that work ended: a root set later
+        // was built from blocks the barrier keeps.
+        let core_roots = gc::ChainRoots::of(&self.core());
+        let stored: Vec<Cid> = redb.roots()?.into_iter().map(|(_, cid)| cid).collect();
+        let chain = Chain::new(self.store.blocks().clone(), self.config.chain.clone())?
+            .with_warm_state_nodes(0);
+        let started = Instant::now();
+        let report = gc::finish(
+            collection,
+            &chain,
+            &core_roots,
+            &stored,
+            self.config.cbc.mutable_range,
+            self.config.timing.gc_batch,
+        )?;
+        tracing::info!(
+            marked = report.marked,
+            deleted = report.deleted,
+            deleted_bytes = report.deleted_bytes,
+            kept_touched = report.touched,
+            cancelled = report.cancelled,
+            ms = started.elapsed().as_millis() as u64,
+            "garbage collected"
+        );
+        Ok(Some(report))
+    }
+}
+
+/// How long a collection waits at most for uploads and validations that
+/// started before it before it skips its turn.
+pub(crate) const GC_START_WAIT: Duration = Duration::from_secs(30);
+
+/// Collects the store's garbage every `gc_interval` and when woken (a node
+/// with a data directory only).
+pub(crate) async fn collect_garbage(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let interval = inner.config.timing.gc_interval;
+    if inner.store.redb().is_none() {
+        return;
+    }
+    loop {
+        let timer = async {
+            if interval.is_zero() {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(interval).await
+            }
+        };
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = timer => {}
+            _ = inner.gc_wake.notified() => {}
+        }
+        let worker = inner.clone();
+        match tokio::task::spawn_blocking(move || worker.collect_garbage()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("garbage collection: {e}"),
+            Err(e) => tracing::error!("garbage collection task: {e}"),
+        }
+    }
+}
