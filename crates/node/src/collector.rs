@@ -1,12 +1,10 @@
 //! The garbage collector task and one collection of the redb store (what is
 //! kept: `gc`).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cid::Cid;
 use tau_state::Chain;
-use tokio::sync::watch;
 
 use crate::gc;
 use crate::runtime::Inner;
@@ -64,32 +62,3 @@ impl Inner {
 /// How long a collection waits at most for uploads and validations that
 /// started before it before it skips its turn.
 pub(crate) const GC_START_WAIT: Duration = Duration::from_secs(30);
-
-/// Collects the store's garbage every `gc_interval` and when woken (a node
-/// with a data directory only).
-pub(crate) async fn collect_garbage(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
-    let interval = inner.config.timing.gc_interval;
-    if inner.store.redb().is_none() {
-        return;
-    }
-    loop {
-        let timer = async {
-            if interval.is_zero() {
-                std::future::pending::<()>().await
-            } else {
-                tokio::time::sleep(interval).await
-            }
-        };
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            _ = timer => {}
-            _ = inner.gc_wake.notified() => {}
-        }
-        let worker = inner.clone();
-        match tokio::task::spawn_blocking(move || worker.collect_garbage()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("garbage collection: {e}"),
-            Err(e) => tracing::error!("garbage collection task: {e}"),
-        }
-    }
-}

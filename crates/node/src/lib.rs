@@ -50,6 +50,26 @@
 //! chain that does not hold the safety point stays refused. Without a data directory everything is
 //! in memory.
 //!
+//! ## How it runs (a map of the crate)
+//!
+//! * `startup` — [`Node::start`]: opens the store, restores head, safety
+//!   point, attachment host and peers, builds the swarm and spawns two
+//!   tasks: the swarm (`swarm::drive`) and the owner.
+//! * `runtime` — the owner task (`runtime::run`): one loop receiving swarm
+//!   reports, incoming head requests, the timers of process A, process B and
+//!   the collector, and its workers' results (`runtime::Message`). It does
+//!   no network I/O or long CPU work itself: that runs in workers (at most
+//!   one mining, one process-B tick and one collection at a time; head
+//!   answers and peer asks within their slot limits).
+//! * `process_a` — one mining tick; `process_b` — one poll tick (the vote,
+//!   the next asks) and the per-peer ask, fetch, validation and catch-up;
+//!   `serving` — answering head requests within per-peer and total slots;
+//!   `serve` — serving and charging attachments over Graphsync;
+//!   `peers` — the peer table, relays and random-walk results from swarm
+//!   reports; `collector` + `gc` — garbage collection; `core` — the
+//!   consensus state (chain, vote engine, mempool) without I/O;
+//!   `handle` — [`NodeHandle`], the public API.
+//!
 //! Two nodes on 127.0.0.1 mine and agree on a chain:
 //!
 //! ```

@@ -1,11 +1,9 @@
 //! Peer knowledge: swarm reports (connections, identify, random walks,
 //! relay reservations) into the peer table and relays, marking, persisting.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::mpsc;
 
 use crate::discovery;
 use crate::handle::NodeEvent;
@@ -79,81 +77,79 @@ impl Inner {
     }
 }
 
-/// Turns swarm reports into peer knowledge.
-pub(crate) async fn watch_swarm(
-    inner: Arc<Inner>,
-    mut reports: mpsc::UnboundedReceiver<SwarmReport>,
-) {
-    let mut known = (0usize, 0usize);
-    while let Some(report) = reports.recv().await {
+impl Inner {
+    /// Turns a swarm report into peer knowledge (the owner task calls it for
+    /// each report, in order).
+    pub(crate) fn on_swarm_report(&self, report: SwarmReport) {
         match report {
             SwarmReport::Connected(peer, addr) => {
-                let marked = inner.core().is_marked(&peer);
+                let marked = self.core().is_marked(&peer);
                 if marked {
-                    inner.command(Command::Disconnect(peer));
-                    continue;
+                    self.command(Command::Disconnect(peer));
+                    return;
                 }
-                inner.core().add_connected(peer, addr);
-                inner.emit(NodeEvent::PeerConnected(peer));
+                self.core().add_connected(peer, addr);
+                self.emit(NodeEvent::PeerConnected(peer));
             }
             SwarmReport::Identified(peer, identified) => {
                 if identified.relay {
-                    inner.learn_relay(peer, identified.addrs.clone());
+                    self.learn_relay(peer, identified.addrs.clone());
                 }
-                inner.core().add_peer(peer, identified.addrs);
+                self.core().add_peer(peer, identified.addrs);
             }
             SwarmReport::Walked(found) => {
                 for (peer, addrs) in found {
-                    if peer == inner.local || inner.core().is_marked(&peer) {
+                    if peer == self.local || self.core().is_marked(&peer) {
                         continue;
                     }
-                    inner.core().add_peer(peer, addrs);
-                    let mut walked = lock(&inner.walked);
+                    self.core().add_peer(peer, addrs);
+                    let mut walked = lock(&self.walked);
                     if walked.len() < MAX_WALKED_PEERS && walked.insert(peer) {
                         drop(walked);
                         tracing::debug!(%peer, "found by a random walk");
-                        inner.emit(NodeEvent::PeerDiscovered(peer));
+                        self.emit(NodeEvent::PeerDiscovered(peer));
                     }
                 }
             }
             SwarmReport::Reserved(relay) => {
                 tracing::info!(%relay, "relay reservation accepted");
-                lock(&inner.relays).reserved(relay);
-                inner.emit(NodeEvent::RelayReserved(relay));
+                lock(&self.relays).reserved(relay);
+                self.emit(NodeEvent::RelayReserved(relay));
             }
-            SwarmReport::Disconnected(peer) => inner.graphsync.peer_disconnected(&peer),
+            SwarmReport::Disconnected(peer) => self.graphsync.peer_disconnected(&peer),
             SwarmReport::Listening(addr) => {
-                let mut addrs = lock(&inner.listen_addrs);
+                let mut addrs = lock(&self.listen_addrs);
                 if !addrs.contains(&addr) {
                     addrs.push(addr);
                 }
             }
             SwarmReport::ListenClosed(addr) => {
-                lock(&inner.listen_addrs).retain(|a| *a != addr);
+                lock(&self.listen_addrs).retain(|a| *a != addr);
                 if let Some((relay, _)) =
                     discovery::relay_of(&addr).filter(|_| discovery::is_circuit(&addr))
                 {
                     tracing::info!(%relay, "relay reservation lost; asking again later");
-                    let retry_at = Instant::now() + inner.config.timing.walk_interval;
-                    lock(&inner.relays).dropped(relay, retry_at);
+                    let retry_at = Instant::now() + self.config.timing.walk_interval;
+                    lock(&self.relays).dropped(relay, retry_at);
                 }
             }
             SwarmReport::DialFailed(peer, reason) => {
                 tracing::debug!(?peer, "dial failed: {reason}");
                 if let Some(peer) = peer {
-                    let retry_at = Instant::now() + inner.config.timing.walk_interval;
-                    lock(&inner.relays).unreachable(peer, retry_at);
+                    let retry_at = Instant::now() + self.config.timing.walk_interval;
+                    lock(&self.relays).unreachable(peer, retry_at);
                 }
             }
         }
-        let now = (
-            inner.core().addresses.len(),
-            lock(&inner.relays).known().len(),
-        );
-        if now != known {
-            known = now;
-            inner.persist_peers();
-        }
+    }
+
+    /// Known peers and relays counted: when the count changes, the owner
+    /// persists them.
+    pub(crate) fn peer_counts(&self) -> (usize, usize) {
+        (
+            self.core().addresses.len(),
+            lock(&self.relays).known().len(),
+        )
     }
 }
 

@@ -1,63 +1,49 @@
-//! Process A: producing the next state.
-
-use std::sync::Arc;
-
-use tokio::sync::watch;
+//! Process A: producing the next state (one tick of it; the owner task
+//! `runtime::run` runs it on its timer).
 
 use crate::core::unix_now;
 use crate::handle::{ChainPoint, NodeEvent};
 use crate::runtime::Inner;
 use crate::startup::quota_policy;
 
-/// Process A: mine on the head whenever the Proof-of-Transaction allows.
-pub(crate) async fn process_a(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(inner.config.timing.mine_check);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            _ = tick.tick() => {}
-        }
-        let now = unix_now();
-        let (log, covered) = inner
-            .host
-            .next_log(inner.config.chain.max_attachments_log_records, now);
-        let mined = {
-            // Busy core (validating, catching up): mine at the next tick.
-            let Some(mut core) = inner.try_core() else {
-                continue;
-            };
-            match core.maybe_mine(now, &log) {
-                Ok(Some(produced)) => {
-                    inner.persist(&core);
-                    inner.refresh_answer(&core);
-                    let head = core.head();
-                    let policy = quota_policy(&core, &head, inner.config.free_quota);
-                    drop(core);
-                    inner.host.set_policy(policy);
-                    if produced.block.unsigned.attachments_log.is_some() {
-                        inner.host.included(covered);
-                        inner.persist_pending();
-                    }
-                    Some(produced)
+/// Process A, one tick (blocking: the owner runs it as a worker): mines on
+/// the head if the Proof-of-Transaction allows; the event to emit. A busy
+/// core (validating, catching up) skips the tick.
+pub(crate) fn mine(inner: &Inner) -> Option<NodeEvent> {
+    let now = unix_now();
+    let (log, covered) = inner
+        .host
+        .next_log(inner.config.chain.max_attachments_log_records, now);
+    let produced = {
+        let mut core = inner.try_core()?;
+        match core.maybe_mine(now, &log) {
+            Ok(Some(produced)) => {
+                inner.persist(&core);
+                inner.refresh_answer(&core);
+                let head = core.head();
+                let policy = quota_policy(&core, &head, inner.config.free_quota);
+                drop(core);
+                inner.host.set_policy(policy);
+                if produced.block.unsigned.attachments_log.is_some() {
+                    inner.host.included(covered);
+                    inner.persist_pending();
                 }
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!("producing the next state: {e}");
-                    None
-                }
+                produced
             }
-        };
-        if let Some(produced) = mined {
-            let head = ChainPoint {
-                root: produced.root,
-                number: produced.block.number(),
-            };
-            tracing::debug!(number = head.number, "mined {}", head.root);
-            inner.emit(NodeEvent::Mined {
-                head,
-                transactions: produced.transactions.len(),
-            });
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!("producing the next state: {e}");
+                return None;
+            }
         }
-    }
+    };
+    let head = ChainPoint {
+        root: produced.root,
+        number: produced.block.number(),
+    };
+    tracing::debug!(number = head.number, "mined {}", head.root);
+    Some(NodeEvent::Mined {
+        head,
+        transactions: produced.transactions.len(),
+    })
 }

@@ -8,7 +8,6 @@ use libp2p::{Multiaddr, PeerId};
 use tau_graphsync::net::{RequestBudget, SharedStore};
 use tau_graphsync::{Extensions, Selector};
 use tau_hamt::Quarantine;
-use tokio::sync::watch;
 
 use crate::core::unix_now;
 use crate::handle::{ChainPoint, NodeEvent};
@@ -54,85 +53,71 @@ impl Inner {
     }
 }
 
-/// Process B: each poll, vote if the pass is ready, then ask the next peers.
-pub(crate) async fn process_b(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
-    let timing = inner.config.timing.clone();
-    let mut tick = tokio::time::interval(timing.poll_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            _ = tick.tick() => {}
+/// What one process-B tick leaves for the owner: events to emit, peers to
+/// ask (with their addresses) and the transactions to hand them.
+pub(crate) struct Poll {
+    pub(crate) events: Vec<NodeEvent>,
+    pub(crate) asks: Vec<(PeerId, Vec<Multiaddr>)>,
+    pub(crate) transactions: Vec<tau_state::SignedTransaction>,
+}
+
+/// Process B, one tick (blocking: the owner runs it as a worker): votes if
+/// the pass is ready, takes the relayed transactions, refreshes the head
+/// answer and picks the next peers to ask. `None`: the core was busy.
+///
+/// The vote runs without the core: its inputs are copied out under a brief
+/// lock, the clique oracle (exponential in the voters) runs on them alone,
+/// and the result is applied under a second brief lock, unless the head or
+/// safety point moved meanwhile (then the pass stays open for the next
+/// tick). A tick finding the core busy (validating, catching up) is skipped.
+pub(crate) fn poll(inner: &Inner) -> Option<Poll> {
+    let mut events = Vec::new();
+    let snapshot = {
+        let core = inner.try_core()?;
+        core.ready_to_vote().then(|| core.snapshot_pass())
+    };
+    let decision = snapshot.map(|(snapshot, chain)| snapshot.decide(&chain));
+    let mut core = inner.core();
+    match decision.map(|decision| core.apply_pass(decision)) {
+        Some(Ok(Some(outcome))) => {
+            if let Some((root, number)) = outcome.head {
+                events.push(NodeEvent::HeadChanged {
+                    head: ChainPoint { root, number },
+                    reorg_depth: outcome.reorg_depth,
+                });
+            }
+            if let Some((root, number)) = outcome.safety {
+                events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
+            }
+            if outcome.head.is_some() || outcome.safety.is_some() {
+                inner.persist(&core);
+            }
+            core.start_pass();
         }
-        inner.renew_relays();
-        // The vote runs off the async workers and without the core: its
-        // inputs are copied out under a brief lock, the clique oracle
-        // (exponential in the voters) runs on them alone, and the result is
-        // applied under a second brief lock, unless the head or safety point
-        // moved meanwhile (then the pass stays open for the next tick). A
-        // tick finding the core busy (validating, catching up) is skipped.
-        let tick_work = {
-            let inner = inner.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut events = Vec::new();
-                let snapshot = {
-                    let core = inner.try_core()?;
-                    core.ready_to_vote().then(|| core.snapshot_pass())
-                };
-                let decision = snapshot.map(|(snapshot, chain)| snapshot.decide(&chain));
-                let mut core = inner.core();
-                match decision.map(|decision| core.apply_pass(decision)) {
-                    Some(Ok(Some(outcome))) => {
-                        if let Some((root, number)) = outcome.head {
-                            events.push(NodeEvent::HeadChanged {
-                                head: ChainPoint { root, number },
-                                reorg_depth: outcome.reorg_depth,
-                            });
-                        }
-                        if let Some((root, number)) = outcome.safety {
-                            events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
-                        }
-                        if outcome.head.is_some() || outcome.safety.is_some() {
-                            inner.persist(&core);
-                        }
-                        core.start_pass();
-                    }
-                    Some(Ok(None)) => {
-                        tracing::debug!("the head moved during the vote; voting again")
-                    }
-                    Some(Err(e)) => {
-                        tracing::error!("evaluating the pass: {e}");
-                        core.start_pass();
-                    }
-                    None if core.pass_stalled() => core.start_pass(),
-                    None => {}
-                }
-                inner.take_relayed(&mut core);
-                inner.refresh_answer(&core);
-                let asks = core.next_asks(&mut *lock(&inner.rng));
-                let transactions = core.gossip();
-                Some((events, asks, transactions))
-            })
-            .await
-        };
-        let Ok(Some((events, asks, transactions))) = tick_work else {
-            continue;
-        };
-        for event in events {
-            inner.emit(event);
+        Some(Ok(None)) => {
+            tracing::debug!("the head moved during the vote; voting again")
         }
-        let mut workers = lock(&inner.workers);
-        while workers.try_join_next().is_some() {}
-        for (peer, addrs) in asks {
-            let worker = inner.clone();
-            let transactions = transactions.clone();
-            workers.spawn(async move { ask_peer(worker, peer, addrs, transactions).await });
+        Some(Err(e)) => {
+            tracing::error!("evaluating the pass: {e}");
+            core.start_pass();
         }
+        None if core.pass_stalled() => core.start_pass(),
+        None => {}
     }
+    inner.take_relayed(&mut core);
+    inner.refresh_answer(&core);
+    let asks = core.next_asks(&mut *lock(&inner.rng));
+    let transactions = core.gossip();
+    Some(Poll {
+        events,
+        asks,
+        transactions,
+    })
 }
 
 /// Asks one peer for its head, fetches the blocks behind it with Graphsync
 /// and hands the view to the vote.
+/// Runs as a worker the owner spawned.
 pub(crate) async fn ask_peer(
     inner: Arc<Inner>,
     peer: PeerId,

@@ -3,12 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt as _;
 use libp2p::PeerId;
-use tokio::sync::watch;
 
 use crate::core::Core;
-use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
+use crate::protocol::{self, HeadRequest};
 use crate::runtime::{lock, Inner};
 use crate::Error;
 
@@ -94,73 +92,73 @@ impl Drop for HeadSlot {
     }
 }
 
-/// Answers head requests: the head, safety point, seen heads and peers.
-/// Never pushes anything (seed 000).
-pub(crate) async fn serve_heads(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
-    let mut control = inner.control.clone();
-    let mut incoming = match control.accept(HEAD_PROTOCOL) {
-        Ok(incoming) => incoming,
-        Err(e) => {
-            tracing::error!("cannot serve {HEAD_PROTOCOL}: {e}");
-            return;
+/// The limits head requests are admitted within: a few slots per peer, then
+/// the shared total.
+pub(crate) struct HeadServer {
+    busy: Arc<tokio::sync::Semaphore>,
+    per_peer: Arc<Mutex<HeadSlots>>,
+}
+
+impl HeadServer {
+    pub(crate) fn new() -> Self {
+        Self {
+            busy: Arc::new(tokio::sync::Semaphore::new(MAX_HEAD_STREAMS)),
+            per_peer: Arc::new(Mutex::new(HeadSlots::default())),
         }
-    };
-    let busy = Arc::new(tokio::sync::Semaphore::new(MAX_HEAD_STREAMS));
-    let per_peer = Arc::new(Mutex::new(HeadSlots::default()));
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            next = incoming.next() => {
-                let Some((peer, mut stream)) = next else { return };
-                // One peer holding slow streams must not take everyone's
-                // slots: a few per peer, then the shared total.
-                let Some(slot) = HeadSlots::take(&per_peer, peer) else {
-                    continue; // this peer has its share: drop the stream
-                };
-                let Ok(permit) = busy.clone().try_acquire_owned() else {
-                    continue; // overloaded: drop the stream
-                };
-                let worker = inner.clone();
-                lock(&inner.workers).spawn(async move {
-                    let inner = worker;
-                    let _permit = permit;
-                    let _slot = slot;
-                    let timeout = inner.config.timing.request_timeout;
-                    let serve = async {
-                        let bytes = protocol::read_frame(&mut stream).await?;
-                        let request: HeadRequest = protocol::decode(&bytes, &peer)?;
-                        request.check().map_err(|r| Error::BadMessage {
-                            peer: peer.to_string(),
-                            reason: r.into(),
-                        })?;
-                        let answer = {
-                            let snapshot = lock(&inner.snapshot);
-                            if snapshot.marked.contains(&peer) {
-                                return Ok(());
-                            }
-                            snapshot.answer.clone()
-                        };
-                        if request.chain == inner.config.chain.chain_id.as_str() {
-                            let mut queue = lock(&inner.relayed);
-                            let room = MAX_RELAYED_QUEUE.saturating_sub(queue.len());
-                            queue.extend(request.transactions.into_iter().take(room));
-                        }
-                        // No safety point within the mutable range: no
-                        // response (seed 000, process A step 1).
-                        let Some(answer) = answer else {
-                            return Ok(());
-                        };
-                        protocol::write_frame(&mut stream, &answer).await?;
-                        let _ = futures::AsyncWriteExt::close(&mut stream).await;
-                        Ok::<(), Error>(())
-                    };
-                    match tokio::time::timeout(timeout, serve).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => tracing::debug!(%peer, "head request: {e}"),
-                        Err(_) => tracing::debug!(%peer, "head request timed out"),
+    }
+
+    /// Admits the head request `peer` opened `stream` for: answered by a
+    /// worker (the head, safety point, seen heads and peers, from the
+    /// snapshot; never pushes anything, seed 000) if the peer has a slot
+    /// left and the node is not at its total, else the stream is dropped.
+    pub(crate) fn admit(&self, inner: &Arc<Inner>, peer: PeerId, mut stream: libp2p::Stream) {
+        // One peer holding slow streams must not take everyone's
+        // slots: a few per peer, then the shared total.
+        let Some(slot) = HeadSlots::take(&self.per_peer, peer) else {
+            return; // this peer has its share: drop the stream
+        };
+        let Ok(permit) = self.busy.clone().try_acquire_owned() else {
+            return; // overloaded: drop the stream
+        };
+        let worker = inner.clone();
+        lock(&inner.workers).spawn(async move {
+            let inner = worker;
+            let _permit = permit;
+            let _slot = slot;
+            let timeout = inner.config.timing.request_timeout;
+            let serve = async {
+                let bytes = protocol::read_frame(&mut stream).await?;
+                let request: HeadRequest = protocol::decode(&bytes, &peer)?;
+                request.check().map_err(|r| Error::BadMessage {
+                    peer: peer.to_string(),
+                    reason: r.into(),
+                })?;
+                let answer = {
+                    let snapshot = lock(&inner.snapshot);
+                    if snapshot.marked.contains(&peer) {
+                        return Ok(());
                     }
-                });
+                    snapshot.answer.clone()
+                };
+                if request.chain == inner.config.chain.chain_id.as_str() {
+                    let mut queue = lock(&inner.relayed);
+                    let room = MAX_RELAYED_QUEUE.saturating_sub(queue.len());
+                    queue.extend(request.transactions.into_iter().take(room));
+                }
+                // No safety point within the mutable range: no
+                // response (seed 000, process A step 1).
+                let Some(answer) = answer else {
+                    return Ok(());
+                };
+                protocol::write_frame(&mut stream, &answer).await?;
+                let _ = futures::AsyncWriteExt::close(&mut stream).await;
+                Ok::<(), Error>(())
+            };
+            match tokio::time::timeout(timeout, serve).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(%peer, "head request: {e}"),
+                Err(_) => tracing::debug!(%peer, "head request timed out"),
             }
-        }
+        });
     }
 }

@@ -14,18 +14,13 @@ use tau_hamt::{Blockstore, ByteBudget};
 use tau_state::Chain;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::collector::collect_garbage;
 use crate::config::NodeConfig;
 use crate::core::Core;
 use crate::discovery::Relays;
 use crate::gc;
 use crate::handle::NodeHandle;
-use crate::peers::watch_swarm;
-use crate::process_a::process_a;
-use crate::process_b::process_b;
 use crate::runtime::{lock, Inner};
 use crate::serve::Host;
-use crate::serving::serve_heads;
 use crate::serving::AnswerSnapshot;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig};
@@ -154,11 +149,7 @@ impl Node {
                 command_rx,
                 report_tx,
             )),
-            tokio::spawn(watch_swarm(inner.clone(), report_rx)),
-            tokio::spawn(serve_heads(inner.clone(), shutdown_rx.clone())),
-            tokio::spawn(process_b(inner.clone(), shutdown_rx.clone())),
-            tokio::spawn(process_a(inner.clone(), shutdown_rx.clone())),
-            tokio::spawn(collect_garbage(inner.clone(), shutdown_rx)),
+            tokio::spawn(crate::runtime::run(inner.clone(), report_rx, shutdown_rx)),
         ];
         *lock(&inner.tasks) = tasks;
         tracing::info!(peer = %local, address = %inner.core().address(), "node started");
