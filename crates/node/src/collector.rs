@@ -7,10 +7,10 @@ use cid::Cid;
 use tau_state::Chain;
 
 use crate::gc;
-use crate::runtime::Inner;
+use crate::runtime::Shared;
 use crate::Result;
 
-impl Inner {
+impl Shared {
     /// One garbage collection of the redb store (blocking: run it off the
     /// async workers). `None` in memory mode, when a collection already runs
     /// or when an upload or validation that started before it did not end

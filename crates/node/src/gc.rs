@@ -20,7 +20,7 @@ use tau_hamt::blockstore::{Collection, GcReport};
 use tau_hamt::Blockstore;
 use tau_state::Chain;
 
-use crate::core::Core;
+use crate::core::NodeState;
 use crate::Result;
 
 /// Work in flight that writes (or relies on) blocks before anything a
@@ -120,7 +120,7 @@ pub(crate) struct ChainRoots {
 
 impl ChainRoots {
     /// What `core` holds.
-    pub(crate) fn of(core: &Core) -> Self {
+    pub(crate) fn of(core: &NodeState) -> Self {
         let head = core.head_entry();
         Self {
             head: (head.root, head.number),

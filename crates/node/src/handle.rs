@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::discovery;
-use crate::runtime::{lock, Inner};
+use crate::runtime::{lock, Shared};
 use crate::source::GraphsyncSource;
 use crate::swarm::{self, Command};
 use crate::{Error, Result};
@@ -70,7 +70,7 @@ pub(crate) const UPLOAD_BATCH_BYTES: usize = 8 << 20;
 /// shutdown. Clones share the node.
 #[derive(Clone)]
 pub struct NodeHandle {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<Shared>,
 }
 
 impl std::fmt::Debug for NodeHandle {

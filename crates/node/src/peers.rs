@@ -7,11 +7,11 @@ use libp2p::{Multiaddr, PeerId};
 
 use crate::discovery;
 use crate::handle::NodeEvent;
-use crate::runtime::{lock, Inner};
+use crate::runtime::{lock, Shared};
 use crate::store;
 use crate::swarm::{Command, SwarmReport};
 
-impl Inner {
+impl Shared {
     /// Writes the known peers and relays (one redb transaction).
     pub(crate) fn persist_peers(&self) {
         let peers = self.known_peers();
@@ -77,7 +77,7 @@ impl Inner {
     }
 }
 
-impl Inner {
+impl Shared {
     /// Turns a swarm report into peer knowledge (the owner task calls it for
     /// each report, in order).
     pub(crate) fn on_swarm_report(&self, report: SwarmReport) {

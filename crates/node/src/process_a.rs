@@ -3,13 +3,13 @@
 
 use crate::core::unix_now;
 use crate::handle::{ChainPoint, NodeEvent};
-use crate::runtime::Inner;
+use crate::runtime::Shared;
 use crate::startup::quota_policy;
 
 /// Process A, one tick (blocking: the owner runs it as a worker): mines on
 /// the head if the Proof-of-Transaction allows; the event to emit. A busy
 /// core (validating, catching up) skips the tick.
-pub(crate) fn mine(inner: &Inner) -> Option<NodeEvent> {
+pub(crate) fn mine(inner: &Shared) -> Option<NodeEvent> {
     let now = unix_now();
     let (log, covered) = inner
         .host

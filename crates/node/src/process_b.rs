@@ -12,12 +12,12 @@ use tau_hamt::Quarantine;
 use crate::core::unix_now;
 use crate::handle::{ChainPoint, NodeEvent};
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
-use crate::runtime::{lock, Inner};
+use crate::runtime::{lock, Shared};
 use crate::swarm::Command;
 use crate::Error;
 use tau_cbc::{CatchUp, Received, Walk};
 
-impl Inner {
+impl Shared {
     /// An empty quarantine of at most `limit` bytes in front of the store,
     /// drawing from the node's total.
     pub(crate) fn quarantine(&self, limit: u64) -> Arc<Quarantine<SharedStore>> {
@@ -70,7 +70,7 @@ pub(crate) struct Poll {
 /// and the result is applied under a second brief lock, unless the head or
 /// safety point moved meanwhile (then the pass stays open for the next
 /// tick). A tick finding the core busy (validating, catching up) is skipped.
-pub(crate) fn poll(inner: &Inner) -> Option<Poll> {
+pub(crate) fn poll(inner: &Shared) -> Option<Poll> {
     let mut events = Vec::new();
     let snapshot = {
         let core = inner.try_core()?;
@@ -119,7 +119,7 @@ pub(crate) fn poll(inner: &Inner) -> Option<Poll> {
 /// and hands the view to the vote.
 /// Runs as a worker the owner spawned.
 pub(crate) async fn ask_peer(
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     peer: PeerId,
     addrs: Vec<Multiaddr>,
     transactions: Vec<tau_state::SignedTransaction>,
@@ -257,7 +257,7 @@ pub(crate) const CATCH_UP_BLOCKS: u64 = 1 << 20;
 /// Follows `peer`'s chain from `head` back to the safety point, fetching
 /// what is missing over Graphsync, and adopts it (see `catchup`). One
 /// catch-up runs at a time; other answers meanwhile only count as votes.
-pub(crate) async fn catch_up(inner: &Arc<Inner>, peer: PeerId, head: Cid) {
+pub(crate) async fn catch_up(inner: &Arc<Shared>, peer: PeerId, head: Cid) {
     let Ok(_running) = inner.catching_up.try_lock() else {
         return;
     };

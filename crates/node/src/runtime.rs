@@ -1,5 +1,5 @@
 //! The node's owner task ([`run`]) and the state it shares with its workers
-//! (`Inner`).
+//! (`Shared`).
 //!
 //! One task runs the node: it receives the swarm's reports, the incoming
 //! head requests, its timers (process A's mining check, process B's poll,
@@ -11,7 +11,7 @@
 //! are bounded), a head request is answered and a peer asked (Graphsync
 //! fetches, validation, catch-up) by async workers within the bounds of
 //! `serving` and `process_b`. Workers read and write the consensus state
-//! (`Core`) under a brief lock.
+//! (`NodeState`) under a brief lock.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
@@ -25,24 +25,24 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::NodeConfig;
-use crate::core::Core;
+use crate::core::NodeState;
 use crate::discovery::Relays;
 use crate::gc;
 use crate::handle::NodeEvent;
 use crate::process_b::{ask_peer, Poll};
-use crate::serve::Host;
+use crate::serve::AttachmentHost;
 use crate::serving::AnswerSnapshot;
 use crate::serving::HeadServer;
 use crate::store::{self, NodeStore};
 use crate::swarm::{Command, SwarmReport};
 use crate::{process_a, process_b, protocol::HEAD_PROTOCOL};
 
-pub(crate) struct Inner {
+pub(crate) struct Shared {
     pub(crate) config: NodeConfig,
-    pub(crate) core: Mutex<Core>,
+    pub(crate) core: Mutex<NodeState>,
     pub(crate) store: NodeStore,
     pub(crate) graphsync: Graphsync,
-    pub(crate) host: Arc<Host>,
+    pub(crate) host: Arc<AttachmentHost>,
     pub(crate) control: libp2p_stream::Control,
     pub(crate) commands: mpsc::UnboundedSender<Command>,
     pub(crate) events: broadcast::Sender<NodeEvent>,
@@ -79,14 +79,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Inner {
-    pub(crate) fn core(&self) -> MutexGuard<'_, Core> {
+impl Shared {
+    pub(crate) fn core(&self) -> MutexGuard<'_, NodeState> {
         lock(&self.core)
     }
 
     /// The core if nobody holds it (periodic work skips a busy tick rather
     /// than park an async worker behind a long validation).
-    pub(crate) fn try_core(&self) -> Option<MutexGuard<'_, Core>> {
+    pub(crate) fn try_core(&self) -> Option<MutexGuard<'_, NodeState>> {
         match self.core.try_lock() {
             Ok(core) => Some(core),
             Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
@@ -110,7 +110,7 @@ impl Inner {
 
     /// Writes head, safety point and own pending transactions (one redb
     /// transaction).
-    pub(crate) fn persist(&self, core: &Core) {
+    pub(crate) fn persist(&self, core: &NodeState) {
         let mut roots = vec![(store::HEAD, core.head())];
         if let Some(safety) = core.safety() {
             roots.push((store::SAFETY, safety.root));
@@ -145,7 +145,7 @@ pub(crate) enum Message {
 /// (one report per swarm event it forwards; the swarm's connection limits
 /// bound how many a peer can cause).
 pub(crate) async fn run(
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     mut reports: mpsc::UnboundedReceiver<SwarmReport>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -173,18 +173,23 @@ pub(crate) async fn run(
     let mut jobs: JoinSet<Message> = JoinSet::new();
     let (mut mining, mut polling, mut collecting) = (false, false, false);
     let mut known = (0usize, 0usize);
+    let mut swarm_open = true;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            report = reports.recv() => {
-                let Some(report) = report else { break };
-                inner.on_swarm_report(report);
-                let now = inner.peer_counts();
-                if now != known {
-                    known = now;
-                    inner.persist_peers();
+            report = reports.recv(), if swarm_open => match report {
+                Some(report) => {
+                    inner.on_swarm_report(report);
+                    let now = inner.peer_counts();
+                    if now != known {
+                        known = now;
+                        inner.persist_peers();
+                    }
                 }
-            }
+                // The swarm stopped (at shutdown): the processes go on
+                // until the shutdown signal, as the node's tasks did.
+                None => swarm_open = false,
+            },
             next = next_stream(&mut incoming) => match next {
                 Some((peer, stream)) => heads.admit(&inner, peer, stream),
                 None => incoming = None,
@@ -251,7 +256,7 @@ async fn next_stream(
 }
 
 /// One garbage collection as a blocking worker.
-async fn collect(inner: Arc<Inner>) -> Message {
+async fn collect(inner: Arc<Shared>) -> Message {
     match tokio::task::spawn_blocking(move || inner.collect_garbage()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!("garbage collection: {e}"),
@@ -260,7 +265,7 @@ async fn collect(inner: Arc<Inner>) -> Message {
     Message::Collected
 }
 
-impl Inner {
+impl Shared {
     /// Emits a process-B tick's events and starts its asks as workers.
     fn start_asks(self: &Arc<Self>, poll: Poll) {
         for event in poll.events {

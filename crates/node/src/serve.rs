@@ -143,13 +143,13 @@ impl HostState {
 }
 
 /// The serving side of attachments: quota, served downloads, pending records.
-pub(crate) struct Host {
+pub(crate) struct AttachmentHost {
     store: SharedStore,
     attach: tau_attach::Config,
     state: Mutex<HostState>,
 }
 
-impl Host {
+impl AttachmentHost {
     /// A host whose usage is rebuilt from `records` (its logs in the state).
     pub(crate) fn new(
         store: SharedStore,
@@ -344,7 +344,7 @@ impl Host {
     }
 }
 
-impl ServeHook<PeerId> for Host {
+impl ServeHook<PeerId> for AttachmentHost {
     fn admit(&self, peer: &PeerId, request: &Incoming<'_>) -> Admission {
         let Some((_, data)) = self.charged(request.root, request.extensions) else {
             return Admission::Allow;
@@ -451,7 +451,7 @@ mod tests {
             free_per_address: 100,
             ..QuotaPolicy::default()
         };
-        let host = Host::new(
+        let host = AttachmentHost::new(
             store,
             tau_attach::Config::default(),
             policy,
@@ -556,7 +556,7 @@ mod tests {
             .section_size(SECTION)
             .build()
             .unwrap();
-        let host = Host::new(store, attach, policy, Vec::new(), Vec::new());
+        let host = AttachmentHost::new(store, attach, policy, Vec::new(), Vec::new());
         let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
         let peer = crate::identity::peer_id_of(&key).unwrap();
         let ext = Extensions::default();
@@ -631,7 +631,7 @@ mod tests {
             free_per_address: 100_000,
             ..QuotaPolicy::default()
         };
-        let host = Host::new(store, attach, policy, Vec::new(), Vec::new());
+        let host = AttachmentHost::new(store, attach, policy, Vec::new(), Vec::new());
         let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
         let peer = crate::identity::peer_id_of(&key).unwrap();
         let everything = Selector::explore_all_recursively(16).to_ipld();
@@ -723,7 +723,7 @@ mod tests {
             free_per_address: 100_000,
             ..QuotaPolicy::default()
         };
-        let host = Host::new(shared, attach, policy, Vec::new(), Vec::new());
+        let host = AttachmentHost::new(shared, attach, policy, Vec::new(), Vec::new());
         let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
         let peer = crate::identity::peer_id_of(&key).unwrap();
         let everything = Selector::explore_all_recursively(16).to_ipld();
@@ -780,7 +780,7 @@ mod tests {
         let lie_bytes = serde_ipld_dagcbor::to_vec(&lie).unwrap();
         let lie_root = mem.put(tau_hamt::block::DAG_CBOR, &lie_bytes).unwrap();
         let store: SharedStore = mem.clone();
-        let host = Host::new(
+        let host = AttachmentHost::new(
             store,
             attach,
             QuotaPolicy::default(),
@@ -836,7 +836,7 @@ mod tests {
             entered: entered_tx,
             release: Mutex::new(release_rx),
         });
-        let host = Arc::new(Host::new(
+        let host = Arc::new(AttachmentHost::new(
             store,
             tau_attach::Config::default(),
             QuotaPolicy::default(),

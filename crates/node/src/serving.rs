@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use libp2p::PeerId;
 
-use crate::core::Core;
+use crate::core::NodeState;
 use crate::protocol::{self, HeadRequest};
-use crate::runtime::{lock, Inner};
+use crate::runtime::{lock, Shared};
 use crate::Error;
 
 /// Relayed transactions queued at most between two process-B ticks.
@@ -26,9 +26,9 @@ pub(crate) struct AnswerSnapshot {
     pub(crate) marked: std::collections::BTreeSet<PeerId>,
 }
 
-impl Inner {
+impl Shared {
     /// Copies what head requests are answered with out of `core`.
-    pub(crate) fn refresh_answer(&self, core: &Core) {
+    pub(crate) fn refresh_answer(&self, core: &NodeState) {
         let answer = core
             .answer()
             .and_then(|a| protocol::encode(&a).ok())
@@ -38,7 +38,7 @@ impl Inner {
     }
 
     /// Hands the queued relayed transactions to the mempool.
-    pub(crate) fn take_relayed(&self, core: &mut Core) {
+    pub(crate) fn take_relayed(&self, core: &mut NodeState) {
         let relayed: Vec<_> = lock(&self.relayed).drain(..).collect();
         if !relayed.is_empty() {
             core.accept_transactions(relayed);
@@ -111,7 +111,7 @@ impl HeadServer {
     /// worker (the head, safety point, seen heads and peers, from the
     /// snapshot; never pushes anything, seed 000) if the peer has a slot
     /// left and the node is not at its total, else the stream is dropped.
-    pub(crate) fn admit(&self, inner: &Arc<Inner>, peer: PeerId, mut stream: libp2p::Stream) {
+    pub(crate) fn admit(&self, inner: &Arc<Shared>, peer: PeerId, mut stream: libp2p::Stream) {
         // One peer holding slow streams must not take everyone's
         // slots: a few per peer, then the shared total.
         let Some(slot) = HeadSlots::take(&self.per_peer, peer) else {

@@ -15,12 +15,12 @@ use tau_state::Chain;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::config::NodeConfig;
-use crate::core::Core;
+use crate::core::NodeState;
 use crate::discovery::Relays;
 use crate::gc;
 use crate::handle::NodeHandle;
-use crate::runtime::{lock, Inner};
-use crate::serve::Host;
+use crate::runtime::{lock, Shared};
+use crate::serve::AttachmentHost;
 use crate::serving::AnswerSnapshot;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig};
@@ -96,7 +96,7 @@ impl Node {
             None => StdRng::from_os_rng(),
         };
         let timing_total = config.timing.total_quarantine_bytes;
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(Shared {
             config,
             core: Mutex::new(core),
             store,
@@ -165,11 +165,11 @@ pub(crate) fn restore(
     config: &NodeConfig,
     local: PeerId,
     genesis: Cid,
-) -> Result<Core> {
+) -> Result<NodeState> {
     let head = store.root(store::HEAD)?.unwrap_or(genesis);
     let safety = store.root(store::SAFETY)?;
     let make = |head, safety| {
-        Core::new(
+        NodeState::new(
             chain.clone(),
             config.key.clone(),
             config.mode,
@@ -205,7 +205,7 @@ pub(crate) fn restore(
 
 /// The quota policy of the host: its published profile's `free_quota` at
 /// `head`, else the configured default.
-pub(crate) fn quota_policy(core: &Core, head: &Cid, default: u64) -> tau_attach::QuotaPolicy {
+pub(crate) fn quota_policy(core: &NodeState, head: &Cid, default: u64) -> tau_attach::QuotaPolicy {
     let published = core
         .chain
         .state(head)
@@ -221,7 +221,11 @@ pub(crate) fn quota_policy(core: &Core, head: &Cid, default: u64) -> tau_attach:
 
 /// The attachment host: usage rebuilt from this node's logs in the state at
 /// its head, plus the served downloads not yet in a block.
-pub(crate) fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) -> Result<Host> {
+pub(crate) fn restore_host(
+    store: &NodeStore,
+    core: &NodeState,
+    config: &NodeConfig,
+) -> Result<AttachmentHost> {
     let records = core
         .chain
         .attachments_logs(&core.head(), &core.address())?
@@ -229,7 +233,7 @@ pub(crate) fn restore_host(store: &NodeStore, core: &Core, config: &NodeConfig) 
         .map(crate::serve::from_state)
         .collect();
     let policy = quota_policy(core, &core.head(), config.free_quota);
-    Ok(Host::new(
+    Ok(AttachmentHost::new(
         store.blocks().clone(),
         config.attach,
         policy,
