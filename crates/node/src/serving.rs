@@ -162,3 +162,26 @@ impl HeadServer {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_holds_at_most_its_share_of_head_slots_and_gets_them_back() {
+        let slots = Arc::new(Mutex::new(HeadSlots::default()));
+        let (greedy, other) = (PeerId::random(), PeerId::random());
+        let held: Vec<HeadSlot> = (0..MAX_HEAD_STREAMS_PER_PEER)
+            .filter_map(|_| HeadSlots::take(&slots, greedy))
+            .collect();
+        assert_eq!(held.len(), MAX_HEAD_STREAMS_PER_PEER);
+        assert!(HeadSlots::take(&slots, greedy).is_none(), "over its share");
+        assert!(
+            HeadSlots::take(&slots, other).is_some(),
+            "others unaffected"
+        );
+        drop(held);
+        assert!(lock(&slots).in_use.is_empty(), "dropped slots are returned");
+        assert!(HeadSlots::take(&slots, greedy).is_some());
+    }
+}
