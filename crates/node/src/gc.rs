@@ -20,7 +20,7 @@ use tau_ipld::blockstore::{Collection, GcReport};
 use tau_ipld::Blockstore;
 use tau_state::Executor;
 
-use crate::core::Core;
+use crate::state::NodeState;
 use crate::Result;
 
 /// Work in flight that writes (or relies on) blocks before anything a
@@ -120,7 +120,7 @@ pub(crate) struct ChainRoots {
 
 impl ChainRoots {
     /// What `core` holds.
-    pub(crate) fn of(core: &Core) -> Self {
+    pub(crate) fn of(core: &NodeState) -> Self {
         let head = core.head_entry();
         Self {
             head: (head.root, head.number),

@@ -50,6 +50,26 @@
 //! chain that does not hold the safety point stays refused. Without a data directory everything is
 //! in memory.
 //!
+//! ## How it runs (a map of the crate)
+//!
+//! * `startup` — [`Node::start`]: opens the store, restores head, safety
+//!   point, attachment host and peers, builds the swarm and spawns two
+//!   tasks: the swarm (`swarm::drive`) and the owner.
+//! * `runtime` — the owner task (`runtime::run`): one loop receiving swarm
+//!   reports, incoming head requests, the timers of process A, process B and
+//!   the collector, and its workers' results (`runtime::Message`). It does
+//!   no network I/O or long CPU work itself: that runs in workers (at most
+//!   one mining, one process-B tick and one collection at a time; head
+//!   answers and peer asks within their slot limits).
+//! * `process_a` — one mining tick; `process_b` — one poll tick (the vote,
+//!   the next asks) and the per-peer ask, fetch, validation and catch-up;
+//!   `serving` — answering head requests within per-peer and total slots;
+//!   `serve` — serving and charging attachments over Graphsync;
+//!   `peers` — the peer table, relays and random-walk results from swarm
+//!   reports; `collector` + `gc` — garbage collection; `state` — the
+//!   consensus state (`NodeState`: chain, vote engine, mempool) without I/O;
+//!   `handle` — [`NodeHandle`], the public API.
+//!
 //! Two nodes on 127.0.0.1 mine and agree on a chain:
 //!
 //! ```
@@ -84,29 +104,37 @@
 //! # Ok(()) }
 //! ```
 
+mod collector;
 mod config;
-mod core;
 mod discovery;
 mod error;
 mod gc;
+mod handle;
 mod identity;
 #[cfg(test)]
 mod mempool;
-mod node;
+mod peers;
+mod process_a;
+mod process_b;
 pub mod protocol;
+mod runtime;
 mod serve;
+mod serving;
 mod source;
+mod startup;
+mod state;
 mod store;
 mod swarm;
 
 pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
 pub use discovery::KAD_PROTOCOL;
 pub use error::{Error, Result};
+pub use handle::{ChainPoint, NodeEvent, NodeHandle};
 pub use identity::{peer_address, peer_id_of};
-pub use node::{ChainPoint, Node, NodeEvent, NodeHandle};
 pub use protocol::HEAD_PROTOCOL;
 pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
 pub use source::GraphsyncSource;
+pub use startup::Node;
 pub use store::{open_stored, StoredChain, STORE_FILE};
 pub use swarm::{
     Connections, IDENTIFY_PROTOCOL, MAX_ESTABLISHED, MAX_ESTABLISHED_INCOMING,
@@ -119,5 +147,5 @@ pub use libp2p::{Multiaddr, PeerId};
 /// Seconds since the Unix epoch: the clock the node stamps blocks and
 /// transactions with.
 pub fn unix_now() -> u64 {
-    core::unix_now()
+    state::unix_now()
 }

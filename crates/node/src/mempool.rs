@@ -1,9 +1,9 @@
 //! The node's mempool is [`tau_state::mempool`] (admission, eviction,
 //! pruning and what a block takes; its rules are there), used by the core
 //! directly so tau-cbc's simulator runs the same pool. This module holds the
-//! floods run against it behind a real [`Core`](crate::core::Core).
+//! floods run against it behind a real [`NodeState`](crate::state::NodeState).
 
-/// The mempool behind a [`Core`](crate::core::Core) on a devnet genesis,
+/// The mempool behind a [`NodeState`](crate::state::NodeState) on a devnet genesis,
 /// flooded the way issue 19 describes, and the next block.
 mod flood {
     use std::sync::Arc;
@@ -19,8 +19,8 @@ mod flood {
     use tau_state::mempool::{Admission, Refusal, MAX_MEMPOOL};
     use tau_state::SignedTransaction;
 
-    use crate::core::{unix_now, Core};
     use crate::protocol::MAX_TRANSACTIONS;
+    use crate::state::{unix_now, NodeState};
 
     const ADMITTED: Admission = Admission::Admitted { evicted: 0 };
 
@@ -29,7 +29,7 @@ mod flood {
     }
 
     /// A mining core of `miner` on a genesis allocating `funded`.
-    fn core(miner: &Keypair, funded: &[(Address, u64)]) -> Core {
+    fn core(miner: &Keypair, funded: &[(Address, u64)]) -> NodeState {
         let (params, cbc) = crate::local_devnet(1);
         let store: SharedStore = Arc::new(MemoryBlockstore::new());
         let chain = Executor::new(store, params).unwrap();
@@ -39,7 +39,7 @@ mod flood {
         );
         let (genesis, _) = chain.genesis(&allocations, miner).unwrap();
         let local = PeerId::random();
-        Core::new(
+        NodeState::new(
             chain,
             miner.clone(),
             Mode::Mining,
@@ -79,7 +79,7 @@ mod flood {
 
     /// Offers `txs` as peers send them (a request's worth at a time);
     /// the pool never grows past its cap.
-    fn offer_all(core: &mut Core, txs: &[SignedTransaction], now: u64) -> Vec<Admission> {
+    fn offer_all(core: &mut NodeState, txs: &[SignedTransaction], now: u64) -> Vec<Admission> {
         let mut out = Vec::new();
         for request in txs.chunks(MAX_TRANSACTIONS) {
             out.extend(core.admit_transactions(request.to_vec(), now).unwrap());
@@ -90,7 +90,7 @@ mod flood {
     }
 
     /// Mines the next block and checks `honest` is in it.
-    fn mine_honest(core: &mut Core, honest: &SignedTransaction, now: u64) {
+    fn mine_honest(core: &mut NodeState, honest: &SignedTransaction, now: u64) {
         let produced = core.maybe_mine(now, &[]).unwrap().expect("eligible");
         assert!(produced.skipped.is_empty(), "{:?}", produced.skipped);
         assert!(produced.transactions.contains(honest));

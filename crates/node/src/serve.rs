@@ -49,8 +49,8 @@ use tau_ipld::SharedStore;
 use tau_keys::Address;
 use tau_state::ServiceRecord;
 
-use crate::core::unix_now;
 use crate::identity::peer_address;
+use crate::state::unix_now;
 
 /// Request extension naming the attachment a block is fetched for (a link).
 pub const ATTACHMENT_EXTENSION: &str = "tau/attachment";
@@ -143,13 +143,13 @@ impl HostState {
 }
 
 /// The serving side of attachments: quota, served downloads, pending records.
-pub(crate) struct Host {
+pub(crate) struct AttachmentHost {
     store: SharedStore,
     attach: tau_attach::Config,
     state: Mutex<HostState>,
 }
 
-impl Host {
+impl AttachmentHost {
     /// A host whose usage is rebuilt from `records` (its logs in the state).
     pub(crate) fn new(
         store: SharedStore,
@@ -344,7 +344,7 @@ impl Host {
     }
 }
 
-impl ServeHook<PeerId> for Host {
+impl ServeHook<PeerId> for AttachmentHost {
     fn admit(&self, peer: &PeerId, request: &Incoming<'_>) -> Admission {
         let Some((_, data)) = self.charged(request.root, request.extensions) else {
             return Admission::Allow;
@@ -441,7 +441,7 @@ mod tests {
             free_per_address: 100,
             ..QuotaPolicy::default()
         };
-        let host = Host::new(
+        let host = AttachmentHost::new(
             store,
             tau_attach::Config::default(),
             policy,
@@ -546,7 +546,7 @@ mod tests {
             .section_size(SECTION)
             .build()
             .unwrap();
-        let host = Host::new(store, attach, policy, Vec::new(), Vec::new());
+        let host = AttachmentHost::new(store, attach, policy, Vec::new(), Vec::new());
         let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
         let peer = crate::identity::peer_id_of(&key).unwrap();
         let ext = Extensions::default();
@@ -621,7 +621,7 @@ mod tests {
             free_per_address: 100_000,
             ..QuotaPolicy::default()
         };
-        let host = Host::new(store, attach, policy, Vec::new(), Vec::new());
+        let host = AttachmentHost::new(store, attach, policy, Vec::new(), Vec::new());
         let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
         let peer = crate::identity::peer_id_of(&key).unwrap();
         let everything = Selector::explore_all_recursively(16).to_ipld();
@@ -713,7 +713,7 @@ mod tests {
             free_per_address: 100_000,
             ..QuotaPolicy::default()
         };
-        let host = Host::new(shared, attach, policy, Vec::new(), Vec::new());
+        let host = AttachmentHost::new(shared, attach, policy, Vec::new(), Vec::new());
         let key = tau_keys::Keypair::from_bytes(&[9; 32]).unwrap();
         let peer = crate::identity::peer_id_of(&key).unwrap();
         let everything = Selector::explore_all_recursively(16).to_ipld();
@@ -770,7 +770,7 @@ mod tests {
         let lie_bytes = serde_ipld_dagcbor::to_vec(&lie).unwrap();
         let lie_root = mem.put(tau_ipld::block::DAG_CBOR, &lie_bytes).unwrap();
         let store: SharedStore = mem.clone();
-        let host = Host::new(
+        let host = AttachmentHost::new(
             store,
             attach,
             QuotaPolicy::default(),
@@ -827,7 +827,7 @@ mod tests {
             entered: entered_tx,
             release: Mutex::new(release_rx),
         });
-        let host = Arc::new(Host::new(
+        let host = Arc::new(AttachmentHost::new(
             store,
             tau_attach::Config::default(),
             QuotaPolicy::default(),

@@ -92,13 +92,13 @@ impl Validation {
 
 /// What an evaluation changed.
 #[derive(Debug, Default)]
-pub(crate) struct Outcome {
+pub(crate) struct PassOutcome {
     pub(crate) head: Option<(Cid, u64)>,
     pub(crate) safety: Option<(Cid, u64)>,
     pub(crate) reorg_depth: u64,
 }
 
-pub(crate) struct Core {
+pub(crate) struct NodeState {
     pub(crate) chain: Executor<SharedStore>,
     key: Keypair,
     mode: Mode,
@@ -114,7 +114,7 @@ pub(crate) struct Core {
     pub(crate) mining_enabled: bool,
 }
 
-impl Core {
+impl NodeState {
     #[allow(clippy::too_many_arguments)] // one call site, all distinct roles
     /// A core on `head` with `safety` as the restored safety point, if any
     /// (both read from this node's own store, so trusted).
@@ -365,14 +365,14 @@ impl Core {
     /// the safety point enough proven miners voted or endorsed, and the best
     /// chain holding it. `None` when the head or safety point moved while it
     /// was decided (the pass stays open and is voted on again).
-    pub(crate) fn apply_pass(&mut self, decision: PassDecision) -> Result<Option<Outcome>> {
+    pub(crate) fn apply_pass(&mut self, decision: PassDecision) -> Result<Option<PassOutcome>> {
         let evaluation = self.engine.apply_pass(decision, &self.chain, unix_now())?;
         if evaluation.stale {
             return Ok(None);
         }
-        let mut outcome = Outcome {
+        let mut outcome = PassOutcome {
             reorg_depth: evaluation.reorg_depth,
-            ..Outcome::default()
+            ..PassOutcome::default()
         };
         if evaluation.conflicts > 0 {
             tracing::warn!(
@@ -667,7 +667,7 @@ mod tests {
 
     use super::*;
 
-    fn core() -> Core {
+    fn core() -> NodeState {
         let key = Keypair::from_bytes(&[7; 32]).unwrap();
         let (params, cbc) = crate::local_devnet(1);
         let store: SharedStore = Arc::new(MemoryBlockstore::new());
@@ -676,7 +676,7 @@ mod tests {
             .genesis(&Genesis::new(1_000).allocate(key.address(), 1_000), &key)
             .unwrap();
         let local = PeerId::random();
-        Core::new(chain, key, Mode::Mining, cbc, local, genesis, genesis, None).unwrap()
+        NodeState::new(chain, key, Mode::Mining, cbc, local, genesis, genesis, None).unwrap()
     }
 
     #[test]

@@ -1,0 +1,440 @@
+//! The public API: [`NodeHandle`], [`ChainPoint`], [`NodeEvent`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cid::Cid;
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
+use tau_keys::Address;
+use tau_state::{AttachmentRef, Executor, TxBody};
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::discovery;
+use crate::runtime::{lock, Shared};
+use crate::source::GraphsyncSource;
+use crate::swarm::{self, Command};
+use crate::{Error, Result};
+
+/// A state on the chain: its root and block number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainPoint {
+    /// The state root.
+    pub root: Cid,
+    /// The block number.
+    pub number: u64,
+}
+
+/// Something that happened in the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// This node produced a block (process A).
+    Mined {
+        /// The new head.
+        head: ChainPoint,
+        /// Transactions it carries.
+        transactions: usize,
+    },
+    /// Fork choice moved the head to a peer's chain (process B).
+    HeadChanged {
+        /// The new head.
+        head: ChainPoint,
+        /// Local blocks unwound (0: a pure extension).
+        reorg_depth: u64,
+    },
+    /// The safety point advanced.
+    SafetyAdvanced(ChainPoint),
+    /// A connection to a peer is up.
+    PeerConnected(PeerId),
+    /// A random walk of the Kademlia table found this peer (reported once
+    /// per peer).
+    PeerDiscovered(PeerId),
+    /// A relay accepted this node's reservation: it is reachable through it.
+    RelayReserved(PeerId),
+    /// A peer was marked dishonest (forged chain, garbage, repeated failures).
+    PeerMarked {
+        /// The peer.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Bytes of an attachment upload buffered before they are written.
+pub(crate) const UPLOAD_BATCH_BYTES: usize = 8 << 20;
+
+/// What an application holds: queries, transactions, attachments, events,
+/// shutdown. Clones share the node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    pub(crate) inner: Arc<Shared>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("peer_id", &self.inner.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeHandle {
+    /// The libp2p peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.local
+    }
+
+    /// The node's TAU address.
+    pub fn address(&self) -> Address {
+        self.inner.core().address()
+    }
+
+    /// Addresses it listens on.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        lock(&self.inner.listen_addrs).clone()
+    }
+
+    /// The first listen address with `/p2p/<peer id>`: what another node
+    /// bootstraps from.
+    pub fn dial_addr(&self) -> Option<Multiaddr> {
+        let local = self.inner.local;
+        self.listen_addrs().into_iter().next().map(|a| {
+            // Circuit listen addresses end in the node's id already.
+            if discovery::peer_of(&a) == Some(local) {
+                a
+            } else {
+                a.with(Protocol::P2p(local))
+            }
+        })
+    }
+
+    /// The chain over the node's store, for any read (history, proofs, outputs).
+    pub fn chain(&self) -> Executor<tau_ipld::SharedStore> {
+        self.inner.core().chain.clone()
+    }
+
+    /// The head.
+    pub fn head(&self) -> ChainPoint {
+        let core = self.inner.core();
+        let e = core.head_entry();
+        ChainPoint {
+            root: e.root,
+            number: e.number,
+        }
+    }
+
+    /// The safety point, if one was reached.
+    pub fn safety(&self) -> Option<ChainPoint> {
+        self.inner.core().safety().map(|e| ChainPoint {
+            root: e.root,
+            number: e.number,
+        })
+    }
+
+    /// Balance of `address` at the head (0 for no account).
+    pub fn balance(&self, address: &Address) -> Result<u64> {
+        let core = self.inner.core();
+        Ok(core.chain.balance(&core.head(), address)?.unwrap_or(0))
+    }
+
+    /// Nonce of `address` at the head.
+    pub fn nonce(&self, address: &Address) -> Result<u64> {
+        let core = self.inner.core();
+        Ok(core.chain.nonce(&core.head(), address)?)
+    }
+
+    /// Sends `amount` to `receiver` with `fee` (opt 1). Returns a ticket for
+    /// [`included`](Self::included); the transaction is signed with the next
+    /// free nonce, re-signed if the chain moves first, handed to every peer
+    /// asked and put in this node's own blocks.
+    pub fn send(&self, receiver: Address, amount: u64, fee: u64) -> Result<u64> {
+        let mut core = self.inner.core();
+        let ticket = core.submit(TxBody::Wiring { receiver, amount }, fee)?;
+        self.inner.persist(&core);
+        Ok(ticket)
+    }
+
+    /// Publishes a message (opt 2), optionally with an attachment.
+    pub fn message(
+        &self,
+        text: impl Into<String>,
+        attachment: Option<AttachmentRef>,
+        fee: u64,
+    ) -> Result<u64> {
+        let text = text.into();
+        if text.len() > self.inner.config.chain.max_message_len {
+            return Err(Error::Config("message longer than max_message_len"));
+        }
+        let mut core = self.inner.core();
+        let ticket = core.submit(TxBody::Message { text, attachment }, fee)?;
+        self.inner.persist(&core);
+        Ok(ticket)
+    }
+
+    /// For a ticket of [`send`](Self::send) or [`message`](Self::message):
+    /// `Some(Some(n))` included in block `n` on the head chain, `Some(None)`
+    /// pending, `None` included at the safety point (and forgotten) or unknown.
+    pub fn included(&self, ticket: u64) -> Option<Option<u64>> {
+        self.inner.core().ticket(ticket)
+    }
+
+    /// Own transactions not yet under the safety point.
+    pub fn pending_transactions(&self) -> usize {
+        self.inner.core().pending_own()
+    }
+
+    /// Packs and stores the file or directory at `path` as an attachment.
+    pub async fn attach_put(&self, path: &Path) -> Result<tau_attach::Uploaded> {
+        let store = self.inner.store.blocks().clone();
+        let config = self.inner.config.attach;
+        let path = path.to_path_buf();
+        // Sections reach redb in batches (one transaction per flush), not one
+        // transaction each.
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // Sections are reachable from nothing until the pin.
+            let _writing = inner.writing_blocks();
+            let batch = tau_ipld::blockstore::WriteBatch::new(&store, UPLOAD_BATCH_BYTES);
+            let uploaded = tau_attach::upload(&batch, &path, &config)?;
+            batch.flush()?;
+            inner.store.pin(&uploaded.root)?;
+            Ok(uploaded)
+        })
+        .await
+        .map_err(|e| Error::Network(format!("upload task: {e}")))?
+    }
+
+    /// Process C: downloads the attachment `root` from `peers` over Graphsync
+    /// (sections in parallel, each verified, liars dropped; gives up after
+    /// `rounds` rounds).
+    pub async fn attach_get(
+        &self,
+        root: Cid,
+        peers: &[PeerId],
+        rounds: u32,
+    ) -> Result<tau_attach::DownloadReport> {
+        let store = self.inner.store.blocks().clone();
+        let config = self.inner.config.attach;
+        let runtime = tokio::runtime::Handle::current();
+        let timeout = self.inner.config.timing.request_timeout;
+        let sources: Vec<Arc<GraphsyncSource>> = peers
+            .iter()
+            .map(|p| {
+                let addrs = self
+                    .inner
+                    .core()
+                    .addresses
+                    .get(p)
+                    .cloned()
+                    .unwrap_or_default();
+                self.inner.command(Command::DialPeer(*p, addrs));
+                Arc::new(GraphsyncSource::new(
+                    self.inner.graphsync.clone(),
+                    store.clone(),
+                    *p,
+                    runtime.clone(),
+                    timeout,
+                    root,
+                ))
+            })
+            .collect();
+        let asked = sources.clone();
+        let options = tau_attach::DownloadOptions {
+            max_rounds: Some(rounds.max(1)),
+            ..Default::default()
+        };
+        let inner = self.inner.clone();
+        let downloaded = tokio::task::spawn_blocking(move || {
+            // Sections are reachable from nothing until the pin.
+            let _writing = inner.writing_blocks();
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let refs: Vec<&dyn tau_attach::Source> = sources
+                .iter()
+                .map(|s| &**s as &dyn tau_attach::Source)
+                .collect();
+            let report =
+                tau_attach::download(&store, &root, &refs, &config, &options, &cancel, &|_| {})?;
+            inner.store.pin(&root)?;
+            Ok(report)
+        })
+        .await
+        .map_err(|e| Error::Network(format!("download task: {e}")))?;
+        match downloaded {
+            Ok(report) => Ok(report),
+            // Say why when a peer refused (e.g. the quota), not just "gave up".
+            Err(e @ tau_attach::Error::GaveUp { .. }) => Err(asked
+                .iter()
+                .find_map(|s| {
+                    s.refusal().map(|reason| Error::Refused {
+                        peer: s.peer().to_string(),
+                        reason,
+                    })
+                })
+                .unwrap_or(Error::Attach(e))),
+            Err(e) => Err(Error::Attach(e)),
+        }
+    }
+
+    /// Bytes of attachments this node served to `visitor` (in its logs in
+    /// the state and not yet in a block): what counts against its quota.
+    pub fn served_to(&self, visitor: &Address) -> u64 {
+        self.inner.host.used(visitor)
+    }
+
+    /// Downloads served and not yet written into a block.
+    pub fn pending_service(&self) -> Vec<tau_state::ServiceRecord> {
+        self.inner.host.pending()
+    }
+
+    /// Keeps `root` and every block it links to through garbage collections
+    /// (a named root `tau-node/pin/<root>` in the store; nothing in memory
+    /// mode). Attachments this node uploads or downloads are pinned.
+    pub fn pin(&self, root: Cid) -> Result<()> {
+        Ok(self.inner.store.pin(&root)?)
+    }
+
+    /// Removes the pin of `root`; whether it was pinned. Its blocks go at the
+    /// next collection unless something kept still reaches them.
+    pub fn unpin(&self, root: Cid) -> Result<bool> {
+        self.inner.store.unpin(&root)
+    }
+
+    /// The pinned roots.
+    pub fn pinned(&self) -> Result<Vec<Cid>> {
+        self.inner.store.pins()
+    }
+
+    /// Forgets the attachment `root` this node published
+    /// ([`attach_put`](Self::attach_put)) or downloaded
+    /// ([`attach_get`](Self::attach_get)): it is no longer pinned, so the
+    /// next garbage collection deletes its manifest, section map and
+    /// sections (those another pinned attachment shares stay) and the node
+    /// stops serving it. Messages already on the chain that name it are
+    /// unaffected (they hold its CID, not a link). Returns whether it was
+    /// pinned.
+    pub fn drop_attachment(&self, root: Cid) -> Result<bool> {
+        self.inner.store.unpin(&root)
+    }
+
+    /// Runs a garbage collection of the store now (off the async workers),
+    /// as the node does every [`Timing::gc_interval`](crate::Timing): keeps
+    /// genesis, head, safety point with the mutable range below it, the heads
+    /// peers answered with and pinned roots, deletes every other block.
+    /// `None` without a data directory, when a collection already runs or
+    /// when uploads and validations in flight kept it from starting.
+    pub async fn collect_garbage(&self) -> Result<Option<tau_ipld::blockstore::GcReport>> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.collect_garbage())
+            .await
+            .map_err(|e| Error::Network(format!("garbage collection task: {e}")))?
+    }
+
+    /// Blocks in the store and their bytes (`None` without a data
+    /// directory). Walks the whole block table.
+    pub fn stored_blocks(&self) -> Result<Option<(u64, u64)>> {
+        match self.inner.store.redb() {
+            Some(redb) => Ok(Some((redb.block_count()?, redb.total_bytes()?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Unpacks a stored attachment into `dir`.
+    pub async fn attach_export(&self, root: Cid, dir: &Path) -> Result<tau_attach::Exported> {
+        let store = self.inner.store.blocks().clone();
+        let config = self.inner.config.attach;
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || tau_attach::export(&store, &root, &dir, &config))
+            .await
+            .map_err(|e| Error::Network(format!("export task: {e}")))?
+            .map_err(Error::from)
+    }
+
+    /// The node's events (each subscriber sees those after it subscribed).
+    pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Pauses or resumes process A (a mining node only).
+    pub fn set_mining(&self, enabled: bool) {
+        self.inner.core().mining_enabled = enabled;
+    }
+
+    /// Peers known (with addresses).
+    pub fn peers(&self) -> Vec<PeerId> {
+        self.inner.core().addresses.keys().copied().collect()
+    }
+
+    /// The connections the node holds and is setting up (`None` once the
+    /// swarm has stopped).
+    pub async fn connections(&self) -> Option<swarm::Connections> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.command(Command::Connections(reply));
+        answer.await.ok()
+    }
+
+    /// Peers found by random walks of the Kademlia table.
+    pub fn discovered_peers(&self) -> Vec<PeerId> {
+        lock(&self.inner.walked).iter().copied().collect()
+    }
+
+    /// Relays known (found by identify, configured or persisted).
+    pub fn relays(&self) -> Vec<PeerId> {
+        lock(&self.inner.relays).known().keys().copied().collect()
+    }
+
+    /// Relays holding a reservation for this node.
+    pub fn relay_reservations(&self) -> Vec<PeerId> {
+        lock(&self.inner.relays)
+            .reservations()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Peers marked dishonest.
+    pub fn marked_peers(&self) -> Vec<PeerId> {
+        self.inner
+            .core()
+            .engine()
+            .marked()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Dials `addr` (e.g. a peer's [`dial_addr`](Self::dial_addr)).
+    pub fn dial(&self, addr: Multiaddr) {
+        self.inner.command(Command::Dial(addr));
+    }
+
+    /// Stops the node: tasks end, head, safety point and peers are written,
+    /// the swarm closes and the store is closed once the last handle drops.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.inner.shutdown.send(true);
+        self.inner
+            .gc_cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        {
+            let core = self.inner.core();
+            self.inner.persist(&core);
+        }
+        self.inner.persist_peers();
+        self.inner.persist_pending();
+        let (done, stopped) = oneshot::channel();
+        self.inner.command(Command::Stop(done));
+        let _ = tokio::time::timeout(Duration::from_secs(5), stopped).await;
+        let tasks: Vec<JoinHandle<()>> = lock(&self.inner.tasks).drain(..).collect();
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        let mut workers = std::mem::take(&mut *lock(&self.inner.workers));
+        workers.abort_all();
+        while workers.join_next().await.is_some() {}
+        tracing::info!(peer = %self.inner.local, "node stopped");
+        Ok(())
+    }
+}
