@@ -75,13 +75,14 @@ impl Node {
             listen,
             relay_server: config.relay_server,
         };
-        let (swarm, listen_addrs) = swarm::build(keypair, &net).await?;
+        let (swarm, listen_addrs) =
+            swarm::build(keypair, &net, config.timing.request_timeout).await?;
 
         let core = restore(&store, chain, &config, local, genesis.root)?;
         let host = Arc::new(restore_host(&store, &core, &config)?);
         let control = swarm.behaviour().stream.new_control();
         let graphsync = Graphsync::new(
-            control.clone(),
+            control,
             store.blocks().clone(),
             tau_graphsync::net::Config::default()
                 .with_request_timeout(config.timing.request_timeout)
@@ -102,7 +103,6 @@ impl Node {
             store,
             graphsync,
             host,
-            control,
             commands,
             events,
             local,
