@@ -79,12 +79,63 @@ mod tests {
         assert_eq!(decode(&[]).unwrap(), None);
     }
 
+    #[test]
+    fn nine_bytes_is_the_limit() {
+        let max = (1u64 << 63) - 1;
+        let mut out = Vec::new();
+        encode(max, &mut out);
+        assert_eq!(out, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        assert_eq!(decode(&out).unwrap(), Some((max, 9)));
+        // Input after the varint is left alone.
+        out.push(0x05);
+        assert_eq!(decode(&out).unwrap(), Some((max, 9)));
+        // 2^63 takes a tenth byte: written, but refused when read.
+        let mut out = Vec::new();
+        encode(1 << 63, &mut out);
+        assert_eq!(out.len(), 10);
+        assert!(matches!(
+            decode(&out),
+            Err(Error::Varint("longer than 9 bytes"))
+        ));
+        assert_eq!(decode(&[0x80; 8]).unwrap(), None);
+        assert!(matches!(
+            decode(&[0x80; 9]),
+            Err(Error::Varint("longer than 9 bytes"))
+        ));
+        assert!(matches!(
+            decode(&[0x80, 0x00]),
+            Err(Error::Varint("not minimally encoded"))
+        ));
+        assert!(matches!(
+            decode_complete(&[0xff; 3]),
+            Err(Error::Varint("truncated"))
+        ));
+    }
+
+    /// LEB128 written out, to pin the wire bytes.
+    fn leb128(mut value: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        while value >= 0x80 {
+            out.push(value as u8 | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+        out
+    }
+
     proptest! {
         #[test]
         fn round_trip(v in 0u64..(1 << 63)) {
             let mut out = Vec::new();
             encode(v, &mut out);
             prop_assert_eq!(decode(&out).unwrap(), Some((v, out.len())));
+        }
+
+        #[test]
+        fn wire_bytes_are_leb128(v in any::<u64>()) {
+            let mut out = vec![0xaa];
+            encode(v, &mut out);
+            prop_assert_eq!(&out[1..], &leb128(v)[..]);
         }
 
         #[test]
