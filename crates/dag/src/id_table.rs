@@ -1,35 +1,35 @@
 //! The DAG's id table: unit numbers by 32 bits of their keyed hash, in one
-//! open-addressing array of 8-byte slots (linear probing).
+//! [`OpenTable`] of 8-byte slots `hash << 32 | (num + 1)` (linear probing,
+//! one cache miss per new unit: see [`tau_mem::open_table`]).
 //!
-//! A `hashbrown` table keeps its control bytes and its entries in two
-//! separate regions, so in a table of a million units the duplicate check of
-//! a new unit (a probe of the control bytes) and its insert (a write of the
-//! entry, elsewhere) are two cache misses. Here a slot holds the hash bits
-//! and the number together: the check walks from the home slot to the first
-//! empty one, and the insert writes that same slot, already in cache — one
-//! miss per new unit instead of two. The table never removes entries (units
-//! are never removed from a DAG), so no tombstones are needed.
-//!
-//! The slots are a [`HugeBuffer`]: at a million units the table is 16 MiB,
-//! probed at random, and on 2 MiB pages its probes stop missing the TLB. A
-//! slot stores the number plus one, so an all-zero slot is empty and a new
-//! table is the OS's zeroed memory, written by nobody.
-//!
-//! The table compares only hash bits; the caller's `eq` settles a match
-//! against the digest array. Its load stays at most 3/4.
+//! A slot stores the number plus one, so an all-zero slot is empty. The
+//! table compares only hash bits; the caller's `eq` settles a match against
+//! the digest array.
 
-use tau_mem::HugeBuffer;
+use tau_mem::{OpenTable, SlotFormat};
 
-/// Marks an empty slot (a full slot stores `num + 1` in its low half, never 0).
-const EMPTY: u64 = 0;
-/// Slots of the first allocation (a power of two).
-const FIRST: usize = 64;
+/// The slot format: `hash << 32 | (num + 1)`, homed by the hash half.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IdSlot {}
+
+impl SlotFormat for IdSlot {
+    type Slot = u64;
+
+    #[inline]
+    fn is_empty(slot: &u64) -> bool {
+        // A full slot stores `num + 1` in its low half, never 0.
+        *slot as u32 == 0
+    }
+
+    #[inline]
+    fn home(slot: &u64) -> u64 {
+        slot >> 32
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdTable {
-    /// `hash << 32 | (num + 1)`, or [`EMPTY`]; the length is 0 or a power of two.
-    slots: HugeBuffer<u64>,
-    len: usize,
+    table: OpenTable<IdSlot>,
 }
 
 /// The slot of `num` under `hash`; `None` for `num == u32::MAX`, which is
@@ -53,68 +53,30 @@ impl IdTable {
     /// Number of entries.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.table.len()
     }
 
     /// Slots allocated (8 bytes each).
     pub(crate) fn capacity(&self) -> usize {
-        self.slots.len()
+        self.table.capacity()
     }
 
     /// The number of the entry with this hash that `eq` accepts.
     #[inline]
     pub(crate) fn find(&self, hash: u32, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
-        let mask = self.slots.len().checked_sub(1)?;
-        let mut i = hash as usize & mask;
-        loop {
-            let slot = *self.slots.get(i)?;
-            if slot == EMPTY {
-                return None;
-            }
-            if hash_of(slot) == hash && eq(num_of(slot)) {
-                return Some(num_of(slot));
-            }
-            i = (i + 1) & mask;
-        }
+        self.table
+            .find(hash.into(), |slot| {
+                hash_of(slot) == hash && eq(num_of(slot))
+            })
+            .map(num_of)
     }
 
     /// Adds `num` under `hash`; the caller has checked that it is absent
     /// (with [`find`](Self::find), which leaves the slot this fills in cache).
     /// `num` must not be `u32::MAX` (never a unit; ignored).
     pub(crate) fn insert(&mut self, hash: u32, num: u32) {
-        let Some(slot) = pack(hash, num) else {
-            return;
-        };
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-        }
-        Self::place(&mut self.slots, slot);
-        self.len += 1;
-    }
-
-    /// Writes `slot` into the first empty slot from its home.
-    fn place(slots: &mut [u64], slot: u64) {
-        let Some(mask) = slots.len().checked_sub(1) else {
-            return;
-        };
-        let mut i = hash_of(slot) as usize & mask;
-        // The load is at most 3/4, so an empty slot exists.
-        while let Some(s) = slots.get_mut(i) {
-            if *s == EMPTY {
-                *s = slot;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Doubles the slots and places every entry again (the entries carry
-    /// their hash bits: no digest is read).
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(FIRST);
-        let old = std::mem::replace(&mut self.slots, HugeBuffer::zeroed(size));
-        for &slot in old.iter().filter(|&&s| s != EMPTY) {
-            Self::place(&mut self.slots, slot);
+        if let Some(slot) = pack(hash, num) {
+            self.table.insert(None, slot);
         }
     }
 }
@@ -168,7 +130,7 @@ mod tests {
         assert_eq!(t.find(5, |n| n == 0), Some(0));
         assert_eq!(t.find(5, |_| false), None);
         assert_eq!(t.find(6, |_| true), None);
-        assert!(t.capacity() >= FIRST);
+        assert!(t.capacity() >= 64);
     }
 
     #[test]
@@ -191,7 +153,7 @@ mod tests {
         for n in 0..200_000 {
             t.insert(hash(n), n);
         }
-        assert!(t.slots.is_mapped() || cfg!(not(unix)));
+        assert!(t.table.is_mapped() || cfg!(not(unix)));
         assert_eq!(t.len(), 200_000);
         for n in (0..200_000).step_by(7) {
             assert_eq!(t.find(hash(n), |m| m == n), Some(n));

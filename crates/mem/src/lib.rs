@@ -1,6 +1,7 @@
 //! # tau-mem
 //!
-//! Zeroed buffers on huge pages where the OS offers them.
+//! Zeroed buffers on huge pages where the OS offers them, and the
+//! open-addressing table built on them ([`OpenTable`], see [`open_table`]).
 //!
 //! A table probed at random positions (the DAG's id table, the memory block
 //! store's slot table, an Equihash heap) misses the TLB on nearly every probe
@@ -41,6 +42,9 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+
+pub mod open_table;
+pub use open_table::{OpenTable, Probe, SlotFormat};
 
 pub use bytemuck::Pod;
 use memmap2::MmapMut;

@@ -1,26 +1,12 @@
 //! The memory store's table: where each block's record lives, by the keyed
-//! hash of its CID, in one open-addressing array of 16-byte slots (linear
-//! probing, load at most 3/4, growth by doubling).
-//!
-//! A `hashbrown` table keeps its control bytes and its entries in two
-//! regions, so storing a new block in a table that has outgrown the caches
-//! costs two misses: the probe of the control bytes and the write of the
-//! entry. Here a slot holds 63 hash bits, the trusted flag and the record's
-//! place together: the probe for a new block ends on the empty slot its
-//! insert then writes, one cache line (four slots to a line). A lookup reads
-//! the slot, then the record, whose CID bytes settle a match of the hash
-//! bits. Entries are never removed, so no tombstones are needed; growing
-//! re-places the slots by their hash bits without reading a record.
-//!
-//! The slots are a [`HugeBuffer`]: a store of a million blocks has a table
-//! of 32 MiB, probed at random, and on 2 MiB pages its probes stop missing
-//! the TLB. An all-zero slot is empty, so a new table is the OS's zeroed
-//! memory, written by nobody.
+//! hash of its CID, in one [`OpenTable`] of 16-byte slots (linear probing,
+//! one cache miss per new block, four slots to a cache line: see
+//! [`tau_mem::open_table`]). A lookup reads the slot, then the record,
+//! whose CID bytes settle a match of the hash bits.
 
-use tau_mem::HugeBuffer;
+use tau_mem::{OpenTable, SlotFormat};
 
-/// Slots of the first allocation (a power of two).
-const FIRST: usize = 64;
+pub(super) use tau_mem::Probe;
 
 /// Where a record lives: its arena chunk and its offset in that chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +21,22 @@ pub(super) struct Loc {
 /// refuses to number a chunk `u32::MAX`, so `chunk + 1` fits.)
 type Slot = [u64; 2];
 
-#[inline]
-fn is_empty(slot: &Slot) -> bool {
-    slot[1] >> 32 == 0
+/// The slot format: homed by the hash bits of the tag (all but bit 0).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum StoreSlot {}
+
+impl SlotFormat for StoreSlot {
+    type Slot = Slot;
+
+    #[inline]
+    fn is_empty(slot: &Slot) -> bool {
+        slot[1] >> 32 == 0
+    }
+
+    #[inline]
+    fn home(slot: &Slot) -> u64 {
+        slot[0] >> 1
+    }
 }
 
 #[inline]
@@ -65,32 +64,15 @@ fn same_hash(tag: u64, hash: u64) -> bool {
     (tag ^ hash) >> 1 == 0
 }
 
-/// The home slot of `hash` in a table of `mask + 1` slots.
-#[inline]
-fn home(hash: u64, mask: usize) -> usize {
-    (hash >> 1) as usize & mask
-}
-
-/// What a probe found: the slot holding the key, or the empty slot where it
-/// would go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Probe {
-    Found(usize),
-    Vacant(usize),
-}
-
 #[derive(Debug, Default)]
 pub(super) struct SlotTable {
-    /// The slots (on huge pages once large: they are probed at random); the
-    /// length is 0 or a power of two.
-    slots: HugeBuffer<Slot>,
-    len: usize,
+    table: OpenTable<StoreSlot>,
 }
 
 impl SlotTable {
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.len
+        self.table.len()
     }
 
     /// The slot of the entry with this hash that `eq` accepts (given its
@@ -98,28 +80,15 @@ impl SlotTable {
     /// `None` only for a table that has no slot yet.
     #[inline]
     pub fn probe(&self, hash: u64, mut eq: impl FnMut(Loc) -> bool) -> Option<Probe> {
-        let mask = self.slots.len().checked_sub(1)?;
-        let mut i = home(hash, mask);
-        // The load is at most 3/4, so the walk meets an empty slot.
-        loop {
-            let slot = self.slots.get(i)?;
-            if is_empty(slot) {
-                return Some(Probe::Vacant(i));
-            }
-            if same_hash(slot[0], hash) && eq(loc_of(slot)) {
-                return Some(Probe::Found(i));
-            }
-            i = (i + 1) & mask;
-        }
+        self.table.probe(hash >> 1, |slot| {
+            same_hash(slot[0], hash) && eq(loc_of(&slot))
+        })
     }
 
     /// The place and trusted flag of the entry in slot `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Option<(Loc, bool)> {
-        self.slots
-            .get(i)
-            .filter(|s| !is_empty(s))
-            .map(|s| (loc_of(s), hashed(s)))
+        self.table.get(i).map(|s| (loc_of(&s), hashed(&s)))
     }
 
     /// Moves the entry in slot `i` to another record, and sets its trusted flag.
@@ -128,8 +97,9 @@ impl SlotTable {
         let Some(word) = loc_word(loc) else {
             return;
         };
-        if let Some(slot) = self.slots.get_mut(i).filter(|s| !is_empty(s)) {
-            *slot = [slot[0] & !1 | u64::from(hashed), word];
+        if let Some(slot) = self.table.get(i) {
+            self.table
+                .replace(i, [slot[0] & !1 | u64::from(hashed), word]);
         }
     }
 
@@ -137,47 +107,9 @@ impl SlotTable {
     /// for it just returned (or anywhere it fits, if the table must grow
     /// first). `loc.chunk` must not be `u32::MAX` (never a chunk: ignored).
     pub fn insert(&mut self, vacant: Option<Probe>, hash: u64, loc: Loc, hashed: bool) {
-        let Some(word) = loc_word(loc) else {
-            return;
-        };
-        let slot = [hash & !1 | u64::from(hashed), word];
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
-            Self::place(&mut self.slots, slot);
-        } else {
-            match vacant.and_then(|p| match p {
-                Probe::Vacant(i) => self.slots.get_mut(i).filter(|s| is_empty(s)),
-                Probe::Found(_) => None,
-            }) {
-                Some(s) => *s = slot,
-                None => Self::place(&mut self.slots, slot),
-            }
-        }
-        self.len += 1;
-    }
-
-    /// Writes `slot` into the first empty slot from its home.
-    fn place(slots: &mut [Slot], slot: Slot) {
-        let Some(mask) = slots.len().checked_sub(1) else {
-            return;
-        };
-        let mut i = home(slot[0], mask);
-        // The load is at most 3/4, so an empty slot exists.
-        while let Some(s) = slots.get_mut(i) {
-            if is_empty(s) {
-                *s = slot;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Doubles the slots and places every entry again by its hash bits.
-    fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(FIRST);
-        let old = std::mem::replace(&mut self.slots, HugeBuffer::zeroed(size));
-        for &slot in old.iter().filter(|s| !is_empty(s)) {
-            Self::place(&mut self.slots, slot);
+        if let Some(word) = loc_word(loc) {
+            self.table
+                .insert(vacant, [hash & !1 | u64::from(hashed), word]);
         }
     }
 }
@@ -208,12 +140,12 @@ mod tests {
         assert_eq!(t.get(i), Some((loc, true)));
         assert!(matches!(t.probe(5, |_| false), Some(Probe::Vacant(_))));
         assert_eq!(t.len(), 1);
-        assert!(t.slots.len() >= FIRST);
+        assert!(t.table.capacity() >= 64);
     }
 
     #[test]
     fn a_large_table_keeps_every_entry_and_the_last_chunk_is_refused() {
-        // 100,000 entries: 2^17 slots of 16 bytes, a mapped buffer.
+        // 100,000 entries: 2^18 slots of 16 bytes, a mapped buffer.
         let mut t = SlotTable::default();
         let hash = |k: u64| k.wrapping_mul(0x9E37_79B9_7F4A_7C15) & !1;
         let loc = |k: u64| Loc {
@@ -224,7 +156,7 @@ mod tests {
             let probe = t.probe(hash(k), |l| l == loc(k));
             t.insert(probe, hash(k), loc(k), k % 2 == 0);
         }
-        assert!(t.slots.is_mapped() || cfg!(not(unix)));
+        assert!(t.table.is_mapped() || cfg!(not(unix)));
         assert_eq!(t.len(), 100_000);
         for k in (0..100_000u64).step_by(13) {
             let Some(Probe::Found(i)) = t.probe(hash(k), |l| l == loc(k)) else {
@@ -275,7 +207,7 @@ mod tests {
                         model.insert(k, (loc, hashed));
                     }
                 }
-                prop_assert!(table.len() * 4 <= table.slots.len() * 3);
+                prop_assert!(table.len() * 4 <= table.table.capacity() * 3);
             }
             prop_assert_eq!(table.len(), model.len());
             for (k, want) in &model {
