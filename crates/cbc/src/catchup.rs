@@ -208,37 +208,13 @@ mod tests {
         );
     }
 
-    /// A store whose disk fails on one block.
-    struct FailingDisk<'a> {
-        base: &'a MemoryBlockstore,
-        bad: Cid,
-    }
-
-    impl tau_ipld::Blockstore for FailingDisk<'_> {
-        fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
-            if *cid == self.bad {
-                return Err(tau_ipld::Error::Io(std::io::Error::other("disk failed")));
-            }
-            self.base.get_raw(cid)
-        }
-        fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
-            self.base.put_keyed(cid, block)
-        }
-        fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
-            self.base.has(cid)
-        }
-    }
-
     #[test]
     fn a_failure_of_our_own_store_is_not_blamed_on_the_chain() {
         let f = Fixture::new();
         let main = f.mine(f.genesis, 0, 4);
         let anchor = f.entry(main[0]);
         for bad in [main[3], main[1]] {
-            let disk = FailingDisk {
-                base: f.chain.store(),
-                bad,
-            };
+            let disk = tau_ipld::blockstore::FailingReads::new(f.chain.store(), [bad]);
             let chain = f.chain.with_store(disk);
             let mut validated = ValidatedRoots::new(f.genesis);
             let walk = walk_back(&chain, &mut validated, main[3], &anchor, 100, NOW);

@@ -283,10 +283,7 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
     assert!(matches!(err, Error::Incomplete(_)), "{err}");
     assert!(!err.is_forgery());
     // Our own disk failing on a block: not the peer's fault either.
-    let disk = FailingDisk {
-        base: f.chain.store(),
-        bad: main[1],
-    };
+    let disk = tau_ipld::blockstore::FailingReads::new(f.chain.store(), [main[1]]);
     let failing = f.chain.with_store(disk);
     let mut validated = ValidatedRoots::new(f.genesis);
     let err =
@@ -295,27 +292,6 @@ fn forged_answers_are_rejected_and_withheld_blocks_are_not_forgery() {
     assert!(!err.is_forgery());
     // The honest chain still validates.
     assert_eq!(collect(&main[1]).unwrap().head().number, 2);
-}
-
-/// A store whose disk fails on one block.
-struct FailingDisk<'a> {
-    base: &'a MemoryBlockstore,
-    bad: Cid,
-}
-
-impl Blockstore for FailingDisk<'_> {
-    fn get_raw(&self, cid: &Cid) -> tau_ipld::Result<Option<Vec<u8>>> {
-        if *cid == self.bad {
-            return Err(tau_ipld::Error::Io(std::io::Error::other("disk failed")));
-        }
-        self.base.get_raw(cid)
-    }
-    fn put_keyed(&self, cid: &Cid, block: &[u8]) -> tau_ipld::Result<()> {
-        self.base.put_keyed(cid, block)
-    }
-    fn has(&self, cid: &Cid) -> tau_ipld::Result<bool> {
-        self.base.has(cid)
-    }
 }
 
 #[test]

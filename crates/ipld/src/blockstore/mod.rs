@@ -25,6 +25,7 @@
 //! server.
 
 mod batch;
+mod failing;
 mod gc;
 mod memory;
 mod quarantine;
@@ -32,6 +33,7 @@ mod redb_store;
 mod slot_table;
 
 pub use batch::WriteBatch;
+pub use failing::FailingReads;
 pub use gc::{Collection, GcReport, DEFAULT_SWEEP_BATCH};
 pub use memory::MemoryBlockstore;
 pub use quarantine::{ByteBudget, Quarantine};
