@@ -20,7 +20,7 @@
 //!   its head on request; it never pushes blocks.
 //! * **B — collect votes**: each poll the node walks its peers
 //!   (tau-cbc's [`Planner`](tau_cbc::Planner)), asks each for its head on
-//!   [`HEAD_PROTOCOL`] (`/tau/head/2.0.0`, on libp2p's request-response), fetches the blocks behind it with
+//!   [`HEAD_PROTOCOL`] (`/tau/head/1.0.0`), fetches the blocks behind it with
 //!   one Graphsync request from the head root (recursive explore-all, repeated
 //!   from the first missing block until the view is complete), validates the
 //!   view with [`ChainView::collect`](tau_cbc::ChainView::collect), votes
@@ -55,18 +55,15 @@
 //! * `startup` — [`Node::start`]: opens the store, restores head, safety
 //!   point, attachment host and peers, builds the swarm and spawns two
 //!   tasks: the swarm (`swarm::drive`) and the owner.
-//! * `swarm` — the libp2p swarm and its task: dials, Kademlia walks, and the
-//!   head protocol on libp2p's request-response (requests read and checked
-//!   there within its size limit, timeout and streams per connection).
 //! * `runtime` — the owner task (`runtime::run`): one loop receiving swarm
-//!   reports (head requests among them), the timers of process A, process B
-//!   and the collector, and its workers' results (`runtime::Message`). It
-//!   does no network I/O or long CPU work itself: that runs in workers (at
-//!   most one mining, one process-B tick and one collection at a time; peer
-//!   asks within process B's limits).
+//!   reports, incoming head requests, the timers of process A, process B and
+//!   the collector, and its workers' results (`runtime::Message`). It does
+//!   no network I/O or long CPU work itself: that runs in workers (at most
+//!   one mining, one process-B tick and one collection at a time; head
+//!   answers and peer asks within their slot limits).
 //! * `process_a` — one mining tick; `process_b` — one poll tick (the vote,
 //!   the next asks) and the per-peer ask, fetch, validation and catch-up;
-//!   `serving` — answering head requests from the answer snapshot;
+//!   `serving` — answering head requests within per-peer and total slots;
 //!   `serve` — serving and charging attachments over Graphsync;
 //!   `peers` — the peer table, relays and random-walk results from swarm
 //!   reports; `collector` + `gc` — garbage collection; `state` — the

@@ -78,15 +78,10 @@ impl Shared {
 }
 
 impl Shared {
-    /// Turns a swarm report into peer knowledge, or answers the head request
-    /// it carries (the owner task calls it for each report, in order).
+    /// Turns a swarm report into peer knowledge (the owner task calls it for
+    /// each report, in order).
     pub(crate) fn on_swarm_report(&self, report: SwarmReport) {
         match report {
-            SwarmReport::HeadRequest {
-                peer,
-                request,
-                channel,
-            } => self.answer_head(peer, request, channel),
             SwarmReport::Connected(peer, addr) => {
                 let marked = self.core().is_marked(&peer);
                 if marked {

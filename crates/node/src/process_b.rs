@@ -126,23 +126,25 @@ pub(crate) async fn ask_peer(
     transactions: Vec<tau_state::SignedTransaction>,
 ) {
     let timing = &inner.config.timing;
+    inner.command(Command::DialPeer(peer, addrs));
+    let mut control = inner.control.clone();
+    let opened = tokio::time::timeout(
+        timing.request_timeout,
+        control.open_stream(peer, HEAD_PROTOCOL),
+    )
+    .await;
+    let mut stream = match opened {
+        Ok(Ok(stream)) => stream,
+        _ => {
+            inner.core().unreachable(peer);
+            return;
+        }
+    };
     let request = HeadRequest {
         chain: inner.config.chain.chain_id.as_str().to_string(),
         transactions,
     };
-    let (reply, answered) = tokio::sync::oneshot::channel();
-    inner.command(Command::AskHead {
-        peer,
-        addrs,
-        request,
-        reply,
-    });
-    // The swarm's request timeout ends every ask; this bounds a stopped swarm.
-    let replied = match tokio::time::timeout(timing.request_timeout * 2, answered).await {
-        Ok(Ok(replied)) => replied,
-        _ => Err(Error::Timeout("head request")),
-    };
-    let answer = match replied.and_then(|bytes| protocol::decode_answer(&bytes, &peer)) {
+    let answer = match protocol::ask(&mut stream, &peer, &request, timing.request_timeout).await {
         Ok(answer) => answer,
         Err(e @ (Error::BadMessage { .. } | Error::TooLarge { .. })) => {
             inner.core().strike(peer, true);
@@ -155,6 +157,7 @@ pub(crate) async fn ask_peer(
             return;
         }
     };
+    drop(stream);
     {
         let mut core = inner.core();
         for (other, addrs, mining) in answer.peer_addrs() {

@@ -8,10 +8,9 @@
 //! It never awaits network I/O or long CPU work itself: mining, process B's
 //! tick (the vote's `PassSnapshot::decide`), a collection's mark run as
 //! blocking workers (at most one of each kind at a time, so their results
-//! are bounded), a peer is asked (Graphsync fetches, validation, catch-up)
-//! by async workers within the bounds of `process_b`. A head request, read
-//! and checked by the swarm's request-response behaviour, is answered here
-//! at once from the answer snapshot (`serving`). Workers read and write the consensus state
+//! are bounded), a head request is answered and a peer asked (Graphsync
+//! fetches, validation, catch-up) by async workers within the bounds of
+//! `serving` and `process_b`. Workers read and write the consensus state
 //! (`NodeState`) under a brief lock.
 
 use std::collections::VecDeque;
@@ -32,10 +31,11 @@ use crate::handle::NodeEvent;
 use crate::process_b::{ask_peer, Poll};
 use crate::serve::AttachmentHost;
 use crate::serving::AnswerSnapshot;
+use crate::serving::HeadServer;
 use crate::state::NodeState;
 use crate::store::{self, NodeStore};
 use crate::swarm::{Command, SwarmReport};
-use crate::{process_a, process_b};
+use crate::{process_a, process_b, protocol::HEAD_PROTOCOL};
 
 pub(crate) struct Shared {
     pub(crate) config: NodeConfig,
@@ -43,6 +43,7 @@ pub(crate) struct Shared {
     pub(crate) store: NodeStore,
     pub(crate) graphsync: Graphsync,
     pub(crate) host: Arc<AttachmentHost>,
+    pub(crate) control: libp2p_stream::Control,
     pub(crate) commands: mpsc::UnboundedSender<Command>,
     pub(crate) events: broadcast::Sender<NodeEvent>,
     pub(crate) local: PeerId,
@@ -159,6 +160,15 @@ pub(crate) async fn run(
     let gc_timer = tokio::time::sleep(timing.gc_interval);
     tokio::pin!(gc_timer);
     let gc_timed = collects && !timing.gc_interval.is_zero();
+    let mut control = inner.control.clone();
+    let mut incoming = match control.accept(HEAD_PROTOCOL) {
+        Ok(incoming) => Some(incoming),
+        Err(e) => {
+            tracing::error!("cannot serve {HEAD_PROTOCOL}: {e}");
+            None
+        }
+    };
+    let heads = HeadServer::new();
     // The blocking workers in progress (their results come back here).
     let mut jobs: JoinSet<Message> = JoinSet::new();
     let (mut mining, mut polling, mut collecting) = (false, false, false);
@@ -179,6 +189,10 @@ pub(crate) async fn run(
                 // The swarm stopped (at shutdown): the processes go on
                 // until the shutdown signal, as the node's tasks did.
                 None => swarm_open = false,
+            },
+            next = next_stream(&mut incoming) => match next {
+                Some((peer, stream)) => heads.admit(&inner, peer, stream),
+                None => incoming = None,
             },
             _ = mine_tick.tick(), if !mining => {
                 mining = true;
@@ -228,6 +242,16 @@ pub(crate) async fn run(
                 Err(e) => tracing::debug!("node worker: {e}"),
             },
         }
+    }
+}
+
+/// The next incoming head stream; pending forever once there are none.
+async fn next_stream(
+    incoming: &mut Option<libp2p_stream::IncomingStreams>,
+) -> Option<(PeerId, libp2p::Stream)> {
+    match incoming {
+        Some(incoming) => futures::StreamExt::next(incoming).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -75,14 +75,13 @@ impl Node {
             listen,
             relay_server: config.relay_server,
         };
-        let (swarm, listen_addrs) =
-            swarm::build(keypair, &net, config.timing.request_timeout).await?;
+        let (swarm, listen_addrs) = swarm::build(keypair, &net).await?;
 
         let core = restore(&store, chain, &config, local, genesis.root)?;
         let host = Arc::new(restore_host(&store, &core, &config)?);
         let control = swarm.behaviour().stream.new_control();
         let graphsync = Graphsync::new(
-            control,
+            control.clone(),
             store.blocks().clone(),
             tau_graphsync::net::Config::default()
                 .with_request_timeout(config.timing.request_timeout)
@@ -103,6 +102,7 @@ impl Node {
             store,
             graphsync,
             host,
+            control,
             commands,
             events,
             local,
