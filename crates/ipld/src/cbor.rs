@@ -50,6 +50,11 @@ pub const MAJOR_SIMPLE: u8 = 7;
 /// CBOR tag of IPLD links.
 pub const TAG_CID: u64 = 42;
 
+// The head reader and writer run once per CBOR item on the HAMT's and
+// Graphsync's hot paths. They lived in those crates before this one and were
+// inlined there; across the crate boundary (no LTO) only `#[inline]` keeps
+// that.
+
 /// How deeply values may nest before [`Reader::skip_item`] refuses them.
 const MAX_NESTING: u32 = 64;
 
@@ -75,6 +80,7 @@ pub struct Head {
 /// Refuses a truncated head, an indefinite length and the reserved
 /// additional-information values; accepts heads longer than needed (DAG-CBOR
 /// forbids them: [`Reader::header`] checks that).
+#[inline]
 pub fn read_head(buf: &[u8], pos: usize) -> Result<Head> {
     let first = *buf
         .get(pos)
@@ -118,26 +124,31 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// Bytes read so far.
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
     /// Whether every byte was read.
+    #[inline]
     pub fn is_at_end(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
     /// The bytes between `start` and the current position.
+    #[inline]
     pub fn since(&self, start: usize) -> &'a [u8] {
         self.buf.get(start..self.pos).unwrap_or_default()
     }
 
     /// The next byte, not consumed.
+    #[inline]
     pub fn peek(&self) -> Result<u8> {
         self.buf
             .get(self.pos)
@@ -146,6 +157,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `n` bytes, consumed.
+    #[inline]
     pub fn take(&mut self, n: u64) -> Result<&'a [u8]> {
         let n = usize::try_from(n).map_err(|_| malformed("length too large"))?;
         let end = self
@@ -163,6 +175,7 @@ impl<'a> Reader<'a> {
     /// Reads a header with the shortest-form rule of DAG-CBOR: `(major, argument)`.
     /// For major type 7 the argument is the additional-information value for
     /// simple values (20..=23) and the raw bits for floats.
+    #[inline]
     pub fn header(&mut self) -> Result<(u8, u64)> {
         let head = read_head(self.buf, self.pos)?;
         if head.major == MAJOR_SIMPLE {
@@ -178,6 +191,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a header and checks its major type.
+    #[inline]
     pub fn expect(&mut self, major: u8, what: &'static str) -> Result<u64> {
         let (m, arg) = self.header()?;
         if m != major {
@@ -187,12 +201,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a byte string.
+    #[inline]
     pub fn bytes(&mut self, what: &'static str) -> Result<&'a [u8]> {
         let len = self.expect(MAJOR_BYTES, what)?;
         self.take(len)
     }
 
     /// Checks that `count` items of at least one byte each can still follow.
+    #[inline]
     pub fn check_count(&self, count: u64) -> Result<()> {
         let left = (self.buf.len() - self.pos.min(self.buf.len())) as u64;
         if count > left {
@@ -264,6 +280,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Parses the content of a tag-42 byte string (`0x00 ‖ CID bytes`).
+#[inline]
 pub fn parse_cid_bytes(raw: &[u8]) -> Result<cid::Cid> {
     match raw.split_first() {
         Some((0, cid_bytes)) => {
@@ -279,6 +296,7 @@ pub fn parse_cid_bytes(raw: &[u8]) -> Result<cid::Cid> {
 }
 
 /// Bytes of the shortest head carrying `arg`.
+#[inline]
 pub fn head_len(arg: u64) -> usize {
     match arg {
         0..=23 => 1,
@@ -291,6 +309,7 @@ pub fn head_len(arg: u64) -> usize {
 
 /// The shortest head of `major` with `arg`, as bytes and their length (for
 /// writers that patch a head in place).
+#[inline]
 pub fn header_bytes(major: u8, arg: u64) -> ([u8; 9], usize) {
     let m = major << 5;
     let mut out = [0u8; 9];
