@@ -115,7 +115,9 @@ impl FromStr for Address {
         if encoded.len() > MAX_TEXT_LEN {
             return Err(Error::AddressTextTooLong { len: text.len() });
         }
-        let payload = bs58::decode(encoded).into_vec()?;
+        let payload = bs58::decode(encoded)
+            .into_vec()
+            .map_err(|e| Error::AddressBase58(e.to_string()))?;
         let payload = <[u8; PAYLOAD_LEN]>::try_from(payload.as_slice()).map_err(|_| {
             Error::AddressLength {
                 expected: PAYLOAD_LEN,

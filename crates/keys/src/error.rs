@@ -10,6 +10,14 @@ use crate::address::Address;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A keystore document is malformed or uses what this version does not
+    /// read (feature `keystore`).
+    #[error("keystore: {0}")]
+    Keystore(String),
+    /// A keystore document did not open with the passphrase given (or was
+    /// altered).
+    #[error("wrong passphrase (or the key file was altered)")]
+    WrongPassphrase,
     /// A secret key was not exactly 32 bytes long.
     #[error("secret key must be 32 bytes, got {len}")]
     SecretKeyLength {
@@ -37,9 +45,11 @@ pub enum Error {
         /// The length of the text in bytes.
         len: usize,
     },
-    /// The part after `T` was not valid base58.
+    /// The part after `T` was not valid base58 (the decoder's message; the
+    /// bs58 error type is not part of this crate's API, so a bs58 upgrade
+    /// does not change it).
     #[error("address text is not valid base58: {0}")]
-    AddressBase58(#[from] bs58::decode::Error),
+    AddressBase58(String),
     /// Address bytes (or the decoded text payload) had the wrong length:
     /// 20 bytes for [`Address::from_bytes`], 24 (address ‖ checksum) for text.
     #[error("address must be {expected} bytes, got {len}")]

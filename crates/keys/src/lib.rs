@@ -2,7 +2,7 @@
 //! plus the BLAKE2b-256 protocol hash.
 //!
 //! The formats follow the "keys and addresses" row of the workspace
-//! conventions (`DESIGN.md`):
+//! conventions (`docs/src/formats/keys.md` and `docs/src/formats/encoding.md`):
 //!
 //! * **hash**: BLAKE2b-256 ([`blake2b_256`], [`blake2b_256_concat`]);
 //! * **public key**: 33-byte compressed secp256k1 point ([`PublicKey`]);
@@ -49,6 +49,8 @@ mod error;
 mod hash;
 mod hexfmt;
 mod keypair;
+#[cfg(feature = "keystore")]
+pub mod keystore;
 mod public_key;
 mod recovery;
 #[cfg(feature = "serde")]
@@ -62,3 +64,8 @@ pub use keypair::{Keypair, SECRET_KEY_LEN};
 pub use public_key::{PublicKey, PUBLIC_KEY_LEN};
 pub use recovery::{recover, recover_public_key, verify, verify_message};
 pub use signature::{Signature, SIGNATURE_LEN};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! The garbage collector task and one collection of the redb store (what is
+//! One collection of the redb store (what is
 //! kept: `gc`).
 
 use std::time::{Duration, Instant};
@@ -7,7 +7,7 @@ use cid::Cid;
 use tau_state::Executor;
 
 use crate::gc;
-use crate::runtime::Shared;
+use crate::runtime::{Request, Shared};
 use crate::Result;
 
 impl Shared {
@@ -20,7 +20,7 @@ impl Shared {
             return Ok(None);
         };
         let collection = match redb.begin_collection() {
-            Ok(collection) => collection.cancel_on(self.gc_cancel.clone()),
+            Ok(collection) => collection.cancel_on(self.stopping.clone()),
             Err(tau_ipld::Error::CollectionRunning) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
@@ -31,9 +31,13 @@ impl Shared {
             tracing::debug!("garbage collection postponed: blocks being written");
             return Ok(None);
         }
-        // Read after the barrier rose and that work ended: a root set later
-        // was built from blocks the barrier keeps.
-        let core_roots = gc::ChainRoots::of(&self.core());
+        // Asked after the barrier rose and that work ended (the owner took
+        // what it wrote before it answers): a root set later was built from
+        // blocks the barrier keeps.
+        let Some(core_roots) = self.ask_blocking(Request::ChainRoots) else {
+            // The owner stopped (shutdown).
+            return Ok(None);
+        };
         let stored: Vec<Cid> = redb.roots()?.into_iter().map(|(_, cid)| cid).collect();
         let chain = Executor::new(self.store.blocks().clone(), self.config.chain.clone())?
             .with_warm_state_nodes(0);

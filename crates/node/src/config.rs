@@ -101,13 +101,16 @@ pub struct Timing {
     /// the catch-up).
     pub total_quarantine_bytes: u64,
     /// How often a node with a data directory collects the garbage of its
-    /// store (blocks no kept root reaches, `docs/storage.md`); also after a
+    /// store (blocks no kept root reaches, `docs/src/storage.md`); also after a
     /// catch-up refused once its blocks were stored. `Duration::ZERO`: only on
     /// [`NodeHandle::collect_garbage`](crate::NodeHandle::collect_garbage).
     pub gc_interval: Duration,
     /// Blocks a collection deletes per redb write transaction (each a short
     /// pause for other writers).
     pub gc_batch: usize,
+    /// How often a node following senders looks for their new attachments
+    /// and fetches the next one ([`NodeBuilder::follow`]).
+    pub follow_interval: Duration,
 }
 
 impl Default for Timing {
@@ -125,6 +128,7 @@ impl Default for Timing {
             total_quarantine_bytes: 1 << 30,
             gc_interval: Duration::from_secs(600),
             gc_batch: tau_ipld::blockstore::DEFAULT_SWEEP_BATCH,
+            follow_interval: Duration::from_secs(2),
         }
     }
 }
@@ -165,6 +169,7 @@ pub struct NodeConfig {
     pub(crate) relays: Vec<Multiaddr>,
     pub(crate) behind_nat: bool,
     pub(crate) warm_state_nodes: usize,
+    pub(crate) follow: crate::follower::FollowConfig,
 }
 
 /// Builds a node: key, data directory, listen addresses, bootstrap peers,
@@ -198,6 +203,7 @@ impl Default for NodeBuilder {
                 relays: Vec::new(),
                 behind_nat: false,
                 warm_state_nodes: tau_state::DEFAULT_WARM_STATE_NODES,
+                follow: crate::follower::FollowConfig::default(),
             },
         }
     }
@@ -299,6 +305,24 @@ impl NodeBuilder {
     /// It changes no result, only memory and speed.
     pub fn warm_state_nodes(mut self, max_nodes: usize) -> Self {
         self.config.warm_state_nodes = max_nodes;
+        self
+    }
+
+    /// Follows `sender`: the attachments its new messages reference are
+    /// fetched in the background from the peers the chain names as holding
+    /// them, within [`follow_budget`](Self::follow_budget) (opt-in; resumes
+    /// after a restart with a data directory).
+    pub fn follow(mut self, sender: tau_keys::Address) -> Self {
+        if !self.config.follow.senders.contains(&sender) {
+            self.config.follow.senders.push(sender);
+        }
+        self
+    }
+
+    /// Bytes of followed attachments stored at most (default 0: set it
+    /// with [`follow`](Self::follow)).
+    pub fn follow_budget(mut self, bytes: u64) -> Self {
+        self.config.follow.budget_bytes = bytes;
         self
     }
 

@@ -1,7 +1,7 @@
 //! Peer and relay discovery: a Kademlia routing table (bootstrapped from the
 //! configured and persisted peers) walked at random, and identify telling
 //! which of the peers found serve the circuit-relay hop protocol. One walk
-//! finds both (seed 000: "random walk combined").
+//! finds both (the TAU design note: "random walk combined").
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

@@ -94,6 +94,14 @@ pub enum Error {
     /// An operation timed out.
     #[error("timed out: {0}")]
     Timeout(&'static str),
+    /// No peer this node knows is named by the chain as holding the
+    /// attachment.
+    #[error("no known peer holds {0} according to the chain (give peers explicitly)")]
+    NoSeeders(Box<cid::Cid>),
+    /// The node is shutting down or stopped: its owner task no longer
+    /// answers.
+    #[error("the node stopped")]
+    Stopped,
 }
 
 impl Error {

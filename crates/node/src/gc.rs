@@ -1,5 +1,5 @@
 //! Garbage collection of the node's redb store: which blocks the node keeps
-//! (`docs/storage.md`) and the collection itself, over tau-ipld's
+//! (`docs/src/storage.md`) and the collection itself, over tau-ipld's
 //! mark-and-sweep ([`tau_ipld::blockstore::Collection`]).
 //!
 //! Kept: every named root of the store (genesis, the persisted head and
@@ -12,7 +12,7 @@
 //! states leave the store once nothing else reaches them.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cid::Cid;
@@ -43,10 +43,12 @@ struct Tickets {
     live: BTreeSet<u64>,
 }
 
-/// One piece of work in flight (see [`InFlight`]); ends when dropped.
+/// One piece of work in flight (see [`InFlight`]); ends when dropped. It
+/// is owned, so it can travel with the work's result to the owner task and
+/// end only once the owner took what the work wrote.
 #[derive(Debug)]
-pub(crate) struct Writing<'a> {
-    in_flight: &'a InFlight,
+pub(crate) struct Writing {
+    in_flight: Arc<InFlight>,
     ticket: u64,
 }
 
@@ -58,13 +60,13 @@ impl InFlight {
     }
 
     /// Starts a piece of work.
-    pub(crate) fn enter(&self) -> Writing<'_> {
+    pub(crate) fn enter(self: &Arc<Self>) -> Writing {
         let mut tickets = self.lock();
         let ticket = tickets.next;
         tickets.next += 1;
         tickets.live.insert(ticket);
         Writing {
-            in_flight: self,
+            in_flight: self.clone(),
             ticket,
         }
     }
@@ -96,7 +98,7 @@ impl InFlight {
     }
 }
 
-impl Drop for Writing<'_> {
+impl Drop for Writing {
     fn drop(&mut self) {
         self.in_flight.lock().live.remove(&self.ticket);
         self.in_flight.ended.notify_all();
@@ -106,8 +108,8 @@ impl Drop for Writing<'_> {
 /// States walked back at most when looking for the floor from one state.
 const MAX_HISTORY_WALK: u64 = 1 << 20;
 
-/// The states of the core a collection keeps, copied out of it (briefly,
-/// under its lock) so that the walk runs without it.
+/// The states of the node a collection keeps, copied out of its state by
+/// the owner task so that the walk runs without it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ChainRoots {
     /// The head and its block number.

@@ -1,6 +1,7 @@
 //! The public API: [`NodeHandle`], [`ChainPoint`], [`NodeEvent`].
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::discovery;
-use crate::runtime::{lock, Shared};
+use crate::runtime::{lock, Request, Shared};
 use crate::source::GraphsyncSource;
 use crate::swarm::{self, Command};
 use crate::{Error, Result};
@@ -63,6 +64,48 @@ pub enum NodeEvent {
     },
 }
 
+/// Counts since a node started ([`NodeHandle::counters`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct NodeCounters {
+    /// Peers' chain views validated and counted in the vote.
+    pub views_counted: u64,
+    /// Peers' chain views refused: forged, or dated in the future.
+    pub views_refused: u64,
+    /// Attachment bytes served to visitors (charged to their quota).
+    pub attachment_bytes_served: u64,
+}
+
+/// The queue of transactions peers relayed with their head requests,
+/// waiting for process B's next tick to be offered to the mempool
+/// ([`NodeHandle::relayed_queue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RelayedQueue {
+    /// Transactions queued now.
+    pub queued: usize,
+    /// Peers with transactions queued now.
+    pub peers: usize,
+    /// Transactions the peer with the most queued holds now.
+    pub longest: usize,
+    /// Most transactions queued at once since start (at most
+    /// [`MAX_RELAYED_QUEUE`](crate::MAX_RELAYED_QUEUE)).
+    pub most_queued: usize,
+    /// Most transactions one peer had queued at once since start (at most
+    /// [`MAX_RELAYED_PER_PEER`](crate::MAX_RELAYED_PER_PEER)).
+    pub most_per_peer: usize,
+    /// Most peers with transactions queued at once since start.
+    pub most_peers: usize,
+    /// Relayed transactions refused since start (the queue's bounds).
+    pub refused: u64,
+    /// Queued transactions dropped since start to make room for a peer
+    /// holding fewer.
+    pub displaced: u64,
+    /// Relayed transactions dropped since start before queueing, on the
+    /// mempool's rules that need no state (sender, static rules, time).
+    pub screened: u64,
+}
+
 /// Bytes of an attachment upload buffered before they are written.
 pub(crate) const UPLOAD_BATCH_BYTES: usize = 8 << 20;
 
@@ -89,12 +132,12 @@ impl NodeHandle {
 
     /// The node's TAU address.
     pub fn address(&self) -> Address {
-        self.inner.core().address()
+        self.inner.address
     }
 
     /// Addresses it listens on.
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
-        lock(&self.inner.listen_addrs).clone()
+        self.inner.view.borrow().listen_addrs.clone()
     }
 
     /// The first listen address with `/p2p/<peer id>`: what another node
@@ -113,52 +156,49 @@ impl NodeHandle {
 
     /// The chain over the node's store, for any read (history, proofs, outputs).
     pub fn chain(&self) -> Executor<tau_ipld::SharedStore> {
-        self.inner.core().chain.clone()
+        self.inner.chain.clone()
     }
 
     /// The head.
     pub fn head(&self) -> ChainPoint {
-        let core = self.inner.core();
-        let e = core.head_entry();
-        ChainPoint {
-            root: e.root,
-            number: e.number,
-        }
+        self.inner.view.borrow().head
     }
 
     /// The safety point, if one was reached.
     pub fn safety(&self) -> Option<ChainPoint> {
-        self.inner.core().safety().map(|e| ChainPoint {
-            root: e.root,
-            number: e.number,
-        })
+        self.inner.view.borrow().safety
     }
 
     /// Balance of `address` at the head (0 for no account).
     pub fn balance(&self, address: &Address) -> Result<u64> {
-        let core = self.inner.core();
-        Ok(core.chain.balance(&core.head(), address)?.unwrap_or(0))
+        let head = self.head().root;
+        Ok(self.inner.chain.balance(&head, address)?.unwrap_or(0))
     }
 
     /// Nonce of `address` at the head.
     pub fn nonce(&self, address: &Address) -> Result<u64> {
-        let core = self.inner.core();
-        Ok(core.chain.nonce(&core.head(), address)?)
+        let head = self.head().root;
+        Ok(self.inner.chain.nonce(&head, address)?)
     }
 
     /// Sends `amount` to `receiver` with `fee` (opt 1). Returns a ticket for
     /// [`included`](Self::included); the transaction is signed with the next
     /// free nonce, re-signed if the chain moves first, handed to every peer
     /// asked and put in this node's own blocks.
-    pub fn send(&self, receiver: Address, amount: u64, fee: u64) -> Result<u64> {
-        let mut core = self.inner.core();
-        let ticket = core.submit(TxBody::Wiring { receiver, amount }, fee)?;
-        self.inner.persist(&core);
-        Ok(ticket)
+    pub async fn send(&self, receiver: Address, amount: u64, fee: u64) -> Result<u64> {
+        self.submit(TxBody::Wiring { receiver, amount }, fee).await
+    }
+
+    /// Queues an own transaction with the owner task (which persists it).
+    async fn submit(&self, body: TxBody, fee: u64) -> Result<u64> {
+        self.inner
+            .ask(|reply| Request::Submit { body, fee, reply })
+            .await
+            .unwrap_or(Err(Error::Stopped))
     }
 
     /// Publishes a message (opt 2), optionally with an attachment.
-    pub fn message(
+    pub async fn message(
         &self,
         text: impl Into<String>,
         attachment: Option<AttachmentRef>,
@@ -168,22 +208,67 @@ impl NodeHandle {
         if text.len() > self.inner.config.chain.max_message_len {
             return Err(Error::Config("message longer than max_message_len"));
         }
-        let mut core = self.inner.core();
-        let ticket = core.submit(TxBody::Message { text, attachment }, fee)?;
-        self.inner.persist(&core);
-        Ok(ticket)
+        self.submit(TxBody::Message { text, attachment }, fee).await
+    }
+
+    /// Offers a transaction signed elsewhere (a wallet's) to the mempool,
+    /// checked as a relayed one is (static rules, time, signature, nonce
+    /// run, balance); once admitted it is handed to the peers asked and put
+    /// in this node's blocks. Says whether it was admitted and why not.
+    pub async fn submit_transaction(
+        &self,
+        transaction: tau_state::SignedTransaction,
+    ) -> Result<tau_state::mempool::Admission> {
+        self.inner
+            .ask(|reply| Request::Admit {
+                transaction: Box::new(transaction),
+                reply,
+            })
+            .await
+            .unwrap_or(Err(Error::Stopped))
     }
 
     /// For a ticket of [`send`](Self::send) or [`message`](Self::message):
     /// `Some(Some(n))` included in block `n` on the head chain, `Some(None)`
     /// pending, `None` included at the safety point (and forgotten) or unknown.
     pub fn included(&self, ticket: u64) -> Option<Option<u64>> {
-        self.inner.core().ticket(ticket)
+        let view = self.inner.view.borrow();
+        view.tickets
+            .iter()
+            .find(|(t, _)| *t == ticket)
+            .map(|(_, included)| *included)
+    }
+
+    /// The Graphsync service's counters (bytes and blocks sent and
+    /// received, requests served and refused).
+    pub fn graphsync_stats(&self) -> tau_graphsync::net::Stats {
+        self.inner.graphsync.stats()
+    }
+
+    /// Counts since the node started, for monitoring.
+    pub fn counters(&self) -> NodeCounters {
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        NodeCounters {
+            views_counted: load(&self.inner.views_counted),
+            views_refused: load(&self.inner.views_refused),
+            attachment_bytes_served: self.inner.host.served_bytes(),
+        }
+    }
+
+    /// The queue of relayed transactions (its length, high-water marks and
+    /// refusals), as the owner task last updated it.
+    pub fn relayed_queue(&self) -> RelayedQueue {
+        *crate::runtime::lock(&self.inner.relayed)
+    }
+
+    /// Transactions waiting in the mempool (others' and relayed).
+    pub fn mempool_size(&self) -> usize {
+        self.inner.view.borrow().mempool
     }
 
     /// Own transactions not yet under the safety point.
     pub fn pending_transactions(&self) -> usize {
-        self.inner.core().pending_own()
+        self.inner.view.borrow().tickets.len()
     }
 
     /// Packs and stores the file or directory at `path` as an attachment.
@@ -216,20 +301,40 @@ impl NodeHandle {
         peers: &[PeerId],
         rounds: u32,
     ) -> Result<tau_attach::DownloadReport> {
+        self.download(root, peers, rounds, None).await
+    }
+
+    /// What the follower reports: scan height, queue, fetched roots, bytes
+    /// spent (see [`NodeBuilder::follow`](crate::NodeBuilder::follow)).
+    pub fn following(&self) -> crate::FollowStatus {
+        self.inner.follow_status.borrow().clone()
+    }
+
+    /// [`attach_get`](Self::attach_get) refusing an attachment larger than
+    /// `max_total_size` before fetching its sections.
+    pub(crate) async fn download(
+        &self,
+        root: Cid,
+        peers: &[PeerId],
+        rounds: u32,
+        max_total_size: Option<u64>,
+    ) -> Result<tau_attach::DownloadReport> {
         let store = self.inner.store.blocks().clone();
         let config = self.inner.config.attach;
         let runtime = tokio::runtime::Handle::current();
         let timeout = self.inner.config.timing.request_timeout;
+        let known = self
+            .inner
+            .ask(|reply| Request::Addresses {
+                peers: peers.to_vec(),
+                reply,
+            })
+            .await
+            .ok_or(Error::Stopped)?;
         let sources: Vec<Arc<GraphsyncSource>> = peers
             .iter()
-            .map(|p| {
-                let addrs = self
-                    .inner
-                    .core()
-                    .addresses
-                    .get(p)
-                    .cloned()
-                    .unwrap_or_default();
+            .zip(known)
+            .map(|(p, addrs)| {
                 self.inner.command(Command::DialPeer(*p, addrs));
                 Arc::new(GraphsyncSource::new(
                     self.inner.graphsync.clone(),
@@ -244,19 +349,22 @@ impl NodeHandle {
         let asked = sources.clone();
         let options = tau_attach::DownloadOptions {
             max_rounds: Some(rounds.max(1)),
+            max_total_size,
             ..Default::default()
         };
         let inner = self.inner.clone();
         let downloaded = tokio::task::spawn_blocking(move || {
             // Sections are reachable from nothing until the pin.
             let _writing = inner.writing_blocks();
-            let cancel = std::sync::atomic::AtomicBool::new(false);
+            // Shutdown stops the download (its blocking thread would
+            // otherwise keep the runtime from ending).
+            let cancel = &*inner.stopping;
             let refs: Vec<&dyn tau_attach::Source> = sources
                 .iter()
                 .map(|s| &**s as &dyn tau_attach::Source)
                 .collect();
             let report =
-                tau_attach::download(&store, &root, &refs, &config, &options, &cancel, &|_| {})?;
+                tau_attach::download(&store, &root, &refs, &config, &options, cancel, &|_| {})?;
             inner.store.pin(&root)?;
             Ok(report)
         })
@@ -276,6 +384,49 @@ impl NodeHandle {
                 .unwrap_or(Error::Attach(e))),
             Err(e) => Err(Error::Attach(e)),
         }
+    }
+
+    /// Peers this node knows that the chain names as holding the
+    /// attachment `root` (see `seeders`): the senders of messages that
+    /// attach it, and the miners and visitors of attachment logs that
+    /// record serving it, within the last [`SEEDER_SCAN_BLOCKS`] blocks.
+    /// Process C asks these when no peers are given
+    /// ([`attach_get_from_chain`](Self::attach_get_from_chain)).
+    ///
+    /// [`SEEDER_SCAN_BLOCKS`]: crate::SEEDER_SCAN_BLOCKS
+    pub async fn attachment_seeders(&self, root: Cid) -> Result<Vec<PeerId>> {
+        let chain = self.chain();
+        let head = self.head().root;
+        let holders = tokio::task::spawn_blocking(move || {
+            crate::seeders::holders(&chain, &head, &root, crate::SEEDER_SCAN_BLOCKS)
+        })
+        .await
+        .map_err(|e| Error::Network(format!("seeder scan task: {e}")))??;
+        let peers = self.peers();
+        Ok(holders
+            .iter()
+            .filter(|a| **a != self.inner.address)
+            .filter_map(|a| {
+                peers
+                    .iter()
+                    .find(|p| crate::peer_address(p) == Some(*a))
+                    .copied()
+            })
+            .collect())
+    }
+
+    /// Process C with sources from the chain: downloads `root` from the
+    /// peers [`attachment_seeders`](Self::attachment_seeders) finds.
+    pub async fn attach_get_from_chain(
+        &self,
+        root: Cid,
+        rounds: u32,
+    ) -> Result<tau_attach::DownloadReport> {
+        let seeders = self.attachment_seeders(root).await?;
+        if seeders.is_empty() {
+            return Err(Error::NoSeeders(Box::new(root)));
+        }
+        self.attach_get(root, &seeders, rounds).await
     }
 
     /// Bytes of attachments this node served to `visitor` (in its logs in
@@ -359,12 +510,12 @@ impl NodeHandle {
 
     /// Pauses or resumes process A (a mining node only).
     pub fn set_mining(&self, enabled: bool) {
-        self.inner.core().mining_enabled = enabled;
+        self.inner.mining.store(enabled, Ordering::Relaxed);
     }
 
     /// Peers known (with addresses).
     pub fn peers(&self) -> Vec<PeerId> {
-        self.inner.core().addresses.keys().copied().collect()
+        self.inner.view.borrow().peers.clone()
     }
 
     /// The connections the node holds and is setting up (`None` once the
@@ -377,32 +528,22 @@ impl NodeHandle {
 
     /// Peers found by random walks of the Kademlia table.
     pub fn discovered_peers(&self) -> Vec<PeerId> {
-        lock(&self.inner.walked).iter().copied().collect()
+        self.inner.view.borrow().walked.clone()
     }
 
     /// Relays known (found by identify, configured or persisted).
     pub fn relays(&self) -> Vec<PeerId> {
-        lock(&self.inner.relays).known().keys().copied().collect()
+        self.inner.view.borrow().relays.clone()
     }
 
     /// Relays holding a reservation for this node.
     pub fn relay_reservations(&self) -> Vec<PeerId> {
-        lock(&self.inner.relays)
-            .reservations()
-            .iter()
-            .copied()
-            .collect()
+        self.inner.view.borrow().reservations.clone()
     }
 
     /// Peers marked dishonest.
     pub fn marked_peers(&self) -> Vec<PeerId> {
-        self.inner
-            .core()
-            .engine()
-            .marked()
-            .iter()
-            .copied()
-            .collect()
+        self.inner.view.borrow().marked.clone()
     }
 
     /// Dials `addr` (e.g. a peer's [`dial_addr`](Self::dial_addr)).
@@ -413,27 +554,25 @@ impl NodeHandle {
     /// Stops the node: tasks end, head, safety point and peers are written,
     /// the swarm closes and the store is closed once the last handle drops.
     pub async fn shutdown(self) -> Result<()> {
+        // The owner writes head, safety point, pending transactions and
+        // peers, stops the swarm and its workers, and ends.
         let _ = self.inner.shutdown.send(true);
-        self.inner
-            .gc_cancel
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        {
-            let core = self.inner.core();
-            self.inner.persist(&core);
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        let mut tasks: Vec<JoinHandle<()>> = lock(&self.inner.tasks).drain(..).collect();
+        // The owner task is the last: give it the time its stop takes.
+        if let Some(mut owner) = tasks.pop() {
+            if tokio::time::timeout(Duration::from_secs(10), &mut owner)
+                .await
+                .is_err()
+            {
+                owner.abort();
+                let _ = owner.await;
+            }
         }
-        self.inner.persist_peers();
-        self.inner.persist_pending();
-        let (done, stopped) = oneshot::channel();
-        self.inner.command(Command::Stop(done));
-        let _ = tokio::time::timeout(Duration::from_secs(5), stopped).await;
-        let tasks: Vec<JoinHandle<()>> = lock(&self.inner.tasks).drain(..).collect();
         for task in tasks {
             task.abort();
             let _ = task.await;
         }
-        let mut workers = std::mem::take(&mut *lock(&self.inner.workers));
-        workers.abort_all();
-        while workers.join_next().await.is_some() {}
         tracing::info!(peer = %self.inner.local, "node stopped");
         Ok(())
     }

@@ -1,8 +1,8 @@
 //! # tau-node
 //!
-//! A TAU node on libp2p (seed 000, `DESIGN.md` "The two TAU flows"): tcp +
+//! A TAU node on libp2p (`docs/src/introduction.md`, "TAU in one page"): tcp +
 //! noise + yamux with identify and ping, Graphsync v2 (tau-graphsync) and a
-//! small head protocol, running the three processes of seed 000:
+//! small head protocol, running the three processes of the TAU design note:
 //!
 //! * **Discovery**: a Kademlia table ([`KAD_PROTOCOL`]) bootstrapped from the
 //!   configured and persisted peers and walked at random every
@@ -20,7 +20,7 @@
 //!   its head on request; it never pushes blocks.
 //! * **B — collect votes**: each poll the node walks its peers
 //!   (tau-cbc's [`Planner`](tau_cbc::Planner)), asks each for its head on
-//!   [`HEAD_PROTOCOL`] (`/tau/head/1.0.0`), fetches the blocks behind it with
+//!   [`HEAD_PROTOCOL`] (`/tau/head/2.0.0`, on libp2p's request-response), fetches the blocks behind it with
 //!   one Graphsync request from the head root (recursive explore-all, repeated
 //!   from the first missing block until the view is complete), validates the
 //!   view with [`ChainView::collect`](tau_cbc::ChainView::collect), votes
@@ -42,7 +42,7 @@
 //! the blocks, known peers and relays and pending transactions are records
 //! in it ([`NodeBuilder::data_dir`]), and a garbage collection every
 //! [`Timing::gc_interval`] deletes the blocks nothing kept reaches (states
-//! below the mutable range, dropped attachments: `docs/storage.md`,
+//! below the mutable range, dropped attachments: `docs/src/storage.md`,
 //! [`NodeHandle::collect_garbage`], [`NodeHandle::drop_attachment`]); a restarted node
 //! resumes from them and catches up — also after being offline longer than
 //! the mutable range: a heavier chain whose views no longer reach the safety
@@ -55,15 +55,24 @@
 //! * `startup` — [`Node::start`]: opens the store, restores head, safety
 //!   point, attachment host and peers, builds the swarm and spawns two
 //!   tasks: the swarm (`swarm::drive`) and the owner.
-//! * `runtime` — the owner task (`runtime::run`): one loop receiving swarm
-//!   reports, incoming head requests, the timers of process A, process B and
-//!   the collector, and its workers' results (`runtime::Message`). It does
-//!   no network I/O or long CPU work itself: that runs in workers (at most
-//!   one mining, one process-B tick and one collection at a time; head
-//!   answers and peer asks within their slot limits).
-//! * `process_a` — one mining tick; `process_b` — one poll tick (the vote,
-//!   the next asks) and the per-peer ask, fetch, validation and catch-up;
-//!   `serving` — answering head requests within per-peer and total slots;
+//! * `swarm` — the libp2p swarm and its task: dials, Kademlia walks, and the
+//!   head protocol on libp2p's request-response (requests read and checked
+//!   there within its size limit, timeout and streams per connection).
+//! * `runtime` — the owner task (`runtime::run`): it owns the node's state
+//!   (`NodeState`, relays, walked peers, listen addresses, the encoded head
+//!   answer) and receives swarm reports (head requests among them), the
+//!   timers of process A, process B and the collector, requests from its
+//!   workers and the handle (`runtime::Request`) and its workers' results
+//!   (`runtime::Message`) in one loop, and publishes a `runtime::View` the
+//!   handle reads. It does no network I/O or long CPU work itself: mining,
+//!   the vote, a collection and the validation of a peer's chain run in
+//!   workers on copies (at most one mining, one vote and one collection at
+//!   a time; peer asks within process B's limits).
+//! * `process_a` — preparing a block and taking the mined one; `process_b`
+//!   — the poll tick (the vote, the next asks), and the per-peer ask, fetch,
+//!   validation and catch-up; `serving` — answering head requests from the
+//!   encoded answer and queueing the transactions they relay, a queue per
+//!   peer drained round-robin (`relay_queue`);
 //!   `serve` — serving and charging attachments over Graphsync;
 //!   `peers` — the peer table, relays and random-walk results from swarm
 //!   reports; `collector` + `gc` — garbage collection; `state` — the
@@ -91,7 +100,7 @@
 //! let b = Node::builder().key(keys[1].clone()).params(chain, cbc)
 //!     .genesis(genesis).bootstrap(a.dial_addr().unwrap()).start().await?;
 //!
-//! b.send(keys[0].address(), 500, 1)?;
+//! b.send(keys[0].address(), 500, 1).await?;
 //! // Wait until both nodes hold a common head above block 2.
 //! tokio::time::timeout(std::time::Duration::from_secs(60), async {
 //!     while a.head().number < 2 || a.head() != b.head() {
@@ -108,6 +117,7 @@ mod collector;
 mod config;
 mod discovery;
 mod error;
+mod follower;
 mod gc;
 mod handle;
 mod identity;
@@ -117,7 +127,9 @@ mod peers;
 mod process_a;
 mod process_b;
 pub mod protocol;
+mod relay_queue;
 mod runtime;
+mod seeders;
 mod serve;
 mod serving;
 mod source;
@@ -129,10 +141,13 @@ mod swarm;
 pub use config::{local_devnet, GenesisBlocks, Mode, NodeBuilder, NodeConfig, Timing};
 pub use discovery::KAD_PROTOCOL;
 pub use error::{Error, Result};
-pub use handle::{ChainPoint, NodeEvent, NodeHandle};
+pub use follower::{FollowConfig, FollowStatus, FOLLOW_ATTEMPTS, FOLLOW_QUEUE, FOLLOW_SCAN_BLOCKS};
+pub use handle::{ChainPoint, NodeCounters, NodeEvent, NodeHandle, RelayedQueue};
 pub use identity::{peer_address, peer_id_of};
 pub use protocol::HEAD_PROTOCOL;
+pub use seeders::SEEDER_SCAN_BLOCKS;
 pub use serve::{ATTACHMENT_EXTENSION, QUOTA_EXCEEDED};
+pub use serving::{MAX_RELAYED_PER_PEER, MAX_RELAYED_QUEUE, RELAYED_PER_TICK};
 pub use source::GraphsyncSource;
 pub use startup::Node;
 pub use store::{open_stored, StoredChain, STORE_FILE};
@@ -149,3 +164,8 @@ pub use libp2p::{Multiaddr, PeerId};
 pub fn unix_now() -> u64 {
     state::unix_now()
 }
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

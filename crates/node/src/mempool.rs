@@ -91,7 +91,9 @@ mod flood {
 
     /// Mines the next block and checks `honest` is in it.
     fn mine_honest(core: &mut NodeState, honest: &SignedTransaction, now: u64) {
-        let produced = core.maybe_mine(now, &[]).unwrap().expect("eligible");
+        let job = core.prepare_mine(now).unwrap().expect("eligible");
+        let produced = job.produce(&[]).unwrap();
+        assert!(core.adopt_mined(job.head(), &produced, now).unwrap());
         assert!(produced.skipped.is_empty(), "{:?}", produced.skipped);
         assert!(produced.transactions.contains(honest));
         let sender = honest.tx.sender;

@@ -7,24 +7,32 @@ use libp2p::{Multiaddr, PeerId};
 
 use crate::discovery;
 use crate::handle::NodeEvent;
-use crate::runtime::{lock, Shared};
+use crate::runtime::Owner;
 use crate::store;
 use crate::swarm::{Command, SwarmReport};
 
-impl Shared {
+impl Owner {
     /// Writes the known peers and relays (one redb transaction).
     pub(crate) fn persist_peers(&self) {
         let peers = self.known_peers();
-        if let Err(e) = self.store.save_peers(&peers) {
+        if let Err(e) = self.inner.store.save_peers(&peers) {
             tracing::error!("persisting peers: {e}");
+        }
+    }
+
+    /// Persists the known peers and relays when their count changed.
+    pub(crate) fn persist_peers_if_changed(&mut self) {
+        let now = (self.state.addresses.len(), self.relays.known().len());
+        if now != self.known {
+            self.known = now;
+            self.persist_peers();
         }
     }
 
     /// Known peers and relays, relays first (they are few and make a node
     /// behind NAT reachable again after a restart).
     pub(crate) fn known_peers(&self) -> Vec<store::KnownPeer> {
-        let relays = lock(&self.relays).known().clone();
-        let core = self.core();
+        let relays = self.relays.known();
         let mut peers: Vec<store::KnownPeer> = relays
             .iter()
             .map(|(id, addrs)| store::KnownPeer {
@@ -34,7 +42,8 @@ impl Shared {
             })
             .collect();
         peers.extend(
-            core.responsive_peers()
+            self.state
+                .responsive_peers()
                 .filter(|(id, _)| !relays.contains_key(id))
                 .map(|(id, addrs)| store::KnownPeer {
                     id: *id,
@@ -48,107 +57,114 @@ impl Shared {
     /// A node behind NAT that holds fewer reservations than it wants (a
     /// relay dropped it, or too few relays were known) asks the next known
     /// relay.
-    pub(crate) fn renew_relays(&self) {
-        let listen = lock(&self.relays).next_request(self.config.behind_nat, Instant::now());
-        if let Some(listen) = listen {
+    pub(crate) fn renew_relays(&mut self) {
+        let behind_nat = self.inner.config.behind_nat;
+        if let Some(listen) = self.relays.next_request(behind_nat, Instant::now()) {
             tracing::info!("listening through relay {listen}");
-            self.command(Command::ListenVia(listen));
+            self.inner.command(Command::ListenVia(listen));
         }
     }
 
     /// Records a relay; a node behind NAT listens through it if it holds
     /// fewer than two reservations.
-    pub(crate) fn learn_relay(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
-        if peer == self.local || self.core().is_marked(&peer) {
+    pub(crate) fn learn_relay(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if peer == self.inner.local || self.state.is_marked(&peer) {
             return;
         }
-        let listen = lock(&self.relays).learn(peer, addrs, self.config.behind_nat);
-        if let Some(listen) = listen {
+        let behind_nat = self.inner.config.behind_nat;
+        if let Some(listen) = self.relays.learn(peer, addrs, behind_nat) {
             tracing::info!(%peer, "listening through relay {listen}");
-            self.command(Command::ListenVia(listen));
+            self.inner.command(Command::ListenVia(listen));
         }
     }
 
-    pub(crate) fn mark(&self, peer: PeerId, reason: String) {
+    /// Disconnects a peer the state marked dishonest (see
+    /// `NodeState::strike`) and forgets it as a relay.
+    pub(crate) fn mark(&mut self, peer: PeerId, reason: String) {
         tracing::warn!(%peer, "peer marked: {reason}");
-        lock(&self.relays).remove(&peer);
-        self.command(Command::Disconnect(peer));
-        self.emit(NodeEvent::PeerMarked { peer, reason });
+        self.relays.remove(&peer);
+        self.inner.command(Command::Disconnect(peer));
+        self.inner.emit(NodeEvent::PeerMarked { peer, reason });
     }
 }
 
-impl Shared {
-    /// Turns a swarm report into peer knowledge (the owner task calls it for
-    /// each report, in order).
-    pub(crate) fn on_swarm_report(&self, report: SwarmReport) {
+impl Owner {
+    /// Turns a swarm report into peer knowledge, or answers the head request
+    /// it carries (the owner task calls it for each report, in order).
+    pub(crate) fn on_swarm_report(&mut self, report: SwarmReport) {
         match report {
+            SwarmReport::HeadRequest {
+                peer,
+                request,
+                channel,
+            } => self.answer_head(peer, request, channel),
             SwarmReport::Connected(peer, addr) => {
-                let marked = self.core().is_marked(&peer);
-                if marked {
-                    self.command(Command::Disconnect(peer));
+                if self.state.is_marked(&peer) {
+                    self.inner.command(Command::Disconnect(peer));
                     return;
                 }
-                self.core().add_connected(peer, addr);
-                self.emit(NodeEvent::PeerConnected(peer));
+                self.state.add_connected(peer, addr);
+                self.inner.emit(NodeEvent::PeerConnected(peer));
             }
             SwarmReport::Identified(peer, identified) => {
                 if identified.relay {
                     self.learn_relay(peer, identified.addrs.clone());
                 }
-                self.core().add_peer(peer, identified.addrs);
+                self.state.add_peer(peer, identified.addrs);
             }
             SwarmReport::Walked(found) => {
                 for (peer, addrs) in found {
-                    if peer == self.local || self.core().is_marked(&peer) {
+                    if peer == self.inner.local || self.state.is_marked(&peer) {
                         continue;
                     }
-                    self.core().add_peer(peer, addrs);
-                    let mut walked = lock(&self.walked);
-                    if walked.len() < MAX_WALKED_PEERS && walked.insert(peer) {
-                        drop(walked);
+                    self.state.add_peer(peer, addrs);
+                    if self.walked.len() < MAX_WALKED_PEERS && self.walked.insert(peer) {
                         tracing::debug!(%peer, "found by a random walk");
-                        self.emit(NodeEvent::PeerDiscovered(peer));
+                        self.inner.emit(NodeEvent::PeerDiscovered(peer));
                     }
                 }
             }
             SwarmReport::Reserved(relay) => {
                 tracing::info!(%relay, "relay reservation accepted");
-                lock(&self.relays).reserved(relay);
-                self.emit(NodeEvent::RelayReserved(relay));
+                self.relays.reserved(relay);
+                self.inner.emit(NodeEvent::RelayReserved(relay));
             }
-            SwarmReport::Disconnected(peer) => self.graphsync.peer_disconnected(&peer),
+            SwarmReport::Disconnected(peer) => self.inner.graphsync.peer_disconnected(&peer),
             SwarmReport::Listening(addr) => {
-                let mut addrs = lock(&self.listen_addrs);
-                if !addrs.contains(&addr) {
-                    addrs.push(addr);
+                if !self.listen_addrs.contains(&addr) {
+                    self.listen_addrs.push(addr);
                 }
             }
             SwarmReport::ListenClosed(addr) => {
-                lock(&self.listen_addrs).retain(|a| *a != addr);
+                self.listen_addrs.retain(|a| *a != addr);
                 if let Some((relay, _)) =
                     discovery::relay_of(&addr).filter(|_| discovery::is_circuit(&addr))
                 {
                     tracing::info!(%relay, "relay reservation lost; asking again later");
-                    let retry_at = Instant::now() + self.config.timing.walk_interval;
-                    lock(&self.relays).dropped(relay, retry_at);
+                    let retry_at = Instant::now() + self.inner.config.timing.walk_interval;
+                    self.relays.dropped(relay, retry_at);
                 }
             }
             SwarmReport::DialFailed(peer, reason) => {
                 tracing::debug!(?peer, "dial failed: {reason}");
                 if let Some(peer) = peer {
-                    let retry_at = Instant::now() + self.config.timing.walk_interval;
-                    lock(&self.relays).unreachable(peer, retry_at);
+                    let retry_at = Instant::now() + self.inner.config.timing.walk_interval;
+                    self.relays.unreachable(peer, retry_at);
                 }
             }
         }
     }
+}
 
-    /// Known peers and relays counted: when the count changes, the owner
-    /// persists them.
-    pub(crate) fn peer_counts(&self) -> (usize, usize) {
-        (
-            self.core().addresses.len(),
-            lock(&self.relays).known().len(),
+impl SwarmReport {
+    /// Whether handling this report can change what the owner publishes
+    /// (head requests, the most frequent report, do not).
+    pub(crate) fn changes_view(&self) -> bool {
+        !matches!(
+            self,
+            SwarmReport::HeadRequest { .. }
+                | SwarmReport::Disconnected(_)
+                | SwarmReport::DialFailed(..)
         )
     }
 }

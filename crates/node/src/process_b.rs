@@ -1,5 +1,7 @@
 //! Process B: asking peers for their heads, fetching their chains with
-//! Graphsync into quarantines, validating, voting, catching up.
+//! Graphsync into quarantines, validating, voting, catching up. The owner's
+//! side (`impl Owner`: the tick, the vote's result, taking views and
+//! catch-up steps) and the workers' side ([`ask_peer`], [`catch_up`]).
 
 use std::sync::Arc;
 
@@ -10,13 +12,16 @@ use tau_graphsync::{Extensions, Selector};
 use tau_ipld::Quarantine;
 use tau_ipld::SharedStore;
 
+use tau_cbc::{AnswerVerdict, CatchUp, ChainView, PassDecision, PeerAnswer, ViewEntry, WalkBack};
+use tau_state::Executor;
+use tokio::task::JoinSet;
+
 use crate::handle::{ChainPoint, NodeEvent};
 use crate::protocol::{self, HeadRequest, HEAD_PROTOCOL};
-use crate::runtime::{lock, Shared};
+use crate::runtime::{Message, Owner, Request, Shared};
 use crate::state::unix_now;
 use crate::swarm::Command;
 use crate::Error;
-use tau_cbc::{AnswerVerdict, CatchUp, WalkBack};
 
 impl Shared {
     /// An empty quarantine of at most `limit` bytes in front of the store,
@@ -31,6 +36,7 @@ impl Shared {
 
     /// Fetches what `selector` reaches from `root` on `peer` into
     /// `quarantine`, within the node's fetch budget.
+    #[tracing::instrument(name = "fetch", skip(self, selector, quarantine), fields(%root))]
     pub(crate) async fn fetch(
         &self,
         peer: PeerId,
@@ -54,71 +60,143 @@ impl Shared {
     }
 }
 
-/// What one process-B tick leaves for the owner: events to emit, peers to
-/// ask (with their addresses) and the transactions to hand them.
-pub(crate) struct Poll {
-    pub(crate) events: Vec<NodeEvent>,
-    pub(crate) asks: Vec<(PeerId, Vec<Multiaddr>)>,
-    pub(crate) transactions: Vec<tau_state::SignedTransaction>,
-}
+impl Owner {
+    /// Process B, one tick: starts the vote when the pass is ready (decided
+    /// by a blocking worker on a snapshot: the clique oracle is exponential
+    /// in the voters) unless one is being decided, takes the relayed
+    /// transactions, refreshes the head answer, renews relays and starts
+    /// asking the next peers. Whether a vote started.
+    pub(crate) fn poll(&mut self, workers: &mut JoinSet<Message>, deciding: bool) -> bool {
+        let mut started = false;
+        if !deciding {
+            if self.state.ready_to_vote() {
+                let (snapshot, chain) = self.state.snapshot_pass();
+                workers.spawn(async move {
+                    let decided =
+                        tokio::task::spawn_blocking(move || snapshot.decide(&chain)).await;
+                    Message::Decided(decided.ok())
+                });
+                started = true;
+            } else if self.state.pass_stalled() {
+                self.state.start_pass();
+            }
+        }
+        self.take_relayed();
+        self.refresh_answer();
+        self.renew_relays();
+        self.start_asks();
+        started
+    }
 
-/// Process B, one tick (blocking: the owner runs it as a worker): votes if
-/// the pass is ready, takes the relayed transactions, refreshes the head
-/// answer and picks the next peers to ask. `None`: the core was busy.
-///
-/// The vote runs without the core: its inputs are copied out under a brief
-/// lock, the clique oracle (exponential in the voters) runs on them alone,
-/// and the result is applied under a second brief lock, unless the head or
-/// safety point moved meanwhile (then the pass stays open for the next
-/// tick). A tick finding the core busy (validating, catching up) is skipped.
-pub(crate) fn poll(inner: &Shared) -> Option<Poll> {
-    let mut events = Vec::new();
-    let snapshot = {
-        let core = inner.try_core()?;
-        core.ready_to_vote().then(|| core.snapshot_pass())
-    };
-    let decision = snapshot.map(|(snapshot, chain)| snapshot.decide(&chain));
-    let mut core = inner.core();
-    match decision.map(|decision| core.apply_pass(decision)) {
-        Some(Ok(Some(outcome))) => {
-            if let Some((root, number)) = outcome.head {
-                events.push(NodeEvent::HeadChanged {
+    /// Applies a vote: the safety point enough proven miners voted or
+    /// endorsed and the best chain holding it, unless the head or safety
+    /// point moved while it was decided (then the pass stays open and the
+    /// next tick votes again).
+    pub(crate) fn decided(&mut self, decision: PassDecision) {
+        match self.state.apply_pass(decision) {
+            Ok(Some(outcome)) => {
+                if let Some((root, number)) = outcome.head {
+                    self.inner.emit(NodeEvent::HeadChanged {
+                        head: ChainPoint { root, number },
+                        reorg_depth: outcome.reorg_depth,
+                    });
+                }
+                if let Some((root, number)) = outcome.safety {
+                    self.inner
+                        .emit(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
+                }
+                if outcome.head.is_some() || outcome.safety.is_some() {
+                    self.persist();
+                }
+                self.state.start_pass();
+            }
+            Ok(None) => tracing::debug!("the head moved during the vote; voting again"),
+            Err(e) => {
+                tracing::error!("evaluating the pass: {e}");
+                self.state.start_pass();
+            }
+        }
+        self.refresh_answer();
+    }
+
+    /// Starts asking the peers the planner picks, handing each the
+    /// transactions to relay.
+    fn start_asks(&mut self) {
+        while self.asks.try_join_next().is_some() {}
+        let asks = self.state.next_asks(&mut self.rng);
+        if asks.is_empty() {
+            return;
+        }
+        let transactions = self.state.gossip();
+        for (peer, addrs) in asks {
+            let worker = self.inner.clone();
+            let transactions = transactions.clone();
+            self.asks
+                .spawn(async move { ask_peer(worker, peer, addrs, transactions).await });
+        }
+    }
+
+    /// Takes `peer`'s view as validated on `seen`; marks a forger, and
+    /// grants a catch-up only when none runs.
+    pub(crate) fn take_view(
+        &mut self,
+        peer: PeerId,
+        answer: &PeerAnswer<PeerId>,
+        collected: tau_cbc::Result<ChainView>,
+        seen: &Executor<SharedStore>,
+    ) -> AnswerVerdict {
+        let verdict = self.state.finish_receive(peer, answer, collected, seen);
+        let counter = match &verdict {
+            AnswerVerdict::Counted => Some(&self.inner.views_counted),
+            AnswerVerdict::Forged(_) | AnswerVerdict::Future(_) => Some(&self.inner.views_refused),
+            _ => None,
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        match &verdict {
+            AnswerVerdict::Forged(reason) => self.mark(peer, format!("forged chain: {reason}")),
+            // One catch-up at a time; other answers meanwhile only count
+            // as votes.
+            AnswerVerdict::CatchUp if self.catching_up => return AnswerVerdict::Ignored,
+            AnswerVerdict::CatchUp => self.catching_up = true,
+            _ => {}
+        }
+        verdict
+    }
+
+    /// Ends a catch-up step with its walk back: adopts the chain, or marks
+    /// a forger.
+    pub(crate) fn catch_up_step(
+        &mut self,
+        peer: PeerId,
+        head: Cid,
+        anchor: &ViewEntry,
+        walk: WalkBack,
+    ) -> crate::Result<CatchUp> {
+        let step = self.state.finish_catch_up(peer, head, anchor, walk)?;
+        match &step {
+            CatchUp::Adopted { head, reorg_depth } => {
+                self.persist();
+                self.refresh_answer();
+                let (root, number) = (head.root, head.number);
+                tracing::info!(%peer, number, reorg_depth, "caught up to {root}");
+                self.inner.emit(NodeEvent::HeadChanged {
                     head: ChainPoint { root, number },
-                    reorg_depth: outcome.reorg_depth,
+                    reorg_depth: *reorg_depth,
                 });
             }
-            if let Some((root, number)) = outcome.safety {
-                events.push(NodeEvent::SafetyAdvanced(ChainPoint { root, number }));
-            }
-            if outcome.head.is_some() || outcome.safety.is_some() {
-                inner.persist(&core);
-            }
-            core.start_pass();
+            CatchUp::Forged(reason) => self.mark(peer, format!("forged chain: {reason}")),
+            CatchUp::Missing(_) | CatchUp::Refused(_) => {}
         }
-        Some(Ok(None)) => {
-            tracing::debug!("the head moved during the vote; voting again")
-        }
-        Some(Err(e)) => {
-            tracing::error!("evaluating the pass: {e}");
-            core.start_pass();
-        }
-        None if core.pass_stalled() => core.start_pass(),
-        None => {}
+        Ok(step)
     }
-    inner.take_relayed(&mut core);
-    inner.refresh_answer(&core);
-    let asks = core.next_asks(&mut *lock(&inner.rng));
-    let transactions = core.gossip();
-    Some(Poll {
-        events,
-        asks,
-        transactions,
-    })
 }
 
 /// Asks one peer for its head, fetches the blocks behind it with Graphsync
-/// and hands the view to the vote.
-/// Runs as a worker the owner spawned.
+/// and hands the view to the owner. Runs as a worker the owner spawned; it
+/// talks to the owner only by requests.
+#[tracing::instrument(name = "ask", skip_all, fields(%peer))]
 pub(crate) async fn ask_peer(
     inner: Arc<Shared>,
     peer: PeerId,
@@ -126,89 +204,104 @@ pub(crate) async fn ask_peer(
     transactions: Vec<tau_state::SignedTransaction>,
 ) {
     let timing = &inner.config.timing;
-    inner.command(Command::DialPeer(peer, addrs));
-    let mut control = inner.control.clone();
-    let opened = tokio::time::timeout(
-        timing.request_timeout,
-        control.open_stream(peer, HEAD_PROTOCOL),
-    )
-    .await;
-    let mut stream = match opened {
-        Ok(Ok(stream)) => stream,
-        _ => {
-            inner.core().unreachable(peer);
-            return;
-        }
-    };
     let request = HeadRequest {
         chain: inner.config.chain.chain_id.as_str().to_string(),
         transactions,
     };
-    let answer = match protocol::ask(&mut stream, &peer, &request, timing.request_timeout).await {
+    let (reply, answered) = tokio::sync::oneshot::channel();
+    inner.command(Command::AskHead {
+        peer,
+        addrs,
+        request,
+        reply,
+    });
+    // The swarm's request timeout ends every ask; this bounds a stopped swarm.
+    let replied = match tokio::time::timeout(timing.request_timeout * 2, answered).await {
+        Ok(Ok(replied)) => replied,
+        _ => Err(Error::Timeout("head request")),
+    };
+    let answer = match replied.and_then(|bytes| protocol::decode_answer(&bytes, &peer)) {
         Ok(answer) => answer,
         Err(e @ (Error::BadMessage { .. } | Error::TooLarge { .. })) => {
-            inner.core().strike(peer, true);
-            inner.mark(peer, format!("garbage on {HEAD_PROTOCOL}: {e}"));
+            inner.tell(Request::Strike {
+                peer,
+                fatal: true,
+                reason: format!("garbage on {HEAD_PROTOCOL}: {e}"),
+            });
             return;
         }
         Err(e) => {
             tracing::debug!(%peer, "head request failed: {e}");
-            inner.core().unreachable(peer);
+            inner.tell(Request::Unreachable(peer));
             return;
         }
     };
-    drop(stream);
-    {
-        let mut core = inner.core();
-        for (other, addrs, mining) in answer.peer_addrs() {
-            if mining {
-                core.add_peer(other, addrs);
-            }
-        }
+    let mining: Vec<_> = answer
+        .peer_addrs()
+        .into_iter()
+        .filter(|(_, _, mining)| *mining)
+        .map(|(other, addrs, _)| (other, addrs))
+        .collect();
+    if !mining.is_empty() {
+        inner.tell(Request::Learn(mining));
     }
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
     // The peer's blocks wait here until its view validated.
     let quarantine = inner.quarantine(timing.view_quarantine_bytes);
     let mut last_target = None;
     for _ in 0..timing.fetch_rounds {
-        // Validation can take long: off the async workers, and without the
-        // core (the core is taken only before and after it, briefly).
-        let received = {
-            let (inner, answer, quarantine) = (inner.clone(), answer.clone(), quarantine.clone());
-            tokio::task::spawn_blocking(move || {
-                // Until the core holds the view, its blocks are reachable
-                // from nothing a collection sees.
-                let _writing = inner.writing_blocks();
-                let prepared = inner.core().prepare_receive(peer, &answer);
-                match prepared {
-                    Err(done) => done,
-                    Ok((taken, validation)) => {
-                        let validation = validation.in_quarantine(quarantine.clone());
-                        // What the engine may read of the answer (its head
-                        // block, to weigh an unanchored chain) is still in
-                        // the quarantine.
-                        let seen = validation.chain().clone();
-                        let collected =
-                            validation
-                                .collect(answer.head, unix_now())
-                                .and_then(|view| {
-                                    // Validated and anchored: its blocks are kept.
-                                    quarantine
-                                        .commit()
-                                        .map_err(|e| tau_cbc::Error::Local(e.into()))?;
-                                    Ok(view)
-                                });
-                        inner.core().finish_receive(peer, &taken, collected, &seen)
-                    }
-                }
+        // Until the owner holds the view, its blocks are reachable from
+        // nothing a collection sees.
+        let writing = inner.writing_blocks();
+        let screened = inner
+            .ask(|reply| Request::Screen {
+                peer,
+                answer: answer.clone(),
+                reply,
             })
-            .await
+            .await;
+        let verdict = match screened {
+            None => return,
+            Some(Err(done)) => done,
+            Some(Ok((taken, validation))) => {
+                let validation = validation.in_quarantine(quarantine.clone());
+                // What the engine may read of the answer (its head block, to
+                // weigh an unanchored chain) is still in the quarantine.
+                let seen = validation.chain().clone();
+                let kept = quarantine.clone();
+                let head = answer.head;
+                // Validation can take long: off the async workers.
+                let span = tracing::debug_span!("validate", %head, number = answer.number);
+                let collected = tokio::task::spawn_blocking(move || {
+                    let _span = span.entered();
+                    validation.collect(head, unix_now()).and_then(|view| {
+                        // Validated and anchored: its blocks are kept.
+                        kept.commit().map_err(|e| tau_cbc::Error::Local(e.into()))?;
+                        Ok(view)
+                    })
+                })
+                .await;
+                let Ok(collected) = collected else {
+                    return;
+                };
+                let taken = inner
+                    .ask(|reply| Request::TakeView {
+                        peer,
+                        answer: taken,
+                        collected: Box::new(collected),
+                        seen: Box::new(seen),
+                        writing,
+                        reply,
+                    })
+                    .await;
+                match taken {
+                    Some(verdict) => verdict,
+                    None => return,
+                }
+            }
         };
-        let Ok(received) = received else {
-            return;
-        };
-        let target = match received {
-            AnswerVerdict::Counted | AnswerVerdict::Ignored => return,
+        let target = match verdict {
+            AnswerVerdict::Counted | AnswerVerdict::Ignored | AnswerVerdict::Forged(_) => return,
             AnswerVerdict::CatchUp => {
                 catch_up(&inner, peer, answer.head).await;
                 return;
@@ -217,28 +310,25 @@ pub(crate) async fn ask_peer(
                 tracing::debug!(%peer, "chain not counted: {reason}");
                 return;
             }
-            AnswerVerdict::Forged(reason) => {
-                inner.mark(peer, format!("forged chain: {reason}"));
-                return;
-            }
             AnswerVerdict::Missing(missing) => missing,
         };
         if last_target == Some(target) {
             // The peer's blocks did not fill the gap: it withholds.
-            let marked = inner.core().strike(peer, false);
-            if marked {
-                inner.mark(peer, "withholds blocks".into());
-            }
+            inner.tell(Request::Strike {
+                peer,
+                fatal: false,
+                reason: "withholds blocks".into(),
+            });
             return;
         }
         last_target = Some(target);
         if let Err(e) = inner.fetch(peer, target, &selector, &quarantine).await {
-            let fatal = e.is_peer_fault();
-            let marked = inner.core().strike(peer, fatal);
             tracing::debug!(%peer, "fetching {target}: {e}");
-            if marked {
-                inner.mark(peer, format!("graphsync: {e}"));
-            }
+            inner.tell(Request::Strike {
+                peer,
+                fatal: e.is_peer_fault(),
+                reason: format!("graphsync: {e}"),
+            });
             return;
         }
     }
@@ -255,27 +345,45 @@ pub(crate) const CATCH_UP_ROUNDS: usize = 4096;
 /// Blocks above the safety point a catch-up follows at most.
 pub(crate) const CATCH_UP_BLOCKS: u64 = 1 << 20;
 
+/// Tells the owner the catch-up ended, however the worker running it ends.
+struct CatchingUp(Arc<Shared>);
+
+impl Drop for CatchingUp {
+    fn drop(&mut self) {
+        self.0.tell(Request::CatchUpEnded);
+    }
+}
+
 /// Follows `peer`'s chain from `head` back to the safety point, fetching
-/// what is missing over Graphsync, and adopts it (see `catchup`). One
-/// catch-up runs at a time; other answers meanwhile only count as votes.
+/// what is missing over Graphsync, and has the owner adopt it (see
+/// `catchup`). The owner grants one catch-up at a time (`Owner::take_view`).
+#[tracing::instrument(name = "catch_up", skip_all, fields(%peer, %head))]
 pub(crate) async fn catch_up(inner: &Arc<Shared>, peer: PeerId, head: Cid) {
-    let Ok(_running) = inner.catching_up.try_lock() else {
-        return;
-    };
+    let _running = CatchingUp(inner.clone());
     let timing = &inner.config.timing;
     let selector = Selector::explore_all_recursively(timing.fetch_depth);
     // The chain's blocks wait here until the walk back validated all of them.
     let quarantine = inner.quarantine(timing.catch_up_quarantine_bytes);
     let mut last_missing = None;
     for _ in 0..CATCH_UP_ROUNDS {
-        // A walk back validates up to CATCH_UP_BLOCKS states: off the
-        // async workers.
-        let step = {
-            let (inner, quarantine) = (inner.clone(), quarantine.clone());
+        // Until the owner adopted the chain, its blocks are reachable from
+        // nothing a collection sees.
+        let writing = inner.writing_blocks();
+        let (anchor, validation) = match inner.ask(Request::CatchUpAnchor).await {
+            Some(Ok(prepared)) => prepared,
+            Some(Err(e)) => {
+                tracing::warn!(%peer, "catching up with {head}: {e}");
+                return;
+            }
+            None => return,
+        };
+        // A walk back validates up to CATCH_UP_BLOCKS states: off the async
+        // workers.
+        let walked = {
+            let quarantine = quarantine.clone();
+            let span = tracing::debug_span!("walk_back", anchor = anchor.number);
             tokio::task::spawn_blocking(move || {
-                let _writing = inner.writing_blocks();
-                // The walk validates without the core.
-                let (anchor, validation) = inner.core().prepare_catch_up()?;
+                let _span = span.entered();
                 let walk = validation.in_quarantine(quarantine.clone()).walk(
                     head,
                     &anchor,
@@ -286,31 +394,33 @@ pub(crate) async fn catch_up(inner: &Arc<Shared>, peer: PeerId, head: Cid) {
                 if committed {
                     quarantine.commit()?;
                 }
-                let mut core = inner.core();
-                let step = core.finish_catch_up(peer, head, &anchor, walk);
-                if let Ok(CatchUp::Adopted { .. }) = step {
-                    inner.persist(&core);
-                    inner.refresh_answer(&core);
-                }
-                step.map(|step| (step, committed))
+                Ok::<_, Error>((anchor, walk, committed))
             })
             .await
         };
-        let Ok(step) = step else {
-            return;
-        };
-        let missing = match step {
-            Ok((CatchUp::Adopted { head, reorg_depth }, _)) => {
-                let (root, number) = (head.root, head.number);
-                tracing::info!(%peer, number, reorg_depth, "caught up to {root}");
-                inner.emit(NodeEvent::HeadChanged {
-                    head: ChainPoint { root, number },
-                    reorg_depth,
-                });
+        let (anchor, walk, committed) = match walked {
+            Ok(Ok(walked)) => walked,
+            Ok(Err(e)) => {
+                tracing::warn!(%peer, "catching up with {head}: {e}");
                 return;
             }
-            Ok((CatchUp::Missing(cid), _)) => cid,
-            Ok((CatchUp::Refused(reason), committed)) => {
+            Err(_) => return,
+        };
+        let step = inner
+            .ask(|reply| Request::CatchUpStep {
+                peer,
+                head,
+                anchor,
+                walk,
+                writing,
+                reply,
+            })
+            .await;
+        let missing = match step {
+            None => return,
+            Some(Ok(CatchUp::Adopted { .. } | CatchUp::Forged(_))) => return,
+            Some(Ok(CatchUp::Missing(cid))) => cid,
+            Some(Ok(CatchUp::Refused(reason))) => {
                 tracing::warn!(%peer, "not catching up with {head}: {reason}");
                 // Only a chain refused after its walk reached the safety
                 // point left blocks in the store (a walk refused earlier
@@ -321,28 +431,27 @@ pub(crate) async fn catch_up(inner: &Arc<Shared>, peer: PeerId, head: Cid) {
                 }
                 return;
             }
-            Ok((CatchUp::Forged(reason), _)) => {
-                inner.mark(peer, format!("forged chain: {reason}"));
-                return;
-            }
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::warn!(%peer, "catching up with {head}: {e}");
                 return;
             }
         };
         if last_missing == Some(missing) {
-            if inner.core().strike(peer, false) {
-                inner.mark(peer, "withholds blocks".into());
-            }
+            inner.tell(Request::Strike {
+                peer,
+                fatal: false,
+                reason: "withholds blocks".into(),
+            });
             return;
         }
         last_missing = Some(missing);
         if let Err(e) = inner.fetch(peer, missing, &selector, &quarantine).await {
-            let marked = inner.core().strike(peer, e.is_peer_fault());
             tracing::debug!(%peer, "catch-up fetch of {missing}: {e}");
-            if marked {
-                inner.mark(peer, format!("graphsync: {e}"));
-            }
+            inner.tell(Request::Strike {
+                peer,
+                fatal: e.is_peer_fault(),
+                reason: format!("graphsync: {e}"),
+            });
             return;
         }
     }

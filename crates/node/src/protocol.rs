@@ -1,10 +1,12 @@
-//! `/tau/head/1.0.0`: how a node asks a peer for its next state (seed 000,
+//! `/tau/head/2.0.0`: how a node asks a peer for its next state (the TAU design note,
 //! "request the future state from the peer") without anything ever being
 //! pushed.
 //!
-//! One request and one answer per stream, each a DAG-CBOR map behind a 4-byte
-//! big-endian length, at most [`MAX_MESSAGE_SIZE`] bytes (checked before
-//! allocating). The asker sends its pending transactions (so a miner can put
+//! libp2p's request-response protocol carries it ([`HeadCodec`]): one
+//! request and one answer per stream, each one DAG-CBOR map written whole,
+//! the writer then closing its side, at most [`MAX_MESSAGE_SIZE`] bytes
+//! (the reader stops one byte past the limit; version 1 framed the same maps
+//! behind a 4-byte length instead). The asker sends its pending transactions (so a miner can put
 //! them in the state it produces); the peer answers its head state root, the
 //! safety point it holds, the heads it has seen (its CBC justification) and a
 //! few peers it knows (the random walk's next steps). The blocks behind the
@@ -12,8 +14,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use cid::Cid;
-use futures::{AsyncReadExt, AsyncWriteExt};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -22,7 +25,7 @@ use tau_state::SignedTransaction;
 use crate::{Error, Result};
 
 /// The protocol id.
-pub const HEAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/tau/head/1.0.0");
+pub const HEAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/tau/head/2.0.0");
 /// Largest request or answer, in bytes.
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024;
 /// Most transactions a request carries.
@@ -132,36 +135,50 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes one length-prefixed message.
-pub async fn write_frame<W: futures::AsyncWrite + Unpin>(io: &mut W, bytes: &[u8]) -> Result<()> {
-    let len = u32::try_from(bytes.len()).map_err(|_| Error::TooLarge {
-        size: bytes.len(),
-        max: MAX_MESSAGE_SIZE,
-    })?;
+/// Writes one whole message (the caller, or libp2p's request-response
+/// handler, then closes the write side: that ends the message).
+pub async fn write_message<W: AsyncWrite + Unpin>(io: &mut W, bytes: &[u8]) -> Result<()> {
+    if bytes.len() > MAX_MESSAGE_SIZE {
+        return Err(Error::TooLarge {
+            size: bytes.len(),
+            max: MAX_MESSAGE_SIZE,
+        });
+    }
     let net = |e: std::io::Error| Error::Network(e.to_string());
-    io.write_all(&len.to_be_bytes()).await.map_err(net)?;
     io.write_all(bytes).await.map_err(net)?;
     io.flush().await.map_err(net)
 }
 
-/// Reads one length-prefixed message of at most [`MAX_MESSAGE_SIZE`] bytes.
-pub async fn read_frame<R: futures::AsyncRead + Unpin>(io: &mut R) -> Result<Vec<u8>> {
-    let net = |e: std::io::Error| Error::Network(e.to_string());
-    let mut len = [0u8; 4];
-    io.read_exact(&mut len).await.map_err(net)?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_MESSAGE_SIZE {
+/// Reads one message: everything up to the writer's close, refused past
+/// [`MAX_MESSAGE_SIZE`] bytes (reading stops one byte beyond it, so a peer
+/// cannot make us hold more). A stream closed before any byte carries no
+/// message: a [`Error::Network`] error, never a malformed one, because a
+/// node without a safety point within its mutable range answers a head
+/// request by closing the stream (the design note's process A, step 1), and that
+/// must not get it marked as a liar.
+pub async fn read_message<R: AsyncRead + Unpin>(io: &mut R) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let limit = MAX_MESSAGE_SIZE as u64 + 1;
+    io.take(limit)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    if buf.len() > MAX_MESSAGE_SIZE {
         return Err(Error::TooLarge {
-            size: len,
+            size: buf.len(),
             max: MAX_MESSAGE_SIZE,
         });
     }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await.map_err(net)?;
+    if buf.is_empty() {
+        return Err(Error::Network(NO_MESSAGE.into()));
+    }
     Ok(buf)
 }
 
-/// Decodes a message read with [`read_frame`]; `peer` names the sender in errors.
+/// Why [`read_message`] read nothing.
+const NO_MESSAGE: &str = "the stream closed without a message";
+
+/// Decodes a message read with [`read_message`]; `peer` names the sender in errors.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], peer: &PeerId) -> Result<T> {
     serde_ipld_dagcbor::from_slice(bytes).map_err(|e| Error::BadMessage {
         peer: peer.to_string(),
@@ -169,26 +186,101 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], peer: &PeerId) -> Resu
     })
 }
 
-/// Asks `peer` for its head over an open stream, within `timeout`.
-pub async fn ask<S: futures::AsyncRead + futures::AsyncWrite + Unpin>(
+/// Decodes an answer and checks its bounds; `peer` names the sender in
+/// errors.
+pub fn decode_answer(bytes: &[u8], peer: &PeerId) -> Result<HeadAnswer> {
+    let answer: HeadAnswer = decode(bytes, peer)?;
+    answer.check().map_err(|reason| Error::BadMessage {
+        peer: peer.to_string(),
+        reason: reason.into(),
+    })?;
+    Ok(answer)
+}
+
+/// Asks `peer` for its head over a stream opened on [`HEAD_PROTOCOL`],
+/// within `timeout`: what a node's request-response behaviour does, for
+/// tools and tests that hold a bare stream.
+pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     peer: &PeerId,
     request: &HeadRequest,
     timeout: Duration,
 ) -> Result<HeadAnswer> {
     let exchange = async {
-        write_frame(stream, &encode(request)?).await?;
-        let bytes = read_frame(stream).await?;
-        let answer: HeadAnswer = decode(&bytes, peer)?;
-        answer.check().map_err(|reason| Error::BadMessage {
-            peer: peer.to_string(),
-            reason: reason.into(),
-        })?;
-        Ok(answer)
+        write_message(stream, &encode(request)?).await?;
+        stream
+            .close()
+            .await
+            .map_err(|e| Error::Network(e.to_string()))?;
+        decode_answer(&read_message(stream).await?, peer)
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
         Err(_) => Err(Error::Timeout("head request")),
+    }
+}
+
+/// The head protocol's codec for libp2p's request-response behaviour.
+///
+/// A request is decoded and checked here (a bad one fails the stream and
+/// never reaches the node); an answer stays bytes, the encoded answer the
+/// node keeps ready, and is decoded by the asker, which marks a peer that
+/// sends garbage ([`decode_answer`]). Messages past [`MAX_MESSAGE_SIZE`] are
+/// refused as `InvalidData`, as are undecodable requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeadCodec;
+
+fn invalid(e: Error) -> std::io::Error {
+    match e {
+        Error::Network(reason) => std::io::Error::other(reason),
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, other.to_string()),
+    }
+}
+
+impl libp2p::request_response::Codec for HeadCodec {
+    type Protocol = StreamProtocol;
+    type Request = HeadRequest;
+    type Response = Bytes;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<HeadRequest> {
+        let bytes = read_message(io).await.map_err(invalid)?;
+        let request: HeadRequest = serde_ipld_dagcbor::from_slice(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        request
+            .check()
+            .map_err(|r| std::io::Error::new(std::io::ErrorKind::InvalidData, r))?;
+        Ok(request)
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Bytes> {
+        read_message(io).await.map(Bytes::from).map_err(invalid)
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: HeadRequest,
+    ) -> std::io::Result<()> {
+        let bytes = encode(&request).map_err(invalid)?;
+        write_message(io, &bytes).await.map_err(invalid)
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        answer: Bytes,
+    ) -> std::io::Result<()> {
+        write_message(io, &answer).await.map_err(invalid)
     }
 }
 
@@ -241,10 +333,61 @@ mod tests {
     }
 
     #[test]
-    fn oversized_frames_are_refused_before_allocation() {
-        let mut data: &[u8] = &[0xff, 0xff, 0xff, 0xff];
-        let mut reader = futures::io::Cursor::new(&mut data);
-        let result = futures::executor::block_on(read_frame(&mut reader));
-        assert!(matches!(result, Err(Error::TooLarge { .. })));
+    fn an_oversized_message_is_refused_and_reading_stops_past_the_limit() {
+        // An endless peer: reading must stop one byte past the limit.
+        let endless = futures::io::repeat(0xa0);
+        let mut reader = endless.take(u64::MAX);
+        let result = futures::executor::block_on(read_message(&mut reader));
+        assert!(
+            matches!(result, Err(Error::TooLarge { size, .. }) if size == MAX_MESSAGE_SIZE + 1)
+        );
+        let exact = vec![0u8; MAX_MESSAGE_SIZE];
+        let mut reader = futures::io::Cursor::new(exact);
+        let read = futures::executor::block_on(read_message(&mut reader)).unwrap();
+        assert_eq!(read.len(), MAX_MESSAGE_SIZE);
+    }
+
+    #[test]
+    fn the_codec_round_trips_a_request_and_refuses_garbage() {
+        use libp2p::request_response::Codec as _;
+        let request = HeadRequest {
+            chain: "devnet".into(),
+            transactions: Vec::new(),
+        };
+        let mut wire = futures::io::Cursor::new(Vec::new());
+        futures::executor::block_on(HeadCodec.write_request(
+            &HEAD_PROTOCOL,
+            &mut wire,
+            request.clone(),
+        ))
+        .unwrap();
+        // The message is the request's DAG-CBOR, nothing around it.
+        assert_eq!(wire.get_ref(), &encode(&request).unwrap());
+        let mut reader = futures::io::Cursor::new(wire.into_inner());
+        let back = futures::executor::block_on(HeadCodec.read_request(&HEAD_PROTOCOL, &mut reader))
+            .unwrap();
+        assert_eq!(back, request);
+        let mut garbage = futures::io::Cursor::new(b"\xff\x00garbage".to_vec());
+        let refused =
+            futures::executor::block_on(HeadCodec.read_request(&HEAD_PROTOCOL, &mut garbage));
+        assert_eq!(refused.unwrap_err().kind(), std::io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_stream_closed_without_a_message_is_no_answer_not_garbage() {
+        use libp2p::request_response::Codec as _;
+        let mut empty = futures::io::Cursor::new(Vec::new());
+        let read = futures::executor::block_on(read_message(&mut empty));
+        assert!(matches!(read, Err(Error::Network(_))), "{read:?}");
+        // What the swarm tells apart: InvalidData blames the peer.
+        let mut empty = futures::io::Cursor::new(Vec::new());
+        let answer =
+            futures::executor::block_on(HeadCodec.read_response(&HEAD_PROTOCOL, &mut empty));
+        assert_ne!(answer.unwrap_err().kind(), std::io::ErrorKind::InvalidData);
+        let mut garbage = futures::io::Cursor::new(vec![0xff]);
+        let answer =
+            futures::executor::block_on(HeadCodec.read_response(&HEAD_PROTOCOL, &mut garbage));
+        // A response is checked by its reader (`decode_answer`), not here.
+        assert_eq!(answer.unwrap().as_ref(), &[0xff]);
     }
 }

@@ -147,6 +147,8 @@ pub(crate) struct AttachmentHost {
     store: SharedStore,
     attach: tau_attach::Config,
     state: Mutex<HostState>,
+    /// Attachment bytes served since start (charged requests).
+    served_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl AttachmentHost {
@@ -171,7 +173,13 @@ impl AttachmentHost {
                 known: HashMap::new(),
                 in_flight: VecDeque::new(),
             }),
+            served_bytes: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Attachment bytes served since the node started.
+    pub(crate) fn served_bytes(&self) -> u64 {
+        self.served_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, HostState> {
@@ -407,6 +415,8 @@ impl ServeHook<PeerId> for AttachmentHost {
         let Some((root, _)) = self.charged(served.root, served.extensions) else {
             return;
         };
+        self.served_bytes
+            .fetch_add(served.bytes, std::sync::atomic::Ordering::Relaxed);
         let mut state = self.lock();
         let record = ServiceRecord {
             visitor,

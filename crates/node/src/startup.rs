@@ -1,7 +1,7 @@
 //! Starting a node: opening the store, restoring head, safety point, host
 //! and peers, building the swarm and spawning the tasks.
 
-use std::collections::VecDeque;
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -13,14 +13,14 @@ use tau_graphsync::net::Graphsync;
 use tau_ipld::{Blockstore, ByteBudget};
 use tau_state::Executor;
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
 
 use crate::config::NodeConfig;
 use crate::discovery::Relays;
 use crate::gc;
-use crate::handle::NodeHandle;
-use crate::runtime::{lock, Shared};
+use crate::handle::{ChainPoint, NodeHandle};
+use crate::runtime::{lock, Owner, Shared, View};
 use crate::serve::AttachmentHost;
-use crate::serving::AnswerSnapshot;
 use crate::state::NodeState;
 use crate::store::{self, NodeStore};
 use crate::swarm::{self, Command, NetConfig};
@@ -75,13 +75,14 @@ impl Node {
             listen,
             relay_server: config.relay_server,
         };
-        let (swarm, listen_addrs) = swarm::build(keypair, &net).await?;
+        let (swarm, listen_addrs) =
+            swarm::build(keypair, &net, config.timing.request_timeout).await?;
 
         let core = restore(&store, chain, &config, local, genesis.root)?;
         let host = Arc::new(restore_host(&store, &core, &config)?);
         let control = swarm.behaviour().stream.new_control();
         let graphsync = Graphsync::new(
-            control.clone(),
+            control,
             store.blocks().clone(),
             tau_graphsync::net::Config::default()
                 .with_request_timeout(config.timing.request_timeout)
@@ -89,6 +90,7 @@ impl Node {
         )?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (report_tx, report_rx) = mpsc::unbounded_channel();
+        let (requests, request_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let rng = match config.rng_seed {
@@ -96,63 +98,106 @@ impl Node {
             None => StdRng::from_os_rng(),
         };
         let timing_total = config.timing.total_quarantine_bytes;
+        let reads = core.chain.clone();
+        let address = core.address();
+        let mining = config.mode.produces_next_state();
+        // The view the owner publishes; its first value is replaced below,
+        // before anything reads it.
+        let (view, view_rx) = watch::channel(View {
+            head: ChainPoint {
+                root: core.head(),
+                number: core.head_entry().number,
+            },
+            safety: None,
+            peers: Vec::new(),
+            marked: Vec::new(),
+            walked: Vec::new(),
+            relays: Vec::new(),
+            reservations: Vec::new(),
+            listen_addrs: Vec::new(),
+            tickets: Vec::new(),
+            mempool: 0,
+        });
         let inner = Arc::new(Shared {
             config,
-            core: Mutex::new(core),
+            local,
+            address,
+            chain: reads,
             store,
             graphsync,
             host,
-            control,
             commands,
+            requests,
+            view: view_rx,
             events,
-            local,
-            listen_addrs: Mutex::new(listen_addrs),
-            relays: Mutex::new(Relays::default()),
-            walked: Mutex::new(std::collections::BTreeSet::new()),
-            catching_up: tokio::sync::Mutex::new(()),
+            mining: AtomicBool::new(mining),
+            follow_status: watch::channel(Default::default()).0,
+            views_counted: Default::default(),
+            views_refused: Default::default(),
+            relayed: Default::default(),
             quarantined: Arc::new(ByteBudget::new(timing_total)),
-            snapshot: Mutex::new(AnswerSnapshot::default()),
-            relayed: Mutex::new(VecDeque::new()),
-            rng: Mutex::new(rng),
-            tasks: Mutex::new(Vec::new()),
-            workers: Mutex::new(tokio::task::JoinSet::new()),
-            shutdown,
-            in_flight: gc::InFlight::default(),
+            in_flight: Arc::new(gc::InFlight::default()),
             gc_wake: tokio::sync::Notify::new(),
-            gc_cancel: Arc::new(AtomicBool::new(false)),
+            stopping: Arc::new(AtomicBool::new(false)),
+            shutdown,
+            tasks: Mutex::new(Vec::new()),
         });
-        {
-            let core = inner.core();
-            inner.refresh_answer(&core);
-        }
+        let mut owner = Owner {
+            inner: inner.clone(),
+            state: core,
+            relays: Relays::default(),
+            walked: BTreeSet::new(),
+            listen_addrs,
+            answer: None,
+            relayed: crate::relay_queue::RelayQueue::new(
+                crate::serving::MAX_RELAYED_PER_PEER,
+                crate::serving::MAX_RELAYED_QUEUE,
+            ),
+            rng,
+            catching_up: false,
+            asks: JoinSet::new(),
+            view,
+            known: (0, 0),
+        };
+        owner.refresh_answer();
         for known in inner.store.load_peers()? {
             if known.relay {
-                inner.learn_relay(known.id, known.addrs.clone());
+                owner.learn_relay(known.id, known.addrs.clone());
             }
-            inner.core().add_peer(known.id, known.addrs.clone());
+            owner.state.add_peer(known.id, known.addrs.clone());
             inner.command(Command::AddKnown(known.id, known.addrs.clone()));
             inner.command(Command::DialPeer(known.id, known.addrs));
         }
         for addr in &inner.config.relays {
-            let listen = lock(&inner.relays).configured(addr);
-            if let Some(listen) = listen {
+            if let Some(listen) = owner.relays.configured(addr) {
                 inner.command(Command::ListenVia(listen));
             }
         }
         for addr in &inner.config.bootstrap {
             inner.command(Command::Dial(addr.clone()));
         }
-        let tasks = vec![
-            tokio::spawn(swarm::drive(
-                swarm,
-                inner.config.timing.walk_interval,
-                command_rx,
-                report_tx,
-            )),
-            tokio::spawn(crate::runtime::run(inner.clone(), report_rx, shutdown_rx)),
-        ];
+        owner.publish();
+        // The owner task last: shutdown waits for it (`NodeHandle::shutdown`).
+        let mut tasks = vec![tokio::spawn(swarm::drive(
+            swarm,
+            inner.config.timing.walk_interval,
+            command_rx,
+            report_tx,
+        ))];
+        if !inner.config.follow.senders.is_empty() {
+            tasks.push(tokio::spawn(crate::follower::run(
+                inner.clone(),
+                inner.shutdown.subscribe(),
+            )));
+        }
+        tasks.extend([tokio::spawn(crate::runtime::run(
+            owner,
+            report_rx,
+            request_rx,
+            shutdown_rx,
+        ))]);
         *lock(&inner.tasks) = tasks;
-        tracing::info!(peer = %local, address = %inner.core().address(), "node started");
+        tracing::info!(peer = %local, %address, "node started");
         Ok(NodeHandle { inner })
     }
 }

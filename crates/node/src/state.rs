@@ -111,7 +111,6 @@ pub(crate) struct NodeState {
     pub(crate) mempool: Mempool,
     intents: Vec<Intent>,
     next_ticket: u64,
-    pub(crate) mining_enabled: bool,
 }
 
 impl NodeState {
@@ -150,7 +149,6 @@ impl NodeState {
             mempool: Mempool::new(),
             intents: Vec::new(),
             next_ticket: 0,
-            mining_enabled: mode.produces_next_state(),
         })
     }
 
@@ -395,7 +393,7 @@ impl NodeState {
     }
 
     /// This node's answer to a head request, or `None` when it has no safety
-    /// point within the mutable range (seed 000, process A step 1: no
+    /// point within the mutable range (the design note's process A, step 1: no
     /// response; it keeps collecting votes).
     pub(crate) fn answer(&self) -> Option<HeadAnswer> {
         if !self.engine.answers_requests() {
@@ -499,18 +497,13 @@ impl NodeState {
         Ok(())
     }
 
-    /// Own transactions not yet included at the safety point.
-    pub(crate) fn pending_own(&self) -> usize {
-        self.intents.len()
-    }
-
-    /// The block number that included ticket `ticket` on the head chain, if any
-    /// (`Some(None)`: pending; `None`: unknown or already safe and forgotten).
-    pub(crate) fn ticket(&self, ticket: u64) -> Option<Option<u64>> {
+    /// Own transactions not yet included at the safety point, by ticket:
+    /// the block number that included each on the head chain, if any.
+    pub(crate) fn tickets(&self) -> Vec<(u64, Option<u64>)> {
         self.intents
             .iter()
-            .find(|i| i.ticket == ticket)
-            .map(|i| i.included)
+            .map(|i| (i.ticket, i.included))
+            .collect()
     }
 
     /// Own pending transactions signed with nonces from `first` on.
@@ -614,22 +607,21 @@ impl NodeState {
 
     // ---- process A ---------------------------------------------------------
 
-    /// Produces the next state on the head when the Proof-of-Transaction
-    /// allows it at `now` (seconds), with the pending transactions.
-    /// `log`: the attachment log of the block (downloads served).
-    pub(crate) fn maybe_mine(
-        &mut self,
-        now: u64,
-        log: &[tau_state::ServiceRecord],
-    ) -> Result<Option<Produced>> {
-        if !self.mining_enabled || !self.mode.produces_next_state() {
+    /// What producing the next state on the head needs, when the
+    /// Proof-of-Transaction allows it at `now` (seconds): the head, the
+    /// pending transactions (own ones signed with the nonces after the
+    /// miner's) and a chain to produce on. The production itself runs
+    /// without the state ([`MineJob::produce`]); its result is taken with
+    /// [`adopt_mined`](Self::adopt_mined).
+    pub(crate) fn prepare_mine(&mut self, now: u64) -> Result<Option<MineJob>> {
+        if !self.mode.produces_next_state() {
             return Ok(None);
         }
         let me = self.address();
         let head = self.head();
         let eligibility = match self.chain.eligibility(&head, &me) {
             Ok(e) => e,
-            // No account yet: too young to mine (seed 000), keep collecting votes.
+            // No account yet: too young to mine (`docs/src/formats/state.md`), keep collecting votes.
             Err(tau_state::Error::UnknownMiner(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
@@ -642,12 +634,61 @@ impl NodeState {
         let room = max.saturating_sub(pending.len());
         pending.extend(self.mempool.for_block(self.chain.params(), now, room));
         pending.truncate(max);
-        let produced = self
-            .chain
-            .produce_next_state_with_log(&head, &self.key, &pending, log, now)?;
+        Ok(Some(MineJob {
+            chain: self.chain.clone(),
+            key: self.key.clone(),
+            head,
+            pending,
+            now,
+        }))
+    }
+
+    /// Takes a state [`MineJob::produce`] made on `on`: it becomes the head
+    /// unless the head moved meanwhile (then it is dropped: `false`).
+    pub(crate) fn adopt_mined(&mut self, on: Cid, produced: &Produced, now: u64) -> Result<bool> {
+        if self.head() != on {
+            return Ok(false);
+        }
         self.engine.adopt_own(&self.chain, produced.root, now)?;
         self.head_moved();
-        Ok(Some(produced))
+        Ok(true)
+    }
+}
+
+/// Producing one state, apart from the node's state (see
+/// [`NodeState::prepare_mine`]): executing a block's transactions is the
+/// longest step of process A.
+pub(crate) struct MineJob {
+    chain: Executor<SharedStore>,
+    key: Keypair,
+    head: Cid,
+    pending: Vec<SignedTransaction>,
+    now: u64,
+}
+
+impl MineJob {
+    /// The head it produces on.
+    pub(crate) fn head(&self) -> Cid {
+        self.head
+    }
+
+    /// Produces the next state with `log` as its attachment log (downloads
+    /// served), writing its blocks to the store.
+    pub(crate) fn produce(&self, log: &[tau_state::ServiceRecord]) -> Result<Produced> {
+        let _span = tracing::debug_span!(
+            "mine",
+            on = %self.head,
+            transactions = self.pending.len(),
+            log = log.len()
+        )
+        .entered();
+        Ok(self.chain.produce_next_state_with_log(
+            &self.head,
+            &self.key,
+            &self.pending,
+            log,
+            self.now,
+        )?)
     }
 }
 
@@ -698,5 +739,29 @@ mod tests {
         let local = *core.engine().local();
         core.add_peer(local, [addr(3)]);
         assert!(!core.addresses.contains_key(&local));
+    }
+
+    #[test]
+    fn a_block_mined_on_a_head_that_moved_is_dropped() {
+        let mut core = core();
+        let first = core.head();
+        let earliest = |core: &NodeState| {
+            core.chain
+                .eligibility(&core.head(), &core.address())
+                .unwrap()
+                .earliest
+        };
+        let now = earliest(&core).max(unix_now());
+        // Two productions prepared on the same head: the first taken moves
+        // the head, so the second, produced meanwhile, is stale.
+        let taken = core.prepare_mine(now).unwrap().expect("eligible");
+        let stale = core.prepare_mine(now).unwrap().expect("eligible");
+        let produced = taken.produce(&[]).unwrap();
+        assert!(core.adopt_mined(taken.head(), &produced, now).unwrap());
+        assert_eq!(core.head(), produced.root);
+        let late = stale.produce(&[]).unwrap();
+        assert_eq!(stale.head(), first);
+        assert!(!core.adopt_mined(stale.head(), &late, now).unwrap());
+        assert_eq!(core.head(), produced.root, "the stale block is not adopted");
     }
 }

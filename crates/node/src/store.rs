@@ -1,8 +1,8 @@
-//! The node's block store and what survives a restart (seed 000's local
+//! The node's block store and what survives a restart (the TAU design note's local
 //! trie), all in one redb file: head, safety point, genesis and pinned data
 //! as named roots over the blocks; known peers, own pending transactions and
 //! served downloads as records (node-local bookkeeping, not blocks, so that
-//! rewriting them leaves no garbage). See `docs/storage.md`.
+//! rewriting them leaves no garbage). See `docs/src/storage.md`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +28,8 @@ pub(crate) const PIN_PREFIX: &str = "tau-node/pin/";
 pub(crate) const PEERS: &str = "tau-node/peers";
 pub(crate) const PENDING_SERVICE: &str = "tau-node/pending-service";
 pub(crate) const PENDING: &str = "tau-node/pending";
+/// The follower's queue, scan height and spending (`follower`).
+pub(crate) const FOLLOW: &str = "tau-node/follow";
 
 /// The file inside the data directory.
 pub const STORE_FILE: &str = "blocks.redb";
@@ -244,6 +246,27 @@ impl NodeStore {
     pub(crate) fn load_pending_service(&self) -> Result<Vec<tau_state::ServiceRecord>> {
         let Some(bytes) = self.record(PENDING_SERVICE)? else {
             return Ok(Vec::new());
+        };
+        Ok(serde_ipld_dagcbor::from_slice(&bytes).unwrap_or_default())
+    }
+}
+
+impl NodeStore {
+    /// Persists the follower's state.
+    pub(crate) fn save_follow(&self, state: &crate::follower::FollowState) -> Result<()> {
+        let Some(redb) = &self.redb else {
+            return Ok(());
+        };
+        let bytes = tau_ipld::canonical::encode("follow state", state)?;
+        redb.put_record(FOLLOW, &bytes)?;
+        Ok(())
+    }
+
+    /// The state [`save_follow`](Self::save_follow) wrote (a fresh one if
+    /// missing or unreadable: the follower scans again).
+    pub(crate) fn load_follow(&self) -> Result<crate::follower::FollowState> {
+        let Some(bytes) = self.record(FOLLOW)? else {
+            return Ok(Default::default());
         };
         Ok(serde_ipld_dagcbor::from_slice(&bytes).unwrap_or_default())
     }

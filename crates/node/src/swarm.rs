@@ -1,14 +1,17 @@
 //! The libp2p swarm: tcp + noise + yamux (directly or through a circuit
 //! relay) with identify, ping, Kademlia, circuit relay v2 (client always,
-//! server on relay routers) and `libp2p-stream` (Graphsync and the head
-//! protocol), driven by one task that dials on command, walks the Kademlia
-//! table and reports peers and relays to the node.
+//! server on relay routers), libp2p's request-response for the head
+//! protocol and `libp2p-stream` for Graphsync, driven by one task that dials
+//! and asks heads on command, walks the Kademlia table and reports peers,
+//! relays and head requests to the node.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt as _;
 use libp2p::kad::{self, store::MemoryStore};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -16,6 +19,7 @@ use libp2p::{identify, noise, ping, relay, tcp, yamux, Multiaddr, PeerId, Swarm}
 use tokio::sync::{mpsc, oneshot};
 
 use crate::discovery::{self, Identified};
+use crate::protocol::{HeadCodec, HeadRequest, HEAD_PROTOCOL};
 use crate::{Error, Result};
 
 /// Identify's protocol version for TAU nodes.
@@ -35,8 +39,17 @@ pub(crate) struct Behaviour {
     kad: kad::Behaviour<MemoryStore>,
     relay_client: relay::client::Behaviour,
     relay_server: Toggle<relay::Behaviour>,
+    head: request_response::Behaviour<HeadCodec>,
     pub(crate) stream: libp2p_stream::Behaviour,
 }
+
+/// Head-protocol streams open at once on one connection, both ways (libp2p
+/// drops further inbound ones; with [`MAX_ESTABLISHED_PER_PEER`] this
+/// bounds what one peer can have served at once).
+pub const MAX_HEAD_STREAMS_PER_CONNECTION: usize = 4;
+
+/// An answer to a head request we sent: the encoded answer, or why none came.
+pub(crate) type HeadReply = std::result::Result<Bytes, Error>;
 
 /// Connections being set up from outside at once (each costs a noise
 /// handshake).
@@ -81,6 +94,15 @@ pub(crate) enum Command {
     ListenVia(Multiaddr),
     /// Report the connections held and being set up.
     Connections(oneshot::Sender<Connections>),
+    /// Ask a peer for its head (dialing it at these addresses if needed).
+    AskHead {
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+        request: HeadRequest,
+        reply: oneshot::Sender<HeadReply>,
+    },
+    /// Answer a head request with this encoded answer.
+    AnswerHead(ResponseChannel<Bytes>, Bytes),
     /// Stop the task.
     Stop(oneshot::Sender<()>),
 }
@@ -115,6 +137,13 @@ pub(crate) enum SwarmReport {
     ListenClosed(Multiaddr),
     /// A dial failed.
     DialFailed(Option<PeerId>, String),
+    /// A peer asks for our head (decoded and within bounds); answered with
+    /// [`Command::AnswerHead`], or not at all by dropping `channel`.
+    HeadRequest {
+        peer: PeerId,
+        request: HeadRequest,
+        channel: ResponseChannel<Bytes>,
+    },
 }
 
 /// Builds the swarm and listens on `listen`; returns the first listen
@@ -122,6 +151,7 @@ pub(crate) enum SwarmReport {
 pub(crate) async fn build(
     keypair: libp2p::identity::Keypair,
     config: &NetConfig,
+    head_timeout: Duration,
 ) -> Result<(Swarm<Behaviour>, Vec<Multiaddr>)> {
     let listen = &config.listen;
     let reachable = !listen.is_empty();
@@ -149,6 +179,13 @@ pub(crate) async fn build(
                 kad: discovery::kademlia(local, reachable),
                 relay_client,
                 relay_server: relay_server.then(|| discovery::relay_server(local)).into(),
+                head: request_response::Behaviour::with_codec(
+                    HeadCodec,
+                    [(HEAD_PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(head_timeout)
+                        .with_max_concurrent_streams(MAX_HEAD_STREAMS_PER_CONNECTION),
+                ),
                 stream: libp2p_stream::Behaviour::new(),
             }
         })
@@ -208,6 +245,9 @@ pub(crate) async fn drive(
     walk.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut walking = HashSet::new();
     let mut relay_listens = HashMap::new();
+    // Our head requests awaiting their answer: each ends in an answer or a
+    // failure event (the request timeout bounds how long), which removes it.
+    let mut asks: HashMap<OutboundRequestId, oneshot::Sender<HeadReply>> = HashMap::new();
     loop {
         tokio::select! {
             event = swarm.select_next_some() => {
@@ -216,13 +256,23 @@ pub(crate) async fn drive(
                         listen_via(&mut swarm, addr);
                     }
                 }
-                let Some(report) = report_of(&mut swarm, &mut walking, event) else {
-                    continue;
+                let event = match event {
+                    SwarmEvent::Behaviour(BehaviourEvent::Head(event)) => {
+                        match on_head_event(&mut asks, event) {
+                            Some(report) => report,
+                            None => continue,
+                        }
+                    }
+                    other => match report_of(&mut swarm, &mut walking, other) {
+                        Some(report) => report,
+                        None => continue,
+                    },
                 };
-                if reports.send(report).is_err() {
+                if reports.send(event).is_err() {
                     return;
                 }
             }
+
             _ = walk.tick() => {
                 // One walk at a time; an empty table has no one to ask yet.
                 if walking.is_empty() && swarm.behaviour_mut().kad.kbuckets().next().is_some() {
@@ -236,7 +286,7 @@ pub(crate) async fn drive(
                     let _ = done.send(());
                     return;
                 }
-                Some(command) => execute(&mut swarm, &mut relay_listens, command),
+                Some(command) => execute(&mut swarm, &mut relay_listens, &mut asks, command),
             },
         }
     }
@@ -255,9 +305,26 @@ fn listen_via(swarm: &mut Swarm<Behaviour>, addr: Multiaddr) {
 fn execute(
     swarm: &mut Swarm<Behaviour>,
     relay_listens: &mut HashMap<PeerId, Multiaddr>,
+    asks: &mut HashMap<OutboundRequestId, oneshot::Sender<HeadReply>>,
     command: Command,
 ) {
     match command {
+        Command::AskHead {
+            peer,
+            addrs,
+            request,
+            reply,
+        } => {
+            let id = swarm
+                .behaviour_mut()
+                .head
+                .send_request_with_addresses(&peer, request, addrs);
+            asks.insert(id, reply);
+        }
+        Command::AnswerHead(channel, answer) => {
+            // Fails only if the asker left: nothing to do.
+            let _ = swarm.behaviour_mut().head.send_response(channel, answer);
+        }
         Command::Dial(addr) => {
             if let Some(peer) = discovery::peer_of(&addr) {
                 if !discovery::is_circuit(&addr) {
@@ -308,6 +375,65 @@ fn execute(
             });
         }
         Command::Stop(_) => {}
+    }
+}
+
+/// Settles our head requests with their answers or failures; a peer's head
+/// request becomes a report for the node.
+fn on_head_event(
+    asks: &mut HashMap<OutboundRequestId, oneshot::Sender<HeadReply>>,
+    event: request_response::Event<HeadRequest, Bytes>,
+) -> Option<SwarmReport> {
+    match event {
+        request_response::Event::Message { peer, message, .. } => match message {
+            request_response::Message::Request {
+                request, channel, ..
+            } => Some(SwarmReport::HeadRequest {
+                peer,
+                request,
+                channel,
+            }),
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => {
+                if let Some(reply) = asks.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+                None
+            }
+        },
+        request_response::Event::OutboundFailure {
+            peer,
+            request_id,
+            error,
+            ..
+        } => {
+            if let Some(reply) = asks.remove(&request_id) {
+                let _ = reply.send(Err(ask_failure(peer, error)));
+            }
+            None
+        }
+        request_response::Event::InboundFailure { peer, error, .. } => {
+            tracing::debug!(%peer, "head request not served: {error}");
+            None
+        }
+        request_response::Event::ResponseSent { .. } => None,
+    }
+}
+
+/// Why a head request failed, as the node tells garbage (the peer's fault:
+/// an answer past the size limit) from an unreachable peer.
+fn ask_failure(peer: PeerId, error: request_response::OutboundFailure) -> Error {
+    match error {
+        request_response::OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Error::BadMessage {
+                peer: peer.to_string(),
+                reason: e.to_string(),
+            }
+        }
+        request_response::OutboundFailure::Timeout => Error::Timeout("head request"),
+        other => Error::Network(other.to_string()),
     }
 }
 

@@ -1,6 +1,6 @@
-//! Peers that answer garbage or a forged head on `/tau/head/1.0.0` are
-//! marked and disconnected; the node keeps mining and agreeing with the
-//! honest peer. Stops by itself.
+//! Peers that answer garbage, too much, or a forged head on `/tau/head/2.0.0` are
+//! marked and disconnected; a peer that closes without answering is not;
+//! the node keeps mining and agreeing with the honest peer. Stops by itself.
 
 mod common;
 
@@ -46,15 +46,24 @@ async fn garbage_and_forged_heads_mark_the_peer_and_the_node_keeps_running() {
             peers: Vec::new(),
         };
         let (forger, _gs2) = liar(protocol::encode(&forged).unwrap(), store).await;
+        // Liar 3: an answer one byte past the size limit (the asker stops
+        // reading there and blames the peer, not the network).
+        let oversized = vec![0xa0; protocol::MAX_MESSAGE_SIZE + 1];
+        let (flooder, _gs3) = liar(oversized, Arc::default()).await;
+        // Not a liar: a peer that closes the stream without answering, as a
+        // node without a safety point within its mutable range does.
+        let (silent, _gs4) = liar(Vec::new(), Arc::default()).await;
 
-        for liar in [&garbage, &forger] {
+        for liar in [&garbage, &forger, &flooder, &silent] {
             liar.connect(nodes[0].peer_id(), nodes[0].listen_addrs()[0].clone())
                 .await
                 .unwrap();
         }
-        wait_for(Duration::from_secs(20), "both liars marked", || {
+        wait_for(Duration::from_secs(20), "every liar marked", || {
             let marked = nodes[0].marked_peers();
-            marked.contains(&garbage.peer_id()) && marked.contains(&forger.peer_id())
+            [&garbage, &forger, &flooder]
+                .iter()
+                .all(|liar| marked.contains(&liar.peer_id()))
         })
         .await;
         // The node keeps mining with its honest peer and never adopts the forgery.
@@ -64,6 +73,10 @@ async fn garbage_and_forged_heads_mark_the_peer_and_the_node_keeps_running() {
         })
         .await;
         assert!(!nodes[0].marked_peers().contains(&nodes[1].peer_id()));
+        assert!(
+            !nodes[0].marked_peers().contains(&silent.peer_id()),
+            "a peer with no answer is not a liar"
+        );
         assert_ne!(nodes[0].safety().unwrap().root, bogus);
         for n in nodes {
             n.shutdown().await.unwrap();

@@ -489,3 +489,194 @@ async fn a_connection_flood_is_held_at_the_bounds_and_honest_peers_still_agree()
     })
     .await;
 }
+
+/// A wiring of 500 from `from` to `to`, signed by `signer`.
+fn wiring(
+    net: &Net,
+    from: tau_keys::Address,
+    to: tau_keys::Address,
+    nonce: u64,
+    signer: &tau_keys::Keypair,
+) -> tau_state::SignedTransaction {
+    tau_state::Transaction {
+        version: net.chain.version,
+        chain_id: net.chain.chain_id.clone(),
+        sender: from,
+        nonce,
+        timestamp: tau_node::unix_now(),
+        fee: 10,
+        body: tau_state::TxBody::Wiring {
+            receiver: to,
+            amount: 500,
+        },
+        thread: None,
+        profile: None,
+    }
+    .sign(signer)
+    .unwrap()
+}
+
+/// Sends the encoded head request `request` to `peer` over a new stream and
+/// reads the answer; whether one came.
+async fn ask_raw(
+    control: &mut libp2p_stream::Control,
+    peer: libp2p::PeerId,
+    request: &[u8],
+) -> bool {
+    let exchange = async {
+        let mut stream = control.open_stream(peer, HEAD_PROTOCOL).await.ok()?;
+        protocol::write_message(&mut stream, request).await.ok()?;
+        futures::AsyncWriteExt::close(&mut stream).await.ok()?;
+        protocol::read_message(&mut stream).await.ok()
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_flooding_relayed_junk_does_not_crowd_out_an_honest_relay() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    bounded(Duration::from_secs(90), async {
+        // One mining node (the victim) and a funded wallet that runs no
+        // node: its transaction reaches the victim only through an honest
+        // peer's head requests.
+        let wallet = tau_keys::Keypair::from_bytes(&[99; 32]).unwrap();
+        let net = {
+            let mut net = Net::new(1, 200);
+            let allocations = tau_state::Genesis::new(tau_node::unix_now())
+                .allocate(net.keys[0].address(), common::FUNDS)
+                .allocate(wallet.address(), common::FUNDS);
+            net.genesis =
+                tau_node::GenesisBlocks::new(&allocations, &net.keys[0], &net.chain).unwrap();
+            net
+        };
+        let nodes = net.start(1).await;
+        let victim = nodes[0].clone();
+        let (peer, addr) = (victim.peer_id(), victim.listen_addrs()[0].clone());
+        let chain = net.chain.chain_id.as_str().to_string();
+
+        // The junk: a request's worth, half signed by a key that is not the
+        // sender's, half from keys that hold nothing; both pass the static
+        // and time rules and cost a signature recovery each to refuse.
+        let junk: Vec<_> = (0..protocol::MAX_TRANSACTIONS)
+            .map(|i| {
+                let mut secret = [0x5a; 32];
+                secret[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                let key = tau_keys::Keypair::from_bytes(&secret).unwrap();
+                let sender = if i % 2 == 0 {
+                    wallet.address()
+                } else {
+                    key.address()
+                };
+                wiring(&net, sender, key.address(), 1, &key)
+            })
+            .collect();
+        let flood = protocol::encode(&HeadRequest {
+            chain: chain.clone(),
+            transactions: junk,
+        })
+        .unwrap();
+
+        // The hostile peer: head requests full of junk, as fast as its 4
+        // streams per connection allow.
+        let hostile = TcpNode::spawn().await.unwrap();
+        hostile.connect(peer, addr.clone()).await.unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let mut flooders = Vec::new();
+        for _ in 0..4 {
+            let (mut control, flood, stop, sent) =
+                (hostile.control(), flood.clone(), stop.clone(), sent.clone());
+            flooders.push(tokio::spawn(async move {
+                while !stop.load(Relaxed) {
+                    ask_raw(&mut control, peer, &flood).await;
+                    sent.fetch_add(1, Relaxed);
+                }
+            }));
+        }
+        // Let the flood fill the queue.
+        wait_for(Duration::from_secs(20), "the flood to reach a bound", || {
+            victim.relayed_queue().refused > 0
+        })
+        .await;
+        let head_before = victim.head().number;
+
+        // The honest peer relays the wallet's transaction with its head
+        // request, again every 3 s (12 of the victim's ticks) until the
+        // victim holds it (in its mempool or mined).
+        let honest = TcpNode::spawn().await.unwrap();
+        honest.connect(peer, addr).await.unwrap();
+        let mut control = honest.control();
+        let transaction = wiring(&net, wallet.address(), net.keys[0].address(), 1, &wallet);
+        let relay = protocol::encode(&HeadRequest {
+            chain: chain.clone(),
+            transactions: vec![transaction],
+        })
+        .unwrap();
+        let plain = protocol::encode(&HeadRequest {
+            chain,
+            transactions: Vec::new(),
+        })
+        .unwrap();
+        let held = || victim.mempool_size() > 0 || victim.nonce(&wallet.address()).unwrap() > 0;
+        let started = tokio::time::Instant::now();
+        let (mut relays, mut answers, mut most) = (0u32, 0u32, victim.relayed_queue());
+        // One relay: the exchange is repeated only while it gets no answer
+        // at all (then the victim may not have read it). With the one shared
+        // FIFO the flood kept full, that relay was dropped and the
+        // transaction never arrived.
+        while relays == 0 {
+            assert!(started.elapsed() < Duration::from_secs(60), "no answer");
+            if ask_raw(&mut control, peer, &relay).await {
+                relays = 1;
+                answers += 1;
+            }
+        }
+        while !held() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the honest transaction never reached the victim after its relay: {} flood requests, queue {:?}",
+                sent.load(Relaxed),
+                victim.relayed_queue()
+            );
+            let q = victim.relayed_queue();
+            assert!(q.queued <= tau_node::MAX_RELAYED_QUEUE, "{q:?}");
+            assert!(q.longest <= tau_node::MAX_RELAYED_PER_PEER, "{q:?}");
+            most = q;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let took = started.elapsed();
+        // Honest service goes on: head answers, and the victim mines the
+        // transaction.
+        for _ in 0..5 {
+            answers += u32::from(ask_raw(&mut control, peer, &plain).await);
+        }
+        wait_for(Duration::from_secs(30), "the honest transaction mined", || {
+            victim.nonce(&wallet.address()).unwrap() > 0
+        })
+        .await;
+        stop.store(true, Relaxed);
+        for f in flooders {
+            f.await.unwrap();
+        }
+        let q = victim.relayed_queue();
+        println!(
+            "relay flood: {} junk requests of {} transactions; the honest transaction held after {relays} relay(s), {took:?}; {answers} honest head answers; head {head_before} -> {}; queue last seen {most:?}, at the end {q:?}",
+            sent.load(Relaxed),
+            protocol::MAX_TRANSACTIONS,
+            victim.head().number,
+        );
+        assert!(q.most_queued <= tau_node::MAX_RELAYED_QUEUE, "{q:?}");
+        // The flood held its own bound, no more.
+        assert_eq!(q.most_per_peer, tau_node::MAX_RELAYED_PER_PEER, "{q:?}");
+        assert!(answers >= 5, "{answers} honest head answers");
+        assert!(victim.head().number > head_before, "the victim stopped mining");
+        for n in nodes {
+            n.shutdown().await.unwrap();
+        }
+    })
+    .await;
+}

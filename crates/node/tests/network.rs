@@ -28,7 +28,10 @@ async fn four_nodes_mine_transfer_share_and_agree() {
         .await;
 
         // A transfer from node 1 to node 2.
-        let ticket = nodes[1].send(net.keys[2].address(), 12_345, 7).unwrap();
+        let ticket = nodes[1]
+            .send(net.keys[2].address(), 12_345, 7)
+            .await
+            .unwrap();
 
         // A small attachment published on node 0, fetched by node 3.
         let dir = tempfile::tempdir().unwrap();
@@ -45,6 +48,7 @@ async fn four_nodes_mine_transfer_share_and_agree() {
                 }),
                 1,
             )
+            .await
             .unwrap();
         let report = nodes[3]
             .attach_get(uploaded.root, &[nodes[0].peer_id()], 5)
@@ -61,6 +65,24 @@ async fn four_nodes_mine_transfer_share_and_agree() {
         })
         .await;
         assert_eq!(nodes[1].included(ticket), None);
+
+        // Node 2 was given no peers: the chain names node 0 (it sent the
+        // message attaching the root), and node 2 downloads from it.
+        let seeders = nodes[2].attachment_seeders(uploaded.root).await.unwrap();
+        assert!(seeders.contains(&nodes[0].peer_id()), "{seeders:?}");
+        let from_chain = nodes[2]
+            .attach_get_from_chain(uploaded.root, 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            from_chain.sections_fetched,
+            from_chain.manifest.section_count
+        );
+        let unknown = tau_ipld::block::cid_of(tau_ipld::block::RAW, b"nobody holds this");
+        assert!(matches!(
+            nodes[2].attach_get_from_chain(unknown, 1).await,
+            Err(tau_node::Error::NoSeeders(_))
+        ));
         for n in &nodes {
             n.set_mining(false);
         }

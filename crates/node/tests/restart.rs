@@ -119,7 +119,7 @@ async fn a_pending_transaction_survives_a_restart_and_is_mined() {
             || second.peers().contains(&first.peer_id()),
         )
         .await;
-        let ticket = second.send(net.keys[0].address(), 777, 3).unwrap();
+        let ticket = second.send(net.keys[0].address(), 777, 3).await.unwrap();
         assert_eq!(second.included(ticket), Some(None));
         let started = std::time::Instant::now();
         second.shutdown().await.unwrap();
@@ -129,7 +129,7 @@ async fn a_pending_transaction_survives_a_restart_and_is_mined() {
         assert_eq!(second.pending_transactions(), 1, "still pending");
         assert_eq!(second.included(ticket), Some(None));
         // The next ticket does not reuse the pending one's.
-        let next = second.send(net.keys[0].address(), 1, 1).unwrap();
+        let next = second.send(net.keys[0].address(), 1, 1).await.unwrap();
         assert!(next > ticket);
 
         first.set_mining(true);

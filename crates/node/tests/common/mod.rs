@@ -120,8 +120,10 @@ pub async fn liar(
         while let Some((_, mut stream)) = incoming.next().await {
             let answer = answer.clone();
             tokio::spawn(async move {
-                let _ = protocol::read_frame(&mut stream).await;
-                let _ = protocol::write_frame(&mut stream, &answer).await;
+                let _ = protocol::read_message(&mut stream).await;
+                // Raw bytes: a liar keeps no size limit of its own.
+                let _ = futures::AsyncWriteExt::write_all(&mut stream, &answer).await;
+                let _ = futures::AsyncWriteExt::close(&mut stream).await;
             });
         }
     });
