@@ -3,7 +3,7 @@
 //! `unsafe-solver`), side by side in one run.
 //!
 //! `cargo bench --bench equihash`. Inputs as the `equihash-solve` example and
-//! `specs/equihash.md` §4: 108 bytes of `0x5a`, then a 32-byte nonce holding the
+//! `docs/src/formats/equihash.md` ("Input layout"): 108 bytes of `0x5a`, then a 32-byte nonce holding the
 //! run number as u32 little-endian in its first 4 bytes.
 //!
 //! - `solve_200_9`: one iteration solves the same 3 nonces (0, 1, 2) with

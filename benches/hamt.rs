@@ -1,6 +1,6 @@
 //! tau-hamt against the reference `fvm_ipld_hamt` 0.10.6, side by side in one run.
 //!
-//! `cargo bench --bench hamt`. Data as `specs/hamt.md` §10 and the `hamt-load`
+//! `cargo bench --bench hamt`. Data as `docs/src/formats/hamt.md` ("Reference vectors") and the `hamt-load`
 //! example: seed 1, key i = i-th splitmix64 draw as 8 bytes big-endian, value
 //! i = `i as u64`, bit width 5, buckets of 3, in-memory stores.
 //!

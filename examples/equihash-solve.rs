@@ -10,7 +10,7 @@
 //!
 //! Defaults: `--n 200 --k 9 --nonces 10 --threads 1`. The input is 108 bytes of
 //! `0x5a`; the nonce of run i (0-based) is 32 bytes, i as u32 little-endian in
-//! the first 4, the rest zero (`specs/equihash.md` §4: Zcash's 108 + 32-byte
+//! the first 4, the rest zero (`docs/src/formats/equihash.md`, "Input layout": Zcash's 108 + 32-byte
 //! layout, the same for both solvers).
 //!
 //! Every solution is checked with `tau_pow::verify`, timed on its own (the

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Defaults: `--n 100000 --seed 1 --bitwidth 5 --store memory --impl tau`.
-//! Keys and values follow `specs/hamt.md` §10: key i is the i-th splitmix64 draw
+//! Keys and values follow `docs/src/formats/hamt.md` ("Reference vectors"): key i is the i-th splitmix64 draw
 //! (state starting at S) as 8 bytes big-endian, value i is `i as u64`, buckets of
 //! 3. The steps, each timed on its own:
 //!
@@ -28,7 +28,7 @@
 //! 0.10.6 on its own in-memory store (memory only): the in-run baseline.
 //! `--store redb` writes to a temporary redb file removed at exit, or to
 //! `--path FILE`, which is kept (blocks already in it count in the store figures).
-//! `--check-vector` compares the run with the row of `specs/hamt.md` §10 for
+//! `--check-vector` compares the run with the row of the reference-vector table in `docs/src/formats/hamt.md` for
 //! the same seed, bit width and N: `root_cid` (where §10 lists one) and the
 //! blocks and bytes in the store right after step 1 (a new map flushed once
 //! writes exactly the blocks reachable from its root). A mismatch, or no row
@@ -44,7 +44,7 @@ use clap::{Parser, ValueEnum};
 use tau::hamt::{vectors, Config, Hamt};
 use tau::ipld::{Blockstore, Cid, MemoryBlockstore, RedbBlockstore};
 
-/// `specs/hamt.md` §10: (seed, bit width, N, root CID if listed, reachable
+/// The reference-vector table of `docs/src/formats/hamt.md`: (seed, bit width, N, root CID if listed, reachable
 /// blocks, their bytes).
 type Vector = (u64, u32, usize, Option<&'static str>, u64, u64);
 const VECTORS: &[Vector] = &[
@@ -124,7 +124,7 @@ struct Args {
     /// How step 1 inserts the entries.
     #[arg(long, value_enum, default_value_t = Insert::Set)]
     insert: Insert,
-    /// Check root_cid against the specs/hamt.md §10 vector for these parameters.
+    /// Check root_cid against the `docs/src/formats/hamt.md` vector for these parameters.
     #[arg(long)]
     check_vector: bool,
 }
@@ -352,14 +352,14 @@ fn run() -> Result<(), Box<dyn Error>> {
 }
 
 /// `--check-vector`: the root, and the blocks and bytes written by step 1,
-/// against `specs/hamt.md` §10. A store that already held blocks (`--path`)
+/// against the table of `docs/src/formats/hamt.md`. A store that already held blocks (`--path`)
 /// skews the block figures.
 fn check_vector(args: &Args, report: &Report) -> Result<(), Box<dyn Error>> {
     let key = (args.seed, args.bitwidth, args.n);
     let Some(&(.., root, blocks, bytes)) = VECTORS.iter().find(|v| (v.0, v.1, v.2) == key) else {
         // Asked to check and nothing to check against: not a pass.
         return Err(format!(
-            "check-vector: specs/hamt.md §10 has no row for seed {}, bit width {}, n {}",
+            "check-vector: docs/src/formats/hamt.md (Generated maps) has no row for seed {}, bit width {}, n {}",
             key.0, key.1, key.2
         )
         .into());
@@ -385,6 +385,6 @@ fn check_vector(args: &Args, report: &Report) -> Result<(), Box<dyn Error>> {
     } else {
         "blocks and bytes"
     };
-    eprintln!("check-vector: {what} match specs/hamt.md §10");
+    eprintln!("check-vector: {what} match docs/src/formats/hamt.md (Generated maps)");
     Ok(())
 }

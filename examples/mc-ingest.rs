@@ -46,6 +46,7 @@ use tau::dag::{Dag, FixedAttestors, Message, Params, Unit, UnsignedUnit, Verifie
 use tau::ipld::MemoryBlockstore;
 use tau::keys::{Keypair, Signature};
 use tau::mainchain::MainChain;
+use tau::trustme::Ledger;
 
 #[derive(Parser)]
 struct Args {
@@ -83,6 +84,11 @@ struct Args {
     /// the machine while the main run is going on, not only before and after.
     #[arg(long, default_value_t = 0)]
     anchor_every: usize,
+    /// Instead of the runs above: ingest the units K times without and K
+    /// times with tau-trustme's coin ledger applied to every newly stable
+    /// MCI, alternating, and print both medians and their ratio (0: off).
+    #[arg(long, default_value_t = 0)]
+    ledger_ab: usize,
 }
 
 /// The attestor keys and set of a simulation.
@@ -293,6 +299,70 @@ fn ingest_paused(
     Ok((chain, tail, (paused_wall, paused_cpu)))
 }
 
+/// Inserts every unit into a fresh main chain, applying a coin ledger
+/// (opened on the genesis) to each newly stable MCI; returns both.
+pub fn ingest_with_ledger(
+    genesis: &VerifiedUnit,
+    units: Vec<VerifiedUnit>,
+    set: &FixedAttestors,
+) -> Result<(MainChain<MemoryBlockstore>, Ledger), Box<dyn Error>> {
+    let dag = Dag::new(MemoryBlockstore::new(), Params::mainnet(), genesis.clone())?;
+    let (mut chain, _) = MainChain::new(dag, tau::mainchain::Params::mainnet())?;
+    let mut ledger = Ledger::new();
+    ledger.open_genesis(genesis.id(), genesis.unit(), &[])?;
+    for unit in units {
+        for stable in chain.insert(unit, set)?.stabilized {
+            ledger.apply_stable(&stable, &chain)?;
+        }
+    }
+    Ok((chain, ledger))
+}
+
+/// `--ledger-ab`: K alternating runs without and with the ledger; prints
+/// the medians of each and their ratio.
+fn ledger_ab(
+    genesis: &VerifiedUnit,
+    units: &[VerifiedUnit],
+    set: &FixedAttestors,
+    runs: usize,
+) -> Result<(), Box<dyn Error>> {
+    let n = units.len();
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    let mut stable = (0, 0);
+    for _ in 0..runs {
+        let (chain, wall, _) = timed(n, || ingest(genesis, units.to_vec(), set))?;
+        stable.0 = chain.last_stable_mci();
+        drop(chain);
+        off.push(wall);
+        let ((chain, ledger), wall, _) =
+            timed(n, || ingest_with_ledger(genesis, units.to_vec(), set))?;
+        stable.1 = chain.last_stable_mci();
+        ledger.check_supply()?;
+        drop((chain, ledger));
+        on.push(wall);
+        println!("ledger_off_ns_per_unit={:.0}", off[off.len() - 1]);
+        println!("ledger_on_ns_per_unit={:.0}", on[on.len() - 1]);
+    }
+    if stable.0 != stable.1 {
+        return Err(format!(
+            "stable MCI {} without the ledger, {} with it",
+            stable.0, stable.1
+        )
+        .into());
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[(v.len() - 1) / 2] + v[v.len() / 2]) / 2.0
+    };
+    let (off, on) = (median(&mut off), median(&mut on));
+    println!("units={n}");
+    println!("stable_mci={}", stable.1);
+    println!("ledger_off_units_per_s={:.0}", 1e9 / off);
+    println!("ledger_on_units_per_s={:.0}", 1e9 / on);
+    println!("ledger_on_over_off={:.3}", on / off);
+    Ok(())
+}
+
 /// A main chain with wall-clock and CPU ns per unit of its ingest.
 type Measured = (MainChain<MemoryBlockstore>, f64, Option<f64>);
 
@@ -362,6 +432,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     eprintln!("generated {} units in {:.1?}", units.len(), t.elapsed());
     let (_, set) = attestor_keys(args.attestors);
+    if args.ledger_ab > 0 {
+        return ledger_ab(&genesis, &units, &set, args.ledger_ab);
+    }
     let n = units.len();
     let anchor_n = args.anchor.min(n);
     let anchor_units = units[..anchor_n].to_vec();

@@ -152,7 +152,9 @@ async fn run(args: &Args, started: Instant) -> Result<()> {
             amount: 1_000 * (i as u64 + 1),
             fee: 1 + (i as u64 % 3),
         };
-        nodes[t.from].send(keys[t.to].address(), t.amount, t.fee)?;
+        nodes[t.from]
+            .send(keys[t.to].address(), t.amount, t.fee)
+            .await?;
         transfers.push(t);
     }
 
@@ -168,7 +170,9 @@ async fn run(args: &Args, started: Instant) -> Result<()> {
         root: uploaded.root,
         size: uploaded.size,
     };
-    nodes[0].message("tau-network attachment", Some(attachment), 1)?;
+    nodes[0]
+        .message("tau-network attachment", Some(attachment), 1)
+        .await?;
     let last = nodes.len() - 1;
     let download = nodes[last]
         .attach_get(uploaded.root, &[nodes[0].peer_id()], 10)

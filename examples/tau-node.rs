@@ -228,7 +228,7 @@ async fn main() -> Result<()> {
             fee,
         } => {
             let node = start(&args).await?;
-            let ticket = node.send(to, amount, fee)?;
+            let ticket = node.send(to, amount, fee).await?;
             tracing::info!(ticket, "sent {amount} to {to}; waiting until it is safe");
             let waited = tokio::time::timeout(Duration::from_secs(120), async {
                 while node.pending_transactions() > 0 {

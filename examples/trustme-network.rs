@@ -16,6 +16,26 @@
 //! proofs) to the same history. A progress bar runs while it works; at the
 //! end, a summary table. Exit status 1 if the replicas disagree on a
 //! finished round.
+//!
+//! ```text
+//! cargo run --release --example trustme-network -- --real N [--rounds R] [--seed S]
+//!     [--partition M] [--cut-secs T] [--pow devnet|tiny]
+//! ```
+//!
+//! `--real N` runs N real super nodes + the foundation node in this process
+//! instead of the simulator (tau-trustme-net: libp2p on 127.0.0.1, units
+//! gossiped and fetched by id, every unit checked before it is stored): each
+//! node pays the next one every second, mines on a blocking thread and
+//! attests; the run ends once every node has seen R round switches and
+//! reached the same stable point. It prints, per node, the rewards credited
+//! (coinbase) and the ledger balance, then whether all replicas agree (the
+//! same stable units and state digest at every MCI both have). It exits 1 if
+//! they do not, if no coinbase was credited, or if a partition's minority
+//! did not stall while its majority stabilized. With `--partition M` the last M attestors of the current round are
+//! cut off (connections closed, redials refused) for T seconds (default 8)
+//! once 3 MCIs are stable, and the stable MCI growth of each side is printed
+//! (TR §4.1: the majority stabilizes, the minority stalls); after the heal
+//! the minority catches up with catch-up proofs.
 
 use std::error::Error;
 
@@ -50,10 +70,26 @@ struct Args {
     /// An attestor that equivocates.
     #[arg(long)]
     equivocate: Option<usize>,
+    /// Run N real super nodes over libp2p on 127.0.0.1 instead of the simulator.
+    #[arg(long)]
+    real: Option<usize>,
+    /// With --real and --partition: how long the cut lasts, in seconds.
+    #[arg(long, default_value_t = 8)]
+    cut_secs: u64,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
+fn main() {
+    // Errors are printed for people (Display), not as a Debug dump.
+    if let Err(e) = run(&Args::parse()) {
+        eprintln!("trustme-network: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    if let Some(n) = args.real {
+        return real(args, n);
+    }
     let mut cfg = SimConfig::devnet(args.nodes, args.rounds, args.seed);
     cfg.params = match args.pow.as_str() {
         "tiny" => Params::tiny(),
@@ -173,4 +209,145 @@ fn sim_index(sim: &Sim, a: &tau::keys::Address) -> String {
     (0..sim.node_count())
         .find(|&i| sim.address(i) == *a)
         .map_or("?".to_string(), |i| i.to_string())
+}
+
+/// `--real N`: N super nodes over libp2p in this process.
+fn real(args: &Args, n: usize) -> Result<(), Box<dyn Error>> {
+    use std::time::Duration;
+    use tau::trustme_net::{run, PartitionPlan, RunConfig};
+
+    let params = match args.pow.as_str() {
+        "tiny" => Params::tiny(),
+        "devnet" => Params::devnet(),
+        other => return Err(format!("--real runs --pow devnet or tiny, not {other}").into()),
+    };
+    let f = params.foundation_attestors;
+    let config = RunConfig {
+        params,
+        super_nodes: n,
+        rounds: args.rounds,
+        seed: args.seed,
+        funds: 10_000_000,
+        payment_every: Some(Duration::from_secs(1)),
+        partition: args.partition.map(|m| PartitionPlan {
+            minority: m,
+            cut: Duration::from_secs(args.cut_secs.max(3)),
+            settle: Duration::from_secs(2),
+        }),
+        timeout: Duration::from_secs(120 + 60 * args.rounds),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    eprintln!(
+        "trustme-network --real: {} nodes on 127.0.0.1, waiting for {} round switches...",
+        n + f,
+        args.rounds
+    );
+    let report = runtime.block_on(run(config))?;
+    let minority = report
+        .partition
+        .as_ref()
+        .map(|p| p.minority.clone())
+        .unwrap_or_default();
+    println!(
+        "{:>4} {:>5} {:>4} {:>5} {:>6} {:>16} {:>16} {:>9} {:>15} {:>7}",
+        "node",
+        "role",
+        "side",
+        "round",
+        "stable",
+        "rewards (notes)",
+        "balance (notes)",
+        "paid/conf",
+        "made/recv/refd",
+        "catchup"
+    );
+    for (i, s) in report.statuses.iter().enumerate() {
+        let role = if i < f { "fdn" } else { "super" };
+        let side = if report.partition.is_none() {
+            "-"
+        } else if minority.contains(&i) {
+            "min"
+        } else {
+            "maj"
+        };
+        let st = &s.stats;
+        println!(
+            "{:>4} {:>5} {:>4} {:>5} {:>6} {:>16} {:>16} {:>9} {:>15} {:>7}",
+            i,
+            role,
+            side,
+            s.round,
+            s.last_stable_mci,
+            s.rewards.get(&s.address).copied().unwrap_or(0),
+            s.balances.get(&s.address).copied().unwrap_or(0),
+            format!("{}/{}", st.payments_sent, st.payments_confirmed),
+            format!(
+                "{}/{}/{}",
+                st.units_made, st.units_received, st.units_refused
+            ),
+            st.catchup_mcis
+        );
+    }
+    println!();
+    let first = &report.statuses[0];
+    println!("nodes={}", report.statuses.len());
+    println!("wall_s={:.1}", report.elapsed.as_secs_f64());
+    println!("round_switches={}", first.stats.round_switches);
+    println!("stable_mci={}", first.last_stable_mci);
+    println!("rewards_total={}", first.rewards.values().sum::<u64>());
+    println!("issued={}", first.issued);
+    println!(
+        "payments_confirmed={}",
+        report
+            .statuses
+            .iter()
+            .map(|s| s.stats.payments_confirmed)
+            .sum::<u64>()
+    );
+    println!("genesis_funds_per_node={}", report.funds);
+    if let Some(p) = &report.partition {
+        println!("partition_minority={:?}", p.minority);
+        println!(
+            "partition_stable_growth_per_node={:?} (over {:.1} s of the cut)",
+            p.growth,
+            p.measured.as_secs_f64()
+        );
+        println!("partition_majority_growth={}", p.majority_growth());
+        println!("partition_minority_growth={}", p.minority_growth());
+        println!("partition_claim_holds={}", p.claim_holds());
+        println!("catchup_mcis_per_node={:?}", p.catchup_mcis);
+    }
+    println!("compared_mcis={}", report.agreement.compared);
+    println!("replicas_agree={}", report.agreement.agree());
+    let mut failed = false;
+    if let Some(d) = &report.agreement.difference {
+        eprintln!("trustme-network --real: the replicas disagree: {d}");
+        failed = true;
+    }
+    if report.agreement.compared == 0 {
+        eprintln!("trustme-network --real: no stable MCI to compare");
+        failed = true;
+    }
+    for (i, s) in report.statuses.iter().enumerate() {
+        if let Some(f) = &s.fatal {
+            eprintln!("trustme-network --real: node {i} stopped on a fatal error: {f}");
+            failed = true;
+        }
+    }
+    if first.issued == 0 || first.rewards.values().sum::<u64>() == 0 {
+        eprintln!("trustme-network --real: no coinbase was credited");
+        failed = true;
+    }
+    if report.partition.as_ref().is_some_and(|p| !p.claim_holds()) {
+        eprintln!(
+            "trustme-network --real: the minority did not stall while the majority stabilized"
+        );
+        failed = true;
+    }
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
 }

@@ -43,7 +43,7 @@ use tau_keys::Address;
 use crate::attestors::majority;
 use crate::replica::{Replica, UnitDelivery};
 use crate::round::RoundInfo;
-use crate::validate::{check_stateless, classify};
+use crate::validate::{check_stateless_from, classify};
 use crate::{Error, Result};
 
 /// What a replica behind sends a peer: its stable point.
@@ -236,7 +236,16 @@ impl<BS: Blockstore> Replica<BS> {
     /// accepted), also when an error stops a later step: each applied step
     /// had been checked. Carried units that cannot enter yet wait, as
     /// received units do.
+    ///
+    /// A persistent replica ([`Replica::open`]) has logged what was applied
+    /// before it returns, as [`receive`](Self::receive) does.
     pub fn apply_catchup(&mut self, proof: &CatchupProof, out: &mut UnitDelivery) -> Result<()> {
+        let applied = self.apply_catchup_steps(proof, out);
+        self.persist()?;
+        applied
+    }
+
+    fn apply_catchup_steps(&mut self, proof: &CatchupProof, out: &mut UnitDelivery) -> Result<()> {
         let from = proof.from_mci;
         let ours = {
             let chain = self.chain();
@@ -259,7 +268,12 @@ impl<BS: Blockstore> Replica<BS> {
         for bytes in &proof.units {
             let unit = VerifiedUnit::from_bytes(bytes, &dag_params)?;
             let kind = classify(unit.unit())?;
-            check_stateless(unit.unit(), &kind, self.rounds().params())?;
+            check_stateless_from(
+                unit.unit(),
+                &kind,
+                self.rounds().params(),
+                self.rounds().genesis().first_round(),
+            )?;
             if !self.chain().dag().contains(&unit.id()) {
                 pending.push(unit);
             }
@@ -282,6 +296,7 @@ impl<BS: Blockstore> Replica<BS> {
             }
             self.check_witnesses(step, m)?;
             let stable = self.chain_mut().adopt_stable(m)?;
+            self.log_adopted(step.mc_unit);
             self.apply_stable(stable, out)?;
         }
         self.feed(&mut pending, out)?;

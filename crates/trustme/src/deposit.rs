@@ -3,12 +3,11 @@
 //!
 //! A `Message::Deposit` carries a [`DepositPayload`]. Opening (or topping
 //! up) a contract needs payments in the same unit to the contract address
-//! [`deposit_address`] of the author; their sum is the amount deposited.
-//! (The workspace has no coin ledger yet, so inputs are not checked here;
-//! the main chain already marks a unit that loses a double spend bad, and a
-//! bad unit's deposit does not count.) Every TrustME unit and every bad unit
-//! of the super node restarts its silent-locking time; a withdrawal is valid
-//! only after `lock_rounds` rounds without either. The deposit is never
+//! [`deposit_address`] of the author; their sum is the amount deposited,
+//! once the [`Ledger`](crate::Ledger) accepted the payments (a deposit unit
+//! whose payments fail opens nothing). Every TrustME unit and every refused
+//! unit of the super node restarts its silent-locking time; a withdrawal is
+//! valid only after `lock_rounds` rounds without either. The deposit is never
 //! slashed (TR: "won't lose their deposit under any circumstances").
 
 use std::collections::BTreeMap;
@@ -91,6 +90,11 @@ impl Deposits {
                 got: payload.lock_rounds,
                 min: params.silent_lock_rounds,
             });
+        }
+        // A unit pays no commission unless it pays someone: an unfunded
+        // deposit unit would open an entry for free, from any fresh key.
+        if amount == 0 {
+            return Err(Error::UnfundedDeposit(node));
         }
         let d = self.by_node.entry(node).or_insert(Deposit {
             amount: 0,

@@ -53,7 +53,7 @@ pub enum Error {
         /// The payload's round.
         payload: u64,
     },
-    /// Round 0 does not exist.
+    /// Round 0 does not exist (except as the witness phase, TR §5.2).
     #[error("round 0 does not exist")]
     RoundZero,
     /// A PoW unit for a round that has already started (or a TrustME unit of
@@ -154,6 +154,9 @@ pub enum Error {
     /// A withdrawal or deposit change for an address without a deposit.
     #[error("{0} has no deposit")]
     NoDeposit(Address),
+    /// A deposit unit that pays nothing into its deposit contract.
+    #[error("the deposit unit of {0} pays nothing into its contract")]
+    UnfundedDeposit(Address),
     /// A deposit contract with a lock shorter than the minimum.
     #[error("silent-locking time {got} rounds is below the minimum {min}")]
     LockTooShort {
@@ -210,6 +213,83 @@ pub enum Error {
         /// The majority.
         need: usize,
     },
+    /// An attestor's stable unit does not include the attestor's previous
+    /// stable unit (TR §3: non-sequential units); the attestor is eliminated.
+    #[error("{author}'s unit {unit} does not include its previous unit {previous}: non-sequential, the attestor is eliminated")]
+    NonSequential {
+        /// The attestor.
+        author: Address,
+        /// The unit.
+        unit: Box<Cid>,
+        /// The attestor's previous stable unit.
+        previous: Box<Cid>,
+    },
+    /// A TrustME or PoW unit by an attestor eliminated for non-sequential units.
+    #[error(
+        "{0} was eliminated for non-sequential units; its TrustME and PoW units count for nothing"
+    )]
+    Eliminated(Address),
+    /// An attestor's first TrustME unit of a round ≥ 3 without the coinbase
+    /// of round − 2 (TR §4.6 (d)).
+    #[error("the first TrustME unit of round {round} by {author} does not carry the coinbase of round {}", round.saturating_sub(2))]
+    MissingCoinbase {
+        /// The round.
+        round: u64,
+        /// The attestor.
+        author: Address,
+    },
+    /// A payment input names no unspent output.
+    #[error("input {} of unit {} names no unspent output", fmt_input(.0), .0.unit)]
+    UnknownInput(Box<tau_dag::Input>),
+    /// A unit names the same input twice.
+    #[error("input {} of unit {} is named twice", fmt_input(.0), .0.unit)]
+    InputTwice(Box<tau_dag::Input>),
+    /// A payment spends an output none of the unit's authors owns.
+    #[error("input {} of unit {} belongs to {owner}, not to an author of the unit", fmt_input(.input), .input.unit)]
+    NotOwner {
+        /// The input.
+        input: Box<tau_dag::Input>,
+        /// The output's owner.
+        owner: Address,
+    },
+    /// A payment output of zero notes.
+    #[error("a payment output of zero notes")]
+    ZeroOutput,
+    /// Inputs do not cover the outputs and the commission.
+    #[error("payments spend {inputs} notes and send {outputs}: the commission of {commission} notes is not covered")]
+    Unbalanced {
+        /// Sum of the inputs.
+        inputs: u64,
+        /// Sum of the outputs.
+        outputs: u64,
+        /// The unit's commission (its encoded size in notes).
+        commission: u64,
+    },
+    /// A sum of notes over `u64::MAX`.
+    #[error("amount overflow")]
+    AmountOverflow,
+    /// The genesis unit's payments spend inputs.
+    #[error("the genesis unit's payments may not have inputs")]
+    GenesisInputs,
+    /// An output that already exists would be created again.
+    #[error("output {} of unit {} already exists", fmt_input(.0), .0.unit)]
+    OutputExists(Box<tau_dag::Input>),
+    /// A coinbase list does not pay exactly the issuance plus the pool.
+    #[error("coinbase pays {total} notes where the issuance and the pool are {expected}")]
+    CoinbaseTotal {
+        /// What the list pays.
+        total: u64,
+        /// Issuance plus the pool.
+        expected: u64,
+    },
+    /// The ledger holds other than the genesis supply plus the issuance.
+    #[error("the ledger holds {held} notes where the genesis and the issuance make {expected}")]
+    SupplyMismatch {
+        /// Unspent outputs plus the pool.
+        held: u64,
+        /// Genesis supply plus issued notes.
+        expected: u64,
+    },
     /// A catch-up proof larger than `Params::catchup_max_bytes`.
     #[error("catch-up proof of {size} bytes exceeds the limit {max}")]
     ProofTooLarge {
@@ -221,7 +301,37 @@ pub enum Error {
     /// A unit the rules need is missing from the DAG store.
     #[error("unit {0} is missing from the DAG")]
     MissingUnit(Box<Cid>),
+    /// A PoW unit for round 1 that does not include the main-chain unit at
+    /// the witness phase's `switch_mci` (TR §5.2: it was made before the
+    /// competition opened); it counts for nothing.
+    #[error("PoW unit for round 1 includes MCI {limci} only, the switch MCI is {switch_mci}")]
+    PowBeforeSwitch {
+        /// The last MCI it includes (0: none).
+        limci: u64,
+        /// The witness phase's switch MCI.
+        switch_mci: u64,
+    },
+    /// The block store failed to read or write a persistent replica's log.
+    #[error("replica store: {0}")]
+    Store(#[source] tau_ipld::Error),
+    /// [`Replica::open`](crate::Replica::open) found no replica in the store
+    /// (create one with [`Replica::create`](crate::Replica::create)).
+    #[error("the store holds no replica (root {0:?} is not set)")]
+    NoReplica(&'static str),
+    /// [`Replica::create`](crate::Replica::create) found a replica already
+    /// in the store (reopen it with [`Replica::open`](crate::Replica::open)).
+    #[error("the store already holds a replica (root {0:?} is set)")]
+    ReplicaExists(&'static str),
+    /// A persistent replica's log is unreadable or inconsistent (a missing
+    /// or corrupt block, a gap, another genesis, a unit that does not
+    /// replay): the store is damaged or belongs to another network.
+    #[error("corrupt replica log: {0}")]
+    CorruptReplica(String),
 }
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn fmt_input(input: &tau_dag::Input) -> String {
+    format!("{}/{}", input.message_index, input.output_index)
+}

@@ -1,7 +1,7 @@
 //! # tau-trustme
 //!
 //! TrustME-PoW, the second tier of TrustNote's consensus (TR-2018-02 §2, §4,
-//! §5; `specs/trustme.md` §4–§8): deposits, seeds, PoW units carrying full
+//! §5; `docs/src/trustme.md`): deposits, seeds, PoW units carrying full
 //! Equihash solutions, attestor selection, round switching, TrustME units,
 //! rewards, difficulty per round, and a deterministic network simulator.
 //!
@@ -9,10 +9,22 @@
 //!   [`MainChain`](tau_mainchain::MainChain) and implements
 //!   [`tau_dag::Attestors`] per round; every rule is a pure function of the
 //!   stable prefix, so replicas agree on rounds, attestors and rewards.
+//! * [`Ledger`] (owned by [`Rounds`]) holds unspent outputs and balances at
+//!   the stable point: payments judged in the total order (inputs owned by an
+//!   author, commissions covered), fees and coinbases paid, deposits held at
+//!   their contract; supply = genesis + issuance.
 //! * [`Replica`] wires a DAG, its main chain and the rounds together, and
 //!   serves and checks catch-up proofs ([`Replica::catchup_proof`],
 //!   [`Replica::apply_catchup`]).
-//! * [`sim`] runs N super nodes over a seeded network model.
+//! * A replica kept in a [`RootStore`] (the redb store with the `redb`
+//!   feature, on by default) survives a crash: [`Replica::create`],
+//!   [`Replica::open`] and the log described in [`persist`].
+//! * [`Producer`] is a super node's unit production, driven by a clock and
+//!   a replica: when to send a TrustME unit (the TR §4.6 take-over) and what
+//!   it carries, which round to mine a PoW unit for, signed units on the
+//!   replica's view. It reads no clock and draws no randomness.
+//! * [`sim`] runs N super nodes (one [`Producer`] each) over a seeded
+//!   network model.
 //!
 //! ## TR-2018-02 vs this code
 //!
@@ -20,18 +32,27 @@
 //!   it does not know) wait outside the DAG; checks that depend only on a
 //!   known round (attestor membership, priority, electing PoW unit, coinbase
 //!   of round − 2, seed, bits, target) reject at receipt. Checks that depend
-//!   on order (stale round, duplicate PoW, deposit) are judged when the unit
-//!   becomes stable: it stays in the DAG, counts for nothing and restarts its
-//!   author's deposit lock.
+//!   on order (sequential units, payments, stale round, duplicate PoW,
+//!   deposit, the coinbase in an attestor's first unit of a round) are judged
+//!   when the unit becomes stable: it stays in the DAG, counts for nothing
+//!   and restarts its author's deposit lock.
+//! * Sequential units (TR §3) are judged in the total order: an attestor's
+//!   stable unit that does not include its previous stable unit eliminates
+//!   the attestor; its TrustME and PoW units count for nothing from there on
+//!   ([`RoundEvent::Eliminated`]). Attestation levels are not changed (they
+//!   are fixed on arrival), so an equivocating attestor still weighs on
+//!   stabilization: see `docs/src/trustme.md`, "Sequential units".
 //! * A PoW unit made in round i has unit round i and payload round i+1.
 //! * A TrustME unit of round R counts only with an MCI in (start(R), end(R)].
-//! * Rewards are issuance only (units carry no commissions yet); attestors
-//!   split 90 % by stable MC TrustME units, the foundation's units do not
-//!   count, the foundation gets 10 % plus every remainder.
+//! * A round's reward is its issuance plus the fees of its stable units (a
+//!   unit's commission is its encoded size in notes); attestors split 90 %
+//!   by stable MC TrustME units, the foundation's units do not count, the
+//!   foundation gets 10 % plus every remainder.
 //! * The issuance table is a geometric decay meeting the TR's two numbers
 //!   (Figure 2-1's values are not in the text): see [`TR_ISSUANCE_MN`].
 //! * Deposits are funded by payments to [`deposit_address`] in the deposit
-//!   unit (there is no coin ledger to check the inputs against yet).
+//!   unit, accepted by the [`Ledger`]; the contract's outputs move only by a
+//!   withdrawal.
 //! * The TR's 5-second take-over is a sending schedule ([`may_send`]), not a
 //!   validity rule: time is not verifiable from the DAG.
 //! * A replica whose stable point falls behind a round switch while it
@@ -69,8 +90,11 @@ mod deposit;
 mod difficulty;
 mod error;
 mod issuance;
+mod ledger;
 mod params;
+pub mod persist;
 mod pow_unit;
+mod producer;
 mod replica;
 mod reward;
 mod round;
@@ -85,11 +109,19 @@ pub use deposit::{deposit_address, Deposit, DepositPayload, Deposits};
 pub use difficulty::next_bits;
 pub use error::{Error, Result};
 pub use issuance::{round_issuance, TR_ISSUANCE_MN};
-pub use params::{Genesis, Params, NOTES_PER_MN};
+pub use ledger::{Applied, Ledger, COINBASE_OUTPUTS, GENESIS_DEPOSIT_OUTPUTS, WITHDRAWAL_OUTPUTS};
+pub use params::{Genesis, Params, WitnessPhase, NOTES_PER_MN};
+pub use persist::RootStore;
 pub use pow_unit::{mine, PowContext, PowPayload};
+pub use producer::{build_unit, LastSeen, Producer};
 pub use replica::{Replica, UnitDelivery};
 pub use reward::{split_reward, Coinbase, CoinbaseEntry};
 pub use round::{RoundEvent, RoundInfo, Rounds};
 pub use seed::{coinbase_hash, node_seed, pub_seed};
 pub use trustme_unit::{may_send, TrustMePayload};
 pub use validate::{author_key, check_stateless, classify, Kind};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -136,9 +136,37 @@ impl Params {
     }
 }
 
+/// TR-2018-02 §5.2: the network starts under fixed witnesses and switches
+/// to TrustME-PoW.
+///
+/// The phase is **round 0** of [`crate::Rounds`]: its attestors are the
+/// witnesses (priority = place in `witnesses`, no PoW unit), whose TrustME
+/// units of round 0 give attestation levels with their majority
+/// `⌊n/2⌋ + 1`. Nothing is issued or rewarded for round 0 (its coinbase is
+/// the empty list) and its TrustME units fix no seed. When MCI `switch_mci`
+/// becomes stable, pubSeed(1) = [`Genesis::pub_seed`] is published
+/// ([`crate::RoundEvent::SeedKnown`]) with bits `Params::initial_bits`, and
+/// super nodes compete for round 1 with PoW units made in round 0. A PoW unit
+/// for round 1 counts only if it includes the main-chain unit at
+/// `switch_mci` (its LIMCI is at least `switch_mci`); one made before is
+/// rejected when it becomes stable ([`crate::Error::PowBeforeSwitch`]) and
+/// counts for nothing. Round 1 starts, and the witnesses stop attesting, at
+/// the MCI where `pow_attestors` distinct such units are stable; its
+/// attestors are the foundation, then those units' authors (as for every
+/// round). From there on rounds run as without the phase; the coinbase of
+/// round 1 is the one round 3 carries. The genesis unit has round 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessPhase {
+    /// The witnesses, in priority order: the attestors of round 0.
+    pub witnesses: Vec<Address>,
+    /// The MCI (at least 1) whose stabilization opens the competition for
+    /// round 1 (TR §5.2: e.g. 1,000,000).
+    pub switch_mci: u64,
+}
+
 /// What every replica of one network agrees on before round 1: the
-/// foundation, the attestors of round 1 (TR §5.2 bootstraps them from the
-/// witnesses; here they are listed), pubSeed(1) and any deposits made before
+/// foundation, the attestors of round 1 (listed here, or elected by PoW after
+/// a [`WitnessPhase`], TR §5.2), pubSeed(1) and any deposits made before
 /// genesis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Genesis {
@@ -150,11 +178,22 @@ pub struct Genesis {
     pub initial_attestors: Vec<Address>,
     /// pubSeed(1) (TR §5.2: an initial random number).
     pub pub_seed: [u8; 32],
-    /// Deposits (super node, notes) in force from round 1.
+    /// Deposits (super node, notes) in force from round 1 (from round 0
+    /// with a witness phase).
     pub deposits: Vec<(Address, u64)>,
+    /// Start under fixed witnesses and switch to TrustME-PoW (TR §5.2);
+    /// `initial_attestors` must then be empty. `None`: round 1 is the first
+    /// round, with the listed attestors.
+    pub witness_phase: Option<WitnessPhase>,
 }
 
 impl Genesis {
+    /// The first round: 0 with a witness phase, else 1. The genesis unit
+    /// carries it.
+    pub fn first_round(&self) -> u64 {
+        u64::from(self.witness_phase.is_none())
+    }
+
     /// Checks the genesis against `params`.
     pub fn validate(&self, params: &Params) -> Result<()> {
         if self.foundation.len() != params.foundation_attestors {
@@ -162,12 +201,30 @@ impl Genesis {
                 "genesis must list foundation_attestors foundation addresses",
             ));
         }
+        if let Some(phase) = &self.witness_phase {
+            if phase.witnesses.is_empty() {
+                return Err(Error::InvalidParams("the witness phase needs witnesses"));
+            }
+            let mut w: Vec<&Address> = phase.witnesses.iter().collect();
+            w.sort_unstable();
+            if w.windows(2).any(|w| w[0] == w[1]) {
+                return Err(Error::InvalidParams("witnesses must be distinct"));
+            }
+            if phase.switch_mci == 0 {
+                return Err(Error::InvalidParams("switch_mci must be at least 1"));
+            }
+            if !self.initial_attestors.is_empty() {
+                return Err(Error::InvalidParams(
+                    "with a witness phase, round 1's attestors are elected: initial_attestors must be empty",
+                ));
+            }
+        }
         let mut all: Vec<&Address> = self
             .foundation
             .iter()
             .chain(&self.initial_attestors)
             .collect();
-        if all.is_empty() {
+        if all.is_empty() && self.witness_phase.is_none() {
             return Err(Error::InvalidParams("round 1 needs attestors"));
         }
         all.sort_unstable();

@@ -8,7 +8,7 @@ use tau_mainchain::{MainChain, StableMci};
 
 use crate::params::{Genesis, Params};
 use crate::round::{RoundEvent, Rounds};
-use crate::validate::{check_stateless, classify};
+use crate::validate::{check_stateless_from, classify};
 use crate::{Error, Result};
 
 /// What delivering one unit to a replica did ([`Replica::receive`],
@@ -43,6 +43,8 @@ pub struct Replica<BS> {
     unit_round: Vec<u64>,
     waiting: Vec<VerifiedUnit>,
     max_waiting: usize,
+    /// The log of a persistent replica ([`crate::persist`]); `None` in memory.
+    pub(crate) journal: Option<crate::persist::Journal<BS>>,
 }
 
 impl<BS: Blockstore> Replica<BS> {
@@ -56,15 +58,23 @@ impl<BS: Blockstore> Replica<BS> {
         genesis_unit: VerifiedUnit,
     ) -> Result<Self> {
         let round = genesis_unit.unit().unsigned.round;
+        if round != genesis.first_round() {
+            return Err(Error::InvalidParams(
+                "the genesis unit's round must be the first round (0 with a witness phase, else 1)",
+            ));
+        }
         let max_waiting = dag_params.max_orphans;
+        let mut rounds = Rounds::new(params, genesis)?;
+        rounds.open_ledger(genesis_unit.id(), genesis_unit.unit())?;
         let dag = Dag::new(store, dag_params, genesis_unit)?;
         let (chain, _) = MainChain::new(dag, chain_params)?;
         Ok(Self {
             chain,
-            rounds: Rounds::new(params, genesis)?,
+            rounds,
             unit_round: vec![round],
             waiting: Vec::new(),
             max_waiting,
+            journal: None,
         })
     }
 
@@ -87,6 +97,12 @@ impl<BS: Blockstore> Replica<BS> {
         self.waiting.len()
     }
 
+    /// Whether unit `id` is in the DAG or waiting in the pool for parents
+    /// or a round (a scan of the pool, which `max_orphans` bounds).
+    pub fn holds(&self, id: &Cid) -> bool {
+        self.chain.dag().contains(id) || self.waiting.iter().any(|w| w.id() == *id)
+    }
+
     /// The round of unit `n` of the DAG.
     pub fn unit_round(&self, n: UnitNum) -> Option<u64> {
         self.unit_round.get(n as usize).copied()
@@ -94,10 +110,26 @@ impl<BS: Blockstore> Replica<BS> {
 
     /// Receives a unit. Errors are rejections (nothing changed), except
     /// [`Error::MainChain`] with a stable rewrite, which is fatal.
+    ///
+    /// A persistent replica ([`Replica::open`]) has logged what the call
+    /// accepted before it returns; [`Error::Store`] means the log write
+    /// failed: the replica is ahead of its store until a later call logs
+    /// it all.
     pub fn receive(&mut self, unit: VerifiedUnit) -> Result<UnitDelivery> {
+        let delivered = self.receive_unit(unit);
+        self.persist()?;
+        delivered
+    }
+
+    fn receive_unit(&mut self, unit: VerifiedUnit) -> Result<UnitDelivery> {
         let mut out = UnitDelivery::default();
         let kind = classify(unit.unit())?;
-        check_stateless(unit.unit(), &kind, self.rounds.params())?;
+        check_stateless_from(
+            unit.unit(),
+            &kind,
+            self.rounds.params(),
+            self.rounds.genesis().first_round(),
+        )?;
         if self.chain.dag().contains(&unit.id()) || self.waiting.iter().any(|w| w.id() == unit.id())
         {
             return Err(tau_dag::Error::Duplicate(Box::new(unit.id())).into());

@@ -43,10 +43,22 @@ pub fn classify(unit: &Unit) -> Result<Kind> {
 
 /// Checks that need no round state: round ≥ 1, a single author for PoW,
 /// TrustME and deposit units, payload rounds that fit the unit's round, and
-/// a PoW solution that is valid Equihash meeting its own bits.
+/// a PoW solution that is valid Equihash meeting its own bits. (A network
+/// with a witness phase also has round 0; [`crate::Replica`] allows it.)
 pub fn check_stateless(unit: &Unit, kind: &Kind, params: &Params) -> Result<()> {
+    check_stateless_from(unit, kind, params, 1)
+}
+
+/// [`check_stateless`] for a network whose first round is `first_round`
+/// (0 with a witness phase, [`crate::Genesis::first_round`]).
+pub(crate) fn check_stateless_from(
+    unit: &Unit,
+    kind: &Kind,
+    params: &Params,
+    first_round: u64,
+) -> Result<()> {
     let round = unit.unsigned.round;
-    if round == 0 {
+    if round < first_round {
         return Err(Error::RoundZero);
     }
     if *kind != Kind::Normal && unit.unsigned.authors.len() != 1 {

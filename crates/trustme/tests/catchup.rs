@@ -1,5 +1,6 @@
 //! The catch-up proof verifier: an honest proof brings a replica stuck
-//! behind a round switch across it; forged, wrongly witnessed, conflicting
+//! behind a round switch (or behind the witnesses' hand-over to TrustME-PoW)
+//! across it; forged, wrongly witnessed, conflicting
 //! and truncated proofs get their typed errors and change nothing that was
 //! not checked.
 
@@ -8,6 +9,9 @@ use serde_bytes::ByteBuf;
 use tau_dag::{Message, Unit};
 use tau_ipld::MemoryBlockstore;
 use tau_trustme::sim::{Partition, Sim, SimConfig};
+
+mod common;
+use common::{feed, minority_replica};
 use tau_trustme::{CatchupProof, Error, Replica, UnitDelivery};
 
 type R = Replica<MemoryBlockstore>;
@@ -16,15 +20,7 @@ type R = Replica<MemoryBlockstore>;
 /// majority side has switched rounds, node 3 on the minority side is stuck
 /// in round 1.
 fn partitioned() -> Sim {
-    let mut cfg = SimConfig::devnet(6, 100, 5);
-    cfg.partition = Some(Partition {
-        start_ms: 3_000,
-        heal_ms: 25_000,
-        side: vec![0, 1, 2, 5, 6],
-    });
-    cfg.max_time_ms = 45_000;
-    let mut sim = Sim::new(cfg).unwrap();
-    sim.run_until(24_000).unwrap();
+    let sim = common::partitioned();
     assert!(sim.replica(0).rounds().all().len() > 1);
     assert_eq!(sim.replica(3).rounds().all().len(), 1);
     sim
@@ -32,31 +28,9 @@ fn partitioned() -> Sim {
 
 /// A fresh replica holding node 3's DAG (the minority), in node 3's order.
 fn minority(sim: &Sim) -> R {
-    let r0 = sim.replica(0).rounds();
-    let mut dag_params = tau_dag::Params::devnet();
-    dag_params.max_orphans = 10_000;
-    let mut replica = Replica::new(
-        MemoryBlockstore::new(),
-        dag_params.clone(),
-        tau_mainchain::Params::mainnet(),
-        r0.params().clone(),
-        r0.genesis().clone(),
-        sim.genesis_unit().unwrap(),
-    )
-    .unwrap();
+    let mut replica = minority_replica(sim, MemoryBlockstore::new(), Replica::new);
     feed(&mut replica, sim, 3);
     replica
-}
-
-/// Gives `replica` node `i`'s units, in node `i`'s order.
-fn feed(replica: &mut R, sim: &Sim, i: usize) {
-    let dag = sim.replica(i).chain().dag();
-    for n in 1..dag.len() as u32 {
-        let id = dag.id(n).unwrap();
-        let unit = dag.unit(&id).unwrap().unwrap();
-        let unit = unit.verify(&tau_dag::Params::devnet()).unwrap();
-        let _ = replica.receive(unit);
-    }
 }
 
 /// The minority after the heal: it also holds every unit of the majority
@@ -295,4 +269,56 @@ fn truncated_proofs_are_rejected() {
     let mut out = UnitDelivery::default();
     behind.apply_catchup(&proof, &mut out).unwrap();
     assert!(!out.stabilized.is_empty());
+}
+
+/// TR §5.2 with a partition: a minority of the witnesses cut off during the
+/// witness phase stays in round 0 while the majority hands over to
+/// TrustME-PoW and switches rounds after it; the majority's proof carries
+/// the minority across the hand-over, to the same rounds.
+#[test]
+fn honest_proof_brings_the_minority_across_the_witness_hand_over() {
+    let mut cfg = SimConfig::devnet(6, 100, 5);
+    cfg.witness_switch_mci = Some(8);
+    cfg.partition = Some(Partition {
+        start_ms: 2_000,
+        heal_ms: 50_000,
+        side: vec![0, 1, 2, 5, 6],
+    });
+    cfg.max_time_ms = 60_000;
+    let mut sim = Sim::new(cfg).unwrap();
+    sim.run_until(30_000).unwrap();
+    let ahead = sim.replica(0).rounds().all();
+    assert_eq!(ahead[0].round, 0);
+    assert!(ahead.len() > 2, "the majority did not pass round 1");
+    assert_eq!(
+        sim.replica(3).rounds().all().len(),
+        1,
+        "the minority left round 0"
+    );
+    let mut behind = minority(&sim);
+    feed(&mut behind, &sim, 0);
+    assert_eq!(behind.rounds().current().round, 0);
+    let before = stable_ids(&behind);
+    let proof = proof_for(&sim, &behind);
+    let proof = CatchupProof::decode(&proof.encode().unwrap(), 8 << 20).unwrap();
+    let mut out = UnitDelivery::default();
+    behind.apply_catchup(&proof, &mut out).unwrap();
+    assert!(stable_ids(&behind).starts_with(&before));
+    let rounds = behind.rounds().all();
+    assert!(
+        rounds.len() > 2,
+        "still at round {}",
+        behind.rounds().current().round
+    );
+    for (r, a) in rounds.iter().zip(ahead) {
+        assert_eq!(r.round, a.round);
+        assert_eq!(r.attestors, a.attestors, "round {}", r.round);
+        assert_eq!(r.pub_seed, a.pub_seed, "round {}", r.round);
+        assert_eq!(r.start_mci, a.start_mci, "round {}", r.round);
+    }
+    let last = behind.chain().last_stable_mci();
+    assert_eq!(
+        behind.rounds().state_digest(last),
+        sim.replica(0).rounds().state_digest(last)
+    );
 }

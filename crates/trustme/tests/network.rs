@@ -6,6 +6,8 @@ use tau_ipld::MemoryBlockstore;
 use tau_trustme::sim::{Partition, Rng, Sim, SimConfig};
 use tau_trustme::{Genesis, Replica};
 
+mod common;
+
 /// TR §4.1: with 5 attestors (1 foundation + 4), the side holding 3 keeps
 /// stabilizing, the side holding 2 stalls; after the heal both agree and no
 /// stable unit was reverted.
@@ -69,14 +71,7 @@ fn partition_majority_side_stabilizes_minority_stalls() {
 /// the minority (2 of 5 attestors) cannot stabilize, so it cannot switch.
 #[test]
 fn partition_majority_switches_rounds_minority_does_not() {
-    let mut cfg = SimConfig::devnet(6, 100, 5);
-    cfg.partition = Some(Partition {
-        start_ms: 3_000,
-        heal_ms: 25_000,
-        side: vec![0, 1, 2, 5, 6],
-    });
-    cfg.max_time_ms = 45_000;
-    let mut sim = Sim::new(cfg).unwrap();
+    let mut sim = Sim::new(common::partitioned_config()).unwrap();
     sim.run_until(4_000).unwrap();
     let b0 = sim.replica(3).rounds().all().len();
     let before: Vec<Vec<_>> = (0..sim.node_count())

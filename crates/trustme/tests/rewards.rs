@@ -41,7 +41,7 @@ proptest! {
     }
 }
 
-/// The arithmetic of `specs/trustme.md` scenario 10 (TrustNote's 80/20 split
+/// The arithmetic of `docs/src/trustme.md` scenario 10 (TrustNote's 80/20 split
 /// and base + commission total) and the same counts under the TR's 90/10.
 #[test]
 fn scenario_10_reward_arithmetic() {
@@ -56,4 +56,38 @@ fn scenario_10_reward_arithmetic() {
     let tr = split_reward(217_600_000, &[(a, 2), (b, 1)], f, 9_000);
     let amounts: Vec<u64> = tr.iter().map(|e| e.amount).collect();
     assert_eq!(amounts, vec![130_560_000, 65_280_000, 21_760_000]);
+}
+
+/// Every round's coinbase is credited to the ledger when the round ends:
+/// on every node, each address holds exactly the rewards it was paid (the
+/// simulated network makes no payments), each coinbase pays the round's
+/// issuance exactly, and the supply is the genesis deposits plus the issuance.
+#[test]
+fn coinbases_are_credited_to_the_ledger() {
+    use tau_trustme::sim::{Sim, SimConfig};
+    let mut sim = Sim::new(SimConfig::devnet(6, 4, 5)).unwrap();
+    let report = sim.run().unwrap();
+    assert!(report.rounds.len() >= 4, "{}", report.rounds.len());
+    for i in 0..sim.node_count() {
+        let rounds = sim.replica(i).rounds();
+        let ledger = rounds.ledger();
+        let mut paid = std::collections::BTreeMap::new();
+        let mut issued = 0u64;
+        for r in rounds.all().iter().filter(|r| r.coinbase.is_some()) {
+            let coinbase = r.coinbase.as_ref().unwrap();
+            let issuance = round_issuance(rounds.params(), r.round);
+            assert_eq!(coinbase.iter().map(|e| e.amount).sum::<u64>(), issuance);
+            issued += issuance;
+            for e in coinbase {
+                *paid.entry(e.address).or_insert(0u64) += e.amount;
+            }
+        }
+        assert!(issued > 0);
+        for (address, amount) in &paid {
+            assert_eq!(ledger.balance(address), *amount, "node {i}");
+        }
+        let deposits: u64 = rounds.genesis().deposits.iter().map(|d| d.1).sum();
+        assert_eq!(ledger.issued(), issued);
+        assert_eq!(ledger.check_supply().unwrap(), deposits + issued);
+    }
 }

@@ -1,10 +1,12 @@
-//! `specs/trustme.md` scenario 10 (round switch, k = 2) on real units, with
+//! `docs/src/trustme.md` scenario 10 (round switch, k = 2) on real units, with
 //! the TR-2018-02 rules, and the bad inputs of issue 5.
 
+mod common;
+use common::{key, two_pow_params, unit};
+
 use cid::Cid;
-use tau_dag::{Message, UnsignedUnit, VerifiedUnit};
+use tau_dag::{Message, VerifiedUnit};
 use tau_ipld::MemoryBlockstore;
-use tau_keys::Keypair;
 use tau_trustme::{
     mine, round_issuance, split_reward, Error, Genesis, Params, PowContext, PowPayload, Replica,
     RoundEvent, TrustMePayload,
@@ -18,16 +20,6 @@ const B: usize = 4;
 const A: usize = 5;
 const POOR: usize = 6;
 
-fn key(i: usize) -> Keypair {
-    Keypair::from_bytes(&[i as u8 + 1; 32]).unwrap()
-}
-
-fn params() -> Params {
-    let mut p = Params::tiny();
-    p.pow_attestors = 2;
-    p
-}
-
 struct Net {
     replica: Replica<MemoryBlockstore>,
     params: Params,
@@ -35,27 +27,9 @@ struct Net {
     stamp: u64,
 }
 
-fn unit(parents: &[Cid], author: usize, round: u64, stamp: u64, msg: Message) -> VerifiedUnit {
-    let k = key(author);
-    let mut parents = parents.to_vec();
-    parents.sort_by_key(|c| c.to_bytes());
-    UnsignedUnit {
-        version: 1,
-        round,
-        timestamp: stamp,
-        parents,
-        authors: vec![k.address()],
-        messages: vec![msg],
-    }
-    .sign(&[&k])
-    .unwrap()
-    .verify(&tau_dag::Params::devnet())
-    .unwrap()
-}
-
 impl Net {
     fn new() -> (Self, Cid) {
-        let params = params();
+        let params = two_pow_params();
         let genesis = Genesis {
             foundation: vec![key(F).address()],
             foundation_reward: key(F).address(),
@@ -65,6 +39,7 @@ impl Net {
                 .iter()
                 .map(|&i| (key(i).address(), params.min_deposit))
                 .collect(),
+            witness_phase: None,
         };
         let g = unit(&[], F, 1, 0, Message::Data(b"genesis".to_vec()));
         let id = g.id();

@@ -54,6 +54,11 @@ pub struct SimConfig {
     /// for a catch-up proof if it still does not know the round this much
     /// later (0: never).
     pub catchup_delay_ms: u64,
+    /// Start under witnesses (TR §5.2, [`crate::WitnessPhase`]) and switch
+    /// to TrustME-PoW once this MCI is stable: the witnesses are the nodes
+    /// that would otherwise attest in round 1 (the foundation and the first
+    /// `pow_attestors` super nodes). `None`: round 1 is listed in the genesis.
+    pub witness_switch_mci: Option<u64>,
 }
 
 impl SimConfig {
@@ -77,6 +82,7 @@ impl SimConfig {
             offline: Vec::new(),
             equivocators: Vec::new(),
             catchup_delay_ms: 2_000,
+            witness_switch_mci: None,
         }
     }
 }

@@ -9,9 +9,12 @@
 //! not know it `catchup_delay_ms` later, asks their sender for the stable
 //! main chain with proofs ([`crate::CatchupProof`]) through the same network
 //! and adopts what the proof shows.
-//! Super nodes really mine (tau-pow's solver; each run costs `solve_ms` of
-//! simulated time); attestors send TrustME units in priority order with the
-//! TR §4.6 take-over. Nothing reads a clock: one seed, one run.
+//! Each node's units come from its [`Producer`]: super nodes really mine
+//! (tau-pow's solver; each run costs `solve_ms` of simulated time);
+//! attestors send TrustME units in priority order with the TR §4.6
+//! take-over. The simulator adds only the network and the adversaries
+//! (equivocators send a twin unit to half the nodes). Nothing reads a clock:
+//! one seed, one run.
 //!
 //! ```
 //! use tau_trustme::sim::{Sim, SimConfig};
@@ -38,12 +41,12 @@ pub use config::{Partition, SimConfig};
 pub use report::{Report, RoundSummary};
 pub use rng::Rng;
 
-use crate::params::Genesis;
+use crate::params::{Genesis, WitnessPhase};
 use crate::pow_unit::{mine, PowPayload};
+use crate::producer::{build_unit, Producer};
 use crate::replica::Replica;
 use crate::round::RoundEvent;
-use crate::trustme_unit::{may_send, TrustMePayload};
-use crate::{coinbase_hash, CatchupProof, CatchupRequest, Error, Result};
+use crate::{CatchupProof, CatchupRequest, Error, Result};
 
 #[derive(Debug)]
 enum Event {
@@ -81,13 +84,8 @@ enum Event {
 }
 
 struct SimNode {
-    key: Keypair,
+    producer: Producer,
     replica: Replica<MemoryBlockstore>,
-    /// Round → (index of the last seen TrustME author, when seen).
-    last_seen: (u64, usize, u64),
-    last_sent: u64,
-    sent_in_round: u64,
-    mined_for: u64,
     next_normal: u64,
     /// No new catch-up check before this time.
     catchup_after: u64,
@@ -152,23 +150,32 @@ impl Sim {
         for chunk in pub_seed.chunks_mut(8) {
             chunk.copy_from_slice(&seed_rng.next_u64().to_le_bytes());
         }
+        let round_one: Vec<Address> = keys[..f + params.pow_attestors]
+            .iter()
+            .map(|k| k.address())
+            .collect();
+        let witness_phase = cfg.witness_switch_mci.map(|switch_mci| WitnessPhase {
+            witnesses: round_one.clone(),
+            switch_mci,
+        });
         let genesis = Genesis {
-            foundation: keys[..f].iter().map(|k| k.address()).collect(),
+            foundation: round_one[..f].to_vec(),
             foundation_reward: keys[0].address(),
-            initial_attestors: keys[f..f + params.pow_attestors]
-                .iter()
-                .map(|k| k.address())
-                .collect(),
+            initial_attestors: match witness_phase {
+                Some(_) => Vec::new(),
+                None => round_one[f..].to_vec(),
+            },
             pub_seed,
             deposits: keys[f..]
                 .iter()
                 .map(|k| (k.address(), params.min_deposit))
                 .collect(),
+            witness_phase,
         };
         let dag_params = tau_dag::Params::devnet();
         let genesis_unit = UnsignedUnit {
             version: dag_params.version,
-            round: 1,
+            round: genesis.first_round(),
             timestamp: 0,
             parents: vec![],
             authors: vec![keys[0].address()],
@@ -187,12 +194,8 @@ impl Sim {
                 genesis_unit.clone(),
             )?;
             nodes.push(SimNode {
-                key,
+                producer: Producer::new(key),
                 replica,
-                last_seen: (1, usize::MAX, 0),
-                last_sent: 0,
-                sent_in_round: 0,
-                mined_for: 0,
                 next_normal: 0,
                 catchup_after: 0,
             });
@@ -215,7 +218,7 @@ impl Sim {
         };
         sim.units.insert(genesis_unit.id(), genesis_unit);
         sim.report.rounds.push(RoundSummary {
-            round: 1,
+            round: sim.nodes[0].replica.rounds().current().round,
             start_ms: 0,
             attestors: sim.nodes[0].replica.rounds().current().addresses(),
             new_attestors: 0,
@@ -255,7 +258,12 @@ impl Sim {
 
     /// Node `i`'s address.
     pub fn address(&self, i: usize) -> Address {
-        self.nodes[i].key.address()
+        self.nodes[i].producer.address()
+    }
+
+    /// Node `i`'s unit production state.
+    pub fn producer(&self, i: usize) -> &Producer {
+        &self.nodes[i].producer
     }
 
     /// Node `i`'s stable units in total order, as each became stable (never
@@ -388,12 +396,14 @@ impl Sim {
                 bytes,
             } => self.take_catchup(node, peer, round, &bytes),
             Event::PowDone { node, payload } => {
-                let r = self.nodes[node].replica.rounds().current().round;
-                if payload.round == r + 1 && self.offline(node, self.now).is_none() {
-                    let msg = Message::PowEquihash(payload.encode()?);
-                    self.make_unit(node, vec![msg], None)?;
+                if self.offline(node, self.now).is_some() {
+                    return Ok(());
                 }
-                Ok(())
+                let st = &mut self.nodes[node];
+                match st.producer.pow_unit(&st.replica, self.now, &payload)? {
+                    Some(unit) => self.publish(node, unit, None),
+                    None => Ok(()),
+                }
             }
         }
     }
@@ -528,7 +538,7 @@ impl Sim {
 
     fn author_index(&self, unit: &VerifiedUnit) -> Option<usize> {
         let a = unit.unit().unsigned.authors.first()?;
-        self.nodes.iter().position(|n| n.key.address() == *a)
+        self.nodes.iter().position(|n| n.producer.address() == *a)
     }
 
     fn after_receive(&mut self, node: usize, received: crate::replica::UnitDelivery) -> Result<()> {
@@ -536,23 +546,11 @@ impl Sim {
             self.report.rejected.push(e.to_string());
         }
         // TrustME units seen: who was last, for the sending schedule.
-        for id in &received.accepted {
-            let Some(unit) = self.units.get(id) else {
-                continue;
-            };
-            if !unit.unit().is_attestation() {
-                continue;
-            }
-            let rounds = self.nodes[node].replica.rounds();
-            let r = unit.unit().unsigned.round;
-            if r != rounds.current().round {
-                continue;
-            }
-            let author = unit.unit().unsigned.authors.first().copied();
-            if let Some(idx) = author.and_then(|a| rounds.current().position(&a)) {
-                self.nodes[node].last_seen = (r, idx, self.now);
-            }
-        }
+        let units = &self.units;
+        let st = &mut self.nodes[node];
+        let accepted = received.accepted.iter().filter_map(|id| units.get(id));
+        st.producer
+            .observe_units(st.replica.rounds(), accepted.map(|u| u.unit()), self.now);
         for mci in &received.stabilized {
             let ids: Vec<Cid> = {
                 let chain = self.nodes[node].replica.chain();
@@ -616,133 +614,85 @@ impl Sim {
 
     fn tick(&mut self, node: usize) -> Result<()> {
         let now = self.now;
-        let (round, position, n, ctx) = {
-            let rounds = self.nodes[node].replica.rounds();
-            let cur = rounds.current();
-            let me = self.nodes[node].key.address();
-            (
-                cur.round,
-                cur.position(&me),
-                cur.attestors.len(),
-                rounds.pow_context(cur.round + 1),
-            )
-        };
-        // Attest in priority order with take-over.
-        if let Some(me) = position {
+        // Taken before attesting: a seed our own TrustME unit makes known
+        // is mined for at the next tick.
+        let job = {
             let st = &mut self.nodes[node];
-            if st.last_seen.0 != round {
-                st.last_seen = (round, usize::MAX, now);
-                st.sent_in_round = 0;
-            }
-            let (_, last, since) = st.last_seen;
-            let expected = if last == usize::MAX {
-                0
+            st.producer.mining_job(&st.replica)
+        };
+        let unit = {
+            let st = &mut self.nodes[node];
+            st.producer.attest(&st.replica, now)?
+        };
+        if let Some(unit) = unit {
+            let twin = if self.cfg.equivocators.contains(&node) {
+                Some(self.twin_of(node, &unit)?)
             } else {
-                (last + 1) % n
+                None
             };
-            let silent = now.saturating_sub(since);
-            let fresh = st.last_sent < since || st.last_sent == 0 || last != me;
-            if fresh && may_send(me, expected, n, silent, self.cfg.params.takeover_ms) {
-                self.attest(node, round, me)?;
+            self.publish(node, unit, twin)?;
+        }
+        if let Some(ctx) = job {
+            let key = self.nodes[node].producer.key().public_key();
+            let first = self.rng.next_u64() as u32;
+            let found = mine(
+                &mut self.solver,
+                &key,
+                &ctx,
+                &self.cfg.params,
+                first,
+                10_000,
+            )?;
+            if let Some((payload, tries)) = found {
+                let d =
+                    u64::from(tries) * self.cfg.solve_ms + self.rng.below(self.cfg.solve_ms.max(1));
+                self.schedule(now + d, Event::PowDone { node, payload });
             }
         }
-        // Mine for the next round once its seed is known.
         let f = self.cfg.params.foundation_attestors;
-        if node >= f {
-            if let Some(ctx) = ctx {
-                if self.nodes[node].mined_for < ctx.round {
-                    self.nodes[node].mined_for = ctx.round;
-                    let key = self.nodes[node].key.public_key();
-                    let first = self.rng.next_u64() as u32;
-                    let found = mine(
-                        &mut self.solver,
-                        &key,
-                        &ctx,
-                        &self.cfg.params,
-                        first,
-                        10_000,
-                    )?;
-                    if let Some((payload, tries)) = found {
-                        let d = u64::from(tries) * self.cfg.solve_ms
-                            + self.rng.below(self.cfg.solve_ms.max(1));
-                        self.schedule(now + d, Event::PowDone { node, payload });
-                    }
-                }
-            }
-            if self.cfg.normal_unit_ms > 0 && now >= self.nodes[node].next_normal {
-                let gap = self.rng.below(2 * self.cfg.normal_unit_ms) + 1;
-                self.nodes[node].next_normal = now + gap;
-                let data = self.rng.next_u64().to_le_bytes().to_vec();
-                self.make_unit(node, vec![Message::Data(data)], None)?;
-            }
+        if node >= f && self.cfg.normal_unit_ms > 0 && now >= self.nodes[node].next_normal {
+            let gap = self.rng.below(2 * self.cfg.normal_unit_ms) + 1;
+            self.nodes[node].next_normal = now + gap;
+            let data = self.rng.next_u64().to_le_bytes().to_vec();
+            let st = &mut self.nodes[node];
+            let unit = st
+                .producer
+                .make_unit(&st.replica, now, vec![Message::Data(data)])?;
+            self.publish(node, unit, None)?;
         }
         Ok(())
     }
 
-    fn attest(&mut self, node: usize, round: u64, me: usize) -> Result<()> {
-        let (pow_unit, coinbase) = {
-            let rounds = self.nodes[node].replica.rounds();
-            let pow_unit = rounds.current().attestors[me].pow_unit;
-            let coinbase = if round >= 3 && self.nodes[node].sent_in_round == 0 {
-                rounds.coinbase(round - 2)
-            } else {
-                None
-            };
-            (pow_unit, coinbase)
-        };
-        let (full, hash) = match coinbase {
-            Some(c) if me == 0 => (Some(c), None),
-            Some(c) => (None, Some(coinbase_hash(&c)?)),
-            None => (None, None),
-        };
-        let payload = TrustMePayload {
-            round,
-            pow_unit,
-            priority: u32::try_from(me + 1).unwrap_or(u32::MAX),
-            coinbase: full,
-            coinbase_hash: hash,
-        };
-        let msg = Message::TrustMe(payload.encode()?);
-        let twin = self.cfg.equivocators.contains(&node).then(|| {
-            vec![
-                Message::TrustMe(msg_bytes(&msg)),
-                Message::Data(b"equivocation".to_vec()),
-            ]
-        });
-        let st = &mut self.nodes[node];
-        st.last_sent = self.now;
-        st.sent_in_round += 1;
-        st.last_seen = (round, me, self.now);
-        self.make_unit(node, vec![msg], twin)
+    /// An equivocator's twin of its TrustME `unit`: same parents, round and
+    /// time, the same TrustME message and one more.
+    fn twin_of(&self, node: usize, unit: &VerifiedUnit) -> Result<VerifiedUnit> {
+        let u = &unit.unit().unsigned;
+        let mut messages: Vec<Message> = u
+            .messages
+            .iter()
+            .filter(|m| matches!(m, Message::TrustMe(_)))
+            .cloned()
+            .collect();
+        messages.push(Message::Data(b"equivocation".to_vec()));
+        let st = &self.nodes[node];
+        build_unit(
+            st.producer.key(),
+            st.replica.chain().dag().params(),
+            u.round,
+            u.timestamp,
+            u.parents.clone(),
+            messages,
+        )
     }
 
-    /// Makes a unit on `node`'s view, takes it in, sends it to everyone. An
+    /// Takes `node`'s new unit in at `node`, then sends it to everyone. An
     /// equivocating `twin` (same parents) goes to the other half first.
-    fn make_unit(
+    fn publish(
         &mut self,
         node: usize,
-        messages: Vec<Message>,
-        twin: Option<Vec<Message>>,
+        unit: VerifiedUnit,
+        twin: Option<VerifiedUnit>,
     ) -> Result<()> {
-        let (round, parents) = {
-            let r = &self.nodes[node].replica;
-            (r.rounds().current().round, r.chain().dag().choose_parents())
-        };
-        let build = |messages: Vec<Message>, key: &Keypair| -> Result<VerifiedUnit> {
-            Ok(UnsignedUnit {
-                version: 1,
-                round,
-                timestamp: self.now,
-                parents: parents.clone(),
-                authors: vec![key.address()],
-                messages,
-            }
-            .sign(&[key])?
-            .verify(&tau_dag::Params::devnet())?)
-        };
-        let key = self.nodes[node].key.clone();
-        let unit = build(messages, &key)?;
-        let twin = twin.map(|m| build(m, &key)).transpose()?;
         let total = self.nodes.len();
         let mut sends: Vec<(Cid, Vec<usize>)> = Vec::new();
         match &twin {
@@ -784,7 +734,7 @@ impl Sim {
         r.rewards_by_node = self
             .nodes
             .iter()
-            .map(|n| *self.report.rewards.get(&n.key.address()).unwrap_or(&0))
+            .map(|n| *self.report.rewards.get(&n.producer.address()).unwrap_or(&0))
             .collect();
         r
     }
@@ -792,12 +742,5 @@ impl Sim {
     /// Rewards per address from node 0's view.
     pub fn rewards(&self) -> &BTreeMap<Address, u64> {
         &self.report.rewards
-    }
-}
-
-fn msg_bytes(m: &Message) -> Vec<u8> {
-    match m {
-        Message::TrustMe(b) => b.clone(),
-        _ => Vec::new(),
     }
 }
