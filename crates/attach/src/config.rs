@@ -6,7 +6,7 @@ use crate::{Error, Result};
 
 /// Default section size: 256 KiB.
 pub const DEFAULT_SECTION_SIZE: u64 = 256 * 1024;
-/// Default most sections per attachment (seed 000: 10,000).
+/// Default most sections per attachment (the TAU design note: 10,000).
 pub const DEFAULT_MAX_SECTIONS: u64 = 10_000;
 /// Largest section accepted: a section must fit one Graphsync message (4 MiB).
 pub const MAX_SECTION_SIZE: u64 = 2 * 1024 * 1024;

@@ -41,6 +41,9 @@ pub struct DownloadOptions {
     pub max_backoff: Duration,
     /// Rounds before giving up (`None`: until done or cancelled, "relentless").
     pub max_rounds: Option<u32>,
+    /// Refuse an attachment whose manifest declares more packed bytes than
+    /// this ([`Error::OverBudget`], checked before any section is fetched).
+    pub max_total_size: Option<u64>,
 }
 
 impl Default for DownloadOptions {
@@ -51,6 +54,7 @@ impl Default for DownloadOptions {
             backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
             max_rounds: None,
+            max_total_size: None,
         }
     }
 }
@@ -169,6 +173,14 @@ fn attempt<BS: Blockstore + Sync>(
     let manifest = ensure(store, root, sources, &honest, liars, |data| {
         Manifest::decode(root, data, config)
     })?;
+    if let Some(max) = options.max_total_size {
+        if manifest.total_size > max {
+            return Err(Attempt::Fatal(Error::OverBudget {
+                size: manifest.total_size,
+                max,
+            }));
+        }
+    }
     let mut walk = MapWalk::new(MapLimits::of(&manifest, config));
     let mut structure = vec![(manifest.sections, 0u32)];
     while let Some((cid, depth)) = structure.pop() {
@@ -302,11 +314,25 @@ fn worker<BS: Blockstore + Sync>(
         let Some(cid) = cids.get(index) else {
             break;
         };
+        let expected = manifest.section_len(index as u64);
         let outcome = peer
             .fetch(cid)
             .and_then(|data| match block::verify(cid, &data) {
                 Ok(()) => Ok(data),
                 Err(_) => Err(String::from("lie")),
+            })
+            .and_then(|data| {
+                // The right block, but not what the manifest declares: the
+                // publisher's fault, not the source's. Never stored, so a
+                // manifest cannot understate what a download writes.
+                if data.len() as u64 == expected {
+                    Ok(data)
+                } else {
+                    Err(format!(
+                        "section {index} holds {} bytes, its manifest declares {expected}",
+                        data.len()
+                    ))
+                }
             });
         match outcome {
             Ok(data) => {
@@ -327,6 +353,11 @@ fn worker<BS: Blockstore + Sync>(
                 }
             }
             Err(e) if e == "lie" => {
+                tracing::debug!(
+                    source = sources.get(source).map(|s| s.name()).unwrap_or_default(),
+                    section = index,
+                    "attachment source dropped: a section did not match its CID"
+                );
                 if let Ok(mut l) = liars.lock() {
                     l.insert(source);
                 }
@@ -388,6 +419,7 @@ fn ensure<BS: Blockstore, T>(
                 return Ok(checked);
             }
             Ok(_) => {
+                tracing::debug!(source = source.name(), %cid, "attachment source dropped: a block did not match its CID");
                 if let Ok(mut l) = liars.lock() {
                     l.insert(i);
                 }

@@ -44,6 +44,15 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// The attachment is larger than the download may store
+    /// (`DownloadOptions::max_total_size`).
+    #[error("attachment of {size} bytes is over the download's budget of {max}")]
+    OverBudget {
+        /// Packed size its manifest declares.
+        size: u64,
+        /// The budget.
+        max: u64,
+    },
     /// A block the operation needs is not in the store.
     #[error("block {0} is missing")]
     Missing(Box<Cid>),

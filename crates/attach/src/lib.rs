@@ -1,6 +1,6 @@
 //! # tau-attach
 //!
-//! Sharing and preserving data, TAU's reason to exist (seed 000): a file or a
+//! Sharing and preserving data, TAU's reason to exist (the TAU design note): a file or a
 //! directory is packed as TGZ, cut into sections (256 KiB by default, at most
 //! 10,000), each stored as a raw block; the attachment root is a manifest
 //! naming a HAMT from section number to chunk CID. A message transaction
@@ -19,7 +19,7 @@
 //! * [`ServiceLog`]: attachment logs (proof of service) with a free quota per
 //!   visitor address, kept as tau-state's
 //!   [`ServiceRecord`](tau_state::ServiceRecord)s (the records a block
-//!   carries). No playback or media decoding (seed 000).
+//!   carries). No playback or media decoding (`docs/src/formats/attachments.md`).
 //!
 //! ```
 //! use tau_attach::{download, export, upload, Config, DownloadOptions, Source};
@@ -78,3 +78,8 @@ pub use section_map::{
 pub use sections::{section_cids, SectionReader};
 pub use service::{QuotaPolicy, ServiceLog, DEFAULT_FREE_QUOTA};
 pub use upload::{upload, upload_tgz, Uploaded};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

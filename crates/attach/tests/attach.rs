@@ -20,6 +20,9 @@ struct Peer<'a> {
     /// Raw blocks served before it disconnects (u64::MAX: never).
     budget: AtomicU64,
     served: AtomicU64,
+    /// Wait before serving a raw block (so that slower honest peers leave
+    /// work for the others and the test does not depend on thread timing).
+    delay: Duration,
 }
 
 impl<'a> Peer<'a> {
@@ -30,6 +33,7 @@ impl<'a> Peer<'a> {
             corrupt: false,
             budget: AtomicU64::new(u64::MAX),
             served: AtomicU64::new(0),
+            delay: Duration::ZERO,
         }
     }
 }
@@ -46,6 +50,7 @@ impl Source for Peer<'_> {
             .map_err(|e| e.to_string())?
             .ok_or("not found")?;
         if cid.codec() == RAW {
+            std::thread::sleep(self.delay);
             if self.served.fetch_add(1, Ordering::SeqCst) >= self.budget.load(Ordering::SeqCst) {
                 return Err("connection closed".into());
             }
@@ -123,7 +128,10 @@ fn three_peers_one_lying_one_dropping_out_give_an_identical_tree() {
         up.manifest.section_count
     );
 
-    let honest = Peer::new("honest", &host);
+    // The honest peer is slow, so the liar surely gets sections to serve
+    // (otherwise the outcome would depend on which thread runs first).
+    let mut honest = Peer::new("honest", &host);
+    honest.delay = Duration::from_millis(5);
     let mut liar = Peer::new("liar", &host);
     liar.corrupt = true;
     let quitter = Peer::new("quitter", &host);
@@ -389,4 +397,48 @@ fn an_attachment_over_the_section_limit_is_a_typed_error() {
         .unwrap();
     let err = upload(&MemoryBlockstore::new(), &file, &small).unwrap_err();
     assert!(matches!(err, Error::TooLarge { max: 8, .. }), "{err}");
+}
+
+#[test]
+fn a_download_over_its_budget_is_refused_before_any_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = tree(dir.path());
+    let host = MemoryBlockstore::new();
+    let up = upload(&host, &source, &config()).unwrap();
+    let peer = Peer::new("host", &host);
+    let local = MemoryBlockstore::new();
+    let cancel = AtomicBool::new(false);
+    let tight = DownloadOptions {
+        max_total_size: Some(up.size - 1),
+        ..options()
+    };
+    let refused = download(
+        &local,
+        &up.root,
+        &[&peer],
+        &config(),
+        &tight,
+        &cancel,
+        &|_| {},
+    );
+    assert!(
+        matches!(refused, Err(Error::OverBudget { size, max }) if size == up.size && max == up.size - 1),
+        "{refused:?}"
+    );
+    assert_eq!(peer.served.load(Ordering::SeqCst), 0, "no section fetched");
+    let enough = DownloadOptions {
+        max_total_size: Some(up.size),
+        ..options()
+    };
+    let report = download(
+        &local,
+        &up.root,
+        &[&peer],
+        &config(),
+        &enough,
+        &cancel,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(report.sections_fetched, up.manifest.section_count);
 }

@@ -160,7 +160,10 @@ fn a_map_larger_than_declared_or_not_a_hamt_is_refused_and_not_stored() {
     // A real section map of 500 sections under a manifest declaring 2.
     let mut map: Hamt<_, Cid> = Hamt::new(&host);
     for i in 0..500u64 {
-        let chunk = host.put(RAW, &i.to_be_bytes()).unwrap();
+        // Sections as long as the manifest below declares (1024 bytes).
+        let mut data = vec![0u8; 1024];
+        data[..8].copy_from_slice(&i.to_be_bytes());
+        let chunk = host.put(RAW, &data).unwrap();
         map.set(section_key(i), chunk).unwrap();
     }
     let big = map.flush().unwrap();
@@ -191,4 +194,28 @@ fn a_map_larger_than_declared_or_not_a_hamt_is_refused_and_not_stored() {
         !mine.inner.has(&junk).unwrap(),
         "a non-HAMT block was stored"
     );
+}
+
+#[test]
+fn sections_longer_than_the_manifest_declares_are_never_stored() {
+    let host = MemoryBlockstore::new();
+    // Two sections of 4 KiB each under a manifest declaring 1 KiB each: the
+    // blocks hash right (the publisher made them), but a download would
+    // write four times what the manifest, and a budget, allow.
+    let mut map: Hamt<_, Cid> = Hamt::new(&host);
+    let mut chunks = Vec::new();
+    for i in 0..2u64 {
+        let chunk = host.put(RAW, &[i as u8 + 1; 4096]).unwrap();
+        chunks.push(chunk);
+        map.set(section_key(i), chunk).unwrap();
+    }
+    let root = manifest(&host, 2, map.flush().unwrap());
+    let (result, mine, _) = fetch(&host, &root);
+    assert!(result.is_err(), "{result:?}");
+    for chunk in chunks {
+        assert!(
+            !mine.inner.has(&chunk).unwrap(),
+            "an oversized section was stored"
+        );
+    }
 }

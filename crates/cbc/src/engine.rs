@@ -8,7 +8,7 @@
 //! caller must do (fetch a block from a peer, catch up, mark a peer) as
 //! typed values.
 //!
-//! Hostile peers shape every rule here (`docs/vote-rule.md`):
+//! Hostile peers shape every rule here (`docs/src/vote-rule.md`):
 //! * a view counts only once it is validated down to a state this node
 //!   validated itself (anchored), and each of its blocks against the clock;
 //! * votes come from proven miners ([`ProvenMiners`]), one per miner
@@ -311,9 +311,10 @@ impl<P: Ord + Clone> VoteEngine<P> {
             .count()
     }
 
-    /// Seed 000, process A step 1: a node answers requests for its next state
-    /// only while it has a safety point within the mutable range of its head
-    /// (the trusted genesis stands in until the first vote). Otherwise it
+    /// The TAU design note's process A, step 1 (`docs/src/vote-rule.md` §7):
+    /// a node answers requests for its next state only while it has a safety
+    /// point within the mutable range of its head (the trusted genesis stands
+    /// in until the first vote). Otherwise it
     /// exits with no response and keeps collecting votes.
     pub fn answers_requests(&self) -> bool {
         let safe = self.safety().map_or(0, |e| e.number);

@@ -1,8 +1,9 @@
 //! # tau-cbc
 //!
-//! How a TAU node decides which chain is safe (seed 000, "B. Collect votes";
-//! `specs/tau.md` §5–§8). No I/O: peers are an abstraction, so the same logic
-//! runs in the [`sim`]ulator and in tau-node.
+//! How a TAU node decides which chain is safe (process B of
+//! `docs/src/introduction.md`; the rule in `docs/src/vote-rule.md`). No I/O:
+//! peers are an abstraction, so the same logic runs in the [`sim`]ulator and
+//! in tau-node.
 //!
 //! * [`ChainView`]: a peer's chain from its head back through the mutable
 //!   range, every block validated with tau-state before it counts;
@@ -23,7 +24,7 @@
 //!   [`ProvenMiners`] (one per miner address, never per peer id), pass
 //!   timing, catch-up ([`walk_back`]) and the process A answer gate. tau-node
 //!   and the simulator both drive it. The rule among hostile peers is written
-//!   down in the repository's `docs/vote-rule.md`.
+//!   down in the repository's `docs/src/vote-rule.md`.
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -92,3 +93,8 @@ pub use planner::{Mode, Next, Planner};
 pub use safety::{views_relation, SafetyTracker, SafetyUpdate};
 pub use view::{is_ancestor, ChainView, ValidatedRoots, ViewEntry};
 pub use vote::{endorsed_point, endorsements_needed, safety_point, SafetyPoint};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

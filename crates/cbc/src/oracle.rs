@@ -1,4 +1,4 @@
-//! A Casper-CBC clique safety oracle over peers' answers (`specs/tau.md` §8).
+//! A Casper-CBC clique safety oracle over peers' answers (`docs/src/vote-rule.md`, "Casper-CBC estimate and clique oracle").
 //!
 //! Each peer's answer is read as a CBC message: its *estimate* is its head
 //! state, its *justification* the heads it has itself collected from other

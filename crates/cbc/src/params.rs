@@ -11,7 +11,7 @@ pub enum ThresholdBase {
     /// backed by more than 2/3 of the same population share more than 1/3 of
     /// it. The default.
     Known,
-    /// Only the peers traversed in the pass (seed 000 read literally). A pass
+    /// Only the peers traversed in the pass (the TAU design note read literally). A pass
     /// samples as few as half the peers, so two samples can hold different
     /// 2/3 majorities: under forking, nodes then adopt conflicting points.
     Traversed,
@@ -22,11 +22,11 @@ pub enum ThresholdBase {
 #[non_exhaustive]
 pub struct Params {
     /// Share of traversed peers whose chains must hold a state for it to be
-    /// safe (seed 000 and cuitaixiang's drafts: 2/3; the test is
+    /// safe (the TAU design note and cuitaixiang's drafts: 2/3; the test is
     /// `support · den ≥ num · traversed`).
     pub threshold: Ratio,
     /// Share of the known mining peers that must be traversed before a vote
-    /// counts (seed 000: half).
+    /// counts (the TAU design note: half).
     pub min_traversed: Ratio,
     /// Blocks a state must have on top of it in a peer's view before that
     /// view counts as support for it (a k-deep rule: states at the very tip
@@ -36,9 +36,9 @@ pub struct Params {
     /// a reorganization may reach (mainnet: one week of 300 s blocks).
     pub mutable_range: u64,
     /// Start a new pass when the known mining peers grew by this share
-    /// (seed 000: 33 %).
+    /// (the TAU design note: 33 %).
     pub regrowth: Ratio,
-    /// Start over after this many seconds without any connection (seed 000: 12 h).
+    /// Start over after this many seconds without any connection (the TAU design note: 12 h).
     pub offline_restart: u64,
     /// What the threshold counts against.
     pub base: ThresholdBase,
@@ -57,7 +57,7 @@ pub struct Params {
 }
 
 impl Params {
-    /// Seed 000's values: 2/3 of at least half the mining peers, one week of
+    /// The TAU design note's values (`docs/src/vote-rule.md`, "Parameters"): 2/3 of at least half the mining peers, one week of
     /// 300 s blocks (2,016), restart on +33 % peers or 12 h offline.
     pub fn mainnet() -> Self {
         Self {

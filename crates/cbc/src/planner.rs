@@ -6,7 +6,7 @@ use rand::Rng;
 
 use crate::params::Params;
 
-/// Whether the node also produces the next state (seed 000's two modes).
+/// Whether the node also produces the next state (the TAU design note's two modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Collects votes and produces future states (process A and B).

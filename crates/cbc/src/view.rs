@@ -37,7 +37,7 @@ impl ViewEntry {
         }
     }
 
-    /// Fork preference (seed 000): higher cumulative difficulty, then the
+    /// Fork preference (`docs/src/formats/pot.md`): higher cumulative difficulty, then the
     /// higher signature. `Greater` means `self` is preferred.
     pub fn preference(&self, other: &ViewEntry) -> std::cmp::Ordering {
         self.cumulative_difficulty

@@ -1,6 +1,6 @@
 //! # tau-dag
 //!
-//! The TrustME DAG (TR-2018-02 §3, `specs/trustme.md` §1): units, levels,
+//! The TrustME DAG (TR-2018-02 §3, `docs/src/trustme.md` "The DAG"): units, levels,
 //! attestation levels, best parents, free units, parent choice for new units,
 //! an orphan pool, persistence through the [`Blockstore`](tau_ipld::Blockstore).
 //!
@@ -72,3 +72,8 @@ pub use message::{Input, Message, Output, Payment};
 pub use params::Params;
 pub use store::DagRoot;
 pub use unit::{Unit, UnsignedUnit, VerifiedUnit};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -165,7 +165,7 @@ pub enum Error {
     /// A peer sent something wrong: a malformed message, a response that fails
     /// verification (wrong, extra, missing, replayed or out-of-order blocks),
     /// or an error status (`source` is [`Error::RequestFailed`] then).
-    #[cfg(feature = "libp2p")]
+    #[cfg(feature = "net")]
     #[error("peer {peer}: {source}")]
     Peer {
         /// The peer.
@@ -175,14 +175,14 @@ pub enum Error {
         source: Box<Error>,
     },
     /// A request made no progress within the configured timeout.
-    #[cfg(feature = "libp2p")]
+    #[cfg(feature = "net")]
     #[error("request to peer {peer} timed out")]
     Timeout {
         /// The peer asked.
         peer: Box<libp2p::PeerId>,
     },
     /// The request was cancelled locally.
-    #[cfg(feature = "libp2p")]
+    #[cfg(feature = "net")]
     #[error("request to peer {peer} was cancelled")]
     Cancelled {
         /// The peer asked.
@@ -190,7 +190,7 @@ pub enum Error {
     },
     /// A stream to or from the peer failed (could not be opened, broke while
     /// writing or reading), or the peer disconnected.
-    #[cfg(feature = "libp2p")]
+    #[cfg(feature = "net")]
     #[error("stream with peer {peer} failed: {reason}")]
     Stream {
         /// The peer.
@@ -200,7 +200,7 @@ pub enum Error {
     },
     /// The libp2p side is unusable: no tokio runtime, the protocol already
     /// registered on this swarm, the swarm gone, or a transport setup error.
-    #[cfg(feature = "libp2p")]
+    #[cfg(feature = "net")]
     #[error("network: {0}")]
     Network(String),
     /// A block store failed (or held a block that does not match its CID).
@@ -213,7 +213,7 @@ pub enum Error {
 
 impl Error {
     /// The peer a network error names, if any.
-    #[cfg(feature = "libp2p")]
+    #[cfg(feature = "net")]
     pub fn peer(&self) -> Option<&libp2p::PeerId> {
         match self {
             Error::Peer { peer, .. }
@@ -248,7 +248,7 @@ impl Error {
     /// The error underneath [`Error::Peer`] (the error itself otherwise).
     pub fn cause(&self) -> &Error {
         match self {
-            #[cfg(feature = "libp2p")]
+            #[cfg(feature = "net")]
             Error::Peer { source, .. } => source.cause(),
             other => other,
         }
@@ -269,7 +269,7 @@ mod tests {
         assert!(Error::Cbor("bad".into()).is_peer_fault());
         assert!(!Error::Network("reset".into()).is_peer_fault());
         assert!(!Error::TruncatedFrame.is_peer_fault());
-        #[cfg(feature = "libp2p")]
+        #[cfg(feature = "net")]
         {
             let peer = libp2p::PeerId::random();
             let wrapped = |source| Error::Peer {

@@ -1,8 +1,8 @@
 //! # tau-graphsync
 //!
 //! The transport-independent core of Graphsync v2 (`/ipfs/graphsync/2.0.0`),
-//! wire-compatible with go-graphsync v0.18 (`specs/graphsync.md` of the TAU
-//! workspace; go's `message/ipldbind/schema.ipldsch` is the wire format):
+//! wire-compatible with go-graphsync v0.18 (`docs/src/formats/network.md` of this
+//! repository; go's `message/ipldbind/schema.ipldsch` is the wire format):
 //!
 //! * [`message`]: the DAG-CBOR `{"gs2": …}` message with typed requests,
 //!   responses, all status codes, link actions, blocks and extensions;
@@ -16,7 +16,7 @@
 //!   accept only the blocks it loads, in order, re-hashed);
 //! * [`responder`]: requests in, bounded response messages out;
 //! * [`loopback`]: the whole pipeline in memory;
-//! * `net` (feature `libp2p`, on by default): the libp2p transport on
+//! * `net` (feature `net`, on by default): the libp2p transport on
 //!   `/ipfs/graphsync/2.0.0` over `libp2p-stream` — a `Graphsync` service
 //!   serving a store and making verified requests (a stream of blocks and
 //!   progress, cancel, timeouts), responses on a new stream opened back to
@@ -87,7 +87,7 @@ mod fields;
 pub mod framing;
 pub mod loopback;
 pub mod message;
-#[cfg(feature = "libp2p")]
+#[cfg(feature = "net")]
 pub mod net;
 pub mod responder;
 pub mod selector;
@@ -102,3 +102,8 @@ pub use message::{
     Response, Status,
 };
 pub use selector::{HamtLayout, KeyEncoding, RecursionLimit, Selector};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,5 @@
 //! The requester's check of a response, as go-graphsync's reconciled loader
-//! does it (graphsync.md §6): the requester re-runs the same selector locally
+//! does it (`docs/src/formats/network.md`, "Verification and bounds"): the requester re-runs the same selector locally
 //! and accepts a block only when its own traversal loads that link next.
 //!
 //! For each `meta` entry the local traversal's next link must be the entry's

@@ -9,7 +9,7 @@
 //! The tests run one at a time (they share the allocator's counters) and
 //! print their figures: `cargo test -p tau-graphsync --test hostile --
 //! --nocapture`.
-#![cfg(feature = "libp2p")]
+#![cfg(feature = "net")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! Two libp2p nodes on 127.0.0.1 (tcp + noise + yamux): whole DAGs, HAMTs,
 //! single HAMT keys, raw attachments, a lying responder, cancel, and limits
 //! under 50 concurrent requests. Every test ends by itself (a timeout).
-#![cfg(feature = "libp2p")]
+#![cfg(feature = "net")]
 
 use std::future::Future;
 use std::sync::Arc;

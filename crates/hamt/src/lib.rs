@@ -5,7 +5,7 @@
 //! and go-hamt-ipld v3: DAG-CBOR nodes `[bitfield, pointers]` addressed by
 //! BLAKE2b-256 CIDv1, SHA-256 key index, buckets of 3, canonical CHAMP shape
 //! (insertion order never changes the root). The format is specified in
-//! `specs/hamt.md` of the TAU workspace.
+//! `docs/src/formats/hamt.md` of this repository.
 //!
 //! Beyond the reference crate it offers diffs between two roots ([`diff()`]), Merkle proofs
 //! of presence or absence that verify without a store, resumable iteration,
@@ -61,3 +61,8 @@ pub use hamt::Hamt;
 pub use iter::{Cursor, Iter, RawIter};
 pub use prepared_key::PreparedKey;
 pub use proof::{prove, verify_proof, verify_proof_encoded, Proof};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

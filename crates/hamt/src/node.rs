@@ -3,7 +3,7 @@
 //! A node is `[bitfield, pointers]`. Each pointer is a bucket (held encoded, see
 //! [`crate::bucket`]), a link to a stored child (loaded on first use and cached),
 //! or a dirty child changed since the last flush. Every operation leaves the tree
-//! in the canonical CHAMP shape of `specs/hamt.md` §4, so the root CID is a
+//! in the canonical CHAMP shape of `docs/src/formats/hamt.md` ("Canonical shape"), so the root CID is a
 //! function of the contents alone.
 
 use std::cell::OnceCell;

@@ -140,8 +140,8 @@ pub fn verify_proof<V: DeserializeOwned>(
 /// - [`Error::InvalidProof`] if a needed block is missing, a CID occurs twice,
 ///   or the proof holds blocks that are not on the key's path (a proof carries
 ///   nothing extra);
-/// - [`Error::CidMismatch`] (or [`Error::UnsupportedHash`]) if a block does not
-///   hash to its CID;
+/// - [`Error::Store`] holding [`tau_ipld::Error::CidMismatch`] (or
+///   [`tau_ipld::Error::UnsupportedHash`]) if a block does not hash to its CID;
 /// - [`Error::MalformedNode`] / [`Error::NonCanonical`] if a block is not a
 ///   valid node for its place in the tree.
 ///

@@ -1,4 +1,4 @@
-//! The deterministic data of the reference vectors (`specs/hamt.md` §10), so
+//! The deterministic data of the reference vectors (`docs/src/formats/hamt.md`, "Reference vectors"), so
 //! that anyone can rebuild the published roots and benchmark on the same keys.
 //!
 //! Key `i` is the `i`-th splitmix64 draw as 8 bytes big-endian; value `i` is

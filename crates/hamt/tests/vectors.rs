@@ -1,5 +1,6 @@
-//! Reference vectors of `specs/hamt.md` §9 (from fvm_ipld_hamt's own tests) and
-//! §10 (bulk roots produced by fvm_ipld_hamt 0.10.6 from the splitmix64 recipe).
+//! Reference vectors of `docs/src/formats/hamt.md` ("Reference vectors"): the
+//! structural ones from fvm_ipld_hamt's own tests and the generated maps
+//! (bulk roots produced by fvm_ipld_hamt 0.10.6 from the splitmix64 recipe).
 
 use std::collections::HashSet;
 

@@ -67,6 +67,7 @@ impl Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+#[cfg(feature = "redb")]
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
@@ -76,6 +77,7 @@ macro_rules! from_redb {
         }
     )*};
 }
+#[cfg(feature = "redb")]
 from_redb!(
     redb::Error,
     redb::DatabaseError,

@@ -10,6 +10,10 @@
 //! tau-hamt builds its map on these; tau-dag, tau-state, tau-graphsync,
 //! tau-attach and tau-node use them directly, without the map.
 //!
+//! Features: `redb` (default) adds the persistent [`RedbBlockstore`] and its
+//! mark-and-sweep garbage collection; without it the crate has no database
+//! dependency (a wallet or light client needs only the memory store).
+//!
 //! Every block this workspace writes is addressed by a BLAKE2b-256 CIDv1, as
 //! Filecoin does; [`Blockstore::get`] hashes every block it hands out, so a
 //! corrupted disk or a lying peer is an error, never data.
@@ -38,9 +42,15 @@ pub mod cid_as_bytes;
 mod error;
 pub mod keyed_hash;
 
+#[cfg(feature = "redb")]
+pub use blockstore::RedbBlockstore;
 pub use blockstore::{
-    Blockstore, BlockstoreExt, ByteBudget, MemoryBlockstore, Quarantine, RedbBlockstore,
-    SharedStore,
+    Blockstore, BlockstoreExt, ByteBudget, MemoryBlockstore, Quarantine, SharedStore,
 };
 pub use cid::Cid;
 pub use error::{Error, Result};
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,6 +3,8 @@
 //! store in a loop (while it keeps moving its root to new data), kills it,
 //! reopens the store and checks every block reachable from the roots.
 
+#![cfg(feature = "redb")]
+
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader, Write};

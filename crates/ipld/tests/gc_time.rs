@@ -9,6 +9,8 @@
 //! DAG-CBOR nodes of 64 links, one root), half garbage (raw blocks of 200
 //! bytes). Prints the mark, sweep and total times and the report.
 
+#![cfg(feature = "redb")]
+
 use std::collections::HashSet;
 use std::time::Instant;
 

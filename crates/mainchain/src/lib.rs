@@ -1,7 +1,7 @@
 //! # tau-mainchain
 //!
 //! The main chain of a TrustME DAG (TR-2018-02 §3.2–3.4,
-//! `specs/trustme.md` §2–3): the current main chain from the best free
+//! `docs/src/trustme.md` "The main chain"): the current main chain from the best free
 //! unit, main chain indexes of MC units and of every unit, LIMCI, and
 //! stabilization advanced **incrementally** as each unit arrives. Each newly
 //! stable MCI is reported with its units in total order (MCI, level, id);
@@ -65,3 +65,8 @@ pub use order::{StableMci, StableUnit};
 pub use params::{Params, StabilityRule};
 pub use store::MainChainRoot;
 pub use tau_dag::UnitNum;
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -43,6 +43,9 @@ pub struct StableUnit {
     pub id: Cid,
     /// It lost a double spend to a unit earlier in the total order.
     pub bad: bool,
+    /// Its payments name at least one input (known from the insert, so a
+    /// ledger can pass over the other units without reading them back).
+    pub spends: bool,
 }
 
 /// A newly stable MCI with its units in total order (level, then id).
@@ -84,6 +87,7 @@ impl<BS: Blockstore> MainChain<BS> {
             } else {
                 self.inputs.remove(&u)
             };
+            let spends = keys.is_some();
             if let Some(keys) = keys {
                 let mut own = std::collections::HashSet::new();
                 bad = keys
@@ -101,6 +105,7 @@ impl<BS: Blockstore> MainChain<BS> {
                 num: u,
                 id: self.dag.id(u).unwrap_or_default(),
                 bad,
+                spends,
             });
         }
         self.order.extend_from_slice(&bucket);

@@ -1,6 +1,6 @@
 //! Which stabilization rule to run.
 
-/// The stabilization rule (`specs/trustme.md` §3 and §8).
+/// The stabilization rule (`docs/src/trustme.md`, "Stabilization").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StabilityRule {
     /// TR-2018-02 §3.4 (the default). minAL = the minimum attestation level

@@ -1,4 +1,4 @@
-//! The test scenarios of `specs/trustme.md` §10. M = 2 of 3 attestors (A, B,
+//! The test scenarios of `docs/src/trustme.md` ("Test scenarios"). M = 2 of 3 attestors (A, B,
 //! C) except scenario 8. Expected values are derived by hand from the rules
 //! in the comments; where TR-2018-02 and the TrustNote code disagree both are
 //! asserted, each under its `Params` preset, and the difference is named.

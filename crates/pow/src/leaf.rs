@@ -1,6 +1,6 @@
 //! Leaf hashes: BLAKE2b personalised with `"ZcashPoW" ‖ n ‖ k` over
 //! `input ‖ nonce ‖ u32_le(i / (512 / n))`, cut into n/8-byte leaves
-//! (`specs/equihash.md` §1).
+//! (`docs/src/formats/equihash.md`, "Definition").
 
 use crate::blake::{Midstate, LANES};
 use crate::params::Params;

@@ -1,6 +1,6 @@
 //! # tau-pow
 //!
-//! Equihash for TAU and TrustME-PoW (`specs/equihash.md`):
+//! Equihash for TAU and TrustME-PoW (`docs/src/formats/equihash.md`):
 //!
 //! - [`Solver`]: a generic Wagner solver for any `(n, k)` the `equihash`
 //!   crate's verifier accepts (§1, §3), returning every solution of a run in
@@ -59,3 +59,8 @@ pub use ruint::aliases::U256;
 pub use solver::{Phases, Solver};
 pub use target::{decode_compact, meets_bits, meets_target, pow_hash, DecodedCompact, Target};
 pub use verify::verify;
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,5 @@
 //! The minimal encoding of a solution: 2^k indices of (n/(k+1) + 1) bits each,
-//! packed big-endian (`specs/equihash.md` §1).
+//! packed big-endian (`docs/src/formats/equihash.md`, "Definition").
 
 use crate::params::Params;
 use crate::{Error, Result};

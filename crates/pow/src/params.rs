@@ -1,5 +1,5 @@
 //! Equihash parameters `(n, k)`, validated as the `equihash` crate's verifier
-//! requires (`specs/equihash.md` §1), and the sizes derived from them.
+//! requires (`docs/src/formats/equihash.md`, "Parameters"), and the sizes derived from them.
 
 use crate::{Error, Result};
 

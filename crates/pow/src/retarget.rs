@@ -1,5 +1,5 @@
 //! Digishield v3 difficulty retargeting as Zcash's `pow.cpp` computes it
-//! (specs/equihash.md §7): the mean of the last `window` targets, scaled by the damped and
+//! (`docs/src/formats/equihash.md`, "Retargeting"): the mean of the last `window` targets, scaled by the damped and
 //! bounded median-time-past timespan over the same window.
 //!
 //! A pure function of the block history: no clock, no I/O, integer arithmetic only.

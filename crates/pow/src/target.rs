@@ -1,5 +1,6 @@
-//! Proof-of-work targets: Bitcoin's compact `bits` encoding (specs/equihash.md §6) and the
-//! TrustNote acceptance rule, BLAKE2b-256 of the solution ≤ target (specs/equihash.md §5).
+//! Proof-of-work targets: Bitcoin's compact `bits` encoding (docs/src/formats/equihash.md) and the
+//! TrustNote acceptance rule, BLAKE2b-256 of the solution ≤ target (its
+//! "Targets and acceptance").
 
 use crate::error::{Error, Result};
 use ruint::aliases::U256;
@@ -58,7 +59,7 @@ impl Target {
     /// The largest 256-bit target (every hash meets it).
     pub const MAX: Target = Target(U256::MAX);
 
-    /// TrustNote's limit in compact form (specs/equihash.md §5).
+    /// TrustNote's limit in compact form (`docs/src/formats/equihash.md`).
     pub const TRUSTNOTE_LIMIT_BITS: u32 = 0x1f7f_ffff;
 
     /// Zcash mainnet's `powLimit` in compact form (its genesis `nBits`).

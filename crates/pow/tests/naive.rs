@@ -1,6 +1,6 @@
 //! Differential test for parameters the reference solver does not cover: the
 //! solver must find exactly the solutions of a naive Wagner implementation
-//! written here from the definition (`specs/equihash.md` §1–§3) — whole
+//! written here from the definition (`docs/src/formats/equihash.md`, "Definition") — whole
 //! hashes, index lists carried along, no buckets, no capacities.
 
 use std::collections::BTreeSet;
@@ -71,7 +71,7 @@ fn naive(params: &Params, input: &[u8], nonce: &[u8]) -> BTreeSet<Vec<u32>> {
                     }
                     let xor: Vec<u8> = ha.iter().zip(hb).map(|(a, b)| a ^ b).collect();
                     // Equal on every remaining bit: only repeated indices follow
-                    // (the solver's rule, `specs/equihash.md` §3).
+                    // (the solver's rule: validity rule 3 of `docs/src/formats/equihash.md`).
                     if zero_from(&xor, round * c) {
                         continue;
                     }

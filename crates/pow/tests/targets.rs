@@ -1,5 +1,5 @@
 //! Compact bits, the acceptance rule and Digishield v3 retargeting
-//! (specs/equihash.md §5, §6, §7), against known answers and hand-computed cases.
+//! (`docs/src/formats/equihash.md`: targets, compact bits, retargeting), against known answers and hand-computed cases.
 
 use proptest::prelude::*;
 use ruint::aliases::U256;

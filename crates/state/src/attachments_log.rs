@@ -1,6 +1,6 @@
 //! Attachment logs (proof of service): the downloads a miner served since
 //! its previous block, carried by its next block and written into the state
-//! under `<miner><miner nonce>AttachmentsLog` (seed 000).
+//! under `<miner><miner nonce>AttachmentsLog` (`docs/src/formats/attachments.md`).
 //!
 //! The records are a DAG-CBOR list stored as their own block; the block
 //! header links it ([`UnsignedBlock::attachments_log`](crate::UnsignedBlock))

@@ -1,4 +1,4 @@
-//! Blocks: seed 000's "contract" X, the record of how a state was produced.
+//! Blocks: the TAU design note's "contract" X, the record of how a state was produced.
 
 use cid::Cid;
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};

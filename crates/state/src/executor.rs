@@ -396,6 +396,49 @@ impl<BS: Blockstore> Executor<BS> {
         Ok(out)
     }
 
+    /// Like [`history`](Self::history), but ends where the store no longer
+    /// holds a state (a node's garbage collection keeps only the mutable
+    /// range below its safety point) instead of failing; only `root` itself
+    /// must be readable.
+    pub fn available_history(&self, root: &Cid, depth: usize) -> Result<Vec<(Cid, Block)>> {
+        let mut out = Vec::new();
+        self.walk_available(root, depth, |root, block| {
+            out.push((root, block));
+            std::ops::ControlFlow::<()>::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    /// Visits the states from `root` back, newest first, at most `depth` of
+    /// them, until `visit` breaks (its value is returned), ending where the
+    /// store no longer holds a state, as
+    /// [`available_history`](Self::available_history) does.
+    pub fn walk_available<B>(
+        &self,
+        root: &Cid,
+        depth: usize,
+        mut visit: impl FnMut(Cid, Block) -> std::ops::ControlFlow<B>,
+    ) -> Result<Option<B>> {
+        let mut next = Some(*root);
+        let mut walked = 0;
+        while let Some(root) = next {
+            if walked == depth {
+                break;
+            }
+            let block = match self.block(&root) {
+                Ok(block) => block,
+                Err(_) if walked > 0 => break,
+                Err(e) => return Err(e),
+            };
+            next = block.unsigned.previous;
+            walked += 1;
+            if let std::ops::ControlFlow::Break(found) = visit(root, block) {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
     /// The state at `root`, for typed reads.
     pub fn state(&self, root: &Cid) -> Result<State<&BS>> {
         State::load(&self.store, &self.params, root)

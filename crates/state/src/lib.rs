@@ -1,9 +1,9 @@
 //! # tau-state
 //!
-//! TAU's chain state on an IPLD HAMT (seed 000, `specs/tau.md`): every block
+//! TAU's chain state on an IPLD HAMT (`docs/src/formats/state.md`): every block
 //! is a new state root. Accounts live under typed keys ([`StateKey`]):
 //! `<address>Nonce`, `<address>Balance`, `<address><nonce>TXOutput`, … and the
-//! block that produced a state (seed 000's "contract") is stored under the
+//! block that produced a state (the TAU design note's "contract") is stored under the
 //! chain's contract key. This crate holds:
 //!
 //! * transactions ([`Transaction`], [`SignedTransaction`]): wiring (opt 1) and
@@ -100,3 +100,8 @@ pub use state::State;
 pub use state_key::StateKey;
 pub use tx::{AttachmentRef, OptCode, Profile, SignedTransaction, Transaction, TxBody, TxRef};
 pub use warm::DEFAULT_WARM_STATE_NODES;
+
+// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -60,9 +60,9 @@ impl Ratio {
 
 /// Consensus parameters of a TAU chain.
 ///
-/// The Proof-of-Transaction rules follow libTAU HEAD (`specs/tau.md` §2) with
+/// The Proof-of-Transaction rules follow libTAU HEAD (`docs/src/formats/pot.md`) with
 /// the constants expressed relative to the block time, so one set of formulas
-/// serves a 300 s mainnet and a fast devnet; hashes are BLAKE2b-256 (DESIGN.md).
+/// serves a 300 s mainnet and a fast devnet; hashes are BLAKE2b-256 (`docs/src/formats/encoding.md`).
 /// Change fields of a preset to tune a chain, then [`validate`](Params::validate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -88,13 +88,13 @@ pub struct Params {
     pub min_ratio: Ratio,
     /// Damping γ of downward adjustments (64/100).
     pub gamma: Ratio,
-    /// Seconds after its timestamp that a transaction expires (seed 000: 12 h).
+    /// Seconds after its timestamp that a transaction expires (the TAU design note: 12 h).
     pub tx_expiry: u64,
     /// Seconds a transaction may be dated after its block, or a block after the local clock.
     pub max_drift: u64,
-    /// Longest message text in bytes (seed 000: 1,024).
+    /// Longest message text in bytes (the TAU design note: 1,024).
     pub max_message_len: usize,
-    /// Longest encoded sender profile in bytes (seed 000: 1,024).
+    /// Longest encoded sender profile in bytes (the TAU design note: 1,024).
     pub max_profile_len: usize,
     /// Most transactions in one block.
     pub max_block_transactions: usize,
@@ -116,7 +116,7 @@ impl Params {
             block_time: 300,
             min_interval: 60,
             max_interval: 1800,
-            // 0x21D0369D036978, the value libTAU's comment names (specs/tau.md §2 ⚠).
+            // 0x21D0369D036978, the value libTAU's comment names (`docs/src/formats/pot.md`, "Compared with libTAU").
             genesis_base_target: 0x0021_D036_9D03_6978,
             adjust_window: 3,
             max_ratio: Ratio::new(67, 60),

@@ -1,4 +1,4 @@
-//! Proof of Transaction: integer-only rules (specs/tau.md §2, libTAU HEAD,
+//! Proof of Transaction: integer-only rules (`docs/src/formats/pot.md`: libTAU HEAD,
 //! with BLAKE2b-256 as the hash and constants scaled to `Params::block_time`).
 //!
 //! * generation signature: `g(n) = BLAKE2b-256(g(n−1) ‖ miner address)`;
@@ -96,7 +96,7 @@ pub fn difficulty(base_target: u64) -> u64 {
 
 /// Fork preference between two heads: the higher cumulative difficulty wins;
 /// at equal difficulty the higher signature (as a big-endian number) wins
-/// (seed 000). `Greater` means `a` is preferred.
+/// (the TAU design note). `Greater` means `a` is preferred.
 pub fn fork_preference(a: &Block, b: &Block) -> Ordering {
     a.cumulative_difficulty()
         .cmp(&b.cumulative_difficulty())
@@ -106,7 +106,7 @@ pub fn fork_preference(a: &Block, b: &Block) -> Ordering {
 #[cfg(test)]
 mod tests {
     //! Expected values are computed by hand from the formulas of
-    //! specs/tau.md §2 (libTAU HEAD) with mainnet's T = 300 s.
+    //! `docs/src/formats/pot.md` (libTAU HEAD) with mainnet's T = 300 s.
     use super::*;
 
     fn mainnet() -> Params {

@@ -7,7 +7,7 @@ use crate::digest::Digest;
 use crate::tx::{AttachmentRef, OptCode};
 
 /// The output of one transaction of an account, stored under
-/// `<address><nonce>TXOutput` (seed 000's `TXOutputJSON`).
+/// `<address><nonce>TXOutput` (the design note's `TXOutputJSON`; `docs/src/formats/state.md`).
 ///
 /// * opt 0, coinbase: under the miner's nonce of the block; `amount` = the
 ///   block's fees, `tx` is `None`.

@@ -1,6 +1,6 @@
 //! Typed keys of the state HAMT and their one byte encoding.
 //!
-//! Seed 000 names the keys `<address>Nonce`, `<address>Balance`,
+//! The TAU design note names the keys `<address>Nonce`, `<address>Balance`,
 //! `<address><nonce>TXOutputJSON`, `<address><nonce>AttachmentsLogJSON`,
 //! `<address>Profile`, `<ChainID>contractJSON` and the peer-book keys
 //! `<address>Relay(i)`, `<address>PeerTAU(i)`, `<address>PeerIPLD(i)`. Their
@@ -8,7 +8,7 @@
 //! nonce as 8 bytes big-endian or (for peer-book keys) the index as 4 bytes
 //! big-endian, then an ASCII tag. The contract key is the chain id followed
 //! by `Contract`. No tag is a suffix of another, so the tag read from the end
-//! names the variant and the encoding is injective.
+//! names the variant and the encoding is injective (`docs/src/formats/state.md`).
 
 use std::fmt;
 

@@ -16,7 +16,7 @@ use crate::params::{ChainId, Params};
 use crate::Result;
 
 /// What a transaction does. Encoded as a tuple whose first element is the
-/// opt code of seed 000: `[1, receiver, amount]` or `[2, text, attachment]`.
+/// opt code of the TAU design note: `[1, receiver, amount]` or `[2, text, attachment]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxBody {
     /// Opt code 1: move `amount` to `receiver`.
@@ -53,7 +53,7 @@ impl TxBody {
     }
 }
 
-/// The opt code of a transaction output (seed 000).
+/// The opt code of a transaction output (the TAU design note; `docs/src/formats/state.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OptCode {
     /// 0: the miner's coinbase (sum of the block's fees).
@@ -166,7 +166,7 @@ pub struct AttachmentRef {
 }
 
 /// A reference to a transaction: its sender and nonce. A message's `thread`
-/// names the transaction it answers (seed 000: "other sender address + tx nonce").
+/// names the transaction it answers (the design note: "other sender address + tx nonce").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_tuple, Deserialize_tuple)]
 pub struct TxRef {
     /// The sender of the referenced transaction.
@@ -175,7 +175,7 @@ pub struct TxRef {
     pub nonce: u64,
 }
 
-/// How to reach a sender (seed 000's `senderProfileJSON`): relay multiaddresses,
+/// How to reach a sender (the design note's `senderProfileJSON`): relay multiaddresses,
 /// an IPLD peer id and free-form contact text, and what the sender grants as
 /// a host of attachments (the free download quota per new address). At most
 /// `Params::max_profile_len` bytes encoded.

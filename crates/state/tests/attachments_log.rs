@@ -139,8 +139,9 @@ fn logs_breaking_the_rules_are_not_produced_nor_accepted() {
 
 #[test]
 fn records_encode_as_tau_attach_does() {
-    // [visitor bytes, root link, bytes, time]: the tuple tau-attach's
-    // ServedDownload writes; decoding is canonical-only.
+    // [visitor bytes, root link, bytes, time]: the tuple a ServiceRecord
+    // is written as (tau-attach's host logs these); decoding is
+    // canonical-only.
     let r = record(4, 1 << 40, 99);
     let bytes = tau_state::encode_attachments_log(std::slice::from_ref(&r)).unwrap();
     assert_eq!(bytes[0], 0x81); // a list of one

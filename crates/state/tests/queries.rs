@@ -114,3 +114,40 @@ fn a_chain_on_redb_survives_reopening() {
 fn key_address(i: u8) -> tau_keys::Address {
     key(i).address()
 }
+
+#[test]
+fn available_history_ends_where_the_store_lost_states() {
+    let (chain, g, k) = devnet(2, 1_000);
+    let mut roots = vec![g];
+    for _ in 0..3 {
+        let last = *roots.last().unwrap();
+        let t = earliest(&chain, &last, &k[0]);
+        roots.push(chain.produce_next_state(&last, &k[0], &[], t).unwrap().root);
+    }
+    let head = roots[3];
+    // A collection removed the genesis state (its root node).
+    let collected = tau_ipld::blockstore::FailingReads::new(chain.store(), [g]);
+    let pruned = chain.with_store(&collected);
+    assert!(pruned.history(&head, 10).is_err(), "history fails there");
+    let available: Vec<_> = pruned
+        .available_history(&head, 10)
+        .unwrap()
+        .into_iter()
+        .map(|(root, _)| root)
+        .collect();
+    assert_eq!(available, vec![roots[3], roots[2], roots[1]]);
+    // A depth bound and an early stop.
+    assert_eq!(pruned.available_history(&head, 2).unwrap().len(), 2);
+    let found = pruned
+        .walk_available(&head, 10, |root, block| {
+            if root == roots[2] {
+                std::ops::ControlFlow::Break(block.number())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(found, Some(2));
+    // The starting state itself must be there.
+    assert!(pruned.available_history(&g, 10).is_err());
+}

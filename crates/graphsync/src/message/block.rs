@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn prefix_bytes_of_a_blake2b_dag_cbor_cid() {
         // 01 (v1), 71 (dag-cbor), a0 e4 02 (varint 0xb220), 20 (32): the first six
-        // bytes of every binary HAMT node CID (hamt.md §1), digest removed.
+        // bytes of every binary HAMT node CID (`docs/src/formats/encoding.md`), digest removed.
         let cid = cid_of(DAG_CBOR, b"\x80");
         let prefix = CidPrefix::of(&cid);
         assert_eq!(prefix.to_bytes(), [0x01, 0x71, 0xa0, 0xe4, 0x02, 0x20]);

@@ -1,6 +1,6 @@
-//! The libp2p transport (feature `libp2p`, on by default): Graphsync v2 on
+//! The libp2p transport (feature `net`, on by default): Graphsync v2 on
 //! `/ipfs/graphsync/2.0.0` over `libp2p-stream`, as go-graphsync runs it
-//! (graphsync.md §2): every message is a varint frame of at most 4 MiB on a
+//! (`docs/src/formats/network.md`, "Framing"): every message is a varint frame of at most 4 MiB on a
 //! stream the *sender* opens; a responder answers on a new stream it opens
 //! back to the requester, possibly many messages; both sides read inbound
 //! streams until EOF, which at a frame boundary is a normal end.

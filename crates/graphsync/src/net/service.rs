@@ -55,6 +55,8 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// Messages read.
     pub messages_received: u64,
+    /// Bytes of the messages read (frame bodies).
+    pub bytes_received: u64,
     /// Inbound streams dropped because the peer had too many open.
     pub streams_refused: u64,
     /// Our requests in flight now.
@@ -75,6 +77,7 @@ struct Counters {
     blocks_sent: AtomicU64,
     bytes_sent: AtomicU64,
     messages_received: AtomicU64,
+    bytes_received: AtomicU64,
     streams_refused: AtomicU64,
 }
 
@@ -241,6 +244,7 @@ impl Shared {
                 let busy = inner.receive(&peer, requests, max_answers, room);
                 (busy, inner.responder.in_flight(&peer))
             });
+            tracing::debug!(%peer, requests = n, busy, in_flight, "graphsync requests received");
             let c = &self.counters;
             c.requests_received.fetch_add(n, Relaxed);
             c.busy.fetch_add(busy as u64, Relaxed);
@@ -251,6 +255,7 @@ impl Shared {
         }
         let (deliveries, over_budget) = lock(&self.requests).on_responses(peer, msg);
         for id in over_budget {
+            tracing::debug!(%peer, ?id, "graphsync response over our budget: cancelled");
             self.send_cancel(peer, id);
         }
         deliveries
@@ -258,6 +263,7 @@ impl Shared {
 
     /// A stream from `peer` carried garbage: end our requests to it.
     fn stream_failed(&self, peer: PeerId, error: Error) {
+        tracing::debug!(%peer, "graphsync stream failed: {error}");
         lock(&self.requests).fail_peer(&peer, || match &error {
             Error::Io(e) => Error::Stream {
                 peer: Box::new(peer),
@@ -279,6 +285,7 @@ impl Shared {
             .entry(peer)
             .or_insert_with(|| (0, Arc::new(Semaphore::new(per_peer))));
         if *n >= self.config.max_inbound_streams_per_peer() {
+            tracing::debug!(%peer, open = *n, "graphsync stream refused: too many open");
             self.counters.streams_refused.fetch_add(1, Relaxed);
             return None;
         }
@@ -391,6 +398,7 @@ async fn read_inbound(shared: Arc<Shared>, peer: PeerId, stream: Stream, budget:
     loop {
         let decoded = match read_frame_into(&mut reader, max, &mut buffer).await {
             Ok(Some(n)) => {
+                shared.counters.bytes_received.fetch_add(n as u64, Relaxed);
                 let body = buffer.get(..n).unwrap_or_default();
                 // What decoding will hold, checked before it allocates.
                 match dagcbor::scan(body, dagcbor::MAX_NESTING, false) {
@@ -625,6 +633,7 @@ impl Graphsync {
             blocks_sent: c.blocks_sent.load(Relaxed),
             bytes_sent: c.bytes_sent.load(Relaxed),
             messages_received: c.messages_received.load(Relaxed),
+            bytes_received: c.bytes_received.load(Relaxed),
             streams_refused: c.streams_refused.load(Relaxed),
             requests_in_flight: lock(&shared.requests).len(),
             peers_served: peers.len(),

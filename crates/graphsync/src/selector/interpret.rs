@@ -2,7 +2,7 @@
 //!
 //! Wire form: `{"~": {"as": "hamt[;bw=N][;keys=hex]", ">": {"f": {"f>": {KEY: next}}}}}`.
 //!
-//! * `as` names a Filecoin / tau-hamt HAMT (hamt.md): SHA-256 key hash, the
+//! * `as` names a Filecoin / tau-hamt HAMT (`docs/src/formats/hamt.md`): SHA-256 key hash, the
 //!   given bit width (default 5, written only when different, 1..=8) and keys
 //!   spelled as the field name's UTF-8 bytes or, with `keys=hex`, as lowercase
 //!   hex of arbitrary bytes (DAG-CBOR strings must be UTF-8, HAMT keys need not be).

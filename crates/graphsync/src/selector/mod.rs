@@ -1,7 +1,7 @@
 //! IPLD selectors: the subset Graphsync peers use, as data.
 //!
 //! A [`Selector`] is the parsed form of the selector schema's short-key keyed
-//! union (graphsync.md §8). [`Selector::from_ipld`] accepts exactly the shapes
+//! union (`docs/src/formats/network.md`, "Selectors"). [`Selector::from_ipld`] accepts exactly the shapes
 //! go-ipld-prime's parser accepts for these members and refuses everything
 //! else with a typed error: [`Error::InvalidSelector`] for malformed data,
 //! [`Error::UnsupportedSelector`] for valid selectors outside the subset

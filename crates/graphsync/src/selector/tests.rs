@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 
 /// A minimal JSON reader (objects, arrays, strings without escapes, integers)
-/// so the DAG-JSON examples of graphsync.md §8 can be used verbatim.
+/// so the DAG-JSON examples of `docs/src/formats/network.md` ("Selectors") can be used verbatim.
 fn json(s: &str) -> Ipld {
     fn value(b: &[u8], i: &mut usize) -> Ipld {
         match b[*i] {
@@ -59,7 +59,7 @@ fn json(s: &str) -> Ipld {
     v
 }
 
-/// The five examples of graphsync.md §8, each with its DAG-CBOR bytes derived by
+/// The five examples of `docs/src/formats/network.md` ("Selectors"), each with its DAG-CBOR bytes derived by
 /// hand: one-entry maps `a1`, one-char keys `61 xx`, `{}` = `a0`, keys sorted
 /// length-first and then bytewise (so `">"` (0x3e) precedes `"i"` (0x69), and
 /// `"l"` precedes `":>"`).

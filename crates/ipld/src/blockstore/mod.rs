@@ -26,17 +26,21 @@
 
 mod batch;
 mod failing;
+#[cfg(feature = "redb")]
 mod gc;
 mod memory;
 mod quarantine;
+#[cfg(feature = "redb")]
 mod redb_store;
 mod slot_table;
 
 pub use batch::WriteBatch;
 pub use failing::FailingReads;
+#[cfg(feature = "redb")]
 pub use gc::{Collection, GcReport, DEFAULT_SWEEP_BATCH};
 pub use memory::MemoryBlockstore;
 pub use quarantine::{ByteBudget, Quarantine};
+#[cfg(feature = "redb")]
 pub use redb_store::{RedbBlockstore, RedbOptions};
 
 use std::rc::Rc;

@@ -69,7 +69,7 @@ impl RedbOptions {
 ///
 /// The store is `Send + Sync`; writers are serialized by redb, readers never block.
 /// Reads go through [`Blockstore::get`], which re-hashes every block;
-/// [`Blockstore::get_trusted`] re-hashes too (bytes on disk can rot or be
+/// [`BlockstoreExt::get_trusted`](crate::BlockstoreExt::get_trusted) re-hashes too (bytes on disk can rot or be
 /// edited behind the process's back, so nothing read from the file is trusted).
 ///
 /// ```
