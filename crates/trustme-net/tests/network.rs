@@ -133,7 +133,25 @@ async fn partition_majority_stabilizes_minority_stalls() {
         started.elapsed().as_secs_f64()
     );
     if let Err(e) = majority_moved {
+        for (i, st) in during.iter().enumerate() {
+            eprintln!(
+                "node {i}: round {} attestors {:?} mci {} waiting {} connected {} fatal {:?} {:?}",
+                st.round,
+                st.attestors
+                    .iter()
+                    .filter_map(|a| during.iter().position(|s| s.address == *a))
+                    .collect::<Vec<_>>(),
+                st.last_stable_mci,
+                st.waiting,
+                st.connected,
+                st.fatal,
+                st.stats
+            );
+        }
         panic!("the majority did not stabilize {wanted} MCIs ({e}): {growth:?}");
+    }
+    for (i, st) in during.iter().enumerate() {
+        assert!(st.fatal.is_none(), "node {i} stopped: {:?}", st.fatal);
     }
     for (i, g) in growth.iter().enumerate() {
         if minority.contains(&i) {
@@ -464,6 +482,117 @@ async fn hostile_fetch_answers_are_refused() {
     );
     assert!(!held_ghosts);
     assert!(drained.is_ok(), "fetches never ended: {drained:?}");
+}
+
+/// A peer announces a unit whose parent nobody answers for: the node asks
+/// every peer it may, gives the parent up, and keeps the child waiting.
+/// When a grandchild arrives the node asks again for what the chain still
+/// needs (not only for the grandchild's parent, which it holds, waiting):
+/// otherwise a parent lost once would leave every later unit built on it
+/// waiting for good (the way a partition's in-flight units can).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
+    use futures::StreamExt as _;
+    use libp2p::gossipsub::{self, IdentTopic};
+    use libp2p::swarm::SwarmEvent;
+    use tau_dag::{Message, UnsignedUnit};
+    let _one = SERIAL.lock().await;
+    let devnet = Devnet::new(Params::tiny(), 4, 16, FUNDS).unwrap();
+    let dag_params = devnet.dag_params.clone();
+    let genesis = devnet.genesis_unit.id();
+    let net = Network::start(devnet, None, Duration::from_secs(15))
+        .await
+        .unwrap();
+    let target = &net.nodes[0];
+    let key = tau_keys::Keypair::from_bytes(&[0x43; 32]).unwrap();
+    let unit = |parent: cid::Cid, data: &[u8]| {
+        UnsignedUnit {
+            version: dag_params.version,
+            round: 1,
+            timestamp: 5,
+            parents: vec![parent],
+            authors: vec![key.address()],
+            messages: vec![Message::Data(data.to_vec())],
+        }
+        .sign(&[&key])
+        .unwrap()
+        .verify(&dag_params)
+        .unwrap()
+    };
+    let lost = unit(genesis, b"lost parent");
+    let child = unit(lost.id(), b"child");
+    let grandchild = unit(child.id(), b"grandchild");
+    // Nothing prepared yet: every ask for the parent is answered empty.
+    let mut answers = std::collections::HashMap::new();
+
+    let mut swarm = hostile::swarm(dag_params.max_unit_size);
+    let topic = IdentTopic::new(tau_trustme_net::UNITS_TOPIC);
+    swarm.behaviour_mut().gossip.subscribe(&topic).unwrap();
+    swarm.dial(target.addr.clone()).unwrap();
+    let mut stage = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while tokio::time::Instant::now() < deadline {
+        let event =
+            tokio::time::timeout(Duration::from_millis(200), swarm.select_next_some()).await;
+        match event {
+            Ok(SwarmEvent::Behaviour(hostile::BehaviourEvent::Gossip(
+                gossipsub::Event::Subscribed { .. },
+            ))) if stage == 0 => {
+                swarm
+                    .behaviour_mut()
+                    .gossip
+                    .publish(topic.clone(), child.bytes().to_vec())
+                    .unwrap();
+                stage = 1;
+            }
+            Ok(SwarmEvent::Behaviour(event)) => hostile::answer(&mut swarm, event, &mut answers),
+            _ => {}
+        }
+        let status = target.status().await.unwrap();
+        let given_up = status.stats.fetch_failures >= 3 && status.fetch_queued == 0;
+        if stage == 1 && given_up && target.has_unit(child.id()).await.unwrap() {
+            // The parent was given up and the child waits: now the
+            // grandchild, and this time the parent is there for the asking.
+            answers.insert(lost.id(), lost.bytes().to_vec());
+            swarm
+                .behaviour_mut()
+                .gossip
+                .publish(topic.clone(), grandchild.bytes().to_vec())
+                .unwrap();
+            stage = 2;
+        }
+        if stage == 2 && answers.is_empty() && status.waiting == 0 {
+            break;
+        }
+    }
+    let status = target.status().await.unwrap();
+    let held = target.has_unit(lost.id()).await.unwrap();
+    // The grandchild is in the DAG (not waiting): it becomes stable.
+    let stable = net
+        .wait_until(Duration::from_secs(30), |s| {
+            s[0].stable_units
+                .iter()
+                .flatten()
+                .any(|id| *id == grandchild.id())
+        })
+        .await
+        .map(|_| ());
+    net.stop().await;
+    assert!(stage >= 1, "the node never subscribed");
+    assert_eq!(
+        stage, 2,
+        "the node never gave the parent up: {:?}",
+        status.stats
+    );
+    assert!(
+        answers.is_empty(),
+        "the node never asked again for the given-up parent"
+    );
+    assert!(held, "the parent was answered but not taken");
+    assert!(
+        stable.is_ok(),
+        "the grandchild never became stable: {stable:?}"
+    );
 }
 
 /// A hostile peer floods one node with 2,000 well-signed units whose

@@ -1,6 +1,8 @@
 //! A replica: the DAG with its main chain, the rounds fed by its stable
 //! MCIs, and the units waiting for a round they need.
 
+use std::collections::{HashMap, HashSet};
+
 use cid::Cid;
 use tau_dag::{Dag, UnitNum, VerifiedUnit};
 use tau_ipld::Blockstore;
@@ -101,6 +103,34 @@ impl<BS: Blockstore> Replica<BS> {
     /// or a round (a scan of the pool, which `max_orphans` bounds).
     pub fn holds(&self, id: &Cid) -> bool {
         self.chain.dag().contains(id) || self.waiting.iter().any(|w| w.id() == *id)
+    }
+
+    /// What unit `id` still needs before it can enter the DAG: the ids,
+    /// reached from it through the parents of units waiting in the pool,
+    /// that are neither in the DAG nor waiting. `[id]` if it is not held at
+    /// all; empty if it is in the DAG or waits only for a round.
+    ///
+    /// A node asks these of the peer that sent a child (which holds them,
+    /// since it took the child): asking only for a waiting unit's direct
+    /// parents would never ask again for an ancestor whose fetch was given
+    /// up, and every later unit built on it would wait for good. The walk
+    /// visits each waiting unit at most once, so the pool bounds it.
+    pub fn missing_ancestors(&self, id: &Cid) -> Vec<Cid> {
+        let dag = self.chain.dag();
+        let pool: HashMap<Cid, &VerifiedUnit> = self.waiting.iter().map(|w| (w.id(), w)).collect();
+        let mut seen = HashSet::new();
+        let mut stack = vec![*id];
+        let mut missing = Vec::new();
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) || dag.contains(&x) {
+                continue;
+            }
+            match pool.get(&x) {
+                Some(w) => stack.extend(w.unit().parents().iter().copied()),
+                None => missing.push(x),
+            }
+        }
+        missing
     }
 
     /// The round of unit `n` of the DAG.

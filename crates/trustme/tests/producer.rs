@@ -11,34 +11,8 @@ use tau_trustme::{coinbase_hash, Params, PowPayload, Producer, Replica, TrustMeP
 
 type R = Replica<MemoryBlockstore>;
 
-/// A round-1 devnet: one foundation node and four super nodes (five
-/// attestors, `takeover_ms` 1000), as the simulator builds it.
 fn devnet() -> (Vec<Keypair>, R) {
-    let params = Params::tiny();
-    let (keys, genesis) = common::round1_devnet(&params, [7; 32]);
-    let dag_params = tau_dag::Params::devnet();
-    let genesis_unit = UnsignedUnit {
-        version: dag_params.version,
-        round: 1,
-        timestamp: 0,
-        parents: vec![],
-        authors: vec![keys[0].address()],
-        messages: vec![Message::Data(b"producer test genesis".to_vec())],
-    }
-    .sign(&[&keys[0]])
-    .unwrap()
-    .verify(&dag_params)
-    .unwrap();
-    let replica = Replica::new(
-        MemoryBlockstore::new(),
-        dag_params,
-        tau_mainchain::Params::mainnet(),
-        params,
-        genesis,
-        genesis_unit,
-    )
-    .unwrap();
-    (keys, replica)
+    common::round1_replica(b"producer test genesis")
 }
 
 fn trustme(unit: &Unit) -> TrustMePayload {

@@ -388,7 +388,6 @@ impl Node {
     /// Gives a verified unit to the replica; fetches its missing parents.
     fn ingest(&mut self, unit: VerifiedUnit, from: Option<PeerId>) -> MessageAcceptance {
         let id = unit.id();
-        let parents: Vec<Cid> = unit.unit().parents().to_vec();
         let round = unit.unit().unsigned.round;
         match self.replica.receive(unit) {
             Ok(delivery) => {
@@ -402,8 +401,10 @@ impl Node {
                         let at = self.now_ms().saturating_add(CATCHUP_DELAY_MS);
                         self.behind = Some((round, from, at));
                     }
+                    // Not just the direct parents: a parent may itself be
+                    // waiting on an ancestor whose fetch was given up.
                     if let Some(from) = from {
-                        for p in parents {
+                        for p in self.replica.missing_ancestors(&id) {
                             self.want(p, from);
                         }
                     }

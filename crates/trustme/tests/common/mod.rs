@@ -129,3 +129,34 @@ pub fn unit(parents: &[Cid], author: usize, round: u64, stamp: u64, msg: Message
     .verify(&tau_dag::Params::devnet())
     .unwrap()
 }
+
+/// A round-1 devnet replica in memory: one foundation node and four super
+/// nodes (five attestors, `takeover_ms` 1000), as the simulator builds it,
+/// with a genesis unit carrying `data`; and the six keys.
+pub fn round1_replica(data: &[u8]) -> (Vec<Keypair>, Replica<tau_ipld::MemoryBlockstore>) {
+    let params = Params::tiny();
+    let (keys, genesis) = round1_devnet(&params, [7; 32]);
+    let dag_params = tau_dag::Params::devnet();
+    let genesis_unit = UnsignedUnit {
+        version: dag_params.version,
+        round: 1,
+        timestamp: 0,
+        parents: vec![],
+        authors: vec![keys[0].address()],
+        messages: vec![Message::Data(data.to_vec())],
+    }
+    .sign(&[&keys[0]])
+    .unwrap()
+    .verify(&dag_params)
+    .unwrap();
+    let replica = Replica::new(
+        tau_ipld::MemoryBlockstore::new(),
+        dag_params,
+        tau_mainchain::Params::mainnet(),
+        params,
+        genesis,
+        genesis_unit,
+    )
+    .unwrap();
+    (keys, replica)
+}
