@@ -292,6 +292,83 @@ async fn hostile_units_are_refused_before_anything_is_stored() {
     }
 }
 
+/// A peer sends a well-signed unit that passes every check before the
+/// DAG's own insertion, which refuses it (its parents include each other).
+/// Every node refuses it and goes on stabilizing: a refusal by the DAG or
+/// the main chain is not a reason to stop (before, one such unit stopped
+/// every node that received it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_the_dag_refuses_stops_no_node() {
+    let _one = SERIAL.lock().await;
+    use tau_dag::{Message, UnsignedUnit};
+    let devnet = Devnet::new(Params::tiny(), 4, 17, FUNDS).unwrap();
+    let dag_params = devnet.dag_params.clone();
+    let genesis = devnet.genesis_unit.id();
+    let net = Network::start(devnet, None, Duration::from_secs(15))
+        .await
+        .unwrap();
+    let before = net
+        .wait_until(Duration::from_secs(30), |s| {
+            s.iter().all(|s| s.last_stable_mci >= 2)
+        })
+        .await
+        .unwrap();
+    // A stable unit every node holds; it includes the genesis.
+    let held = before[0].stable_units[1][0];
+    let mut parents = vec![genesis, held];
+    parents.sort_by_key(|c| c.to_bytes());
+    let key = tau_keys::Keypair::from_bytes(&[0x44; 32]).unwrap();
+    let bad = UnsignedUnit {
+        version: dag_params.version,
+        round: 1,
+        timestamp: 3,
+        parents,
+        authors: vec![key.address()],
+        messages: vec![Message::Data(b"parents include each other".to_vec())],
+    }
+    .sign(&[&key])
+    .unwrap()
+    .verify(&dag_params)
+    .unwrap();
+    let attacker = &net.nodes[4];
+    let mut published = false;
+    for _ in 0..40 {
+        if attacker.publish_raw(bad.bytes().to_vec()).await.unwrap() {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published);
+    let refused = net
+        .wait_until(Duration::from_secs(20), |s| {
+            s[..4]
+                .iter()
+                .all(|s| s.stats.units_refused >= 1 || s.fatal.is_some())
+        })
+        .await;
+    // Then the network goes on: three more stable MCIs everywhere.
+    let mark: Vec<u64> = net
+        .statuses()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.last_stable_mci)
+        .collect();
+    let went_on = net
+        .wait_until(Duration::from_secs(30), |s| {
+            s.iter().zip(&mark).all(|(s, m)| s.last_stable_mci >= m + 3)
+        })
+        .await;
+    let after = net.statuses().await.unwrap();
+    net.stop().await;
+    for (i, s) in after.iter().enumerate() {
+        assert!(s.fatal.is_none(), "node {i} stopped: {:?}", s.fatal);
+    }
+    assert!(refused.is_ok(), "not every node refused the unit");
+    assert!(went_on.is_ok(), "stabilization stopped: {mark:?}");
+}
+
 mod hostile {
     use libp2p::gossipsub;
     use libp2p::request_response::{self, ProtocolSupport};

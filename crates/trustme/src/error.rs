@@ -329,6 +329,39 @@ pub enum Error {
     CorruptReplica(String),
 }
 
+impl Error {
+    /// Whether a [`Replica`](crate::Replica) that returned this error from
+    /// [`receive`](crate::Replica::receive) or
+    /// [`apply_catchup`](crate::Replica::apply_catchup) can no longer be
+    /// trusted: the DAG's or main chain's store failed part way, or the
+    /// main chain's own records do not decode. A node stops on these.
+    ///
+    /// Every other error refused one unit (or one catch-up step) and changed
+    /// nothing, and the node goes on: a unit the DAG refuses (parents that
+    /// include each other, a second genesis, a full DAG), a stable rewrite
+    /// (the main chain refuses the unit before anything changes), a proof
+    /// step not on this replica's main chain. These are what peers send, so
+    /// treating them as fatal would let any peer stop a node with one unit.
+    /// A failed write of a persistent replica's log ([`Error::Store`]) is
+    /// not fatal either: the next call logs what is missing.
+    pub fn is_fatal(&self) -> bool {
+        use tau_mainchain::Error as Mc;
+        match self {
+            Error::Dag(tau_dag::Error::Store(_)) => true,
+            Error::MainChain(e) => matches!(
+                e,
+                Mc::Store(_)
+                    | Mc::Dag(tau_dag::Error::Store(_))
+                    | Mc::Decode { .. }
+                    | Mc::Encode { .. }
+                    | Mc::Reload(_)
+            ),
+            Error::CorruptReplica(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -138,8 +138,8 @@ impl<BS: Blockstore> Replica<BS> {
         self.unit_round.get(n as usize).copied()
     }
 
-    /// Receives a unit. Errors are rejections (nothing changed), except
-    /// [`Error::MainChain`] with a stable rewrite, which is fatal.
+    /// Receives a unit. Errors are refusals of this unit (nothing changed),
+    /// except those [`Error::is_fatal`] names: a store failure part way.
     ///
     /// A persistent replica ([`Replica::open`]) has logged what the call
     /// accepted before it returns; [`Error::Store`] means the log write

@@ -99,16 +99,16 @@ struct Outcome {
     digests: Vec<[u8; 32]>,
     eliminated: Vec<tau_keys::Address>,
     main_chain: Vec<Cid>,
-    fatal: usize,
+    main_chain_refusals: usize,
 }
 
 fn feed(run: &Run, units: &[VerifiedUnit]) -> Outcome {
     let mut replica = fresh(run);
-    let mut fatal = 0;
+    let mut main_chain_refusals = 0;
     for unit in units {
         match replica.receive(unit.clone()) {
             Ok(_) => {}
-            Err(Error::MainChain(_)) => fatal += 1,
+            Err(Error::MainChain(_)) => main_chain_refusals += 1,
             Err(_) => {}
         }
     }
@@ -136,7 +136,7 @@ fn feed(run: &Run, units: &[VerifiedUnit]) -> Outcome {
             .iter()
             .filter_map(|&n| chain.dag().id(n))
             .collect(),
-        fatal,
+        main_chain_refusals,
     }
 }
 
@@ -256,7 +256,7 @@ proptest! {
             let x = feed(run, &order(&run.units, a, early));
             let y = feed(run, &order(&run.units, b, early));
             assert_agree(&x, &y);
-            if x.fatal == 0 && y.fatal == 0 {
+            if x.main_chain_refusals == 0 && y.main_chain_refusals == 0 {
                 assert_eq!(&x.main_chain, &y.main_chain);
                 assert_eq!(x.stable.len(), y.stable.len());
                 assert_eq!(&x.eliminated, &y.eliminated);

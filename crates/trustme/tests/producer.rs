@@ -1,13 +1,13 @@
 //! `Producer`: the take-over schedule, what a TrustME unit carries, mining
 //! jobs once per round, PoW units.
 
-use tau_dag::{Message, Unit, UnsignedUnit, VerifiedUnit};
+use tau_dag::{Message, Unit, VerifiedUnit};
 use tau_ipld::MemoryBlockstore;
 
 mod common;
 use tau_keys::Keypair;
 use tau_trustme::sim::{Sim, SimConfig};
-use tau_trustme::{coinbase_hash, Params, PowPayload, Producer, Replica, TrustMePayload};
+use tau_trustme::{coinbase_hash, PowPayload, Producer, Replica, TrustMePayload};
 
 type R = Replica<MemoryBlockstore>;
 

@@ -157,7 +157,10 @@ impl Node {
             self.stats.catchups += 1;
             self.stats.catchup_mcis += adopted;
         }
-        if let Err(e @ tau_trustme::Error::MainChain(_)) = result {
+        // A step that does not fit our main chain (e.g. it lacks units the
+        // proof relies on) is refused like any bad proof; only a store
+        // failure part way stops the node.
+        if let Some(e) = result.as_ref().err().filter(|e| e.is_fatal()) {
             self.fatal = Some(e.to_string());
         }
         self.after_delivery(delivery);

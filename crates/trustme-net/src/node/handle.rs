@@ -117,7 +117,8 @@ pub struct Status {
     pub topic_peers: usize,
     /// Counters.
     pub stats: Stats,
-    /// A fatal replica error (a stable rewrite), if one happened.
+    /// The error that stopped the node ([`tau_trustme::Error::is_fatal`]: a
+    /// store failure part way), if one did.
     pub fatal: Option<String>,
 }
 

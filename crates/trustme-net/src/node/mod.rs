@@ -422,10 +422,17 @@ impl Node {
                 acceptance
             }
             Err(tau_trustme::Error::Dag(tau_dag::Error::Duplicate(_))) => MessageAcceptance::Ignore,
-            Err(e @ tau_trustme::Error::MainChain(_)) => {
+            Err(e) if e.is_fatal() => {
                 tracing::error!("fatal replica error: {e}");
                 self.fatal = Some(e.to_string());
                 MessageAcceptance::Ignore
+            }
+            Err(e @ tau_trustme::Error::MainChain(tau_mainchain::Error::StableRewrite { .. })) => {
+                // Someone built on a fork below our stable point (an
+                // equivocating attestor): refused, our stable chain stands.
+                tracing::warn!("unit {id} refused: {e}");
+                self.stats.units_refused += 1;
+                MessageAcceptance::Reject
             }
             Err(e) => {
                 tracing::debug!("unit {id} refused: {e}");

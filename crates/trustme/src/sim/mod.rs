@@ -446,7 +446,7 @@ impl Sim {
                 self.after_receive(to, received)
             }
             Err(Error::Dag(tau_dag::Error::Duplicate(_))) => Ok(()),
-            Err(e @ Error::MainChain(_)) => Err(e),
+            Err(e) if e.is_fatal() => Err(e),
             Err(e) => {
                 self.report.rejected.push(e.to_string());
                 Ok(())
