@@ -119,6 +119,17 @@ impl<BS: Blockstore> Replica<BS> {
     /// behind). [`Error::CatchupConflict`] if the requester's stable unit is
     /// not ours.
     pub fn catchup_proof(&self, request: &CatchupRequest) -> Result<CatchupProof> {
+        self.catchup_proof_steps(request, self.rounds().params().catchup_max_steps)
+    }
+
+    /// [`catchup_proof`](Self::catchup_proof) with at most `max_steps`
+    /// steps (and only the units their witnesses need): a smaller answer,
+    /// e.g. for an asker on a slow link.
+    pub fn catchup_proof_steps(
+        &self,
+        request: &CatchupRequest,
+        max_steps: usize,
+    ) -> Result<CatchupProof> {
         let chain = self.chain();
         let dag = chain.dag();
         let from = request.stable_mci;
@@ -133,7 +144,7 @@ impl<BS: Blockstore> Replica<BS> {
         if chain.stable_mc_unit(from).and_then(|u| dag.id(u)) != Some(request.stable_unit) {
             return Err(Error::CatchupConflict { mci: from });
         }
-        let max = u64::try_from(self.rounds().params().catchup_max_steps).unwrap_or(u64::MAX);
+        let max = u64::try_from(max_steps).unwrap_or(u64::MAX);
         let last = chain.last_stable_mci().min(from.saturating_add(max));
         let mut steps = Vec::new();
         let mut roots: Vec<UnitNum> = Vec::new();

@@ -10,12 +10,15 @@
 //! replica and to the network, and tells the producer what its replica
 //! accepted ([`Producer::observe`]).
 
+use std::collections::BTreeSet;
+
 use tau_dag::{Message, Unit, UnsignedUnit, VerifiedUnit};
 use tau_ipld::Blockstore;
 use tau_keys::{Address, Keypair};
 
 use cid::Cid;
 
+use crate::attestors::majority;
 use crate::pow_unit::{mine, PowContext, PowPayload};
 use crate::replica::{Replica, UnitDelivery};
 use crate::round::Rounds;
@@ -103,10 +106,12 @@ pub struct LastSeen {
 pub struct Producer {
     key: Keypair,
     last_seen: LastSeen,
-    /// When this node last sent a TrustME unit (0: never, or at genesis time).
-    last_sent: u64,
-    /// The round of the last TrustME unit this node sent (0: none).
-    sent_round: u64,
+    /// The round of the last TrustME unit this node sent (`None`: none yet;
+    /// round 0 is the witness phase).
+    sent_round: Option<u64>,
+    /// The other attestors (priority indices) whose TrustME units of
+    /// `sent_round` this node saw since it last sent one.
+    heard_since_sent: BTreeSet<usize>,
     /// The last round a mining job was handed out for.
     mined_for: u64,
     /// The last unit this node made: each of its units includes it.
@@ -125,8 +130,8 @@ impl Producer {
                 author: None,
                 at_ms: 0,
             },
-            last_sent: 0,
-            sent_round: 0,
+            sent_round: None,
+            heard_since_sent: BTreeSet::new(),
             mined_for: 0,
             last_made: None,
         }
@@ -193,6 +198,9 @@ impl Producer {
             }
             let author = unit.unsigned.authors.first();
             if let Some(idx) = author.and_then(|a| current.position(a)) {
+                if author != Some(&self.key.address()) {
+                    self.heard_since_sent.insert(idx);
+                }
                 self.last_seen = LastSeen {
                     round: current.round,
                     author: Some(idx),
@@ -206,8 +214,9 @@ impl Producer {
     /// `replica`'s current round and the take-over schedule lets it send now
     /// (the attestor after the last one seen sends at once, the others after
     /// [`Params::takeover_ms`](crate::Params::takeover_ms) of silence per two
-    /// places, see [`may_send`]; a node that sent the last unit seen does
-    /// not send again before someone else does), builds and signs its
+    /// places, see [`may_send`]; after sending, a node waits for TrustME
+    /// units of this round from a majority − 1 of the other attestors, so
+    /// every present attestor gets its turn), builds and signs its
     /// TrustME unit on the replica's view and returns it. The caller delivers
     /// it to its replica and to the network.
     ///
@@ -239,11 +248,17 @@ impl Producer {
         let LastSeen { author, at_ms, .. } = self.last_seen;
         let expected = author.map_or(0, |last| (last + 1) % n);
         let silent = now_ms.saturating_sub(at_ms);
-        let fresh = self.last_sent < at_ms || self.last_sent == 0 || author != Some(me);
-        if !fresh || !may_send(me, expected, n, silent, rounds.params().takeover_ms) {
+        // Once per turn of the present attestors: after sending, wait for
+        // units from majority − 1 others. Without it, with just a majority
+        // present, two attestors whose take-over delays are shorter can
+        // answer each other forever while a third, whose delay is longer,
+        // never gets the silence it waits for, and nothing becomes stable.
+        let heard =
+            self.sent_round != Some(round) || self.heard_since_sent.len() + 1 >= majority(n);
+        if !heard || !may_send(me, expected, n, silent, rounds.params().takeover_ms) {
             return Ok(None);
         }
-        let coinbase = if round >= 3 && self.sent_round != round {
+        let coinbase = if round >= 3 && self.sent_round != Some(round) {
             rounds.coinbase(round - 2)
         } else {
             None
@@ -261,8 +276,8 @@ impl Producer {
             coinbase_hash: hash,
         };
         let unit = self.make_unit(replica, now_ms, vec![Message::TrustMe(payload.encode()?)])?;
-        self.last_sent = now_ms;
-        self.sent_round = round;
+        self.sent_round = Some(round);
+        self.heard_since_sent.clear();
         self.last_seen = LastSeen {
             round,
             author: Some(me),

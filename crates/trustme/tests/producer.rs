@@ -75,15 +75,26 @@ fn the_attestor_on_turn_sends_the_others_take_over_after_silence() {
     assert_eq!(trustme(second.unit()).priority, 2);
     let third = p[2].attest(&replica, 1_500).unwrap().expect("took over");
     assert_eq!(trustme(third.unit()).priority, 3);
-    // Priority 1 sees priority 3's unit at 2000: 4 is on turn, 5 and 1 take
-    // over after takeover_ms, 2 after twice that.
-    let delivery = replica.receive(third).unwrap();
+    // Priorities 1 and 2 see priority 3's unit at 2000: 4 is on turn, 5
+    // and 1 would take over after takeover_ms, 2 after twice that. But both
+    // sent already this round and have heard one other attestor since: each
+    // waits for a majority − 1 = 2 others, however long the silence (else,
+    // with just a majority present, two of them could answer each other
+    // while the third's longer take-over delay never runs out).
+    let delivery = replica.receive(third.clone()).unwrap();
     p[0].observe(&replica, &delivery, 2_000).unwrap();
     p[1].observe(&replica, &delivery, 2_000).unwrap();
-    assert!(p[0].attest(&replica, 2_999).unwrap().is_none());
-    assert!(p[1].attest(&replica, 3_999).unwrap().is_none());
-    assert!(p[0].attest(&replica, 3_000).unwrap().is_some());
-    assert!(p[1].attest(&replica, 4_000).unwrap().is_some());
+    assert!(p[0].attest(&replica, 100_000).unwrap().is_none());
+    assert!(p[1].attest(&replica, 100_000).unwrap().is_none());
+    // Priority 2's unit reaches priority 1 at 2500 (its second): 3 is on
+    // turn, so priority 1 takes over after twice takeover_ms.
+    p[0].observe_units(replica.rounds(), [second.unit()], 2_500);
+    assert!(p[0].attest(&replica, 4_499).unwrap().is_none());
+    let fourth = p[0].attest(&replica, 4_500).unwrap().expect("took over");
+    assert_eq!(trustme(fourth.unit()).priority, 1);
+    // Which is priority 2's second: on turn at once.
+    p[1].observe_units(replica.rounds(), [fourth.unit()], 4_600);
+    assert!(p[1].attest(&replica, 4_600).unwrap().is_some());
 }
 
 /// A sim run until node 0 is in round `round` or later.
@@ -143,12 +154,21 @@ fn the_first_unit_of_a_round_carries_the_coinbase_of_round_minus_two() {
         Some(coinbase_hash(&coinbase).unwrap())
     );
 
+    // Priority 3 takes over too (each waits for two others between its
+    // own units).
+    let mut p3 = producer_at(&sim, 2);
+    assert!(p3.attest(replica, t).unwrap().is_none());
+    let u3 = p3
+        .attest(replica, t + takeover)
+        .unwrap()
+        .expect("took over");
+
     // Their next units carry nothing.
-    p2.observe_units(rounds, [u1.unit()], t + 2 * takeover);
+    p2.observe_units(rounds, [u3.unit(), u1.unit()], t + 2 * takeover);
     let again = p2.attest(replica, t + 2 * takeover).unwrap().expect("turn");
     let again = trustme(again.unit());
     assert_eq!((again.coinbase, again.coinbase_hash), (None, None));
-    p1.observe_units(rounds, [u2.unit()], t + 2 * takeover);
+    p1.observe_units(rounds, [u3.unit(), u2.unit()], t + 2 * takeover);
     let later = t + 2 * takeover + takeover * (cur.attestors.len() as u64 - 2).div_ceil(2);
     let again = p1.attest(replica, later).unwrap().expect("took over");
     let again = trustme(again.unit());

@@ -50,9 +50,11 @@ use crate::{CatchupProof, CatchupRequest, Error, Result};
 
 #[derive(Debug)]
 enum Event {
+    /// `unit` reaches `to`, sent by `from` (its author when `None`).
     Deliver {
         to: usize,
         unit: Cid,
+        from: Option<usize>,
     },
     /// `node` saw units of `round` from `peer`: still behind?
     CheckBehind {
@@ -357,7 +359,7 @@ impl Sim {
 
     fn handle(&mut self, event: Event) -> Result<()> {
         match event {
-            Event::Deliver { to, unit } => self.deliver(to, unit),
+            Event::Deliver { to, unit, from } => self.deliver(to, unit, from),
             Event::Tick { node } => {
                 if self.offline(node, self.now).is_none() {
                     self.tick(node)?;
@@ -408,20 +410,22 @@ impl Sim {
         }
     }
 
-    fn deliver(&mut self, to: usize, id: Cid) -> Result<()> {
+    fn deliver(&mut self, to: usize, id: Cid, from: Option<usize>) -> Result<()> {
         if let Some(back) = self.offline(to, self.now) {
             let d = self.latency();
-            self.schedule(back + d, Event::Deliver { to, unit: id });
+            self.schedule(back + d, Event::Deliver { to, unit: id, from });
             return Ok(());
         }
         let Some(unit) = self.units.get(&id).cloned() else {
             return Ok(());
         };
-        // The sender is whoever made it; across a cut it waits for the heal.
+        // The sender: whoever made it, or the node a missing parent is
+        // fetched from; across a cut it waits for the heal.
         let author = self.author_index(&unit);
-        if let Some(heal) = author.and_then(|a| self.cut(a, to, self.now)) {
+        let sender = from.or(author);
+        if let Some(heal) = sender.and_then(|a| self.cut(a, to, self.now)) {
             let d = self.latency();
-            self.schedule(heal + d, Event::Deliver { to, unit: id });
+            self.schedule(heal + d, Event::Deliver { to, unit: id, from });
             return Ok(());
         }
         if self.nodes[to].replica.chain().dag().contains(&id) {
@@ -435,11 +439,13 @@ impl Sim {
                     self.maybe_behind(to, author, round);
                 }
                 if received.waiting {
-                    // Fetch unknown parents from the sender.
+                    // Fetch unknown parents from the sender, which holds
+                    // them (it took the child), whoever made them.
                     for p in parents {
                         if !self.nodes[to].replica.chain().dag().contains(&p) {
                             let d = self.latency();
-                            self.schedule(self.now + d, Event::Deliver { to, unit: p });
+                            let from = sender;
+                            self.schedule(self.now + d, Event::Deliver { to, unit: p, from });
                         }
                     }
                 }
@@ -714,7 +720,14 @@ impl Sim {
         for (id, to) in sends {
             for j in to {
                 let d = self.latency();
-                self.schedule(self.now + d, Event::Deliver { to: j, unit: id });
+                self.schedule(
+                    self.now + d,
+                    Event::Deliver {
+                        to: j,
+                        unit: id,
+                        from: None,
+                    },
+                );
             }
         }
         Ok(())
