@@ -300,7 +300,6 @@ async fn hostile_units_are_refused_before_anything_is_stored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unit_the_dag_refuses_stops_no_node() {
     let _one = SERIAL.lock().await;
-    use tau_dag::{Message, UnsignedUnit};
     let devnet = Devnet::new(Params::tiny(), 4, 17, FUNDS).unwrap();
     let dag_params = devnet.dag_params.clone();
     let genesis = devnet.genesis_unit.id();
@@ -315,21 +314,14 @@ async fn a_unit_the_dag_refuses_stops_no_node() {
         .unwrap();
     // A stable unit every node holds; it includes the genesis.
     let held = before[0].stable_units[1][0];
-    let mut parents = vec![genesis, held];
-    parents.sort_by_key(|c| c.to_bytes());
     let key = tau_keys::Keypair::from_bytes(&[0x44; 32]).unwrap();
-    let bad = UnsignedUnit {
-        version: dag_params.version,
-        round: 1,
-        timestamp: 3,
-        parents,
-        authors: vec![key.address()],
-        messages: vec![Message::Data(b"parents include each other".to_vec())],
-    }
-    .sign(&[&key])
-    .unwrap()
-    .verify(&dag_params)
-    .unwrap();
+    let bad = hostile::data_unit(
+        &dag_params,
+        &key,
+        vec![genesis, held],
+        3,
+        b"parents include each other",
+    );
     let attacker = &net.nodes[4];
     let mut published = false;
     for _ in 0..40 {
@@ -374,6 +366,42 @@ mod hostile {
     use libp2p::request_response::{self, ProtocolSupport};
     use libp2p::swarm::NetworkBehaviour;
     use tau_trustme_net::{FrameCodec, UnitCodec, UnitResponse, CATCHUP_PROTOCOL, UNIT_PROTOCOL};
+
+    /// A round-1 data unit by `key` alone on `parents` (sorted here),
+    /// signed right and checked against `dag_params`.
+    pub fn data_unit(
+        dag_params: &tau_dag::Params,
+        key: &tau_keys::Keypair,
+        mut parents: Vec<cid::Cid>,
+        timestamp: u64,
+        data: &[u8],
+    ) -> tau_dag::VerifiedUnit {
+        parents.sort_by_key(|c| c.hash().digest().to_vec());
+        tau_dag::UnsignedUnit {
+            version: dag_params.version,
+            round: 1,
+            timestamp,
+            parents,
+            authors: vec![key.address()],
+            messages: vec![tau_dag::Message::Data(data.to_vec())],
+        }
+        .sign(&[key])
+        .unwrap()
+        .verify(dag_params)
+        .unwrap()
+    }
+
+    /// A hostile peer subscribed to the units topic and dialing `target`.
+    pub fn dialing(
+        max_unit: usize,
+        target: &libp2p::Multiaddr,
+    ) -> (libp2p::Swarm<Behaviour>, gossipsub::IdentTopic) {
+        let mut swarm = swarm(max_unit);
+        let topic = gossipsub::IdentTopic::new(tau_trustme_net::UNITS_TOPIC);
+        swarm.behaviour_mut().gossip.subscribe(&topic).unwrap();
+        swarm.dial(target.clone()).unwrap();
+        (swarm, topic)
+    }
 
     /// What the hostile peer speaks: the units topic, the fetch protocol
     /// and the catch-up protocol.
@@ -458,9 +486,8 @@ mod hostile {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_fetch_answers_are_refused() {
     use futures::StreamExt as _;
-    use libp2p::gossipsub::{self, IdentTopic};
+    use libp2p::gossipsub;
     use libp2p::swarm::SwarmEvent;
-    use tau_dag::{Message, UnsignedUnit};
     let _one = SERIAL.lock().await;
     let devnet = Devnet::new(Params::tiny(), 4, 14, FUNDS).unwrap();
     let dag_params = devnet.dag_params.clone();
@@ -470,20 +497,7 @@ async fn hostile_fetch_answers_are_refused() {
         .unwrap();
     let target = &net.nodes[0];
     let key = tau_keys::Keypair::from_bytes(&[0x42; 32]).unwrap();
-    let unit = |parent: cid::Cid, data: &[u8]| {
-        UnsignedUnit {
-            version: dag_params.version,
-            round: 1,
-            timestamp: 5,
-            parents: vec![parent],
-            authors: vec![key.address()],
-            messages: vec![Message::Data(data.to_vec())],
-        }
-        .sign(&[&key])
-        .unwrap()
-        .verify(&dag_params)
-        .unwrap()
-    };
+    let unit = |parent, data: &[u8]| hostile::data_unit(&dag_params, &key, vec![parent], 5, data);
     let ghost_a = tau_dag::id::unit_id(b"no such unit a");
     let ghost_b = tau_dag::id::unit_id(b"no such unit b");
     let child_a = unit(ghost_a, b"child a");
@@ -495,10 +509,7 @@ async fn hostile_fetch_answers_are_refused() {
         (ghost_b, substitute.bytes().to_vec()),
     ]);
 
-    let mut swarm = hostile::swarm(dag_params.max_unit_size);
-    let topic = IdentTopic::new(tau_trustme_net::UNITS_TOPIC);
-    swarm.behaviour_mut().gossip.subscribe(&topic).unwrap();
-    swarm.dial(target.addr.clone()).unwrap();
+    let (mut swarm, topic) = hostile::dialing(dag_params.max_unit_size, &target.addr);
     // Wait for the node's subscription, then announce the first child.
     let mut published = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -570,9 +581,8 @@ async fn hostile_fetch_answers_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
     use futures::StreamExt as _;
-    use libp2p::gossipsub::{self, IdentTopic};
+    use libp2p::gossipsub;
     use libp2p::swarm::SwarmEvent;
-    use tau_dag::{Message, UnsignedUnit};
     let _one = SERIAL.lock().await;
     let devnet = Devnet::new(Params::tiny(), 4, 16, FUNDS).unwrap();
     let dag_params = devnet.dag_params.clone();
@@ -582,30 +592,14 @@ async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
         .unwrap();
     let target = &net.nodes[0];
     let key = tau_keys::Keypair::from_bytes(&[0x43; 32]).unwrap();
-    let unit = |parent: cid::Cid, data: &[u8]| {
-        UnsignedUnit {
-            version: dag_params.version,
-            round: 1,
-            timestamp: 5,
-            parents: vec![parent],
-            authors: vec![key.address()],
-            messages: vec![Message::Data(data.to_vec())],
-        }
-        .sign(&[&key])
-        .unwrap()
-        .verify(&dag_params)
-        .unwrap()
-    };
+    let unit = |parent, data: &[u8]| hostile::data_unit(&dag_params, &key, vec![parent], 5, data);
     let lost = unit(genesis, b"lost parent");
     let child = unit(lost.id(), b"child");
     let grandchild = unit(child.id(), b"grandchild");
     // Nothing prepared yet: every ask for the parent is answered empty.
     let mut answers = std::collections::HashMap::new();
 
-    let mut swarm = hostile::swarm(dag_params.max_unit_size);
-    let topic = IdentTopic::new(tau_trustme_net::UNITS_TOPIC);
-    swarm.behaviour_mut().gossip.subscribe(&topic).unwrap();
-    swarm.dial(target.addr.clone()).unwrap();
+    let (mut swarm, topic) = hostile::dialing(dag_params.max_unit_size, &target.addr);
     let mut stage = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     while tokio::time::Instant::now() < deadline {
@@ -679,9 +673,8 @@ async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_units_with_made_up_parents_is_held_at_the_bound() {
     use futures::StreamExt as _;
-    use libp2p::gossipsub::{self, IdentTopic};
+    use libp2p::gossipsub;
     use libp2p::swarm::SwarmEvent;
-    use tau_dag::{Message, UnsignedUnit};
     const FLOOD: usize = 2_000;
     let _one = SERIAL.lock().await;
     let devnet = Devnet::new(Params::tiny(), 4, 15, FUNDS).unwrap();
@@ -695,26 +688,12 @@ async fn a_flood_of_units_with_made_up_parents_is_held_at_the_bound() {
     let flood: Vec<tau_dag::VerifiedUnit> = (0..FLOOD)
         .map(|i| {
             let ghost = tau_dag::id::unit_id(format!("ghost {i}").as_bytes());
-            UnsignedUnit {
-                version: dag_params.version,
-                round: 1,
-                timestamp: i as u64,
-                parents: vec![ghost],
-                authors: vec![key.address()],
-                messages: vec![Message::Data(vec![1; 32])],
-            }
-            .sign(&[&key])
-            .unwrap()
-            .verify(&dag_params)
-            .unwrap()
+            hostile::data_unit(&dag_params, &key, vec![ghost], i as u64, &[1; 32])
         })
         .collect();
     let before = target.status().await.unwrap().last_stable_mci;
 
-    let mut swarm = hostile::swarm(dag_params.max_unit_size);
-    let topic = IdentTopic::new(tau_trustme_net::UNITS_TOPIC);
-    swarm.behaviour_mut().gossip.subscribe(&topic).unwrap();
-    swarm.dial(target.addr.clone()).unwrap();
+    let (mut swarm, topic) = hostile::dialing(dag_params.max_unit_size, &target.addr);
     let mut next = 0;
     let mut max_waiting = 0;
     let mut subscribed = false;

@@ -3,7 +3,7 @@
 //! return; fees paid with the coinbase; the coinbase in an attestor's first
 //! TrustME unit of a round.
 
-use tau_dag::{Input, Message, Output, Payment, UnsignedUnit, VerifiedUnit};
+use tau_dag::{Input, Message, Output, Payment, VerifiedUnit};
 use tau_ipld::MemoryBlockstore;
 
 mod common;
@@ -38,40 +38,21 @@ const S: usize = 5;
 impl Net {
     fn new() -> Self {
         let params = Params::tiny();
-        let (keys, genesis) = common::round1_devnet(&params, [3; 32]);
-        let dag_params = tau_dag::Params::devnet();
-        let genesis_unit = UnsignedUnit {
-            version: dag_params.version,
-            round: 1,
-            timestamp: 0,
-            parents: vec![],
-            authors: vec![keys[0].address()],
-            messages: vec![
+        let (keys, replica) = common::round1_replica_with(
+            [3; 32],
+            vec![
                 Message::Data(b"deposit scenarios".to_vec()),
                 Message::Payment(Payment {
                     inputs: vec![],
                     outputs: vec![Output {
-                        address: keys[S].address(),
+                        address: common::key(S).address(),
                         amount: 3 * params.min_deposit,
                     }],
                 }),
             ],
-        }
-        .sign(&[&keys[0]])
-        .unwrap()
-        .verify(&dag_params)
-        .unwrap();
-        let genesis_id = genesis_unit.id();
+        );
+        let genesis_id = replica.chain().dag().id(0).unwrap();
         let solver = tau_pow::Solver::new(params.equihash).unwrap();
-        let replica = Replica::new(
-            MemoryBlockstore::new(),
-            dag_params,
-            tau_mainchain::Params::mainnet(),
-            params,
-            genesis,
-            genesis_unit,
-        )
-        .unwrap();
         let producers = keys.iter().cloned().map(Producer::new).collect();
         Self {
             keys,

@@ -134,8 +134,17 @@ pub fn unit(parents: &[Cid], author: usize, round: u64, stamp: u64, msg: Message
 /// nodes (five attestors, `takeover_ms` 1000), as the simulator builds it,
 /// with a genesis unit carrying `data`; and the six keys.
 pub fn round1_replica(data: &[u8]) -> (Vec<Keypair>, Replica<tau_ipld::MemoryBlockstore>) {
+    round1_replica_with([7; 32], vec![Message::Data(data.to_vec())])
+}
+
+/// [`round1_replica`] with the genesis `pub_seed` and the genesis unit's
+/// `messages` (e.g. a payment funding a sixth node).
+pub fn round1_replica_with(
+    pub_seed: [u8; 32],
+    messages: Vec<Message>,
+) -> (Vec<Keypair>, Replica<tau_ipld::MemoryBlockstore>) {
     let params = Params::tiny();
-    let (keys, genesis) = round1_devnet(&params, [7; 32]);
+    let (keys, genesis) = round1_devnet(&params, pub_seed);
     let dag_params = tau_dag::Params::devnet();
     let genesis_unit = UnsignedUnit {
         version: dag_params.version,
@@ -143,7 +152,7 @@ pub fn round1_replica(data: &[u8]) -> (Vec<Keypair>, Replica<tau_ipld::MemoryBlo
         timestamp: 0,
         parents: vec![],
         authors: vec![keys[0].address()],
-        messages: vec![Message::Data(data.to_vec())],
+        messages,
     }
     .sign(&[&keys[0]])
     .unwrap()
