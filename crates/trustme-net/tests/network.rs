@@ -391,6 +391,41 @@ mod hostile {
         .unwrap()
     }
 
+    /// Waits up to 200 ms for the hostile peer's next event and answers a
+    /// fetch request from `answers`; whether the event was a peer
+    /// subscribing to the units topic.
+    pub async fn step(
+        swarm: &mut libp2p::Swarm<Behaviour>,
+        answers: &mut std::collections::HashMap<cid::Cid, Vec<u8>>,
+    ) -> bool {
+        use futures::StreamExt as _;
+        let event =
+            tokio::time::timeout(super::Duration::from_millis(200), swarm.select_next_some()).await;
+        match event {
+            Ok(libp2p::swarm::SwarmEvent::Behaviour(BehaviourEvent::Gossip(
+                gossipsub::Event::Subscribed { .. },
+            ))) => true,
+            Ok(libp2p::swarm::SwarmEvent::Behaviour(event)) => {
+                answer(swarm, event, answers);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Publishes `unit` on the units topic.
+    pub fn publish(
+        swarm: &mut libp2p::Swarm<Behaviour>,
+        topic: &gossipsub::IdentTopic,
+        unit: &tau_dag::VerifiedUnit,
+    ) {
+        swarm
+            .behaviour_mut()
+            .gossip
+            .publish(topic.clone(), unit.bytes().to_vec())
+            .unwrap();
+    }
+
     /// A hostile peer subscribed to the units topic and dialing `target`.
     pub fn dialing(
         max_unit: usize,
@@ -485,9 +520,6 @@ mod hostile {
 /// signed) unit: the node refuses both answers and stores neither.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_fetch_answers_are_refused() {
-    use futures::StreamExt as _;
-    use libp2p::gossipsub;
-    use libp2p::swarm::SwarmEvent;
     let _one = SERIAL.lock().await;
     let devnet = Devnet::new(Params::tiny(), 4, 14, FUNDS).unwrap();
     let dag_params = devnet.dag_params.clone();
@@ -515,30 +547,14 @@ async fn hostile_fetch_answers_are_refused() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut refused = 0;
     while tokio::time::Instant::now() < deadline {
-        let event =
-            tokio::time::timeout(Duration::from_millis(200), swarm.select_next_some()).await;
-        match event {
-            Ok(SwarmEvent::Behaviour(hostile::BehaviourEvent::Gossip(
-                gossipsub::Event::Subscribed { .. },
-            ))) if published == 0 => {
-                swarm
-                    .behaviour_mut()
-                    .gossip
-                    .publish(topic.clone(), child_a.bytes().to_vec())
-                    .unwrap();
-                published = 1;
-            }
-            Ok(SwarmEvent::Behaviour(event)) => hostile::answer(&mut swarm, event, &mut answers),
-            _ => {}
+        if hostile::step(&mut swarm, &mut answers).await && published == 0 {
+            hostile::publish(&mut swarm, &topic, &child_a);
+            published = 1;
         }
         refused = target.status().await.unwrap().stats.units_refused;
         if published == 1 && !answers.contains_key(&ghost_a) && refused >= 1 {
             // The garbage was refused: now the second child.
-            swarm
-                .behaviour_mut()
-                .gossip
-                .publish(topic.clone(), child_b.bytes().to_vec())
-                .unwrap();
+            hostile::publish(&mut swarm, &topic, &child_b);
             published = 2;
         }
         if published == 2 && answers.is_empty() && refused >= 2 {
@@ -580,9 +596,6 @@ async fn hostile_fetch_answers_are_refused() {
 /// waiting for good (the way a partition's in-flight units can).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
-    use futures::StreamExt as _;
-    use libp2p::gossipsub;
-    use libp2p::swarm::SwarmEvent;
     let _one = SERIAL.lock().await;
     let devnet = Devnet::new(Params::tiny(), 4, 16, FUNDS).unwrap();
     let dag_params = devnet.dag_params.clone();
@@ -603,21 +616,9 @@ async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
     let mut stage = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     while tokio::time::Instant::now() < deadline {
-        let event =
-            tokio::time::timeout(Duration::from_millis(200), swarm.select_next_some()).await;
-        match event {
-            Ok(SwarmEvent::Behaviour(hostile::BehaviourEvent::Gossip(
-                gossipsub::Event::Subscribed { .. },
-            ))) if stage == 0 => {
-                swarm
-                    .behaviour_mut()
-                    .gossip
-                    .publish(topic.clone(), child.bytes().to_vec())
-                    .unwrap();
-                stage = 1;
-            }
-            Ok(SwarmEvent::Behaviour(event)) => hostile::answer(&mut swarm, event, &mut answers),
-            _ => {}
+        if hostile::step(&mut swarm, &mut answers).await && stage == 0 {
+            hostile::publish(&mut swarm, &topic, &child);
+            stage = 1;
         }
         let status = target.status().await.unwrap();
         let given_up = status.stats.fetch_failures >= 3 && status.fetch_queued == 0;
@@ -625,11 +626,7 @@ async fn an_ancestor_given_up_is_asked_again_when_a_later_unit_needs_it() {
             // The parent was given up and the child waits: now the
             // grandchild, and this time the parent is there for the asking.
             answers.insert(lost.id(), lost.bytes().to_vec());
-            swarm
-                .behaviour_mut()
-                .gossip
-                .publish(topic.clone(), grandchild.bytes().to_vec())
-                .unwrap();
+            hostile::publish(&mut swarm, &topic, &grandchild);
             stage = 2;
         }
         if stage == 2 && answers.is_empty() && status.waiting == 0 {
