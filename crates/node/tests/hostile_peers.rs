@@ -219,7 +219,7 @@ async fn head_answers_stay_fast_while_the_node_validates_a_long_chain() {
             let mut head = net.genesis.root;
             let mut number = 0u64;
             let mined = std::time::Instant::now();
-            while number < 2_000 {
+            while number < 3_000 {
                 let chain = &stored.chain;
                 let when = chain.eligibility(&head, &key.address()).unwrap().earliest;
                 assert!(when < tau_node::unix_now(), "the genesis is old enough");
@@ -307,8 +307,12 @@ async fn head_answers_stay_fast_while_the_node_validates_a_long_chain() {
             slowest_handle < ANSWER_BOUND,
             "NodeHandle::head took {slowest_handle:?}"
         );
-        // The bound means something: the validation lasted far longer.
-        assert!(catch_up > 2 * ANSWER_BOUND, "catch-up took only {catch_up:?}");
+        // The bound means something: an answer that waited for the
+        // validation would have taken longer than it. (Not twice the bound:
+        // a quiet CI machine validated 2,000 blocks in 0.96 s, answers then
+        // took 9 ms at most; 3,000 blocks leave a margin.)
+        assert!(catch_up > ANSWER_BOUND, "catch-up took only {catch_up:?}");
+        assert!(answers >= 5, "only {answers} head answers during the catch-up");
         for n in nodes {
             n.shutdown().await.unwrap();
         }
