@@ -107,21 +107,27 @@ impl<BS: Blockstore> Replica<BS> {
 
     /// What unit `id` still needs before it can enter the DAG: the ids,
     /// reached from it through the parents of units waiting in the pool,
-    /// that are neither in the DAG nor waiting. `[id]` if it is not held at
-    /// all; empty if it is in the DAG or waits only for a round.
+    /// that are neither in the DAG nor waiting, at most `max` of them.
+    /// `[id]` if it is not held at all; empty if it is in the DAG or waits
+    /// only for a round.
     ///
     /// A node asks these of the peer that sent a child (which holds them,
     /// since it took the child): asking only for a waiting unit's direct
     /// parents would never ask again for an ancestor whose fetch was given
     /// up, and every later unit built on it would wait for good. The walk
-    /// visits each waiting unit at most once, so the pool bounds it.
-    pub fn missing_ancestors(&self, id: &Cid) -> Vec<Cid> {
+    /// visits each waiting unit at most once, so the pool bounds it; `max`
+    /// bounds what a caller asks for (a pool of chained units with made-up
+    /// parents holds far more missing ids than one unit has parents).
+    pub fn missing_ancestors(&self, id: &Cid, max: usize) -> Vec<Cid> {
         let dag = self.chain.dag();
         let pool: HashMap<Cid, &VerifiedUnit> = self.waiting.iter().map(|w| (w.id(), w)).collect();
         let mut seen = HashSet::new();
         let mut stack = vec![*id];
         let mut missing = Vec::new();
         while let Some(x) = stack.pop() {
+            if missing.len() >= max {
+                break;
+            }
             if !seen.insert(x) || dag.contains(&x) {
                 continue;
             }

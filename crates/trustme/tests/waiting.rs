@@ -23,9 +23,9 @@ fn missing_ancestors_follow_waiting_parents_to_the_unknown_ones() {
     let c = unit(&[b.id(), side.id()], 5, 1, 3, data("c"));
 
     // Nothing held: the unit itself is what is missing.
-    assert_eq!(replica.missing_ancestors(&c.id()), vec![c.id()]);
+    assert_eq!(replica.missing_ancestors(&c.id(), 16), vec![c.id()]);
     assert!(replica.receive(c.clone()).unwrap().waiting);
-    let mut missing = replica.missing_ancestors(&c.id());
+    let mut missing = replica.missing_ancestors(&c.id(), 16);
     missing.sort_by_key(Cid::to_bytes);
     let mut want = vec![b.id(), side.id()];
     want.sort_by_key(Cid::to_bytes);
@@ -34,11 +34,27 @@ fn missing_ancestors_follow_waiting_parents_to_the_unknown_ones() {
     assert!(replica.receive(b.clone()).unwrap().waiting);
     assert!(replica.receive(side.clone()).unwrap().accepted.len() == 1);
     // b waits on a: a is what c needs now, though c names only b and side.
-    assert_eq!(replica.missing_ancestors(&c.id()), vec![a.id()]);
-    assert_eq!(replica.missing_ancestors(&b.id()), vec![a.id()]);
+    assert_eq!(replica.missing_ancestors(&c.id(), 16), vec![a.id()]);
+    assert_eq!(replica.missing_ancestors(&b.id(), 16), vec![a.id()]);
 
     let delivery = replica.receive(a.clone()).unwrap();
     assert_eq!(delivery.accepted, vec![a.id(), b.id(), c.id()]);
     assert_eq!(replica.waiting(), 0);
-    assert!(replica.missing_ancestors(&c.id()).is_empty());
+    assert!(replica.missing_ancestors(&c.id(), 16).is_empty());
+}
+
+/// A chain of waiting units, each with its own made-up parent: the walk
+/// finds all of them, but a caller gets at most the `max` it asks for.
+#[test]
+fn missing_ancestors_are_capped() {
+    let (_, mut replica) = common::round1_replica(b"waiting cap genesis");
+    let mut below = tau_dag::id::unit_id(b"made up 0");
+    for i in 1..=40u64 {
+        let ghost = tau_dag::id::unit_id(format!("made up {i}").as_bytes());
+        let u = unit(&[below, ghost], 5, 1, i, data(&format!("u{i}")));
+        below = u.id();
+        assert!(replica.receive(u).unwrap().waiting);
+    }
+    assert_eq!(replica.missing_ancestors(&below, 1_000).len(), 41);
+    assert_eq!(replica.missing_ancestors(&below, 16).len(), 16);
 }

@@ -121,9 +121,7 @@ impl Node {
 
     /// Queues `id` to be fetched, `from` first.
     pub(super) fn want(&mut self, id: Cid, from: PeerId) {
-        if self.replica.holds(&id) {
-            return;
-        }
+        // Cheap checks first: `holds` scans the waiting pool.
         if let Some(w) = self.queued.get_mut(&id) {
             if !w.peers.contains(&from) && w.peers.len() < 8 {
                 w.peers.push(from);
@@ -132,6 +130,9 @@ impl Node {
         }
         if self.queued.len() >= MAX_FETCH_QUEUE {
             self.stats.fetch_dropped += 1;
+            return;
+        }
+        if self.replica.holds(&id) {
             return;
         }
         self.queued.insert(

@@ -404,7 +404,8 @@ impl Node {
                     // Not just the direct parents: a parent may itself be
                     // waiting on an ancestor whose fetch was given up.
                     if let Some(from) = from {
-                        for p in self.replica.missing_ancestors(&id) {
+                        let max = self.config.dag_params.max_parents;
+                        for p in self.replica.missing_ancestors(&id, max) {
                             self.want(p, from);
                         }
                     }
