@@ -53,7 +53,10 @@ pub use api::AccountProof;
 pub use error::{Error, Result};
 pub use metrics::{serve_metrics, MetricsServer, SAMPLE_INTERVAL};
 pub use proof::{decode_proof, encode_proof, parse_cid, ProofBlock, VerifiedAccount};
-pub use server::{serve, MAX_BLOCK_DEPTH, MAX_CONNECTIONS, MAX_HISTORY, MAX_REQUEST_BYTES};
+pub use server::{
+    serve, MAX_ATTACH_PEERS, MAX_BATCH, MAX_BLOCK_DEPTH, MAX_CONNECTIONS, MAX_HISTORY,
+    MAX_REQUEST_BYTES,
+};
 
 /// A client of a node's API at `url` (e.g. `http://127.0.0.1:8645`); call
 /// the methods of [`api::TauApiClient`] on it. Requests time out after

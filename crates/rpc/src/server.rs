@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use cid::Cid;
 use jsonrpsee::core::{async_trait, RpcResult};
-use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use tau_keys::Address;
 use tau_node::{ChainPoint, NodeHandle};
@@ -34,6 +34,13 @@ pub const MAX_ATTACH_ROUNDS: u32 = 50;
 /// Connections the server holds at once.
 pub const MAX_CONNECTIONS: u32 = 64;
 
+/// Calls in one JSON-RPC batch, at most (jsonrpsee's default is no limit:
+/// one request body could carry thousands of block walks).
+pub const MAX_BATCH: u32 = 16;
+
+/// Peers a `tau_attachGet` call may name (each is dialed).
+pub const MAX_ATTACH_PEERS: usize = 32;
+
 /// Serves the API of `node` on `addr` (127.0.0.1 unless the operator
 /// chooses otherwise: the API moves no funds by itself, but it is not made
 /// for strangers). Stops when the returned handle is stopped or dropped.
@@ -41,6 +48,7 @@ pub async fn serve(node: NodeHandle, addr: SocketAddr) -> Result<(SocketAddr, Se
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_connections(MAX_CONNECTIONS)
+        .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .build();
     let server = Server::builder()
         .set_config(config)
@@ -259,7 +267,7 @@ impl TauApiServer for Api {
         let admission = self.node.submit_transaction(signed).await.map_err(failed)?;
         let (admitted, reason) = match admission {
             Admission::Admitted { .. } | Admission::Replaced => (true, None),
-            Admission::Refused(why) => (false, Some(format!("{why:?}"))),
+            Admission::Refused(why) => (false, Some(why.to_string())),
         };
         Ok(Submitted {
             id,
@@ -329,13 +337,24 @@ impl TauApiServer for Api {
         let cid = parse_cid(&root).map_err(invalid)?;
         let rounds = rounds.unwrap_or(5).min(MAX_ATTACH_ROUNDS);
         let sources = match peers.filter(|p| !p.is_empty()) {
-            Some(peers) => peers
-                .iter()
-                .map(|p| {
-                    p.parse::<tau_node::PeerId>()
-                        .map_err(|e| invalid(format!("peer id {p:?}: {e}")))
-                })
-                .collect::<RpcResult<Vec<_>>>()?,
+            Some(peers) if peers.len() > MAX_ATTACH_PEERS => {
+                return Err(invalid(format!(
+                    "{} peers named, at most {MAX_ATTACH_PEERS}",
+                    peers.len()
+                )))
+            }
+            Some(peers) => {
+                let mut ids = Vec::with_capacity(peers.len());
+                for p in &peers {
+                    let id = p
+                        .parse::<tau_node::PeerId>()
+                        .map_err(|e| invalid(format!("peer id {p:?}: {e}")))?;
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                ids
+            }
             None => self.node.attachment_seeders(cid).await.map_err(failed)?,
         };
         if sources.is_empty() {

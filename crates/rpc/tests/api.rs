@@ -252,6 +252,15 @@ async fn oversized_requests_and_idle_connections_do_not_stop_the_api() {
     .await;
     assert!(small.starts_with("HTTP/1.1 200"), "{small}");
 
+    // A batch past MAX_BATCH is refused as a whole; a small one is answered.
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tau_status","params":[]}"#;
+    let batch = |n: usize| format!("[{}]", vec![call; n].join(","));
+    let big_batch = http_post(addr, batch(tau_rpc::MAX_BATCH as usize + 1).as_bytes()).await;
+    assert!(!big_batch.contains("\"result\""), "{big_batch}");
+    assert!(big_batch.contains("\"error\""), "{big_batch}");
+    let two = http_post(addr, batch(2).as_bytes()).await;
+    assert_eq!(two.matches("\"result\"").count(), 2, "{two}");
+
     // Many more idle connections than request permits.
     let idle_count = 4 * tau_rpc::MAX_CONNECTIONS as usize;
     let mut idle = Vec::new();

@@ -155,31 +155,40 @@ pub enum Admission {
 }
 
 /// Why a transaction was not admitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// Sent by this node's own key (its own transactions are not relayed
     /// back to it).
+    #[error("sent by this node's own key")]
     OwnSender,
     /// Breaks a rule that needs no state (chain id, version, fee, sizes).
+    #[error("{0}")]
     Static(TxError),
     /// Dated too far ahead of `now`, or expired.
+    #[error("{0}")]
     Time(TxError),
     /// The very same signed transaction is pending.
+    #[error("the same transaction is already pending")]
     Known,
     /// The sender has a transaction with this nonce pending, dated as late
     /// or later.
+    #[error("a transaction of the sender with this nonce is pending, dated as late or later")]
     NotNewer,
     /// The sender has [`MAX_PER_SENDER`] transactions pending.
+    #[error("the sender has {MAX_PER_SENDER} transactions pending")]
     SenderFull,
     /// The pool is full and the fee does not beat the lowest one (or the
     /// eviction would hit this sender's own run).
+    #[error("the pool is full and the fee does not beat its lowest, {lowest_fee}")]
     PoolFull {
         /// The lowest fee in the pool.
         lowest_fee: u64,
     },
     /// The signature does not recover to the sender.
+    #[error("{0}")]
     Signature(TxError),
     /// The nonce is at or below the sender's nonce at the head.
+    #[error("nonce {nonce} is not above the sender's nonce {current}")]
     StaleNonce {
         /// The sender's nonce at the head.
         current: u64,
@@ -187,6 +196,7 @@ pub enum Refusal {
         nonce: u64,
     },
     /// The nonce is more than [`MAX_NONCE_AHEAD`] above the sender's.
+    #[error("nonce {nonce} is more than {MAX_NONCE_AHEAD} above the sender's nonce {current}")]
     NonceTooFar {
         /// The sender's nonce at the head.
         current: u64,
@@ -194,6 +204,7 @@ pub enum Refusal {
         nonce: u64,
     },
     /// The nonce is not the one after the sender's pending ones.
+    #[error("nonce {nonce} leaves a gap: the sender's next is {expected}")]
     NonceGap {
         /// The next nonce the sender's run takes.
         expected: u64,
@@ -201,9 +212,11 @@ pub enum Refusal {
         nonce: u64,
     },
     /// The sender has no account at the head.
+    #[error("the sender has no account")]
     UnknownSender,
     /// The sender's balance does not cover its pending transactions and
     /// this one.
+    #[error("balance {balance} does not cover {needed} (amount and fee of the sender's pending run with this one)")]
     InsufficientBalance {
         /// Balance at the head.
         balance: u64,
