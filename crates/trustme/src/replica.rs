@@ -219,7 +219,12 @@ impl<BS: Blockstore> Replica<BS> {
         let mut parent_round = 0;
         for p in u.parents() {
             match self.chain.dag().num(p) {
-                Some(n) => parent_round = parent_round.max(self.unit_round[n as usize]),
+                Some(n) => {
+                    let r = self.unit_round(n).ok_or_else(|| {
+                        Error::CorruptReplica(format!("no round recorded for unit {n}"))
+                    })?;
+                    parent_round = parent_round.max(r);
+                }
                 None => return Ok(false),
             }
         }
@@ -235,7 +240,18 @@ impl<BS: Blockstore> Replica<BS> {
             return Ok(false);
         }
         let id = unit.id();
-        let update = self.chain.insert(unit, &self.rounds)?;
+        let update = match self.chain.insert(unit, &self.rounds) {
+            Ok(update) => update,
+            Err(e) => {
+                // An error after the DAG took units (the main chain's
+                // guard against a reloaded DAG): the rounds index stays in
+                // step with the DAG, so no later lookup misses.
+                while self.unit_round.len() < self.chain.dag().len() {
+                    self.unit_round.push(round);
+                }
+                return Err(e.into());
+            }
+        };
         for n in &update.accepted {
             debug_assert_eq!(*n as usize, self.unit_round.len());
             self.unit_round.push(round);
